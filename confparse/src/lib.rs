@@ -1,0 +1,1 @@
+//! confparse (work in progress).

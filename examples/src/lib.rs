@@ -1,0 +1,1 @@
+//! Examples that embed the keepalived-rs crates; see the `examples/` programs.

@@ -1,0 +1,1 @@
+//! ipvs (work in progress).

@@ -1,0 +1,1 @@
+//! scheduler (work in progress).

@@ -1,0 +1,1 @@
+//! vrrp-engine (work in progress).

@@ -1,0 +1,1 @@
+//! vrrp-proto (work in progress).
