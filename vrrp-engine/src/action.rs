@@ -1,0 +1,255 @@
+//! What the engine asks its driver to do ([`Action`]) and the typed notifications and log events
+//! it carries.
+
+use core::fmt;
+use core::time::Duration;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::config::{GroupId, InstanceId, InterfaceId, VirtualAddress, VirtualRoute};
+use crate::{Priority, State, Version};
+
+/// One thing for the driver to do, in order. Fetch them with
+/// [`Engine::poll_action`](crate::Engine::poll_action) after every `handle_*` call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Encode and send one advertisement (one copy per unicast peer, or one multicast).
+    SendAdvert(AdvertTx),
+    /// Install a virtual address.
+    AddAddress {
+        /// Owning instance.
+        instance: InstanceId,
+        /// Interface to put it on (the instance's unless the address says otherwise).
+        interface: InterfaceId,
+        /// The address.
+        address: VirtualAddress,
+    },
+    /// Remove a virtual address.
+    RemoveAddress {
+        /// Owning instance.
+        instance: InstanceId,
+        /// Interface it is on.
+        interface: InterfaceId,
+        /// The address.
+        address: VirtualAddress,
+    },
+    /// Install a virtual route.
+    AddRoute {
+        /// Owning instance.
+        instance: InstanceId,
+        /// The route.
+        route: VirtualRoute,
+    },
+    /// Remove a virtual route.
+    RemoveRoute {
+        /// Owning instance.
+        instance: InstanceId,
+        /// The route.
+        route: VirtualRoute,
+    },
+    /// Send a burst of gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6):
+    /// `repeat` frames for each address, paced by the driver's `garp_interval`/`gna_interval`.
+    Announce {
+        /// Owning instance.
+        instance: InstanceId,
+        /// Interface of the instance (addresses may name their own).
+        interface: InterfaceId,
+        /// The addresses to announce.
+        addresses: Arc<[VirtualAddress]>,
+        /// Frames per address.
+        repeat: u32,
+    },
+    /// A state or priority event for notify scripts, FIFOs, traps and mail.
+    Notify(Notification),
+    /// A log line.
+    Log(LogRecord),
+}
+
+/// Where an advertisement goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// The VRRP multicast group of the family (`224.0.0.18` or `ff02::12`) with TTL/hop limit 255.
+    Multicast,
+    /// One copy to each listed peer.
+    Unicast(Arc<[IpAddr]>),
+}
+
+/// A typed advertisement for the driver to encode (RFC 3768 §5.1 / RFC 5798 §5.1). Password or
+/// AH authentication (VRRPv2) is applied by the driver from its configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdvertTx {
+    /// Sending instance.
+    pub instance: InstanceId,
+    /// Interface to send on.
+    pub interface: InterfaceId,
+    /// Protocol version.
+    pub version: Version,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Advertised priority (0 when releasing mastership).
+    pub priority: Priority,
+    /// Advertisement interval (whole seconds for v2, centiseconds for v3).
+    pub interval: Duration,
+    /// Source address (the instance's primary address).
+    pub source: IpAddr,
+    /// Destination.
+    pub destination: Destination,
+    /// The non-excluded virtual addresses of the instance's family.
+    pub addresses: Arc<[IpAddr]>,
+}
+
+/// Who a notification is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotifyTarget {
+    /// An instance (`INSTANCE "<name>"`).
+    Instance(InstanceId),
+    /// A sync group (`GROUP "<name>"`).
+    Group(GroupId),
+}
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotifyEvent {
+    /// Entered a state (MASTER notifies come after the addresses are added and the first burst).
+    State(State),
+    /// The effective priority changed (`notify_priority_changes`).
+    Priority,
+    /// A MASTER heard a lower-priority master (`notify_master_rx_lower_pri`).
+    MasterRxLowerPriority,
+}
+
+/// A notification, emitted in the order events happen: an instance's state notification comes
+/// before the group notification it causes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    /// Subject.
+    pub target: NotifyTarget,
+    /// Event.
+    pub event: NotifyEvent,
+    /// Effective priority at that moment (0 for groups, as keepalived reports).
+    pub priority: Priority,
+}
+
+/// Log severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Something is wrong (misconfiguration on the LAN, bad packets).
+    Warning,
+    /// State changes and other notable events.
+    Info,
+    /// Detail.
+    Debug,
+}
+
+/// One log line, typed; its `Display` gives the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    /// Severity.
+    pub level: Level,
+    /// Instance concerned, if any.
+    pub instance: Option<InstanceId>,
+    /// What happened.
+    pub event: LogEvent,
+}
+
+/// Why an instance changed state or did something notable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogEvent {
+    /// Entered a state.
+    Entered(State),
+    /// BACKUP: no advert within Master_Down_Interval.
+    MasterDown,
+    /// MASTER stepped down for a higher priority (or equal priority, higher address).
+    Preempted {
+        /// The winner.
+        by: IpAddr,
+        /// Its priority.
+        priority: Priority,
+    },
+    /// MASTER heard a lower-priority master and re-announced.
+    LowerPriorityMaster {
+        /// The other master.
+        from: IpAddr,
+        /// Its priority.
+        priority: Priority,
+    },
+    /// A sync-group member is ready for MASTER but waits for the others.
+    WaitingForGroup,
+    /// An advert was rejected or flagged.
+    BadAdvert {
+        /// Source address (unspecified if unknown).
+        from: IpAddr,
+        /// Class.
+        error: crate::counters::RxError,
+        /// Earlier occurrences not logged because of rate limiting.
+        suppressed: u32,
+    },
+    /// An owned address or route changed behind our back and was restored.
+    Reconciled {
+        /// The address or route destination.
+        addr: IpAddr,
+        /// `true` if it was re-added, `false` if removed.
+        added: bool,
+    },
+    /// The effective priority changed.
+    PriorityChanged {
+        /// Old value.
+        old: Priority,
+        /// New value.
+        new: Priority,
+    },
+}
+
+impl fmt::Display for LogEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogEvent::Entered(s) => write!(f, "entering {s} state"),
+            LogEvent::MasterDown => f.write_str("no advert within Master_Down_Interval"),
+            LogEvent::Preempted { by, priority } => {
+                write!(
+                    f,
+                    "{by} has priority {} or wins the tie; leaving MASTER",
+                    priority.0
+                )
+            }
+            LogEvent::LowerPriorityMaster { from, priority } => write!(
+                f,
+                "master {from} with lower priority {} heard; re-announcing",
+                priority.0
+            ),
+            LogEvent::WaitingForGroup => {
+                f.write_str("ready for MASTER; waiting for the rest of the sync group")
+            }
+            LogEvent::BadAdvert {
+                from,
+                error,
+                suppressed,
+            } => {
+                write!(f, "advert from {from} rejected or flagged: {error}")?;
+                if *suppressed > 0 {
+                    write!(f, " ({suppressed} similar suppressed)")?;
+                }
+                Ok(())
+            }
+            LogEvent::Reconciled { addr, added } => {
+                let verb = if *added { "restored" } else { "removed" };
+                write!(f, "{addr} changed outside our control; {verb}")
+            }
+            LogEvent::PriorityChanged { old, new } => {
+                write!(f, "effective priority {} -> {}", old.0, new.0)
+            }
+        }
+    }
+}
+
+impl fmt::Display for LogRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(InstanceId(i)) = self.instance {
+            write!(f, "instance #{i}: ")?;
+        }
+        self.event.fmt(f)
+    }
+}

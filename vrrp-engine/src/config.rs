@@ -1,0 +1,503 @@
+//! Typed configuration of an [`Engine`](crate::Engine): instances, sync groups and trackers.
+//!
+//! This is the engine's own model. The daemon maps the parsed keepalived.conf onto it; the engine
+//! never parses text. [`EngineConfig::validate`] (also run by [`Engine::new`](crate::Engine::new))
+//! rejects what the state machine cannot run safely.
+
+use core::time::Duration;
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use crate::{Priority, Version};
+
+/// Identifies a network interface (the kernel's ifindex in the Linux driver).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InterfaceId(pub u32);
+
+/// Index of a tracker in [`EngineConfig::trackers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrackerId(pub u32);
+
+/// Index of an instance in [`EngineConfig::instances`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceId(pub u32);
+
+/// Index of a sync group in [`EngineConfig::sync_groups`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupId(pub u32);
+
+/// Everything one engine runs.
+#[derive(Clone, Debug, Default)]
+pub struct EngineConfig {
+    /// The VRRP instances; an instance's [`InstanceId`] is its index here.
+    pub instances: Vec<InstanceConfig>,
+    /// Sync groups (`vrrp_sync_group`); a [`GroupId`] is an index here.
+    pub sync_groups: Vec<SyncGroupConfig>,
+    /// Trackers referenced by instances; a [`TrackerId`] is an index here.
+    pub trackers: Vec<TrackerConfig>,
+    /// Minimum time between two log lines of the same error class on one instance
+    /// (the count of suppressed lines is reported with the next one).
+    pub log_interval: Duration,
+}
+
+/// Which state an instance asks for at start (`state MASTER|BACKUP`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InitialState {
+    /// Start in BACKUP and wait a full Master_Down_Interval (the default).
+    #[default]
+    Backup,
+    /// Start in BACKUP but claim mastership after only the skew time unless a master is heard.
+    Master,
+}
+
+/// A virtual address (`virtual_ipaddress` or `virtual_ipaddress_excluded` entry).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualAddress {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length (32 or 128 for a host address).
+    pub prefix_len: u8,
+    /// Interface the address goes on; the instance's interface when `None`.
+    pub interface: Option<InterfaceId>,
+    /// `true` for `virtual_ipaddress_excluded`: installed and announced, never put in adverts.
+    pub excluded: bool,
+}
+
+impl VirtualAddress {
+    /// A host address (/32 or /128) on the instance's own interface, carried in adverts.
+    pub fn host(addr: IpAddr) -> Self {
+        let prefix_len = if addr.is_ipv4() { 32 } else { 128 };
+        VirtualAddress {
+            addr,
+            prefix_len,
+            interface: None,
+            excluded: false,
+        }
+    }
+}
+
+/// A virtual route (`virtual_routes` entry), installed while MASTER.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualRoute {
+    /// Destination network.
+    pub dest: IpAddr,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// Next hop, if any.
+    pub gateway: Option<IpAddr>,
+    /// Preferred source address, if any.
+    pub source: Option<IpAddr>,
+    /// Output interface, if any.
+    pub interface: Option<InterfaceId>,
+    /// Routing table (main when `None`).
+    pub table: Option<u32>,
+    /// Metric, if any.
+    pub metric: Option<u32>,
+}
+
+/// A unicast peer (`unicast_peer { IP [min_ttl N] [max_ttl N] }`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnicastPeer {
+    /// The peer's address.
+    pub addr: IpAddr,
+    /// Lowest TTL/hop limit accepted from this peer.
+    pub min_ttl: u8,
+    /// Highest TTL/hop limit accepted from this peer.
+    pub max_ttl: u8,
+}
+
+impl UnicastPeer {
+    /// A peer accepted at any TTL.
+    pub fn new(addr: IpAddr) -> Self {
+        UnicastPeer {
+            addr,
+            min_ttl: 0,
+            max_ttl: 255,
+        }
+    }
+}
+
+/// Gratuitous ARP / unsolicited NA scheduling (modern keepalived knobs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GarpConfig {
+    /// Frames per address in the burst sent on becoming MASTER (`garp_master_repeat`, 5).
+    pub master_repeat: u32,
+    /// Delay of the second burst after becoming MASTER (`garp_master_delay`, 5 s; `None` = none).
+    pub master_delay: Option<Duration>,
+    /// Period of refresh bursts while MASTER (`garp_master_refresh`, off by default).
+    pub master_refresh: Option<Duration>,
+    /// Frames per address in a refresh burst (`garp_master_refresh_repeat`, 1).
+    pub master_refresh_repeat: u32,
+    /// Frames per address sent when a MASTER hears a lower-priority advert
+    /// (`garp_lower_prio_repeat`, defaults to `master_repeat`).
+    pub lower_prio_repeat: u32,
+    /// Delay of the second burst after a lower-priority advert (`garp_lower_prio_delay`,
+    /// defaults to `master_delay`).
+    pub lower_prio_delay: Option<Duration>,
+}
+
+impl Default for GarpConfig {
+    fn default() -> Self {
+        GarpConfig {
+            master_repeat: 5,
+            master_delay: Some(Duration::from_secs(5)),
+            master_refresh: None,
+            master_refresh_repeat: 1,
+            lower_prio_repeat: 5,
+            lower_prio_delay: Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+/// One tracker reference of an instance (`track_interface`, `track_script`, `track_file`,
+/// `track_process` line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackBinding {
+    /// The tracker.
+    pub tracker: TrackerId,
+    /// Weight: 0 means "fault while down"; otherwise added to the priority (see
+    /// [`crate::tracker`]).
+    pub weight: i32,
+    /// `reverse`: the tracker's sense is inverted.
+    pub reverse: bool,
+}
+
+/// What a tracker watches; the driver reports its results with
+/// [`Engine::handle_tracker`](crate::Engine::handle_tracker), except for interfaces, whose state
+/// comes from [`Engine::handle_link`](crate::Engine::handle_link).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrackerKind {
+    /// `track_interface`: follows the link state of the interface.
+    Interface(InterfaceId),
+    /// `vrrp_script`: up/down from the script's rise/fall logic (run by the driver).
+    Script,
+    /// `track_file`: an integer read from a file.
+    File,
+    /// `vrrp_track_process`: up while the process quorum is met.
+    Process,
+    /// `track_bfd`: up while the BFD session is up.
+    Bfd,
+}
+
+/// A tracker (`vrrp_script`, `track_file`, …) shared by the instances that reference it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackerConfig {
+    /// Name, for logs.
+    pub name: String,
+    /// What it watches.
+    pub kind: TrackerKind,
+    /// Status before the driver reports anything (`init_fail` gives [`TrackerStatus::Down`]).
+    pub initial: TrackerStatus,
+}
+
+/// A tracker's current result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackerStatus {
+    /// Healthy.
+    Up,
+    /// Failed.
+    Down,
+    /// A numeric result (`track_file`): multiplied by the binding's weight.
+    Value(i64),
+}
+
+/// A sync group: members move between MASTER, BACKUP and FAULT together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupConfig {
+    /// Name, for notifications.
+    pub name: String,
+    /// The member instances (at least two are sensible; one is allowed).
+    pub members: Vec<InstanceId>,
+    /// `sync_group_tracking_weight`: honour tracker weights of members. Without it, weighted
+    /// trackers of members act as weight 0 (a failure means FAULT), as in modern keepalived.
+    pub tracking_weight: bool,
+    /// Trackers of the group itself (`track_*` inside `vrrp_sync_group`): weight is ignored, a
+    /// failure puts the whole group in FAULT.
+    pub track: Vec<TrackBinding>,
+}
+
+/// Modern keepalived behaviour switches for one instance. All default to off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct Knobs {
+    /// `higher_prio_send_advert`: a MASTER that hears a higher priority sends one advert before
+    /// stepping down.
+    pub higher_prio_send_advert: bool,
+    /// `lower_prio_no_advert`: a MASTER that hears a lower priority does not answer with an
+    /// advert (it still sends its GARP/NA burst).
+    pub lower_prio_no_advert: bool,
+    /// `owner_ignore_adverts`: an address owner (priority 255) ignores all adverts.
+    pub owner_ignore_adverts: bool,
+    /// `skip_check_adv_addr`: do not compare the advertised address list with ours.
+    pub skip_check_adv_addr: bool,
+    /// `check_unicast_src`: drop unicast adverts whose source is not a listed peer.
+    pub check_unicast_src: bool,
+    /// `notify_priority_changes`: emit a notification whenever the effective priority changes.
+    pub notify_priority_changes: bool,
+    /// `dont_track_primary`: the instance's own interface going down does not cause FAULT.
+    pub dont_track_primary: bool,
+}
+
+/// One VRRP instance (`vrrp_instance`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// Name, for notifications and logs.
+    pub name: String,
+    /// Interface the instance runs on.
+    pub interface: InterfaceId,
+    /// Virtual router id, 1..=255.
+    pub vrid: u8,
+    /// Protocol version; IPv6 instances must use [`Version::V3`].
+    pub version: Version,
+    /// Configured (base) priority, 1..=255; 255 makes the instance the address owner.
+    pub priority: Priority,
+    /// Advertisement interval; whole seconds for VRRPv2, 10 ms steps up to 40.95 s for v3.
+    pub advert_interval: Duration,
+    /// Requested start state.
+    pub initial_state: InitialState,
+    /// `false` for `nopreempt`.
+    pub preempt: bool,
+    /// `preempt_delay`: after start and after leaving FAULT, lower-priority masters are tolerated
+    /// for this long.
+    pub preempt_delay: Duration,
+    /// Our primary address on the interface: the advert source and the tie-break key. Its family
+    /// is the instance's family.
+    pub primary_addr: IpAddr,
+    /// Virtual addresses, in order.
+    pub virtual_addresses: Vec<VirtualAddress>,
+    /// Virtual routes, in order.
+    pub virtual_routes: Vec<VirtualRoute>,
+    /// Unicast peers; empty means multicast.
+    pub unicast_peers: Vec<UnicastPeer>,
+    /// Trackers affecting this instance.
+    pub track: Vec<TrackBinding>,
+    /// GARP/NA scheduling.
+    pub garp: GarpConfig,
+    /// `down_timer_adverts`: adverts missed before the master is declared down (3).
+    pub down_timer_adverts: u8,
+    /// Behaviour switches.
+    pub knobs: Knobs,
+}
+
+impl InstanceConfig {
+    /// A BACKUP-start instance with keepalived's defaults: VRRPv3 for IPv6 and VRRPv2 for IPv4,
+    /// 1 s interval, preempt, 3 missed adverts, default GARP scheduling.
+    pub fn new(
+        name: impl Into<String>,
+        interface: InterfaceId,
+        vrid: u8,
+        priority: u8,
+        primary_addr: IpAddr,
+    ) -> Self {
+        InstanceConfig {
+            name: name.into(),
+            interface,
+            vrid,
+            version: if primary_addr.is_ipv6() {
+                Version::V3
+            } else {
+                Version::V2
+            },
+            priority: Priority(priority),
+            advert_interval: Duration::from_secs(1),
+            initial_state: InitialState::Backup,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            primary_addr,
+            virtual_addresses: Vec::new(),
+            virtual_routes: Vec::new(),
+            unicast_peers: Vec::new(),
+            track: Vec::new(),
+            garp: GarpConfig::default(),
+            down_timer_adverts: 3,
+            knobs: Knobs::default(),
+        }
+    }
+
+    /// Whether this instance owns its addresses (priority 255).
+    pub fn is_owner(&self) -> bool {
+        self.priority.is_owner()
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// VRID outside 1..=255.
+    #[error("instance {instance}: VRID 0 is invalid (1..=255)")]
+    InvalidVrid {
+        /// Instance name.
+        instance: String,
+    },
+    /// Priority 0 is reserved for release.
+    #[error("instance {instance}: priority 0 is reserved (1..=255)")]
+    InvalidPriority {
+        /// Instance name.
+        instance: String,
+    },
+    /// The advert interval cannot be expressed by the version.
+    #[error("instance {instance}: advert interval {interval:?} not representable in {version:?}")]
+    InvalidInterval {
+        /// Instance name.
+        instance: String,
+        /// The interval.
+        interval: Duration,
+        /// The version.
+        version: Version,
+    },
+    /// IPv6 requires VRRPv3.
+    #[error("instance {instance}: IPv6 requires VRRPv3")]
+    Ipv6NeedsV3 {
+        /// Instance name.
+        instance: String,
+    },
+    /// A virtual address carried in adverts has a different family from the instance.
+    #[error("instance {instance}: virtual address {addr} is not of the instance's family")]
+    MixedFamily {
+        /// Instance name.
+        instance: String,
+        /// The offending address.
+        addr: IpAddr,
+    },
+    /// Two instances share interface, family and VRID.
+    #[error("instances {first} and {second} share interface, family and VRID {vrid}")]
+    DuplicateVrid {
+        /// First instance name.
+        first: String,
+        /// Second instance name.
+        second: String,
+        /// The VRID.
+        vrid: u8,
+    },
+    /// A reference to a tracker, instance or group that does not exist.
+    #[error("{what} refers to a missing {target} #{index}")]
+    DanglingReference {
+        /// Who refers.
+        what: String,
+        /// What kind of object is missing.
+        target: &'static str,
+        /// The missing index.
+        index: u32,
+    },
+    /// An instance is a member of two sync groups.
+    #[error("instance {instance} is in more than one sync group")]
+    InTwoGroups {
+        /// Instance name.
+        instance: String,
+    },
+    /// Zero `down_timer_adverts`.
+    #[error("instance {instance}: down_timer_adverts must be at least 1")]
+    InvalidDownTimerAdverts {
+        /// Instance name.
+        instance: String,
+    },
+    /// More instances than the engine supports (`u32::MAX`).
+    #[error("too many instances, trackers or groups")]
+    TooMany,
+}
+
+impl EngineConfig {
+    /// Checks the configuration; [`Engine::new`](crate::Engine::new) calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if u32::try_from(self.instances.len()).is_err()
+            || u32::try_from(self.trackers.len()).is_err()
+            || u32::try_from(self.sync_groups.len()).is_err()
+        {
+            return Err(ConfigError::TooMany);
+        }
+        let mut seen: std::collections::HashMap<(InterfaceId, bool, u8), &str> =
+            std::collections::HashMap::new();
+        for inst in &self.instances {
+            validate_instance(inst, self.trackers.len())?;
+            let key = (inst.interface, inst.primary_addr.is_ipv6(), inst.vrid);
+            if let Some(first) = seen.insert(key, &inst.name) {
+                return Err(ConfigError::DuplicateVrid {
+                    first: first.to_owned(),
+                    second: inst.name.clone(),
+                    vrid: inst.vrid,
+                });
+            }
+        }
+        let mut grouped = HashSet::new();
+        for group in &self.sync_groups {
+            for &InstanceId(m) in &group.members {
+                let Some(inst) = self.instances.get(m as usize) else {
+                    return Err(ConfigError::DanglingReference {
+                        what: format!("sync group {}", group.name),
+                        target: "instance",
+                        index: m,
+                    });
+                };
+                if !grouped.insert(m) {
+                    return Err(ConfigError::InTwoGroups {
+                        instance: inst.name.clone(),
+                    });
+                }
+            }
+            check_bindings(&group.track, self.trackers.len(), || {
+                format!("sync group {}", group.name)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn check_bindings(
+    track: &[TrackBinding],
+    trackers: usize,
+    what: impl Fn() -> String,
+) -> Result<(), ConfigError> {
+    for b in track {
+        if b.tracker.0 as usize >= trackers {
+            return Err(ConfigError::DanglingReference {
+                what: what(),
+                target: "tracker",
+                index: b.tracker.0,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn validate_instance(inst: &InstanceConfig, trackers: usize) -> Result<(), ConfigError> {
+    let instance = || inst.name.clone();
+    if inst.vrid == 0 {
+        return Err(ConfigError::InvalidVrid {
+            instance: instance(),
+        });
+    }
+    if inst.priority.0 == 0 {
+        return Err(ConfigError::InvalidPriority {
+            instance: instance(),
+        });
+    }
+    if inst.down_timer_adverts == 0 {
+        return Err(ConfigError::InvalidDownTimerAdverts {
+            instance: instance(),
+        });
+    }
+    let v6 = inst.primary_addr.is_ipv6();
+    if v6 && inst.version == Version::V2 {
+        return Err(ConfigError::Ipv6NeedsV3 {
+            instance: instance(),
+        });
+    }
+    if crate::interval_units(inst.version, inst.advert_interval).is_none() {
+        return Err(ConfigError::InvalidInterval {
+            instance: instance(),
+            interval: inst.advert_interval,
+            version: inst.version,
+        });
+    }
+    for va in &inst.virtual_addresses {
+        if !va.excluded && va.addr.is_ipv6() != v6 {
+            return Err(ConfigError::MixedFamily {
+                instance: instance(),
+                addr: va.addr,
+            });
+        }
+    }
+    check_bindings(&inst.track, trackers, || format!("instance {}", inst.name))
+}
