@@ -1,0 +1,263 @@
+//! Child processes: what to run ([`ChildSpec`]) and how it ended ([`ChildExit`]).
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use crate::sys;
+
+/// How long a child that outlived its timeout has between `SIGTERM` and `SIGKILL`, unless
+/// [`ChildSpec::kill_grace`] says otherwise.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(1);
+
+/// Where a child's standard stream goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StdioMode {
+    /// `/dev/null` (the default, as keepalived does for scripts).
+    #[default]
+    Null,
+    /// The daemon's own stream.
+    Inherit,
+}
+
+impl StdioMode {
+    fn to_stdio(self) -> Stdio {
+        match self {
+            StdioMode::Null => Stdio::null(),
+            StdioMode::Inherit => Stdio::inherit(),
+        }
+    }
+}
+
+/// A program to run as a child of the loop.
+///
+/// By default the program is executed directly from its argument vector (no shell, so no
+/// quoting or injection surprises), inherits the daemon's environment, runs in a process group
+/// of its own, has its standard streams on `/dev/null`, and has no timeout. Whatever the daemon
+/// blocked or ignored, the child starts with an empty signal mask and default dispositions.
+///
+/// ```
+/// use std::time::Duration;
+/// use scheduler::ChildSpec;
+/// let spec = ChildSpec::new("/usr/bin/logger")
+///     .args(["-t", "keepalived", "MASTER"])
+///     .env("STATE", "MASTER")
+///     .current_dir("/")
+///     .timeout(Duration::from_secs(5));
+/// assert_eq!(spec.program(), "/usr/bin/logger");
+/// ```
+#[derive(Debug)]
+pub struct ChildSpec {
+    program: OsString,
+    args: Vec<OsString>,
+    env_clear: bool,
+    env: Vec<(OsString, Option<OsString>)>,
+    cwd: Option<PathBuf>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    own_group: bool,
+    timeout: Option<Duration>,
+    kill_grace: Duration,
+    stdout: StdioMode,
+    stderr: StdioMode,
+}
+
+impl ChildSpec {
+    /// Runs `program` (looked up in `PATH` if it has no `/`) with no arguments.
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        ChildSpec {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env_clear: false,
+            env: Vec::new(),
+            cwd: None,
+            uid: None,
+            gid: None,
+            own_group: true,
+            timeout: None,
+            kill_grace: DEFAULT_KILL_GRACE,
+            stdout: StdioMode::Null,
+            stderr: StdioMode::Null,
+        }
+    }
+
+    /// Runs `command_line` through `/bin/sh -c`, for configurations that ask for a shell.
+    pub fn shell(command_line: impl AsRef<OsStr>) -> Self {
+        ChildSpec::new("/bin/sh").arg("-c").arg(command_line)
+    }
+
+    /// Appends one argument.
+    #[must_use]
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Appends arguments.
+    #[must_use]
+    pub fn args<I, A>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    #[must_use]
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    /// Removes an environment variable from the child's environment.
+    #[must_use]
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.as_ref().to_owned(), None));
+        self
+    }
+
+    /// Starts from an empty environment instead of the daemon's.
+    #[must_use]
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self.env.clear();
+        self
+    }
+
+    /// Runs the child in directory `dir`.
+    #[must_use]
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Runs the child as user `uid`. When the daemon is root and drops to another user, the
+    /// supplementary groups are cleared too.
+    #[must_use]
+    pub fn uid(mut self, uid: u32) -> Self {
+        self.uid = Some(uid);
+        self
+    }
+
+    /// Runs the child with group `gid`.
+    #[must_use]
+    pub fn gid(mut self, gid: u32) -> Self {
+        self.gid = Some(gid);
+        self
+    }
+
+    /// Whether the child gets a process group of its own (default `true`). With its own group,
+    /// the timeout signals go to the whole group, so a script's own children are stopped too.
+    #[must_use]
+    pub fn own_process_group(mut self, yes: bool) -> Self {
+        self.own_group = yes;
+        self
+    }
+
+    /// Sends `SIGTERM` if the child still runs `timeout` after it was spawned, then `SIGKILL`
+    /// after the [kill grace](ChildSpec::kill_grace).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Time between the timeout's `SIGTERM` and `SIGKILL` (default [`DEFAULT_KILL_GRACE`]).
+    #[must_use]
+    pub fn kill_grace(mut self, grace: Duration) -> Self {
+        self.kill_grace = grace;
+        self
+    }
+
+    /// Where the child's standard output goes.
+    #[must_use]
+    pub fn stdout(mut self, mode: StdioMode) -> Self {
+        self.stdout = mode;
+        self
+    }
+
+    /// Where the child's standard error goes.
+    #[must_use]
+    pub fn stderr(mut self, mode: StdioMode) -> Self {
+        self.stderr = mode;
+        self
+    }
+
+    /// The program that will run.
+    pub fn program(&self) -> &OsStr {
+        &self.program
+    }
+
+    /// The timeout, if any.
+    pub fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    pub(crate) fn get_kill_grace(&self) -> Duration {
+        self.kill_grace
+    }
+
+    pub(crate) fn has_own_group(&self) -> bool {
+        self.own_group
+    }
+
+    /// The `std` command, with the clean-signal hook installed.
+    pub(crate) fn to_command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        if self.env_clear {
+            cmd.env_clear();
+        }
+        for (key, value) in &self.env {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        if let Some(gid) = self.gid {
+            std::os::unix::process::CommandExt::gid(&mut cmd, gid);
+        }
+        if let Some(uid) = self.uid {
+            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+        }
+        if self.own_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
+        cmd.stdin(Stdio::null());
+        cmd.stdout(self.stdout.to_stdio());
+        cmd.stderr(self.stderr.to_stdio());
+        sys::clean_signals_on_exec(&mut cmd);
+        cmd
+    }
+}
+
+/// How a child ended, delivered to its handler as [`Event::Exit`](crate::Event::Exit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChildExit {
+    /// The child's process id (already reaped: no zombie remains).
+    pub pid: u32,
+    /// Exit code or terminating signal (see `std::os::unix::process::ExitStatusExt`).
+    pub status: ExitStatus,
+    /// Whether the loop had to signal it because it outlived its timeout.
+    pub timed_out: bool,
+}
+
+impl ChildExit {
+    /// The exit code, if the child exited normally.
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// The signal that killed the child, if any.
+    pub fn signal(&self) -> Option<i32> {
+        std::os::unix::process::ExitStatusExt::signal(&self.status)
+    }
+}

@@ -1,0 +1,1198 @@
+//! The loop itself: [`Loop`], the task context [`Ctx`], and what handlers receive ([`Event`]).
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::fs::File;
+use std::io::{self, Read};
+use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::Child;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Interest, Poll, Token};
+
+use crate::child::{ChildExit, ChildSpec};
+use crate::error::Error;
+use crate::signal::{SIGINFO_LEN, Signal, SignalInfo, parse_siginfo};
+use crate::sys::{self, SigSet};
+use crate::time::{next_periodic, to_kernel_time};
+
+/// A task's handler: it gets the caller's state, the loop context, and why it runs.
+pub type Handler<S> = Box<dyn FnMut(&mut S, &mut Ctx<S>, Event)>;
+
+/// Names a task, to cancel or re-arm it. Ids are never reused: once a task is gone, every
+/// operation on its id is a no-op that returns `false`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskId {
+    index: u32,
+    generation: u32,
+}
+
+/// Why a handler runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A timer reached its deadline. `deadline` is the scheduled time (not when it ran): feed it
+    /// to [`next_periodic`] to re-arm without drift.
+    Timer {
+        /// The deadline the timer was armed for.
+        deadline: Instant,
+    },
+    /// The descriptor is readable (or has an error or hang-up that a read will report).
+    Readable,
+    /// The descriptor is writable (or has an error or hang-up that a write will report).
+    Writable,
+    /// A read or write task saw no readiness within its timeout.
+    Timeout,
+    /// An event task runs.
+    Posted,
+    /// A watched signal arrived.
+    Signal(SignalInfo),
+    /// A child exited and was reaped.
+    Exit(ChildExit),
+}
+
+/// Why [`Loop::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stop {
+    /// A handler called [`Ctx::terminate`].
+    Terminated,
+    /// No task is left that could ever run.
+    Idle,
+}
+
+/// Counters about the loop's work, for tests and monitoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Loop iterations (each one waits once, then dispatches).
+    pub turns: u64,
+    /// Handler calls.
+    pub dispatched: u64,
+    /// Live tasks (including children being reaped after cancellation).
+    pub tasks: usize,
+    /// Entries in the timer heap, including cancelled ones not yet purged.
+    pub heap_entries: usize,
+}
+
+const KIND_FD: usize = 0;
+const KIND_CHILD: usize = 1;
+const TOKEN_TIMER: Token = Token(2);
+const TOKEN_SIGNAL: Token = Token(3);
+
+/// Entries in the heap that belong to cancelled or re-armed tasks are purged when they outnumber
+/// the live ones and exceed this.
+const COMPACT_MIN_STALE: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dir {
+    Read,
+    Write,
+}
+
+/// What a heap entry does when due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    /// Run the handler (timer deadline or I/O timeout).
+    Fire,
+    /// Send the child `SIGTERM` (its timeout).
+    Term,
+    /// Send the child `SIGKILL` (its grace period is over).
+    Kill,
+}
+
+/// A timer-heap entry. `seq` is unique per arming, so it both orders equal deadlines FIFO and
+/// tells whether the entry still matches its task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    deadline: Instant,
+    seq: u64,
+    index: u32,
+    action: Action,
+}
+
+/// A readiness, exit or signal waiting to be dispatched to task `index`, valid while the task's
+/// `seq` is unchanged.
+#[derive(Clone, Copy, Debug)]
+struct Ticket {
+    index: u32,
+    seq: u64,
+    event: Event,
+}
+
+enum Kind {
+    Timer {
+        deadline: Option<Instant>,
+        period: Option<Duration>,
+        persistent: bool,
+    },
+    Io {
+        fd: RawFd,
+        dir: Dir,
+        armed: bool,
+    },
+    Event,
+    Signal,
+    Child(ChildState),
+}
+
+struct ChildState {
+    child: Option<Child>,
+    pid: u32,
+    pidfd: Option<OwnedFd>,
+    group: bool,
+    grace: Duration,
+    timed_out: bool,
+    detached: bool,
+}
+
+impl ChildState {
+    fn signal(&self, sig: i32) {
+        let Ok(pid) = i32::try_from(self.pid) else { return };
+        if self.group && sys::kill(-pid, sig).is_ok() {
+            return;
+        }
+        // The group may be gone (or never existed) while the leader is an unreaped zombie.
+        let _ = sys::kill(pid, sig);
+    }
+}
+
+struct Task<S> {
+    name: Cow<'static, str>,
+    handler: Option<Handler<S>>,
+    kind: Kind,
+    seq: u64,
+    in_heap: bool,
+    rearmed: bool,
+}
+
+struct Slot<S> {
+    generation: u32,
+    task: Option<Task<S>>,
+}
+
+#[derive(Default)]
+struct FdReg {
+    reader: Option<u32>,
+    writer: Option<u32>,
+    registered: bool,
+}
+
+/// The task table and everything handlers may change. Handlers receive `&mut Ctx<S>`; outside
+/// the loop, [`Loop::ctx`] gives the same access.
+pub struct Ctx<S> {
+    now: Instant,
+    slots: Vec<Slot<S>>,
+    free: Vec<u32>,
+    live: usize,
+    next_seq: u64,
+    heap: BinaryHeap<Reverse<Due>>,
+    stale: usize,
+    io_q: VecDeque<Ticket>,
+    exit_q: VecDeque<Ticket>,
+    sig_q: VecDeque<Ticket>,
+    due_q: VecDeque<Due>,
+    posted: VecDeque<(u32, u64)>,
+    fds: HashMap<RawFd, FdReg>,
+    watchers: Vec<(Signal, u32)>,
+    children: Vec<u32>,
+    running: Option<TaskId>,
+    terminate: bool,
+    use_pidfd: bool,
+    poll: Poll,
+    timerfd: File,
+    timer_armed: Option<Instant>,
+    signalfd: File,
+    sigset: SigSet,
+    we_blocked: SigSet,
+    // The signal mask is per thread: the loop must stay on the thread that made it.
+    _not_send: PhantomData<Rc<()>>,
+}
+
+/// The event loop: one per process, on the main thread (see the crate documentation).
+pub struct Loop<S> {
+    ctx: Ctx<S>,
+    events: mio::Events,
+    turns: u64,
+    dispatched: u64,
+}
+
+fn setup<T>(r: io::Result<T>) -> Result<T, Error> {
+    r.map_err(Error::Setup)
+}
+
+impl<S> Loop<S> {
+    /// Creates the loop: an epoll instance, a timerfd on the monotonic clock, and a signalfd.
+    ///
+    /// `SIGCHLD` is blocked in the calling thread from here on, so no child exit can be missed.
+    pub fn new() -> Result<Self, Error> {
+        let poll = setup(Poll::new())?;
+        let timerfd = File::from(setup(sys::timerfd())?);
+        setup(poll.registry().register(
+            &mut SourceFd(&timerfd.as_raw_fd()),
+            TOKEN_TIMER,
+            Interest::READABLE,
+        ))?;
+        let mut sigset = SigSet::empty();
+        sigset.add(libc::SIGCHLD);
+        let already = setup(sys::thread_mask())?;
+        let mut we_blocked = SigSet::empty();
+        if !already.contains(libc::SIGCHLD) {
+            we_blocked.add(libc::SIGCHLD);
+        }
+        setup(sys::change_thread_mask(&sigset, true))?;
+        let signalfd = File::from(setup(sys::signalfd(&sigset))?);
+        setup(poll.registry().register(
+            &mut SourceFd(&signalfd.as_raw_fd()),
+            TOKEN_SIGNAL,
+            Interest::READABLE,
+        ))?;
+        Ok(Loop {
+            ctx: Ctx {
+                now: Instant::now(),
+                slots: Vec::new(),
+                free: Vec::new(),
+                live: 0,
+                next_seq: 1,
+                heap: BinaryHeap::new(),
+                stale: 0,
+                io_q: VecDeque::new(),
+                exit_q: VecDeque::new(),
+                sig_q: VecDeque::new(),
+                due_q: VecDeque::new(),
+                posted: VecDeque::new(),
+                fds: HashMap::new(),
+                watchers: Vec::new(),
+                children: Vec::new(),
+                running: None,
+                terminate: false,
+                use_pidfd: true,
+                poll,
+                timerfd,
+                timer_armed: None,
+                signalfd,
+                sigset,
+                we_blocked,
+                _not_send: PhantomData,
+            },
+            events: mio::Events::with_capacity(1024),
+            turns: 0,
+            dispatched: 0,
+        })
+    }
+
+    /// The task context, to add or cancel tasks from outside a handler. Its
+    /// [`now`](Ctx::now) is refreshed to the current time.
+    pub fn ctx(&mut self) -> &mut Ctx<S> {
+        self.ctx.now = Instant::now();
+        &mut self.ctx
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            turns: self.turns,
+            dispatched: self.dispatched,
+            tasks: self.ctx.live,
+            heap_entries: self.ctx.heap.len(),
+        }
+    }
+
+    /// The signals this loop blocks and reads (always `SIGCHLD`, plus every signal a task
+    /// watches). A thread created before the loop should block them with
+    /// [`block_signals`](crate::block_signals).
+    pub fn signal_set(&self) -> Vec<Signal> {
+        (1..=libc::SIGRTMAX())
+            .filter(|s| self.ctx.sigset.contains(*s))
+            .filter_map(Signal::from_raw)
+            .collect()
+    }
+
+    /// Runs until a handler calls [`Ctx::terminate`] (returns [`Stop::Terminated`]), no task is
+    /// left ([`Stop::Idle`]), or a handler panics ([`Error::Panicked`]).
+    ///
+    /// After any of these the loop is intact: tasks not yet dispatched stay queued, and `run`
+    /// may be called again (for example to drive an orderly shutdown).
+    pub fn run(&mut self, state: &mut S) -> Result<Stop, Error> {
+        loop {
+            if let Some(stop) = self.run_once(state, None)? {
+                return Ok(stop);
+            }
+        }
+    }
+
+    /// One iteration: waits for at most `max_wait` (`None`: until something is due), then
+    /// dispatches what is ready. Returns `Some` when the loop should stop (see [`Loop::run`]).
+    pub fn run_once(&mut self, state: &mut S, max_wait: Option<Duration>) -> Result<Option<Stop>, Error> {
+        self.ctx.terminate = false;
+        if self.ctx.live == 0 && !self.ctx.has_queued() {
+            return Ok(Some(Stop::Idle));
+        }
+        let timeout = self.ctx.prepare_wait(max_wait).map_err(Error::Poll)?;
+        loop {
+            match self.ctx.poll.poll(&mut self.events, timeout) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Poll(e)),
+            }
+        }
+        self.turns += 1;
+        self.ctx.now = Instant::now();
+        self.collect();
+        if self.dispatch_phases(state)? {
+            return Ok(Some(Stop::Terminated));
+        }
+        Ok(None)
+    }
+
+    /// Turns the kernel's readiness reports into tickets.
+    fn collect(&mut self) {
+        let mut sigchld = false;
+        for ev in &self.events {
+            let token = ev.token();
+            if token == TOKEN_TIMER {
+                let mut buf = [0u8; 8];
+                // A spurious wake-up reads nothing (WouldBlock): nothing to do.
+                let _ = (&self.ctx.timerfd).read(&mut buf);
+                self.ctx.timer_armed = None;
+            } else if token == TOKEN_SIGNAL {
+                sigchld |= self.ctx.read_signals();
+            } else if token.0 & 3 == KIND_CHILD {
+                if let Ok(index) = u32::try_from(token.0 >> 2) {
+                    self.ctx.reap(index);
+                }
+            } else if token.0 & 3 == KIND_FD {
+                let Ok(fd) = RawFd::try_from(token.0 >> 2) else { continue };
+                let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
+                self.ctx.queue_io(fd, readable, writable);
+            }
+        }
+        if sigchld {
+            for index in self.ctx.children.clone() {
+                self.ctx.reap(index);
+            }
+        }
+    }
+
+    /// Dispatches the queues in the documented order. Returns `true` when a handler asked to
+    /// terminate; what was not dispatched stays queued.
+    fn dispatch_phases(&mut self, state: &mut S) -> Result<bool, Error> {
+        for phase in [Phase::Io, Phase::Exit, Phase::Signal] {
+            while let Some(t) = self.ctx.queue(phase).pop_front() {
+                self.fire(state, t.index, t.seq, t.event)?;
+                if self.ctx.terminate {
+                    return Ok(true);
+                }
+            }
+        }
+        // Timers: everything due now, in deadline order then arming order. Timers armed by
+        // these handlers, even for a deadline already past, run on the next turn.
+        let now = self.ctx.now;
+        while let Some(Reverse(due)) = self.ctx.heap.peek().copied() {
+            if due.deadline > now {
+                break;
+            }
+            self.ctx.heap.pop();
+            self.ctx.due_q.push_back(due);
+        }
+        while let Some(due) = self.ctx.due_q.pop_front() {
+            let result = self.run_due(state, due);
+            if result.is_err() || self.ctx.terminate {
+                // Put the rest back for the next run.
+                for d in self.ctx.due_q.drain(..) {
+                    self.ctx.heap.push(Reverse(d));
+                }
+                result?;
+                return Ok(true);
+            }
+        }
+        // Events posted so far; those posted by these handlers run on the next turn.
+        let count = self.ctx.posted.len();
+        for _ in 0..count {
+            let Some((index, seq)) = self.ctx.posted.pop_front() else { break };
+            self.fire(state, index, seq, Event::Posted)?;
+            if self.ctx.terminate {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn run_due(&mut self, state: &mut S, due: Due) -> Result<(), Error> {
+        let ctx = &mut self.ctx;
+        let Some(task) = ctx.task_at(due.index).filter(|t| t.seq == due.seq) else {
+            ctx.stale = ctx.stale.saturating_sub(1);
+            return Ok(());
+        };
+        task.in_heap = false;
+        let is_timer = matches!(task.kind, Kind::Timer { .. });
+        let is_io = matches!(task.kind, Kind::Io { .. });
+        match due.action {
+            Action::Fire if is_timer => {
+                self.fire(state, due.index, due.seq, Event::Timer { deadline: due.deadline })
+            }
+            Action::Fire if is_io => self.fire(state, due.index, due.seq, Event::Timeout),
+            Action::Term => {
+                let mut grace = None;
+                if let Kind::Child(c) = &mut task.kind {
+                    c.timed_out = true;
+                    c.signal(libc::SIGTERM);
+                    grace = Some(c.grace);
+                }
+                if let Some(grace) = grace {
+                    let seq = ctx.bump(due.index);
+                    let at = ctx.now + grace;
+                    ctx.push_due(due.index, at, seq, Action::Kill);
+                }
+                Ok(())
+            }
+            Action::Kill => {
+                if let Kind::Child(c) = &task.kind {
+                    c.signal(libc::SIGKILL);
+                }
+                Ok(())
+            }
+            Action::Fire => Ok(()),
+        }
+    }
+
+    /// Runs task `index`'s handler for `event`, if the task still exists with sequence `seq`.
+    fn fire(&mut self, state: &mut S, index: u32, seq: u64, event: Event) -> Result<(), Error> {
+        let ctx = &mut self.ctx;
+        let Some(slot) = ctx.slots.get(index as usize) else { return Ok(()) };
+        let generation = slot.generation;
+        match ctx.task_at(index) {
+            Some(task) if task.seq == seq && task.handler.is_some() => {}
+            _ => return Ok(()),
+        }
+        // Disarm: a one-shot task is spent unless its handler re-arms it.
+        ctx.bump(index);
+        let Some(task) = ctx.task_at(index) else { return Ok(()) };
+        task.rearmed = false;
+        match &mut task.kind {
+            Kind::Timer { deadline, .. } => *deadline = None,
+            Kind::Io { armed, .. } => *armed = false,
+            Kind::Event | Kind::Signal | Kind::Child(_) => {}
+        }
+        let Some(mut handler) = task.handler.take() else { return Ok(()) };
+        ctx.running = Some(TaskId { index, generation });
+        let result = catch_unwind(AssertUnwindSafe(|| handler(state, ctx, event)));
+        ctx.running = None;
+        self.dispatched += 1;
+        let still_ours = ctx.slots.get(index as usize).is_some_and(|s| s.generation == generation);
+        let mut name = None;
+        if still_ours && let Some(task) = ctx.task_at(index) {
+            if result.is_err() {
+                name = Some(task.name.to_string());
+            }
+            let after = match task.kind {
+                _ if result.is_err() => After::Remove,
+                Kind::Timer { persistent: true, .. } | Kind::Signal => After::Keep,
+                Kind::Timer { period: Some(period), .. } if !task.rearmed => After::Periodic(period),
+                Kind::Timer { .. } | Kind::Io { .. } | Kind::Event if task.rearmed => After::Keep,
+                Kind::Timer { .. } | Kind::Io { .. } | Kind::Event | Kind::Child(_) => After::Remove,
+            };
+            if let (After::Periodic(period), Event::Timer { deadline }) = (after, event) {
+                let next = next_periodic(deadline, period, ctx.now);
+                ctx.set_timer(index, next);
+            }
+            if after == After::Remove {
+                ctx.remove(index);
+            } else if let Some(task) = ctx.task_at(index) {
+                task.handler = Some(handler);
+            }
+        }
+        if let Err(payload) = result {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(ToString::to_string)
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            let task = name.unwrap_or_else(|| format!("task #{index}"));
+            return Err(Error::Panicked { task, message });
+        }
+        Ok(())
+    }
+}
+
+/// What happens to a task after its handler returned.
+#[derive(Clone, Copy, PartialEq)]
+enum After {
+    Keep,
+    Remove,
+    Periodic(Duration),
+}
+
+#[derive(Clone, Copy)]
+enum Phase {
+    Io,
+    Exit,
+    Signal,
+}
+
+impl<S> Ctx<S> {
+    /// The time of the current turn: taken once after the loop wakes, so every handler of a turn
+    /// sees the same `now` (and relative deadlines added in a turn share one origin).
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The task whose handler is running, if any.
+    pub fn current(&self) -> Option<TaskId> {
+        self.running
+    }
+
+    /// Asks the loop to stop: no other handler runs after the current one returns, and
+    /// [`Loop::run`] returns [`Stop::Terminated`]. Pending tasks are kept.
+    pub fn terminate(&mut self) {
+        self.terminate = true;
+    }
+
+    /// Whether `id` is a live task (pending, or running now).
+    pub fn contains(&self, id: TaskId) -> bool {
+        self.lookup(id).is_some()
+    }
+
+    /// The name given to task `id`.
+    pub fn name(&self, id: TaskId) -> Option<&str> {
+        self.slots
+            .get(id.index as usize)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.task.as_ref())
+            .map(|t| &*t.name)
+    }
+
+    /// Number of live tasks.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether no task is live.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Adds a one-shot timer that runs `handler` with [`Event::Timer`] at `deadline` (at once,
+    /// on the next turn, if it is already past). After the handler returns the task is gone,
+    /// unless the handler re-armed it with [`Ctx::set_deadline`].
+    pub fn add_timer<F>(&mut self, name: impl Into<Cow<'static, str>>, deadline: Instant, handler: F) -> TaskId
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        let kind = Kind::Timer { deadline: None, period: None, persistent: false };
+        let id = self.insert(name.into(), Box::new(handler), kind);
+        self.set_timer(id.index, deadline);
+        id
+    }
+
+    /// Adds a one-shot timer due `delay` after [`now`](Ctx::now).
+    pub fn add_timer_after<F>(&mut self, name: impl Into<Cow<'static, str>>, delay: Duration, handler: F) -> TaskId
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        let deadline = self.now + delay;
+        self.add_timer(name, deadline, handler)
+    }
+
+    /// Adds a periodic timer: first due at `first`, then every `period` after the previous
+    /// *deadline* (drift-free, missed ticks skipped: see [`next_periodic`]). It runs until
+    /// cancelled; a handler that calls [`Ctx::set_deadline`] on it overrides the next tick.
+    pub fn add_periodic<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        first: Instant,
+        period: Duration,
+        handler: F,
+    ) -> Result<TaskId, Error>
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        let name = name.into();
+        if period.is_zero() {
+            return Err(Error::ZeroPeriod { task: name.into_owned() });
+        }
+        let kind = Kind::Timer { deadline: None, period: Some(period), persistent: false };
+        let id = self.insert(name, Box::new(handler), kind);
+        self.set_timer(id.index, first);
+        Ok(id)
+    }
+
+    /// Adds a *timer slot*: a timer that starts unarmed and lives until cancelled. Arm it with
+    /// [`Ctx::set_deadline`]; firing disarms it. This is the natural fit for a sans-IO core:
+    /// after every call into the core, `ctx.set_deadline(slot, core.poll_timeout())`.
+    pub fn add_timer_slot<F>(&mut self, name: impl Into<Cow<'static, str>>, handler: F) -> TaskId
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        let kind = Kind::Timer { deadline: None, period: None, persistent: true };
+        self.insert(name.into(), Box::new(handler), kind)
+    }
+
+    /// Re-arms timer `id` for `deadline`, replacing any pending deadline, or disarms it with
+    /// `None`. Disarming a timer slot keeps it; disarming a one-shot or periodic timer cancels
+    /// it. Works on a running timer (to re-arm itself). Returns `false` if `id` is not a live
+    /// timer.
+    pub fn set_deadline(&mut self, id: TaskId, deadline: Option<Instant>) -> bool {
+        let Some(task) = self.lookup(id) else { return false };
+        let Kind::Timer { persistent, .. } = task.kind else { return false };
+        match deadline {
+            Some(d) => {
+                self.set_timer(id.index, d);
+                if let Some(task) = self.task_at(id.index) {
+                    task.rearmed = true;
+                }
+            }
+            None if persistent => {
+                self.bump(id.index);
+                if let Some(task) = self.task_at(id.index)
+                    && let Kind::Timer { deadline, .. } = &mut task.kind
+                {
+                    *deadline = None;
+                }
+            }
+            None => {
+                self.cancel(id);
+            }
+        }
+        true
+    }
+
+    /// The pending deadline of timer `id`, if it is armed.
+    pub fn deadline(&self, id: TaskId) -> Option<Instant> {
+        match self.lookup(id)?.kind {
+            Kind::Timer { deadline, .. } => deadline,
+            _ => None,
+        }
+    }
+
+    /// Adds a one-shot read task: `handler` runs once with [`Event::Readable`] when `fd` is
+    /// readable, or with [`Event::Timeout`] if `timeout` passes first. Re-arm it from the handler
+    /// with [`Ctx::rearm_io`]; re-arming checks the current state of `fd`, so data left unread
+    /// triggers the handler again (no edge is lost).
+    ///
+    /// The loop does not own `fd`: cancel the task before closing it.
+    pub fn add_read<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        fd: RawFd,
+        timeout: Option<Duration>,
+        handler: F,
+    ) -> Result<TaskId, Error>
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        self.add_io(name.into(), fd, Dir::Read, timeout, Box::new(handler))
+    }
+
+    /// Adds a one-shot write task (see [`Ctx::add_read`]); `handler` gets [`Event::Writable`] or
+    /// [`Event::Timeout`].
+    pub fn add_write<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        fd: RawFd,
+        timeout: Option<Duration>,
+        handler: F,
+    ) -> Result<TaskId, Error>
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        self.add_io(name.into(), fd, Dir::Write, timeout, Box::new(handler))
+    }
+
+    /// Re-arms read or write task `id` with a new `timeout` (from [`now`](Ctx::now)), replacing
+    /// any pending one. Returns `false` if `id` is not a live I/O task.
+    pub fn rearm_io(&mut self, id: TaskId, timeout: Option<Duration>) -> Result<bool, Error> {
+        let Some(task) = self.lookup(id) else { return Ok(false) };
+        let Kind::Io { fd, .. } = task.kind else { return Ok(false) };
+        let seq = self.bump(id.index);
+        if let Some(task) = self.task_at(id.index) {
+            task.rearmed = true;
+            if let Kind::Io { armed, .. } = &mut task.kind {
+                *armed = true;
+            }
+        }
+        if let Some(t) = timeout {
+            self.push_due(id.index, self.now + t, seq, Action::Fire);
+        }
+        let name = self.name(id).unwrap_or_default().to_owned();
+        self.sync_fd(fd).map_err(|source| Error::Register { task: name, fd, source })?;
+        Ok(true)
+    }
+
+    /// Adds an event task: `handler` runs once with [`Event::Posted`] at the end of this turn
+    /// (or of the next one, if posted from an event handler), before the loop sleeps again.
+    pub fn add_event<F>(&mut self, name: impl Into<Cow<'static, str>>, handler: F) -> TaskId
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        let id = self.insert(name.into(), Box::new(handler), Kind::Event);
+        self.repost(id);
+        id
+    }
+
+    /// Posts event task `id` again (from its own handler, this keeps it alive for one more
+    /// run). Returns `false` if `id` is not a live event task.
+    pub fn repost(&mut self, id: TaskId) -> bool {
+        let Some(task) = self.lookup(id) else { return false };
+        if !matches!(task.kind, Kind::Event) {
+            return false;
+        }
+        let seq = self.bump(id.index);
+        if let Some(task) = self.task_at(id.index) {
+            task.rearmed = true;
+        }
+        self.posted.push_back((id.index, seq));
+        true
+    }
+
+    /// Watches `signal`: `handler` runs with [`Event::Signal`] each time it arrives, until the
+    /// task is cancelled. Several tasks may watch one signal; they run in the order added. The
+    /// signal stays blocked (and is read and dropped when unwatched) until the loop is dropped.
+    pub fn add_signal<F>(&mut self, name: impl Into<Cow<'static, str>>, signal: Signal, handler: F) -> Result<TaskId, Error>
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        if !signal.is_watchable() {
+            return Err(Error::Unwatchable(signal));
+        }
+        let raw = signal.as_raw();
+        if !self.sigset.contains(raw) {
+            let mut one = SigSet::empty();
+            one.add(raw);
+            let before = sys::thread_mask().map_err(Error::Signals)?;
+            sys::change_thread_mask(&one, true).map_err(Error::Signals)?;
+            let mut set = self.sigset;
+            set.add(raw);
+            if let Err(e) = sys::signalfd_update(&self.signalfd, &set) {
+                if !before.contains(raw) {
+                    let _ = sys::change_thread_mask(&one, false);
+                }
+                return Err(Error::Signals(e));
+            }
+            if !before.contains(raw) {
+                self.we_blocked.add(raw);
+            }
+            self.sigset = set;
+        }
+        let id = self.insert(name.into(), Box::new(handler), Kind::Signal);
+        self.watchers.push((signal, id.index));
+        Ok(id)
+    }
+
+    /// Spawns a child process and runs `handler` once with [`Event::Exit`] after it exits and
+    /// has been reaped. With a [timeout](ChildSpec::timeout), the child gets `SIGTERM` when it
+    /// expires and `SIGKILL` a grace period later; `timed_out` is then set in the exit report.
+    ///
+    /// Cancelling the task kills the child (`SIGKILL`) and reaps it silently.
+    pub fn spawn<F>(&mut self, name: impl Into<Cow<'static, str>>, spec: ChildSpec, handler: F) -> Result<TaskId, Error>
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        let name = name.into();
+        let child = match spec.to_command().spawn() {
+            Ok(child) => child,
+            Err(source) => return Err(Error::Spawn { task: name.into_owned(), source }),
+        };
+        let pid = child.id();
+        // Without pidfd (Linux < 5.3) the SIGCHLD sweep reaps the child instead.
+        let pidfd = if self.use_pidfd { sys::pidfd_open(pid).ok() } else { None };
+        let state = ChildState {
+            child: Some(child),
+            pid,
+            pidfd: None,
+            group: spec.has_own_group(),
+            grace: spec.get_kill_grace(),
+            timed_out: false,
+            detached: false,
+        };
+        let id = self.insert(name, Box::new(handler), Kind::Child(state));
+        self.children.push(id.index);
+        if let Some(fd) = pidfd {
+            let token = Token(((id.index as usize) << 2) | KIND_CHILD);
+            let ok = self
+                .poll
+                .registry()
+                .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
+                .is_ok();
+            if ok && let Some(task) = self.task_at(id.index) && let Kind::Child(c) = &mut task.kind {
+                c.pidfd = Some(fd);
+            }
+        }
+        if let Some(t) = spec.get_timeout() {
+            let seq = self.bump(id.index);
+            self.push_due(id.index, self.now + t, seq, Action::Term);
+        }
+        Ok(id)
+    }
+
+    /// Chooses how children are reaped. With `true` (the default) each child gets a pidfd
+    /// (Linux 5.3 and later), and `SIGCHLD` is a second path. With `false`, or when pidfds are
+    /// not available, only `SIGCHLD` reaps: that needs the loop on the main thread, or `SIGCHLD`
+    /// blocked in every thread, because the kernel discards a `SIGCHLD` aimed at a thread that
+    /// neither blocks nor handles it. Applies to children spawned afterwards.
+    pub fn set_use_pidfd(&mut self, yes: bool) {
+        self.use_pidfd = yes;
+    }
+
+    /// The process id of child task `id`, while it has not been reaped.
+    pub fn child_pid(&self, id: TaskId) -> Option<u32> {
+        match &self.lookup(id)?.kind {
+            Kind::Child(c) if c.child.is_some() => Some(c.pid),
+            _ => None,
+        }
+    }
+
+    /// Cancels task `id`: its handler will not run again (if it is running now, it finishes).
+    /// A cancelled child is killed with `SIGKILL` and reaped without a report. Returns `false`
+    /// if `id` was not live.
+    pub fn cancel(&mut self, id: TaskId) -> bool {
+        if self.lookup(id).is_none() {
+            return false;
+        }
+        self.remove(id.index);
+        true
+    }
+
+    // ===== internals =====
+
+    fn lookup(&self, id: TaskId) -> Option<&Task<S>> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.task.as_ref().filter(|t| !matches!(&t.kind, Kind::Child(c) if c.detached))
+    }
+
+    fn task_at(&mut self, index: u32) -> Option<&mut Task<S>> {
+        self.slots.get_mut(index as usize)?.task.as_mut()
+    }
+
+    fn has_queued(&self) -> bool {
+        !(self.io_q.is_empty()
+            && self.exit_q.is_empty()
+            && self.sig_q.is_empty()
+            && self.due_q.is_empty()
+            && self.posted.is_empty())
+    }
+
+    fn queue(&mut self, phase: Phase) -> &mut VecDeque<Ticket> {
+        match phase {
+            Phase::Io => &mut self.io_q,
+            Phase::Exit => &mut self.exit_q,
+            Phase::Signal => &mut self.sig_q,
+        }
+    }
+
+    fn insert(&mut self, name: Cow<'static, str>, handler: Handler<S>, kind: Kind) -> TaskId {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let task = Task { name, handler: Some(handler), kind, seq, in_heap: false, rearmed: false };
+        self.live += 1;
+        if let Some(index) = self.free.pop()
+            && let Some(slot) = self.slots.get_mut(index as usize)
+        {
+            slot.task = Some(task);
+            return TaskId { index, generation: slot.generation };
+        }
+        let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        self.slots.push(Slot { generation: 0, task: Some(task) });
+        TaskId { index, generation: 0 }
+    }
+
+    /// Gives task `index` a fresh sequence number, invalidating its queued tickets and heap
+    /// entry, and returns the new number.
+    fn bump(&mut self, index: u32) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if let Some(task) = self.slots.get_mut(index as usize).and_then(|s| s.task.as_mut()) {
+            if task.in_heap {
+                task.in_heap = false;
+                self.stale += 1;
+            }
+            task.seq = seq;
+        }
+        seq
+    }
+
+    fn push_due(&mut self, index: u32, deadline: Instant, seq: u64, action: Action) {
+        if let Some(task) = self.task_at(index) {
+            task.in_heap = true;
+        }
+        self.heap.push(Reverse(Due { deadline, seq, index, action }));
+        if self.stale > COMPACT_MIN_STALE && self.stale > self.heap.len() / 2 {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        let slots = &self.slots;
+        self.heap.retain(|Reverse(d)| {
+            slots
+                .get(d.index as usize)
+                .and_then(|s| s.task.as_ref())
+                .is_some_and(|t| t.seq == d.seq && t.in_heap)
+        });
+        self.stale = 0;
+    }
+
+    fn set_timer(&mut self, index: u32, deadline: Instant) {
+        let seq = self.bump(index);
+        if let Some(task) = self.task_at(index)
+            && let Kind::Timer { deadline: d, .. } = &mut task.kind
+        {
+            *d = Some(deadline);
+        }
+        self.push_due(index, deadline, seq, Action::Fire);
+    }
+
+    fn add_io(
+        &mut self,
+        name: Cow<'static, str>,
+        fd: RawFd,
+        dir: Dir,
+        timeout: Option<Duration>,
+        handler: Handler<S>,
+    ) -> Result<TaskId, Error> {
+        let fail = |name: &Cow<'static, str>, source| Error::Register { task: name.to_string(), fd, source };
+        if fd < 0 {
+            return Err(fail(&name, io::Error::from_raw_os_error(libc::EBADF)));
+        }
+        let reg = self.fds.entry(fd).or_default();
+        let busy = match dir {
+            Dir::Read => reg.reader.is_some(),
+            Dir::Write => reg.writer.is_some(),
+        };
+        if busy {
+            return Err(fail(&name, io::Error::from_raw_os_error(libc::EBUSY)));
+        }
+        let id = self.insert(name, handler, Kind::Io { fd, dir, armed: true });
+        if let Some(reg) = self.fds.get_mut(&fd) {
+            match dir {
+                Dir::Read => reg.reader = Some(id.index),
+                Dir::Write => reg.writer = Some(id.index),
+            }
+        }
+        if let Err(source) = self.sync_fd(fd) {
+            let task = self.name(id).unwrap_or_default().to_owned();
+            self.remove(id.index);
+            return Err(Error::Register { task, fd, source });
+        }
+        if let Some(t) = timeout {
+            let seq = self.bump(id.index);
+            self.push_due(id.index, self.now + t, seq, Action::Fire);
+        }
+        Ok(id)
+    }
+
+    /// Brings the epoll registration of `fd` in line with its tasks. A modification also makes
+    /// the kernel re-check readiness, which is what makes re-arming level-triggered.
+    fn sync_fd(&mut self, fd: RawFd) -> io::Result<()> {
+        let Some(reg) = self.fds.get_mut(&fd) else { return Ok(()) };
+        let interest = match (reg.reader.is_some(), reg.writer.is_some()) {
+            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+            (true, false) => Some(Interest::READABLE),
+            (false, true) => Some(Interest::WRITABLE),
+            (false, false) => None,
+        };
+        let registry = self.poll.registry();
+        let token = Token(usize::try_from(fd).unwrap_or(0) << 2 | KIND_FD);
+        let Some(interest) = interest else {
+            if reg.registered {
+                // Fails harmlessly if the fd was already closed (epoll dropped it then).
+                let _ = registry.deregister(&mut SourceFd(&fd));
+            }
+            self.fds.remove(&fd);
+            return Ok(());
+        };
+        let errno = |e: &io::Error, n| e.raw_os_error() == Some(n);
+        if reg.registered {
+            match registry.reregister(&mut SourceFd(&fd), token, interest) {
+                // The fd was closed and its number reused: register the new file.
+                Err(e) if errno(&e, libc::ENOENT) => registry.register(&mut SourceFd(&fd), token, interest),
+                r => r,
+            }
+        } else {
+            let r = match registry.register(&mut SourceFd(&fd), token, interest) {
+                Err(e) if errno(&e, libc::EEXIST) => registry.reregister(&mut SourceFd(&fd), token, interest),
+                r => r,
+            };
+            if r.is_ok() {
+                reg.registered = true;
+            }
+            r
+        }
+    }
+
+    fn queue_io(&mut self, fd: RawFd, readable: bool, writable: bool) {
+        let Some(reg) = self.fds.get(&fd) else { return };
+        let wanted = [(readable, reg.reader, Event::Readable), (writable, reg.writer, Event::Writable)];
+        for (ready, index, event) in wanted {
+            let Some(index) = index.filter(|_| ready) else { continue };
+            let Some(task) = self.slots.get(index as usize).and_then(|s| s.task.as_ref()) else { continue };
+            if let Kind::Io { armed: true, .. } = task.kind {
+                self.io_q.push_back(Ticket { index, seq: task.seq, event });
+            }
+        }
+    }
+
+    /// Reads every pending signal; returns whether `SIGCHLD` was among them.
+    fn read_signals(&mut self) -> bool {
+        let mut sigchld = false;
+        let mut buf = [0u8; SIGINFO_LEN * 32];
+        loop {
+            let n = match (&self.signalfd).read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            for rec in buf[..n].chunks_exact(SIGINFO_LEN) {
+                let Some(info) = parse_siginfo(rec) else { continue };
+                sigchld |= info.signal == Signal::CHLD;
+                for &(signal, index) in &self.watchers {
+                    if signal != info.signal {
+                        continue;
+                    }
+                    if let Some(task) = self.slots.get(index as usize).and_then(|s| s.task.as_ref()) {
+                        self.sig_q.push_back(Ticket { index, seq: task.seq, event: Event::Signal(info) });
+                    }
+                }
+            }
+        }
+        sigchld
+    }
+
+    /// Reaps child task `index` if it has exited, queueing its exit report.
+    fn reap(&mut self, index: u32) {
+        let Some(task) = self.slots.get_mut(index as usize).and_then(|s| s.task.as_mut()) else {
+            return;
+        };
+        let Kind::Child(c) = &mut task.kind else { return };
+        let Some(child) = c.child.as_mut() else { return };
+        let status = match child.try_wait() {
+            Ok(Some(status)) => status,
+            Ok(None) => return,
+            // ECHILD: something else in the process reaped it; the status is lost.
+            Err(_) => std::os::unix::process::ExitStatusExt::from_raw(255 << 8),
+        };
+        c.child = None;
+        if let Some(fd) = c.pidfd.take() {
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd.as_raw_fd()));
+        }
+        let exit = ChildExit { pid: c.pid, status, timed_out: c.timed_out };
+        let detached = c.detached;
+        self.children.retain(|i| *i != index);
+        let seq = self.bump(index);
+        if detached {
+            self.free_slot(index);
+        } else {
+            self.exit_q.push_back(Ticket { index, seq, event: Event::Exit(exit) });
+        }
+    }
+
+    /// Removes task `index` and undoes what it registered.
+    fn remove(&mut self, index: u32) {
+        self.bump(index);
+        let Some(task) = self.task_at(index) else { return };
+        match &mut task.kind {
+            Kind::Io { fd, dir, .. } => {
+                let (fd, dir) = (*fd, *dir);
+                if let Some(reg) = self.fds.get_mut(&fd) {
+                    match dir {
+                        Dir::Read if reg.reader == Some(index) => reg.reader = None,
+                        Dir::Write if reg.writer == Some(index) => reg.writer = None,
+                        _ => {}
+                    }
+                }
+                // An error here means the fd is already gone from epoll.
+                let _ = self.sync_fd(fd);
+            }
+            Kind::Signal => self.watchers.retain(|(_, i)| *i != index),
+            Kind::Child(c) if c.child.is_some() => {
+                // Still running: kill it and keep the slot until it is reaped, but make the id
+                // dead at once.
+                c.signal(libc::SIGKILL);
+                c.detached = true;
+                task.handler = None;
+                self.live -= 1;
+                if let Some(slot) = self.slots.get_mut(index as usize) {
+                    slot.generation = slot.generation.wrapping_add(1);
+                }
+                // Usually not exited yet: the pidfd or SIGCHLD reaps it later.
+                self.reap(index);
+                return;
+            }
+            Kind::Timer { .. } | Kind::Event | Kind::Child(_) => {}
+        }
+        self.live -= 1;
+        self.free_slot(index);
+    }
+
+    fn free_slot(&mut self, index: u32) {
+        if let Some(slot) = self.slots.get_mut(index as usize)
+            && slot.task.take().is_some()
+        {
+            slot.generation = slot.generation.wrapping_add(1);
+            self.free.push(index);
+        }
+    }
+
+    /// Drops stale heap tops, arms the timerfd for the earliest deadline and returns how long
+    /// epoll may block.
+    fn prepare_wait(&mut self, max_wait: Option<Duration>) -> io::Result<Option<Duration>> {
+        while let Some(Reverse(top)) = self.heap.peek() {
+            let valid = self
+                .slots
+                .get(top.index as usize)
+                .and_then(|s| s.task.as_ref())
+                .is_some_and(|t| t.seq == top.seq);
+            if valid {
+                break;
+            }
+            self.heap.pop();
+            self.stale = self.stale.saturating_sub(1);
+        }
+        if self.has_queued() {
+            return Ok(Some(Duration::ZERO));
+        }
+        let next = self.heap.peek().map(|Reverse(d)| d.deadline);
+        if next.is_some_and(|d| d <= Instant::now()) {
+            return Ok(Some(Duration::ZERO));
+        }
+        if next != self.timer_armed {
+            sys::timerfd_set(&self.timerfd, next.map(to_kernel_time))?;
+            self.timer_armed = next;
+        }
+        Ok(max_wait)
+    }
+}
+
+impl<S> Drop for Ctx<S> {
+    fn drop(&mut self) {
+        // No zombies: kill and reap every child still running.
+        for index in std::mem::take(&mut self.children) {
+            if let Some(task) = self.slots.get_mut(index as usize).and_then(|s| s.task.as_mut())
+                && let Kind::Child(c) = &mut task.kind
+                && let Some(mut child) = c.child.take()
+            {
+                c.signal(libc::SIGKILL);
+                let _ = child.wait();
+            }
+        }
+        let _ = sys::change_thread_mask(&self.we_blocked, false);
+    }
+}
+
+/// Blocks `signals` in the calling thread. Call it in threads created before the [`Loop`], so
+/// that the loop's signals are not delivered to them.
+pub fn block_signals(signals: &[Signal]) -> io::Result<()> {
+    let mut set = SigSet::empty();
+    for s in signals {
+        set.add(s.as_raw());
+    }
+    sys::change_thread_mask(&set, true)
+}

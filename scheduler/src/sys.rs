@@ -1,0 +1,205 @@
+//! The only module with `unsafe` code: thin, commented wrappers over the Linux calls the loop
+//! needs and `std` does not offer (timerfd, signalfd, signal masks, pidfd, kill).
+//!
+//! Every wrapper validates its inputs, owns the descriptors it creates (`OwnedFd`, close on exec)
+//! and turns `-1`/errno into `io::Error`. Reading from the descriptors is done through safe
+//! `std::fs::File` methods by the callers.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// A set of signal numbers (`sigset_t`).
+#[derive(Clone, Copy)]
+pub(crate) struct SigSet(libc::sigset_t);
+
+impl SigSet {
+    /// The empty set.
+    pub(crate) fn empty() -> Self {
+        let mut raw = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigemptyset initialises the whole sigset_t it is given; the pointer is valid
+        // for writes and the value is only read after the call.
+        let raw = unsafe {
+            libc::sigemptyset(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        SigSet(raw)
+    }
+
+    /// Adds `sig` (the caller has checked it is a valid signal number).
+    pub(crate) fn add(&mut self, sig: i32) {
+        // SAFETY: `self.0` is an initialised sigset_t; sigaddset only fails (EINVAL) for an
+        // invalid number, which leaves the set unchanged.
+        unsafe {
+            libc::sigaddset(&raw mut self.0, sig);
+        }
+    }
+
+    /// Whether `sig` is in the set.
+    pub(crate) fn contains(&self, sig: i32) -> bool {
+        // SAFETY: `self.0` is an initialised sigset_t; the call only reads it.
+        unsafe { libc::sigismember(&raw const self.0, sig) == 1 }
+    }
+}
+
+/// The calling thread's signal mask.
+pub(crate) fn thread_mask() -> io::Result<SigSet> {
+    let mut old = SigSet::empty();
+    // SAFETY: a null `set` only queries the mask, which is written to `old`, a valid sigset_t.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &raw mut old.0) };
+    if rc == 0 {
+        Ok(old)
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// Blocks (`block == true`) or unblocks the signals of `set` in the calling thread.
+pub(crate) fn change_thread_mask(set: &SigSet, block: bool) -> io::Result<()> {
+    let how = if block { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+    // SAFETY: `set` points to an initialised sigset_t; the old mask is not requested.
+    let rc = unsafe { libc::pthread_sigmask(how, &raw const set.0, std::ptr::null_mut()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// Turns a `-1` return into the thread's errno.
+fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+    if rc == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// Wraps a freshly created descriptor.
+fn own(fd: libc::c_int) -> io::Result<OwnedFd> {
+    let fd = check(fd)?;
+    // SAFETY: `fd` was just returned by the kernel for a descriptor we created and nobody else
+    // knows about, so ownership can be taken exactly once.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A non-blocking, close-on-exec signalfd for `set`.
+pub(crate) fn signalfd(set: &SigSet) -> io::Result<OwnedFd> {
+    // SAFETY: -1 asks for a new descriptor; `set` is an initialised sigset_t.
+    own(unsafe { libc::signalfd(-1, &raw const set.0, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })
+}
+
+/// Replaces the signal set of an existing signalfd.
+pub(crate) fn signalfd_update(fd: &impl AsRawFd, set: &SigSet) -> io::Result<()> {
+    // SAFETY: `fd` is a live signalfd we own; `set` is an initialised sigset_t.
+    check(unsafe { libc::signalfd(fd.as_raw_fd(), &raw const set.0, 0) }).map(drop)
+}
+
+/// A non-blocking, close-on-exec timerfd on `CLOCK_MONOTONIC`.
+pub(crate) fn timerfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain constants as arguments; the result is checked by `own`.
+    own(unsafe {
+        libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC)
+    })
+}
+
+/// Arms the timerfd at the absolute `CLOCK_MONOTONIC` time `at` (seconds, nanoseconds), or
+/// disarms it for `None`. `(0, 0)` is never passed for an armed timer (the kernel would read it as
+/// "disarm"); the caller maps it to one nanosecond.
+pub(crate) fn timerfd_set(fd: &impl AsRawFd, at: Option<(i64, i64)>) -> io::Result<()> {
+    let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let value = match at {
+        Some((sec, nsec)) => libc::timespec { tv_sec: sec, tv_nsec: nsec },
+        None => zero,
+    };
+    let spec = libc::itimerspec { it_interval: zero, it_value: value };
+    // SAFETY: `fd` is a live timerfd we own, `spec` is a valid itimerspec on the stack, and the
+    // old value is not requested.
+    check(unsafe {
+        libc::timerfd_settime(fd.as_raw_fd(), libc::TFD_TIMER_ABSTIME, &raw const spec, std::ptr::null_mut())
+    })
+    .map(drop)
+}
+
+/// `CLOCK_MONOTONIC` now, as (seconds, nanoseconds).
+pub(crate) fn monotonic_now() -> (i64, i64) {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux, so the
+    // call cannot fail and `ts` is left at zero otherwise.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts);
+    }
+    (ts.tv_sec, ts.tv_nsec)
+}
+
+/// A pidfd (Linux 5.3+) for our own, not yet reaped, child `pid`: it becomes readable when the
+/// child exits.
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
+    // SAFETY: pidfd_open takes a pid and flags (0) and returns a new descriptor or -1.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    own(libc::c_int::try_from(rc).unwrap_or(-1))
+}
+
+/// Sends `sig` to `pid` (a process, or with a negative value a process group).
+pub(crate) fn kill(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: kill only takes integers; an invalid target is reported through errno.
+    check(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// Sends `sig` to the calling thread only.
+pub(crate) fn raise_in_thread(sig: i32) -> io::Result<()> {
+    // SAFETY: pthread_self is always valid for the calling thread; pthread_kill returns an
+    // error number rather than setting errno.
+    let rc = unsafe { libc::pthread_kill(libc::pthread_self(), sig) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
+/// Makes the child that `cmd` spawns start with an empty signal mask and every signal at its
+/// default disposition, whatever the parent blocked or ignored.
+pub(crate) fn clean_signals_on_exec(cmd: &mut Command) {
+    let max = libc::SIGRTMAX();
+    // SAFETY: the closure runs in the forked child before exec. It only calls sigemptyset,
+    // sigprocmask and sigaction, which are async-signal-safe, touches only its own stack, and
+    // allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+            libc::sigemptyset(empty.as_mut_ptr());
+            let empty = empty.assume_init();
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            action.sa_mask = empty;
+            for sig in 1..=max {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    // Fails harmlessly (EINVAL) for numbers glibc reserves.
+                    libc::sigaction(sig, &raw const action, std::ptr::null_mut());
+                }
+            }
+            if libc::sigprocmask(libc::SIG_SETMASK, &raw const empty, std::ptr::null_mut()) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// CPU time (user + system) consumed so far by the calling thread, in microseconds.
+pub(crate) fn thread_cpu_micros() -> u64 {
+    // SAFETY: `usage` is a zero-initialised rusage that getrusage fills in; RUSAGE_THREAD is
+    // supported on every Linux this crate targets, and on failure the zeros are returned.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &raw mut usage);
+        usage
+    };
+    let micros = |tv: libc::timeval| {
+        u64::try_from(tv.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(tv.tv_usec).unwrap_or(0)
+    };
+    micros(usage.ru_utime) + micros(usage.ru_stime)
+}
