@@ -1,0 +1,3 @@
+//! Criterion benchmarks of the VRRP codec (filled in below).
+
+fn main() {}
