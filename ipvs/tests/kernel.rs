@@ -1,11 +1,11 @@
 //! Integration tests against a real kernel IPVS, cross-checked with Debian's ipvsadm.
 //!
-//! They need a kernel with `ip_vs` and CAP_NET_ADMIN, and they change the IPVS table of
+//! They need a kernel with `ip_vs` and `CAP_NET_ADMIN`, and they change the IPVS table of
 //! their network namespace, so they run only inside the VM of `ipvs/vm/test.sh`, which runs
 //! every test in a fresh namespace (`unshare -n`, `lo` up) and sets `IPVS_VM=1`. Elsewhere
 //! they print "skipped" and pass; CI runs them through `.ci/test.d/ipvs-vm`, where a missing
 //! VM prerequisite is a failure.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::too_many_lines)]
 
 use std::net::IpAddr;
 use std::process::Command;
@@ -484,7 +484,13 @@ fn capture_kernel_replies() {
     let (_, commands, _) = reference();
     sh(commands);
     let mut ipvs = Ipvs::new().unwrap();
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let hex = |b: &[u8]| {
+        use std::fmt::Write;
+        b.iter().fold(String::new(), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
+    };
     for s in ipvs.dump_raw(Cmd::GetService, &[]).unwrap() {
         println!("CAPTURE service {}", hex(&s));
     }
