@@ -217,12 +217,15 @@ pub struct SyncGroupConfig {
     pub track: Vec<TrackBinding>,
 }
 
-/// Modern keepalived behaviour switches for one instance. All default to off.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Modern keepalived behaviour switches for one instance. All default to off except
+/// `higher_prio_send_advert` (see its documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)]
 pub struct Knobs {
-    /// `higher_prio_send_advert`: a MASTER that hears a higher priority sends one advert before
-    /// stepping down.
+    /// `higher_prio_send_advert`: a MASTER that hears a higher priority sends one advert (with
+    /// its own priority) before stepping down. **On by default** (keepalived: off): that advert
+    /// tells the winner that another master existed, and the winner answers with a GARP/NA
+    /// burst, so hosts whose caches followed the loser during a split brain move back.
     pub higher_prio_send_advert: bool,
     /// `lower_prio_no_advert`: a MASTER that hears a lower priority does not answer with an
     /// advert (it still sends its GARP/NA burst).
@@ -278,6 +281,20 @@ pub struct InstanceConfig {
     pub down_timer_adverts: u8,
     /// Behaviour switches.
     pub knobs: Knobs,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            higher_prio_send_advert: true,
+            lower_prio_no_advert: false,
+            owner_ignore_adverts: false,
+            skip_check_adv_addr: false,
+            check_unicast_src: false,
+            notify_priority_changes: false,
+            dont_track_primary: false,
+        }
+    }
 }
 
 impl InstanceConfig {
