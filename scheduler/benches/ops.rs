@@ -1,1 +1,3 @@
-fn main(){}
+//! Placeholder, replaced below.
+
+fn main() {}

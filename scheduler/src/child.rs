@@ -102,14 +102,16 @@ impl ChildSpec {
         I: IntoIterator<Item = A>,
         A: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
     /// Sets an environment variable for the child.
     #[must_use]
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.env.push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self.env
+            .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
         self
     }
 
@@ -197,16 +199,9 @@ impl ChildSpec {
         self.timeout
     }
 
-    pub(crate) fn get_kill_grace(&self) -> Duration {
-        self.kill_grace
-    }
-
-    pub(crate) fn has_own_group(&self) -> bool {
-        self.own_group
-    }
-
-    /// The `std` command, with the clean-signal hook installed.
-    pub(crate) fn to_command(&self) -> Command {
+    /// The `std` command, with the clean-signal hook installed, and the limits the loop
+    /// enforces.
+    pub(crate) fn into_command(self) -> (Command, Limits) {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
         if self.env_clear {
@@ -234,8 +229,20 @@ impl ChildSpec {
         cmd.stdout(self.stdout.to_stdio());
         cmd.stderr(self.stderr.to_stdio());
         sys::clean_signals_on_exec(&mut cmd);
-        cmd
+        let limits = Limits {
+            timeout: self.timeout,
+            grace: self.kill_grace,
+            group: self.own_group,
+        };
+        (cmd, limits)
     }
+}
+
+/// What the loop enforces on a running child.
+pub(crate) struct Limits {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) grace: Duration,
+    pub(crate) group: bool,
 }
 
 /// How a child ended, delivered to its handler as [`Event::Exit`](crate::Event::Exit).

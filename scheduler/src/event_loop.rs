@@ -153,7 +153,9 @@ struct ChildState {
 
 impl ChildState {
     fn signal(&self, sig: i32) {
-        let Ok(pid) = i32::try_from(self.pid) else { return };
+        let Ok(pid) = i32::try_from(self.pid) else {
+            return;
+        };
         if self.group && sys::kill(-pid, sig).is_ok() {
             return;
         }
@@ -328,9 +330,13 @@ impl<S> Loop<S> {
 
     /// One iteration: waits for at most `max_wait` (`None`: until something is due), then
     /// dispatches what is ready. Returns `Some` when the loop should stop (see [`Loop::run`]).
-    pub fn run_once(&mut self, state: &mut S, max_wait: Option<Duration>) -> Result<Option<Stop>, Error> {
+    pub fn run_once(
+        &mut self,
+        state: &mut S,
+        max_wait: Option<Duration>,
+    ) -> Result<Option<Stop>, Error> {
         self.ctx.terminate = false;
-        if self.ctx.live == 0 && !self.ctx.has_queued() {
+        if self.ctx.live == 0 && self.ctx.children.is_empty() && !self.ctx.has_queued() {
             return Ok(Some(Stop::Idle));
         }
         let timeout = self.ctx.prepare_wait(max_wait).map_err(Error::Poll)?;
@@ -367,7 +373,9 @@ impl<S> Loop<S> {
                     self.ctx.reap(index);
                 }
             } else if token.0 & 3 == KIND_FD {
-                let Ok(fd) = RawFd::try_from(token.0 >> 2) else { continue };
+                let Ok(fd) = RawFd::try_from(token.0 >> 2) else {
+                    continue;
+                };
                 let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
                 let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
                 self.ctx.queue_io(fd, readable, writable);
@@ -415,7 +423,9 @@ impl<S> Loop<S> {
         // Events posted so far; those posted by these handlers run on the next turn.
         let count = self.ctx.posted.len();
         for _ in 0..count {
-            let Some((index, seq)) = self.ctx.posted.pop_front() else { break };
+            let Some((index, seq)) = self.ctx.posted.pop_front() else {
+                break;
+            };
             self.fire(state, index, seq, Event::Posted)?;
             if self.ctx.terminate {
                 return Ok(true);
@@ -434,9 +444,14 @@ impl<S> Loop<S> {
         let is_timer = matches!(task.kind, Kind::Timer { .. });
         let is_io = matches!(task.kind, Kind::Io { .. });
         match due.action {
-            Action::Fire if is_timer => {
-                self.fire(state, due.index, due.seq, Event::Timer { deadline: due.deadline })
-            }
+            Action::Fire if is_timer => self.fire(
+                state,
+                due.index,
+                due.seq,
+                Event::Timer {
+                    deadline: due.deadline,
+                },
+            ),
             Action::Fire if is_io => self.fire(state, due.index, due.seq, Event::Timeout),
             Action::Term => {
                 let mut grace = None;
@@ -465,27 +480,39 @@ impl<S> Loop<S> {
     /// Runs task `index`'s handler for `event`, if the task still exists with sequence `seq`.
     fn fire(&mut self, state: &mut S, index: u32, seq: u64, event: Event) -> Result<(), Error> {
         let ctx = &mut self.ctx;
-        let Some(slot) = ctx.slots.get(index as usize) else { return Ok(()) };
+        let Some(slot) = ctx.slots.get(index as usize) else {
+            return Ok(());
+        };
         let generation = slot.generation;
         match ctx.task_at(index) {
             Some(task) if task.seq == seq && task.handler.is_some() => {}
             _ => return Ok(()),
         }
-        // Disarm: a one-shot task is spent unless its handler re-arms it.
-        ctx.bump(index);
-        let Some(task) = ctx.task_at(index) else { return Ok(()) };
+        // Disarm: a one-shot task is spent unless its handler re-arms it. A signal watcher keeps
+        // its sequence number, so further queued deliveries of the same burst stay valid.
+        if !matches!(ctx.task_at(index).map(|t| &t.kind), Some(Kind::Signal)) {
+            ctx.bump(index);
+        }
+        let Some(task) = ctx.task_at(index) else {
+            return Ok(());
+        };
         task.rearmed = false;
         match &mut task.kind {
             Kind::Timer { deadline, .. } => *deadline = None,
             Kind::Io { armed, .. } => *armed = false,
             Kind::Event | Kind::Signal | Kind::Child(_) => {}
         }
-        let Some(mut handler) = task.handler.take() else { return Ok(()) };
+        let Some(mut handler) = task.handler.take() else {
+            return Ok(());
+        };
         ctx.running = Some(TaskId { index, generation });
         let result = catch_unwind(AssertUnwindSafe(|| handler(state, ctx, event)));
         ctx.running = None;
         self.dispatched += 1;
-        let still_ours = ctx.slots.get(index as usize).is_some_and(|s| s.generation == generation);
+        let still_ours = ctx
+            .slots
+            .get(index as usize)
+            .is_some_and(|s| s.generation == generation);
         let mut name = None;
         if still_ours && let Some(task) = ctx.task_at(index) {
             if result.is_err() {
@@ -493,10 +520,18 @@ impl<S> Loop<S> {
             }
             let after = match task.kind {
                 _ if result.is_err() => After::Remove,
-                Kind::Timer { persistent: true, .. } | Kind::Signal => After::Keep,
-                Kind::Timer { period: Some(period), .. } if !task.rearmed => After::Periodic(period),
+                Kind::Timer {
+                    persistent: true, ..
+                }
+                | Kind::Signal => After::Keep,
+                Kind::Timer {
+                    period: Some(period),
+                    ..
+                } if !task.rearmed => After::Periodic(period),
                 Kind::Timer { .. } | Kind::Io { .. } | Kind::Event if task.rearmed => After::Keep,
-                Kind::Timer { .. } | Kind::Io { .. } | Kind::Event | Kind::Child(_) => After::Remove,
+                Kind::Timer { .. } | Kind::Io { .. } | Kind::Event | Kind::Child(_) => {
+                    After::Remove
+                }
             };
             if let (After::Periodic(period), Event::Timer { deadline }) = (after, event) {
                 let next = next_periodic(deadline, period, ctx.now);
@@ -581,18 +616,32 @@ impl<S> Ctx<S> {
     /// Adds a one-shot timer that runs `handler` with [`Event::Timer`] at `deadline` (at once,
     /// on the next turn, if it is already past). After the handler returns the task is gone,
     /// unless the handler re-armed it with [`Ctx::set_deadline`].
-    pub fn add_timer<F>(&mut self, name: impl Into<Cow<'static, str>>, deadline: Instant, handler: F) -> TaskId
+    pub fn add_timer<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        deadline: Instant,
+        handler: F,
+    ) -> TaskId
     where
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
-        let kind = Kind::Timer { deadline: None, period: None, persistent: false };
+        let kind = Kind::Timer {
+            deadline: None,
+            period: None,
+            persistent: false,
+        };
         let id = self.insert(name.into(), Box::new(handler), kind);
         self.set_timer(id.index, deadline);
         id
     }
 
     /// Adds a one-shot timer due `delay` after [`now`](Ctx::now).
-    pub fn add_timer_after<F>(&mut self, name: impl Into<Cow<'static, str>>, delay: Duration, handler: F) -> TaskId
+    pub fn add_timer_after<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        delay: Duration,
+        handler: F,
+    ) -> TaskId
     where
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
@@ -615,9 +664,15 @@ impl<S> Ctx<S> {
     {
         let name = name.into();
         if period.is_zero() {
-            return Err(Error::ZeroPeriod { task: name.into_owned() });
+            return Err(Error::ZeroPeriod {
+                task: name.into_owned(),
+            });
         }
-        let kind = Kind::Timer { deadline: None, period: Some(period), persistent: false };
+        let kind = Kind::Timer {
+            deadline: None,
+            period: Some(period),
+            persistent: false,
+        };
         let id = self.insert(name, Box::new(handler), kind);
         self.set_timer(id.index, first);
         Ok(id)
@@ -630,7 +685,11 @@ impl<S> Ctx<S> {
     where
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
-        let kind = Kind::Timer { deadline: None, period: None, persistent: true };
+        let kind = Kind::Timer {
+            deadline: None,
+            period: None,
+            persistent: true,
+        };
         self.insert(name.into(), Box::new(handler), kind)
     }
 
@@ -639,8 +698,12 @@ impl<S> Ctx<S> {
     /// it. Works on a running timer (to re-arm itself). Returns `false` if `id` is not a live
     /// timer.
     pub fn set_deadline(&mut self, id: TaskId, deadline: Option<Instant>) -> bool {
-        let Some(task) = self.lookup(id) else { return false };
-        let Kind::Timer { persistent, .. } = task.kind else { return false };
+        let Some(task) = self.lookup(id) else {
+            return false;
+        };
+        let Kind::Timer { persistent, .. } = task.kind else {
+            return false;
+        };
         match deadline {
             Some(d) => {
                 self.set_timer(id.index, d);
@@ -708,8 +771,12 @@ impl<S> Ctx<S> {
     /// Re-arms read or write task `id` with a new `timeout` (from [`now`](Ctx::now)), replacing
     /// any pending one. Returns `false` if `id` is not a live I/O task.
     pub fn rearm_io(&mut self, id: TaskId, timeout: Option<Duration>) -> Result<bool, Error> {
-        let Some(task) = self.lookup(id) else { return Ok(false) };
-        let Kind::Io { fd, .. } = task.kind else { return Ok(false) };
+        let Some(task) = self.lookup(id) else {
+            return Ok(false);
+        };
+        let Kind::Io { fd, .. } = task.kind else {
+            return Ok(false);
+        };
         let seq = self.bump(id.index);
         if let Some(task) = self.task_at(id.index) {
             task.rearmed = true;
@@ -721,7 +788,11 @@ impl<S> Ctx<S> {
             self.push_due(id.index, self.now + t, seq, Action::Fire);
         }
         let name = self.name(id).unwrap_or_default().to_owned();
-        self.sync_fd(fd).map_err(|source| Error::Register { task: name, fd, source })?;
+        self.sync_fd(fd).map_err(|source| Error::Register {
+            task: name,
+            fd,
+            source,
+        })?;
         Ok(true)
     }
 
@@ -739,7 +810,9 @@ impl<S> Ctx<S> {
     /// Posts event task `id` again (from its own handler, this keeps it alive for one more
     /// run). Returns `false` if `id` is not a live event task.
     pub fn repost(&mut self, id: TaskId) -> bool {
-        let Some(task) = self.lookup(id) else { return false };
+        let Some(task) = self.lookup(id) else {
+            return false;
+        };
         if !matches!(task.kind, Kind::Event) {
             return false;
         }
@@ -754,7 +827,12 @@ impl<S> Ctx<S> {
     /// Watches `signal`: `handler` runs with [`Event::Signal`] each time it arrives, until the
     /// task is cancelled. Several tasks may watch one signal; they run in the order added. The
     /// signal stays blocked (and is read and dropped when unwatched) until the loop is dropped.
-    pub fn add_signal<F>(&mut self, name: impl Into<Cow<'static, str>>, signal: Signal, handler: F) -> Result<TaskId, Error>
+    pub fn add_signal<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        signal: Signal,
+        handler: F,
+    ) -> Result<TaskId, Error>
     where
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
@@ -790,24 +868,39 @@ impl<S> Ctx<S> {
     /// expires and `SIGKILL` a grace period later; `timed_out` is then set in the exit report.
     ///
     /// Cancelling the task kills the child (`SIGKILL`) and reaps it silently.
-    pub fn spawn<F>(&mut self, name: impl Into<Cow<'static, str>>, spec: ChildSpec, handler: F) -> Result<TaskId, Error>
+    pub fn spawn<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        spec: ChildSpec,
+        handler: F,
+    ) -> Result<TaskId, Error>
     where
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
         let name = name.into();
-        let child = match spec.to_command().spawn() {
+        let (mut command, limits) = spec.into_command();
+        let child = match command.spawn() {
             Ok(child) => child,
-            Err(source) => return Err(Error::Spawn { task: name.into_owned(), source }),
+            Err(source) => {
+                return Err(Error::Spawn {
+                    task: name.into_owned(),
+                    source,
+                });
+            }
         };
         let pid = child.id();
         // Without pidfd (Linux < 5.3) the SIGCHLD sweep reaps the child instead.
-        let pidfd = if self.use_pidfd { sys::pidfd_open(pid).ok() } else { None };
+        let pidfd = if self.use_pidfd {
+            sys::pidfd_open(pid).ok()
+        } else {
+            None
+        };
         let state = ChildState {
             child: Some(child),
             pid,
             pidfd: None,
-            group: spec.has_own_group(),
-            grace: spec.get_kill_grace(),
+            group: limits.group,
+            grace: limits.grace,
             timed_out: false,
             detached: false,
         };
@@ -820,11 +913,14 @@ impl<S> Ctx<S> {
                 .registry()
                 .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
                 .is_ok();
-            if ok && let Some(task) = self.task_at(id.index) && let Kind::Child(c) = &mut task.kind {
+            if ok
+                && let Some(task) = self.task_at(id.index)
+                && let Kind::Child(c) = &mut task.kind
+            {
                 c.pidfd = Some(fd);
             }
         }
-        if let Some(t) = spec.get_timeout() {
+        if let Some(t) = limits.timeout {
             let seq = self.bump(id.index);
             self.push_due(id.index, self.now + t, seq, Action::Term);
         }
@@ -866,7 +962,9 @@ impl<S> Ctx<S> {
         if slot.generation != id.generation {
             return None;
         }
-        slot.task.as_ref().filter(|t| !matches!(&t.kind, Kind::Child(c) if c.detached))
+        slot.task
+            .as_ref()
+            .filter(|t| !matches!(&t.kind, Kind::Child(c) if c.detached))
     }
 
     fn task_at(&mut self, index: u32) -> Option<&mut Task<S>> {
@@ -892,17 +990,33 @@ impl<S> Ctx<S> {
     fn insert(&mut self, name: Cow<'static, str>, handler: Handler<S>, kind: Kind) -> TaskId {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let task = Task { name, handler: Some(handler), kind, seq, in_heap: false, rearmed: false };
+        let task = Task {
+            name,
+            handler: Some(handler),
+            kind,
+            seq,
+            in_heap: false,
+            rearmed: false,
+        };
         self.live += 1;
         if let Some(index) = self.free.pop()
             && let Some(slot) = self.slots.get_mut(index as usize)
         {
             slot.task = Some(task);
-            return TaskId { index, generation: slot.generation };
+            return TaskId {
+                index,
+                generation: slot.generation,
+            };
         }
         let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-        self.slots.push(Slot { generation: 0, task: Some(task) });
-        TaskId { index, generation: 0 }
+        self.slots.push(Slot {
+            generation: 0,
+            task: Some(task),
+        });
+        TaskId {
+            index,
+            generation: 0,
+        }
     }
 
     /// Gives task `index` a fresh sequence number, invalidating its queued tickets and heap
@@ -910,7 +1024,11 @@ impl<S> Ctx<S> {
     fn bump(&mut self, index: u32) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some(task) = self.slots.get_mut(index as usize).and_then(|s| s.task.as_mut()) {
+        if let Some(task) = self
+            .slots
+            .get_mut(index as usize)
+            .and_then(|s| s.task.as_mut())
+        {
             if task.in_heap {
                 task.in_heap = false;
                 self.stale += 1;
@@ -924,7 +1042,12 @@ impl<S> Ctx<S> {
         if let Some(task) = self.task_at(index) {
             task.in_heap = true;
         }
-        self.heap.push(Reverse(Due { deadline, seq, index, action }));
+        self.heap.push(Reverse(Due {
+            deadline,
+            seq,
+            index,
+            action,
+        }));
         if self.stale > COMPACT_MIN_STALE && self.stale > self.heap.len() / 2 {
             self.compact();
         }
@@ -959,7 +1082,11 @@ impl<S> Ctx<S> {
         timeout: Option<Duration>,
         handler: Handler<S>,
     ) -> Result<TaskId, Error> {
-        let fail = |name: &Cow<'static, str>, source| Error::Register { task: name.to_string(), fd, source };
+        let fail = |name: &Cow<'static, str>, source| Error::Register {
+            task: name.to_string(),
+            fd,
+            source,
+        };
         if fd < 0 {
             return Err(fail(&name, io::Error::from_raw_os_error(libc::EBADF)));
         }
@@ -971,7 +1098,15 @@ impl<S> Ctx<S> {
         if busy {
             return Err(fail(&name, io::Error::from_raw_os_error(libc::EBUSY)));
         }
-        let id = self.insert(name, handler, Kind::Io { fd, dir, armed: true });
+        let id = self.insert(
+            name,
+            handler,
+            Kind::Io {
+                fd,
+                dir,
+                armed: true,
+            },
+        );
         if let Some(reg) = self.fds.get_mut(&fd) {
             match dir {
                 Dir::Read => reg.reader = Some(id.index),
@@ -993,7 +1128,9 @@ impl<S> Ctx<S> {
     /// Brings the epoll registration of `fd` in line with its tasks. A modification also makes
     /// the kernel re-check readiness, which is what makes re-arming level-triggered.
     fn sync_fd(&mut self, fd: RawFd) -> io::Result<()> {
-        let Some(reg) = self.fds.get_mut(&fd) else { return Ok(()) };
+        let Some(reg) = self.fds.get_mut(&fd) else {
+            return Ok(());
+        };
         let interest = match (reg.reader.is_some(), reg.writer.is_some()) {
             (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
             (true, false) => Some(Interest::READABLE),
@@ -1014,12 +1151,16 @@ impl<S> Ctx<S> {
         if reg.registered {
             match registry.reregister(&mut SourceFd(&fd), token, interest) {
                 // The fd was closed and its number reused: register the new file.
-                Err(e) if errno(&e, libc::ENOENT) => registry.register(&mut SourceFd(&fd), token, interest),
+                Err(e) if errno(&e, libc::ENOENT) => {
+                    registry.register(&mut SourceFd(&fd), token, interest)
+                }
                 r => r,
             }
         } else {
             let r = match registry.register(&mut SourceFd(&fd), token, interest) {
-                Err(e) if errno(&e, libc::EEXIST) => registry.reregister(&mut SourceFd(&fd), token, interest),
+                Err(e) if errno(&e, libc::EEXIST) => {
+                    registry.reregister(&mut SourceFd(&fd), token, interest)
+                }
                 r => r,
             };
             if r.is_ok() {
@@ -1031,12 +1172,23 @@ impl<S> Ctx<S> {
 
     fn queue_io(&mut self, fd: RawFd, readable: bool, writable: bool) {
         let Some(reg) = self.fds.get(&fd) else { return };
-        let wanted = [(readable, reg.reader, Event::Readable), (writable, reg.writer, Event::Writable)];
+        let wanted = [
+            (readable, reg.reader, Event::Readable),
+            (writable, reg.writer, Event::Writable),
+        ];
         for (ready, index, event) in wanted {
-            let Some(index) = index.filter(|_| ready) else { continue };
-            let Some(task) = self.slots.get(index as usize).and_then(|s| s.task.as_ref()) else { continue };
+            let Some(index) = index.filter(|_| ready) else {
+                continue;
+            };
+            let Some(task) = self.slots.get(index as usize).and_then(|s| s.task.as_ref()) else {
+                continue;
+            };
             if let Kind::Io { armed: true, .. } = task.kind {
-                self.io_q.push_back(Ticket { index, seq: task.seq, event });
+                self.io_q.push_back(Ticket {
+                    index,
+                    seq: task.seq,
+                    event,
+                });
             }
         }
     }
@@ -1051,14 +1203,21 @@ impl<S> Ctx<S> {
                 Ok(n) => n,
             };
             for rec in buf[..n].chunks_exact(SIGINFO_LEN) {
-                let Some(info) = parse_siginfo(rec) else { continue };
+                let Some(info) = parse_siginfo(rec) else {
+                    continue;
+                };
                 sigchld |= info.signal == Signal::CHLD;
                 for &(signal, index) in &self.watchers {
                     if signal != info.signal {
                         continue;
                     }
-                    if let Some(task) = self.slots.get(index as usize).and_then(|s| s.task.as_ref()) {
-                        self.sig_q.push_back(Ticket { index, seq: task.seq, event: Event::Signal(info) });
+                    if let Some(task) = self.slots.get(index as usize).and_then(|s| s.task.as_ref())
+                    {
+                        self.sig_q.push_back(Ticket {
+                            index,
+                            seq: task.seq,
+                            event: Event::Signal(info),
+                        });
                     }
                 }
             }
@@ -1068,11 +1227,19 @@ impl<S> Ctx<S> {
 
     /// Reaps child task `index` if it has exited, queueing its exit report.
     fn reap(&mut self, index: u32) {
-        let Some(task) = self.slots.get_mut(index as usize).and_then(|s| s.task.as_mut()) else {
+        let Some(task) = self
+            .slots
+            .get_mut(index as usize)
+            .and_then(|s| s.task.as_mut())
+        else {
             return;
         };
-        let Kind::Child(c) = &mut task.kind else { return };
-        let Some(child) = c.child.as_mut() else { return };
+        let Kind::Child(c) = &mut task.kind else {
+            return;
+        };
+        let Some(child) = c.child.as_mut() else {
+            return;
+        };
         let status = match child.try_wait() {
             Ok(Some(status)) => status,
             Ok(None) => return,
@@ -1081,23 +1248,36 @@ impl<S> Ctx<S> {
         };
         c.child = None;
         if let Some(fd) = c.pidfd.take() {
-            let _ = self.poll.registry().deregister(&mut SourceFd(&fd.as_raw_fd()));
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&fd.as_raw_fd()));
         }
-        let exit = ChildExit { pid: c.pid, status, timed_out: c.timed_out };
+        let exit = ChildExit {
+            pid: c.pid,
+            status,
+            timed_out: c.timed_out,
+        };
         let detached = c.detached;
         self.children.retain(|i| *i != index);
         let seq = self.bump(index);
         if detached {
             self.free_slot(index);
         } else {
-            self.exit_q.push_back(Ticket { index, seq, event: Event::Exit(exit) });
+            self.exit_q.push_back(Ticket {
+                index,
+                seq,
+                event: Event::Exit(exit),
+            });
         }
     }
 
     /// Removes task `index` and undoes what it registered.
     fn remove(&mut self, index: u32) {
         self.bump(index);
-        let Some(task) = self.task_at(index) else { return };
+        let Some(task) = self.task_at(index) else {
+            return;
+        };
         match &mut task.kind {
             Kind::Io { fd, dir, .. } => {
                 let (fd, dir) = (*fd, *dir);
@@ -1175,7 +1355,10 @@ impl<S> Drop for Ctx<S> {
     fn drop(&mut self) {
         // No zombies: kill and reap every child still running.
         for index in std::mem::take(&mut self.children) {
-            if let Some(task) = self.slots.get_mut(index as usize).and_then(|s| s.task.as_mut())
+            if let Some(task) = self
+                .slots
+                .get_mut(index as usize)
+                .and_then(|s| s.task.as_mut())
                 && let Kind::Child(c) = &mut task.kind
                 && let Some(mut child) = c.child.take()
             {

@@ -1,9 +1,133 @@
-//! scheduler: the event loop of keepalived-rs (WIP doc).
+//! The event loop of keepalived-rs: one single-threaded loop per process, in the spirit of the
+//! zebra "thread master" that keepalived uses, built on `mio` (epoll) with Linux timerfd,
+//! signalfd and pidfd.
+//!
+//! # What it does
+//!
+//! * **Descriptors**: a read or write task on a raw fd, each with an optional timeout. Tasks are
+//!   one-shot (the zebra model); re-arming from the handler re-checks the fd's current state,
+//!   so readiness is never lost even if the handler did not drain the fd.
+//! * **Timers** on the monotonic clock ([`std::time::Instant`], `CLOCK_MONOTONIC`), armed in a
+//!   timerfd with nanosecond resolution (epoll's own timeout has only millisecond resolution):
+//!   one-shot timers, drift-free periodic timers ([`Ctx::add_periodic`], [`next_periodic`]), and
+//!   timer slots for sans-IO cores ([`Ctx::add_timer_slot`]). Cancelling and re-arming are O(1)
+//!   and O(log n).
+//! * **Events**, run at the end of the current turn, and **termination** ([`Ctx::terminate`]).
+//! * **Children**: argv (a shell only when asked), environment, uid/gid, working directory;
+//!   a timeout that sends `SIGTERM` then `SIGKILL` to the child's process group; the exit status
+//!   to its handler; reaping through a pidfd, with `SIGCHLD` as the fallback. No zombies.
+//! * **Signals** (`SIGHUP`, `SIGINT`, `SIGTERM`, `SIGUSR1`, `SIGUSR2`, `SIGCHLD`, `SIGRTMIN+2`, or
+//!   any other catchable one) delivered as ordinary events through a signalfd: no handler ever
+//!   runs in signal context. See the [`signal` rules](Signal) for threads and children.
+//! * **Panics** in a handler are caught and reported with the task's name
+//!   ([`Error::Panicked`]).
+//!
+//! # What it does not do
+//!
+//! * No protocol logic, no sockets of its own, no logging: handlers do that.
+//! * No threads, no async/await, no `Send` requirement: the state `S` is owned by the caller and
+//!   lent to each handler as `&mut S`.
+//! * It does not own the descriptors it watches: cancel a task before closing its fd.
+//! * Linux only (epoll, timerfd, signalfd; pidfd from 5.3, with a fallback).
+//!
+//! # Dispatch order
+//!
+//! Each turn waits once (not at all if something is already due), reads the clock once
+//! ([`Ctx::now`]), then runs, in this order:
+//!
+//! 1. **I/O** readiness, in the order the kernel reported it;
+//! 2. **child exits**, in reaping order;
+//! 3. **signals**, in arrival order;
+//! 4. **timers** whose deadline is at or before `now`, by deadline, then in arming order;
+//!    timers armed during this phase wait for the next turn, even if already due;
+//! 5. **events** posted before this phase, first in first out; events posted by event
+//!    handlers run on the next turn.
+//!
+//! I/O comes before timers on purpose (keepalived's select loop does the same): when the loop
+//! wakes late and both an advert and the master-down timeout are pending, the advert is
+//! processed first, so a late wake-up never turns a received advert into a false failover.
+//! A task cancelled by an earlier handler of the same turn never runs, even if it was due.
+//!
+//! # Panics in handlers
+//!
+//! A panicking handler's task is removed and [`Loop::run`] returns [`Error::Panicked`] with the
+//! task's name and message. The loop does not carry on by itself: the state may be half updated,
+//! and on a router a clean restart by the supervisor is safer than running on with, say, a VRRP
+//! instance that believes it is MASTER but no longer sends adverts. The loop itself is intact,
+//! so a caller that knows better may call `run` again.
+//!
+//! # Example
+//!
+//! A periodic advert timer that stops the loop after three ticks, and a `SIGTERM` handler:
+//!
+//! ```
+//! use std::time::Duration;
+//! use scheduler::{Event, Loop, Signal, Stop};
+//!
+//! struct Router {
+//!     adverts_sent: u32,
+//! }
+//!
+//! let mut lp: Loop<Router> = Loop::new()?;
+//! let ctx = lp.ctx();
+//! let first = ctx.now() + Duration::from_millis(10);
+//! ctx.add_periodic("advert VI_1", first, Duration::from_millis(10), |r: &mut Router, ctx, ev| {
+//!     let Event::Timer { deadline } = ev else { return };
+//!     assert!(ctx.now() >= deadline);
+//!     r.adverts_sent += 1;
+//!     if r.adverts_sent == 3 {
+//!         ctx.terminate();
+//!     }
+//! })?;
+//! ctx.add_signal("shutdown", Signal::TERM, |_r: &mut Router, ctx, _| ctx.terminate())?;
+//!
+//! let mut router = Router { adverts_sent: 0 };
+//! assert_eq!(lp.run(&mut router)?, Stop::Terminated);
+//! assert_eq!(router.adverts_sent, 3);
+//! # Ok::<(), scheduler::Error>(())
+//! ```
+//!
+//! # Driving a sans-IO core
+//!
+//! A quinn-style core exposes `poll_timeout()`; give it a [timer slot](Ctx::add_timer_slot)
+//! and re-arm the slot after every call into the core:
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use scheduler::{Loop, TaskId};
+//!
+//! # struct Core { next: Option<Instant>, fired: u32 }
+//! # impl Core {
+//! #     fn handle_timeout(&mut self, _now: Instant) { self.fired += 1; self.next = None; }
+//! #     fn poll_timeout(&self) -> Option<Instant> { self.next }
+//! # }
+//! let mut lp: Loop<Core> = Loop::new()?;
+//! let slot: TaskId = lp.ctx().add_timer_slot("engine", |core: &mut Core, ctx, _| {
+//!     core.handle_timeout(ctx.now());
+//!     let me = ctx.current().expect("set while a handler runs");
+//!     ctx.set_deadline(me, core.poll_timeout());
+//! });
+//! let mut core = Core { next: Some(Instant::now() + Duration::from_millis(1)), fired: 0 };
+//! lp.ctx().set_deadline(slot, core.poll_timeout());
+//! lp.run_once(&mut core, Some(Duration::from_secs(5)))?;
+//! # while core.fired == 0 { lp.run_once(&mut core, Some(Duration::from_secs(5)))?; }
+//! assert_eq!(core.fired, 1);
+//! # Ok::<(), scheduler::Error>(())
+//! ```
+//!
+//! # Time
+//!
+//! Handlers read the time of the turn from [`Ctx::now`]: one clock reading per turn, shared by
+//! every handler, so a sans-IO core driven from it sees consistent time, and relative deadlines
+//! added in a turn share one origin. The clock is monotonic: wall-clock steps (NTP, `date -s`)
+//! move no deadline. Periodic timers advance from their previous *deadline*, never from "now",
+//! so they do not drift.
 
 mod child;
 mod error;
 mod event_loop;
 mod signal;
+// The only module allowed to use `unsafe`: small FFI wrappers, each block with a SAFETY note.
 #[allow(unsafe_code)]
 mod sys;
 mod time;

@@ -143,7 +143,11 @@ pub(crate) fn parse_siginfo(rec: &[u8]) -> Option<SignalInfo> {
         Some(u32::from_ne_bytes(bytes))
     };
     let signal = Signal::from_raw(i32::try_from(word(0)?).ok()?)?;
-    Some(SignalInfo { signal, pid: word(12)?, uid: word(16)? })
+    Some(SignalInfo {
+        signal,
+        pid: word(12)?,
+        uid: word(16)?,
+    })
 }
 
 #[cfg(test)]
@@ -181,7 +185,14 @@ mod tests {
         rec[12..16].copy_from_slice(&4242u32.to_ne_bytes());
         rec[16..20].copy_from_slice(&1000u32.to_ne_bytes());
         let info = parse_siginfo(&rec).unwrap();
-        assert_eq!(info, SignalInfo { signal: Signal::USR1, pid: 4242, uid: 1000 });
+        assert_eq!(
+            info,
+            SignalInfo {
+                signal: Signal::USR1,
+                pid: 4242,
+                uid: 1000
+            }
+        );
         assert!(parse_siginfo(&rec[..10]).is_none());
         assert!(parse_siginfo(&[0u8; SIGINFO_LEN]).is_none());
     }

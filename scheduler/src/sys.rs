@@ -57,7 +57,11 @@ pub(crate) fn thread_mask() -> io::Result<SigSet> {
 
 /// Blocks (`block == true`) or unblocks the signals of `set` in the calling thread.
 pub(crate) fn change_thread_mask(set: &SigSet, block: bool) -> io::Result<()> {
-    let how = if block { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+    let how = if block {
+        libc::SIG_BLOCK
+    } else {
+        libc::SIG_UNBLOCK
+    };
     // SAFETY: `set` points to an initialised sigset_t; the old mask is not requested.
     let rc = unsafe { libc::pthread_sigmask(how, &raw const set.0, std::ptr::null_mut()) };
     if rc == 0 {
@@ -100,7 +104,10 @@ pub(crate) fn signalfd_update(fd: &impl AsRawFd, set: &SigSet) -> io::Result<()>
 pub(crate) fn timerfd() -> io::Result<OwnedFd> {
     // SAFETY: plain constants as arguments; the result is checked by `own`.
     own(unsafe {
-        libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC)
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+        )
     })
 }
 
@@ -108,23 +115,40 @@ pub(crate) fn timerfd() -> io::Result<OwnedFd> {
 /// disarms it for `None`. `(0, 0)` is never passed for an armed timer (the kernel would read it as
 /// "disarm"); the caller maps it to one nanosecond.
 pub(crate) fn timerfd_set(fd: &impl AsRawFd, at: Option<(i64, i64)>) -> io::Result<()> {
-    let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     let value = match at {
-        Some((sec, nsec)) => libc::timespec { tv_sec: sec, tv_nsec: nsec },
+        Some((sec, nsec)) => libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        },
         None => zero,
     };
-    let spec = libc::itimerspec { it_interval: zero, it_value: value };
+    let spec = libc::itimerspec {
+        it_interval: zero,
+        it_value: value,
+    };
     // SAFETY: `fd` is a live timerfd we own, `spec` is a valid itimerspec on the stack, and the
     // old value is not requested.
     check(unsafe {
-        libc::timerfd_settime(fd.as_raw_fd(), libc::TFD_TIMER_ABSTIME, &raw const spec, std::ptr::null_mut())
+        libc::timerfd_settime(
+            fd.as_raw_fd(),
+            libc::TFD_TIMER_ABSTIME,
+            &raw const spec,
+            std::ptr::null_mut(),
+        )
     })
     .map(drop)
 }
 
 /// `CLOCK_MONOTONIC` now, as (seconds, nanoseconds).
 pub(crate) fn monotonic_now() -> (i64, i64) {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux, so the
     // call cannot fail and `ts` is left at zero otherwise.
     unsafe {

@@ -65,6 +65,12 @@ pub(crate) fn to_kernel_time(deadline: Instant) -> (i64, i64) {
     (sec, nsec)
 }
 
+/// CPU time (user + system) the calling thread has used so far (`getrusage(RUSAGE_THREAD)`).
+/// Tests use it to check that an idle loop sleeps.
+pub fn thread_cpu_time() -> Duration {
+    Duration::from_micros(sys::thread_cpu_micros())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,7 +81,10 @@ mod tests {
         let p = Duration::from_millis(10);
         assert_eq!(next_periodic(t0, p, t0), t0 + p);
         assert_eq!(next_periodic(t0, p, t0 + Duration::from_millis(9)), t0 + p);
-        assert_eq!(next_periodic(t0, p, t0 + Duration::from_micros(10_001)), t0 + 2 * p);
+        assert_eq!(
+            next_periodic(t0, p, t0 + Duration::from_micros(10_001)),
+            t0 + 2 * p
+        );
     }
 
     #[test]
@@ -109,14 +118,8 @@ mod tests {
         let (s1, n1) = to_kernel_time(Instant::now() + Duration::from_secs(2));
         let delta = (s1 - s0) * 1_000_000_000 + (n1 - n0);
         assert!((1_900_000_000..2_500_000_000).contains(&delta), "{delta}");
-        let (s2, n2) = to_kernel_time(Instant::now() - Duration::from_secs(1));
+        let (s2, n2) = to_kernel_time(Instant::now().checked_sub(Duration::from_secs(1)).unwrap());
         let (s3, n3) = sys::monotonic_now();
         assert!((s2, n2) <= (s3, n3));
     }
-}
-
-/// CPU time (user + system) the calling thread has used so far (`getrusage(RUSAGE_THREAD)`).
-/// Tests use it to check that an idle loop sleeps.
-pub fn thread_cpu_time() -> Duration {
-    Duration::from_micros(sys::thread_cpu_micros())
 }

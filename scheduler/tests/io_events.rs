@@ -1,0 +1,398 @@
+//! Descriptors, events, dispatch order, termination, panics and idleness.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use common::{fd, pair, poke, run_bounded, run_until};
+use scheduler::{Error, Event, Loop, Signal, Stop, thread_cpu_time};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn read_fires_on_data_and_times_out_without() {
+    let (a, mut b) = pair();
+    let (c, _d) = pair();
+    let mut lp: Loop<Vec<(&'static str, Event)>> = Loop::new().unwrap();
+    lp.ctx()
+        .add_read(
+            "data",
+            fd(&a),
+            Some(Duration::from_secs(10)),
+            |log: &mut Vec<_>, _, ev| {
+                log.push(("data", ev));
+            },
+        )
+        .unwrap();
+    lp.ctx()
+        .add_read(
+            "silent",
+            fd(&c),
+            Some(Duration::from_millis(20)),
+            |log: &mut Vec<_>, _, ev| {
+                log.push(("silent", ev));
+            },
+        )
+        .unwrap();
+    poke(&mut b);
+    let mut log = Vec::new();
+    assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Idle);
+    assert_eq!(log, [("data", Event::Readable), ("silent", Event::Timeout)]);
+}
+
+#[test]
+fn write_fires_when_writable() {
+    let (a, _b) = pair();
+    let mut lp: Loop<Option<Event>> = Loop::new().unwrap();
+    lp.ctx()
+        .add_write(
+            "w",
+            fd(&a),
+            Some(Duration::from_secs(10)),
+            |s: &mut Option<_>, _, ev| *s = Some(ev),
+        )
+        .unwrap();
+    let mut got = None;
+    run_bounded(&mut lp, &mut got, LIMIT);
+    assert_eq!(got, Some(Event::Writable));
+}
+
+#[test]
+fn read_and_write_tasks_share_one_descriptor() {
+    let (a, mut b) = pair();
+    let mut lp: Loop<Vec<Event>> = Loop::new().unwrap();
+    let afd = fd(&a);
+    lp.ctx()
+        .add_read("r", afd, None, |l: &mut Vec<_>, _, ev| l.push(ev))
+        .unwrap();
+    lp.ctx()
+        .add_write("w", afd, None, |l: &mut Vec<_>, _, ev| l.push(ev))
+        .unwrap();
+    // A second reader on the same fd is refused.
+    let err = lp
+        .ctx()
+        .add_read("r2", afd, None, |_, _, _| {})
+        .unwrap_err();
+    assert!(matches!(err, Error::Register { .. }), "{err}");
+    poke(&mut b);
+    let mut log = Vec::new();
+    run_bounded(&mut lp, &mut log, LIMIT);
+    log.sort_by_key(|e| format!("{e:?}"));
+    assert_eq!(log, [Event::Readable, Event::Writable]);
+}
+
+#[test]
+fn rearm_is_level_triggered_so_unread_data_is_not_lost() {
+    struct St {
+        sock: std::os::unix::net::UnixStream,
+        reads: Vec<u8>,
+    }
+    let (a, mut b) = pair();
+    let afd = fd(&a);
+    let mut lp: Loop<St> = Loop::new().unwrap();
+    // Reads ONE byte per wake-up and re-arms: the remaining bytes must wake it again even
+    // though no new data (no new edge) arrives.
+    lp.ctx()
+        .add_read(
+            "one-byte",
+            afd,
+            Some(Duration::from_secs(5)),
+            |st: &mut St, ctx, ev| {
+                if ev == Event::Timeout {
+                    return;
+                }
+                let mut byte = [0u8; 1];
+                if st.sock.read(&mut byte).unwrap() == 1 {
+                    st.reads.push(byte[0]);
+                }
+                if st.reads.len() < 3 {
+                    ctx.rearm_io(ctx.current().unwrap(), Some(Duration::from_secs(5)))
+                        .unwrap();
+                }
+            },
+        )
+        .unwrap();
+    std::io::Write::write_all(&mut b, b"abc").unwrap();
+    let mut st = St {
+        sock: a,
+        reads: Vec::new(),
+    };
+    assert_eq!(run_bounded(&mut lp, &mut st, LIMIT), Stop::Idle);
+    assert_eq!(st.reads, b"abc");
+}
+
+#[test]
+fn fd_closed_while_registered() {
+    let (a, _b) = pair();
+    let afd = fd(&a);
+    let mut lp: Loop<Vec<Event>> = Loop::new().unwrap();
+    lp.ctx()
+        .add_read(
+            "closed",
+            afd,
+            Some(Duration::from_millis(30)),
+            |l: &mut Vec<_>, _, ev| l.push(ev),
+        )
+        .unwrap();
+    drop(a); // closed behind the loop's back: epoll forgets it
+    let mut log = Vec::new();
+    assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Idle);
+    assert_eq!(
+        log,
+        [Event::Timeout],
+        "the timeout still fires, nothing else breaks"
+    );
+
+    // The number is reused by a new socket while a task on the old one is still registered.
+    let (old, _old_peer) = pair();
+    let oldfd = fd(&old);
+    lp.ctx()
+        .add_write(
+            "stale",
+            oldfd,
+            Some(Duration::from_secs(30)),
+            |l: &mut Vec<_>, _, ev| l.push(ev),
+        )
+        .unwrap();
+    drop(old);
+    let (new, mut new_peer) = pair();
+    let newfd = fd(&new);
+    if newfd == oldfd {
+        // Registering the reused number works (the loop re-adds it to epoll).
+        lp.ctx()
+            .add_read("reused", newfd, None, |l: &mut Vec<_>, ctx, ev| {
+                l.push(ev);
+                ctx.terminate();
+            })
+            .unwrap();
+        poke(&mut new_peer);
+        log.clear();
+        assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Terminated);
+        assert!(log.contains(&Event::Readable), "{log:?}");
+    }
+    // Cancelling tasks whose fd is gone is harmless.
+    let mut ids = Vec::new();
+    let (x, _y) = pair();
+    ids.push(
+        lp.ctx()
+            .add_read("gone", fd(&x), None, |_, _, _| {})
+            .unwrap(),
+    );
+    drop(x);
+    for id in ids {
+        assert!(lp.ctx().cancel(id));
+    }
+}
+
+#[test]
+fn bad_descriptors_are_refused() {
+    let mut lp: Loop<()> = Loop::new().unwrap();
+    assert!(matches!(
+        lp.ctx().add_read("neg", -1, None, |(), _, _| {}),
+        Err(Error::Register { .. })
+    ));
+    // A regular file cannot be polled (EPERM).
+    let file = std::fs::File::open("/proc/self/status").unwrap();
+    let err = lp
+        .ctx()
+        .add_read(
+            "file",
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            None,
+            |(), _, _| {},
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("file"), "{err}");
+    assert_eq!(lp.stats().tasks, 0, "a refused task leaves nothing behind");
+}
+
+#[test]
+fn events_run_at_end_of_turn_and_chained_events_on_the_next() {
+    struct St {
+        log: Vec<(&'static str, u64)>,
+        turns_at: Vec<u64>,
+    }
+    let mut lp: Loop<St> = Loop::new().unwrap();
+    lp.ctx().add_event("first", |st: &mut St, ctx, ev| {
+        assert_eq!(ev, Event::Posted);
+        st.log.push(("first", 0));
+        ctx.add_event("second", |st: &mut St, _, _| st.log.push(("second", 0)));
+    });
+    let mut st = St {
+        log: Vec::new(),
+        turns_at: Vec::new(),
+    };
+    lp.run_once(&mut st, Some(Duration::from_secs(5))).unwrap();
+    st.turns_at.push(lp.stats().turns);
+    assert_eq!(
+        st.log,
+        [("first", 0)],
+        "the chained event waits for the next turn"
+    );
+    lp.run_once(&mut st, Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(st.log, [("first", 0), ("second", 0)]);
+}
+
+#[test]
+fn repost_keeps_an_event_alive() {
+    let mut lp: Loop<u32> = Loop::new().unwrap();
+    let id = lp.ctx().add_event("again", |n: &mut u32, ctx, _| {
+        *n += 1;
+        if *n < 5 {
+            assert!(ctx.repost(ctx.current().unwrap()));
+        }
+    });
+    let mut n = 0;
+    assert_eq!(run_bounded(&mut lp, &mut n, LIMIT), Stop::Idle);
+    assert_eq!(n, 5);
+    assert!(!lp.ctx().contains(id));
+}
+
+/// The documented order within one turn: I/O, child exits, signals, timers, events.
+#[test]
+fn dispatch_order_within_a_turn() {
+    let (a, mut b) = pair();
+    let mut lp: Loop<Vec<&'static str>> = Loop::new().unwrap();
+    let past = lp
+        .ctx()
+        .now()
+        .checked_sub(Duration::from_millis(1))
+        .unwrap();
+    // Registered in reverse order on purpose.
+    lp.ctx()
+        .add_event("event", |l: &mut Vec<_>, _, _| l.push("event"));
+    lp.ctx()
+        .add_timer("timer", past, |l: &mut Vec<_>, _, _| l.push("timer"));
+    let sig = lp
+        .ctx()
+        .add_signal("usr2", Signal::USR2, |l: &mut Vec<_>, _, _| {
+            l.push("signal");
+        })
+        .unwrap();
+    lp.ctx()
+        .add_read("io", fd(&a), None, |l: &mut Vec<_>, _, _| l.push("io"))
+        .unwrap();
+    poke(&mut b);
+    Signal::USR2.raise_in_thread().unwrap();
+    let mut log = Vec::new();
+    lp.run_once(&mut log, Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(log, ["io", "signal", "timer", "event"]);
+    lp.ctx().cancel(sig);
+}
+
+/// A read whose data arrived by the time its timeout expired gets the data, not the timeout:
+/// a late loop must not turn a received advert into a false failover.
+#[test]
+fn readiness_beats_an_expired_timeout_in_the_same_turn() {
+    let (a, mut b) = pair();
+    let mut lp: Loop<Vec<Event>> = Loop::new().unwrap();
+    lp.ctx()
+        .add_read(
+            "r",
+            fd(&a),
+            Some(Duration::ZERO),
+            |l: &mut Vec<_>, _, ev| l.push(ev),
+        )
+        .unwrap();
+    poke(&mut b);
+    let mut log = Vec::new();
+    run_bounded(&mut lp, &mut log, LIMIT);
+    assert_eq!(log, [Event::Readable]);
+}
+
+#[test]
+fn terminate_stops_after_the_handler_and_keeps_the_rest() {
+    let mut lp: Loop<Vec<&'static str>> = Loop::new().unwrap();
+    let past = lp
+        .ctx()
+        .now()
+        .checked_sub(Duration::from_millis(1))
+        .unwrap();
+    lp.ctx()
+        .add_timer("stopper", past, |l: &mut Vec<_>, ctx, _| {
+            l.push("stopper");
+            ctx.terminate();
+        });
+    lp.ctx()
+        .add_timer("after", past, |l: &mut Vec<_>, _, _| l.push("after"));
+    lp.ctx()
+        .add_event("event", |l: &mut Vec<_>, _, _| l.push("event"));
+    let mut log = Vec::new();
+    assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Terminated);
+    assert_eq!(log, ["stopper"]);
+    // Nothing was lost: running again dispatches the rest, in order.
+    assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Idle);
+    assert_eq!(log, ["stopper", "after", "event"]);
+}
+
+#[test]
+fn a_panicking_handler_is_reported_by_name_and_stops_the_loop() {
+    let mut lp: Loop<Vec<&'static str>> = Loop::new().unwrap();
+    let past = lp
+        .ctx()
+        .now()
+        .checked_sub(Duration::from_millis(1))
+        .unwrap();
+    lp.ctx()
+        .add_timer("vrrp_instance VI_1 advert", past, |_, _, _| {
+            panic!("boom {}", 42)
+        });
+    lp.ctx()
+        .add_timer("survivor", past, |l: &mut Vec<_>, _, _| l.push("survivor"));
+    let mut log = Vec::new();
+    let err = lp.run(&mut log).unwrap_err();
+    match err {
+        Error::Panicked { task, message } => {
+            assert_eq!(task, "vrrp_instance VI_1 advert");
+            assert_eq!(message, "boom 42");
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert!(log.is_empty());
+    // The panicking task is gone; the loop is intact and may be run again.
+    assert_eq!(lp.stats().tasks, 1);
+    assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Idle);
+    assert_eq!(log, ["survivor"]);
+}
+
+#[test]
+fn idle_loop_sleeps() {
+    let mut lp: Loop<bool> = Loop::new().unwrap();
+    let (a, _b) = pair();
+    // A silent socket and one timer 400 ms away.
+    lp.ctx()
+        .add_read("silent", fd(&a), None, |_, _, _| {})
+        .unwrap();
+    lp.ctx().add_timer_after(
+        "wake",
+        Duration::from_millis(400),
+        |done: &mut bool, _, _| *done = true,
+    );
+    let cpu0 = thread_cpu_time();
+    let t0 = Instant::now();
+    let mut done = false;
+    run_until(&mut lp, &mut done, LIMIT, |d| *d);
+    let wall = t0.elapsed();
+    let cpu = thread_cpu_time().checked_sub(cpu0).unwrap();
+    assert!(
+        wall >= Duration::from_millis(400),
+        "the timer fired early: {wall:?}"
+    );
+    // run_until wakes at most every 100 ms: ~4-6 turns for 400 ms. A busy loop would do
+    // thousands.
+    assert!(lp.stats().turns <= 10, "{:?}", lp.stats());
+    assert!(
+        cpu < Duration::from_millis(100),
+        "idle loop used {cpu:?} of CPU"
+    );
+}
+
+#[test]
+fn run_with_no_tasks_returns_idle() {
+    let mut lp: Loop<()> = Loop::new().unwrap();
+    assert_eq!(lp.run(&mut ()).unwrap(), Stop::Idle);
+    assert_eq!(lp.stats().turns, 0);
+}
