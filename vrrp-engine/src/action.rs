@@ -2,12 +2,13 @@
 //! it carries.
 
 use core::fmt;
-use core::time::Duration;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use vrrp_proto::{AdvertInterval, AhParams, Auth, AuthConfig, Ipv4ChecksumMode, Repr};
+
 use crate::config::{GroupId, InstanceId, InterfaceId, VirtualAddress, VirtualRoute};
-use crate::{Priority, State, Version};
+use crate::{Priority, State};
 
 /// One thing for the driver to do, in order. Fetch them with
 /// [`Engine::poll_action`](crate::Engine::poll_action) after every `handle_*` call.
@@ -75,28 +76,115 @@ pub enum Destination {
     Unicast(Arc<[IpAddr]>),
 }
 
-/// A typed advertisement for the driver to encode (RFC 3768 §5.1 / RFC 5798 §5.1). Password or
-/// AH authentication (VRRPv2) is applied by the driver from its configuration.
+/// The virtual addresses an advert carries, typed by family so that the codec can borrow them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdvertAddresses {
+    /// IPv4 instance.
+    V4(Arc<[Ipv4Addr]>),
+    /// IPv6 instance.
+    V6(Arc<[Ipv6Addr]>),
+}
+
+impl AdvertAddresses {
+    /// The list as the codec's borrowed view.
+    pub fn as_proto(&self) -> vrrp_proto::Addresses<'_> {
+        match self {
+            AdvertAddresses::V4(a) => vrrp_proto::Addresses::v4(a),
+            AdvertAddresses::V6(a) => vrrp_proto::Addresses::v6(a),
+        }
+    }
+
+    /// Number of addresses.
+    pub fn len(&self) -> usize {
+        match self {
+            AdvertAddresses::V4(a) => a.len(),
+            AdvertAddresses::V6(a) => a.len(),
+        }
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Builds the list of the addresses of family `v6` (others are skipped).
+    pub fn collect(v6: bool, addrs: impl Iterator<Item = IpAddr>) -> Self {
+        if v6 {
+            AdvertAddresses::V6(
+                addrs
+                    .filter_map(|a| match a {
+                        IpAddr::V6(a) => Some(a),
+                        IpAddr::V4(_) => None,
+                    })
+                    .collect(),
+            )
+        } else {
+            AdvertAddresses::V4(
+                addrs
+                    .filter_map(|a| match a {
+                        IpAddr::V4(a) => Some(a),
+                        IpAddr::V6(_) => None,
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// A typed advertisement for the driver to encode with `vrrp-proto` (RFC 3768 §5.1 / RFC 5798
+/// §5.1): [`AdvertTx::repr`] gives the message, [`AdvertTx::ah_params`] the AH parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdvertTx {
     /// Sending instance.
     pub instance: InstanceId,
     /// Interface to send on.
     pub interface: InterfaceId,
-    /// Protocol version.
-    pub version: Version,
     /// Virtual router id.
     pub vrid: u8,
     /// Advertised priority (0 when releasing mastership).
     pub priority: Priority,
-    /// Advertisement interval (whole seconds for v2, centiseconds for v3).
-    pub interval: Duration,
+    /// Advertisement interval; its variant is the version.
+    pub interval: AdvertInterval,
+    /// VRRPv2 authentication.
+    pub auth: AuthConfig,
+    /// AH sequence number (incremented per advert; used only with AH).
+    pub sequence: u32,
+    /// VRRPv3 over IPv4 checksum mode.
+    pub checksum_mode: Ipv4ChecksumMode,
     /// Source address (the instance's primary address).
     pub source: IpAddr,
     /// Destination.
     pub destination: Destination,
     /// The non-excluded virtual addresses of the instance's family.
-    pub addresses: Arc<[IpAddr]>,
+    pub addresses: AdvertAddresses,
+}
+
+impl AdvertTx {
+    /// The advertisement as the codec's representation.
+    pub fn repr(&self) -> Repr<'_> {
+        Repr {
+            vrid: self.vrid,
+            priority: self.priority.0,
+            interval: self.interval,
+            auth: match self.auth {
+                AuthConfig::None => Auth::None,
+                AuthConfig::Simple(key) => Auth::Simple(key),
+                AuthConfig::Ah(_) => Auth::Ah,
+            },
+            addresses: self.addresses.as_proto(),
+        }
+    }
+
+    /// The AH parameters for `vrrp_proto::emit_ipv4`, when the instance uses AH.
+    pub fn ah_params(&self) -> Option<AhParams> {
+        match self.auth {
+            AuthConfig::Ah(key) => Some(AhParams {
+                key,
+                sequence: self.sequence,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Who a notification is about.

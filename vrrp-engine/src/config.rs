@@ -8,6 +8,8 @@ use core::time::Duration;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+use vrrp_proto::{AdvertInterval, AuthConfig, Centiseconds, Ipv4ChecksumMode, Seconds};
+
 use crate::{Priority, Version};
 
 /// Identifies a network interface (the kernel's ifindex in the Linux driver).
@@ -251,12 +253,15 @@ pub struct InstanceConfig {
     pub interface: InterfaceId,
     /// Virtual router id, 1..=255.
     pub vrid: u8,
-    /// Protocol version; IPv6 instances must use [`Version::V3`].
-    pub version: Version,
     /// Configured (base) priority, 1..=255; 255 makes the instance the address owner.
     pub priority: Priority,
-    /// Advertisement interval; whole seconds for VRRPv2, 10 ms steps up to 40.95 s for v3.
-    pub advert_interval: Duration,
+    /// Advertisement interval; its variant is the protocol version (VRRPv2 seconds or VRRPv3
+    /// centiseconds). IPv6 instances must use VRRPv3.
+    pub advert_interval: AdvertInterval,
+    /// VRRPv2 authentication (`auth_type`/`auth_pass`); must be `None` for VRRPv3.
+    pub auth: AuthConfig,
+    /// VRRPv3 over IPv4: checksum with or without the pseudo-header (`v3_checksum_as_v2`).
+    pub checksum_mode: Ipv4ChecksumMode,
     /// Requested start state.
     pub initial_state: InitialState,
     /// `false` for `nopreempt`.
@@ -311,13 +316,14 @@ impl InstanceConfig {
             name: name.into(),
             interface,
             vrid,
-            version: if primary_addr.is_ipv6() {
-                Version::V3
-            } else {
-                Version::V2
-            },
             priority: Priority(priority),
-            advert_interval: Duration::from_secs(1),
+            advert_interval: if primary_addr.is_ipv6() {
+                AdvertInterval::V3(Centiseconds::new(100).unwrap_or(Centiseconds::MAX))
+            } else {
+                AdvertInterval::V2(Seconds(1))
+            },
+            auth: AuthConfig::None,
+            checksum_mode: Ipv4ChecksumMode::PseudoHeader,
             initial_state: InitialState::Backup,
             preempt: true,
             preempt_delay: Duration::ZERO,
@@ -330,6 +336,11 @@ impl InstanceConfig {
             down_timer_adverts: 3,
             knobs: Knobs::default(),
         }
+    }
+
+    /// The protocol version (given by the interval's variant).
+    pub fn version(&self) -> Version {
+        self.advert_interval.version()
     }
 
     /// Whether this instance owns its addresses (priority 255).
@@ -354,15 +365,17 @@ pub enum ConfigError {
         /// Instance name.
         instance: String,
     },
-    /// The advert interval cannot be expressed by the version.
-    #[error("instance {instance}: advert interval {interval:?} not representable in {version:?}")]
+    /// A zero advert interval.
+    #[error("instance {instance}: advert interval must not be zero")]
     InvalidInterval {
         /// Instance name.
         instance: String,
-        /// The interval.
-        interval: Duration,
-        /// The version.
-        version: Version,
+    },
+    /// Authentication configured on a VRRPv3 instance (RFC 5798 removed it).
+    #[error("instance {instance}: authentication needs VRRPv2")]
+    AuthNeedsV2 {
+        /// Instance name.
+        instance: String,
     },
     /// IPv6 requires VRRPv3.
     #[error("instance {instance}: IPv6 requires VRRPv3")]
@@ -496,16 +509,19 @@ fn validate_instance(inst: &InstanceConfig, trackers: usize) -> Result<(), Confi
         });
     }
     let v6 = inst.primary_addr.is_ipv6();
-    if v6 && inst.version == Version::V2 {
+    if v6 && inst.version() == Version::V2 {
         return Err(ConfigError::Ipv6NeedsV3 {
             instance: instance(),
         });
     }
-    if crate::interval_units(inst.version, inst.advert_interval).is_none() {
+    if inst.advert_interval.is_zero() {
         return Err(ConfigError::InvalidInterval {
             instance: instance(),
-            interval: inst.advert_interval,
-            version: inst.version,
+        });
+    }
+    if inst.version() == Version::V3 && inst.auth != AuthConfig::None {
+        return Err(ConfigError::AuthNeedsV2 {
+            instance: instance(),
         });
     }
     for va in &inst.virtual_addresses {

@@ -4,38 +4,18 @@
 use core::fmt;
 use core::time::Duration;
 
+use vrrp_proto::{Reject, RejectKind};
+
 use crate::Instant;
 
-/// Why a received advert was rejected or flagged. The driver reports codec-level errors through
-/// [`Engine::handle_rx_error`](crate::Engine::handle_rx_error); the engine finds the rest itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Why a received advert was rejected or flagged: a codec/validation [`Reject`] (which names its
+/// RFC 6527 / RFC 2787 counter), or one of the checks only the engine can make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RxError {
-    /// TTL/hop limit not 255 (multicast), or outside a peer's `min_ttl..=max_ttl` (RFC 6527
-    /// `ipTtlError`).
-    IpTtl,
-    /// Version different from the configured one (`versionError`).
-    Version,
-    /// Checksum mismatch (`checksumError`).
-    Checksum,
-    /// No instance for this VRID on the interface (`vrIdError`).
-    VrId,
-    /// Type other than ADVERTISEMENT (`vrrpv3StatisticsRcvdInvalidTypePackets`).
-    InvalidType,
-    /// Length inconsistent with the address count (`vrrpv3StatisticsPacketLengthErrors`).
-    PacketLength,
-    /// Advert interval different from ours (`vrrpv3StatisticsAdvIntervalErrors`); dropped for
-    /// VRRPv2 (RFC 3768 §7.1), only counted for VRRPv3.
-    AdvInterval,
-    /// Address list different from ours (`vrrpv3StatisticsAddressListErrors`); counted and
-    /// logged, the advert is still processed.
-    AddressList,
-    /// VRRPv2 authentication failed (RFC 2787 `vrrpStatsAuthFailures`).
-    AuthFailure,
-    /// VRRPv2 unknown auth type (`vrrpStatsInvalidAuthType`).
-    InvalidAuthType,
-    /// VRRPv2 auth type differs from ours (`vrrpStatsAuthTypeMismatch`).
-    AuthTypeMismatch,
+    /// Rejected by `vrrp-proto` decoding or validation, or by the engine with a reason the codec
+    /// defines (VRRPv3 interval mismatch, per-peer TTL, AH replay).
+    Rejected(Reject),
     /// Unicast advert from an address that is not a configured peer (`check_unicast_src`).
     UnknownPeer,
     /// Multicast advert on a unicast instance, or the reverse.
@@ -45,32 +25,36 @@ pub enum RxError {
 }
 
 impl RxError {
-    const ALL: usize = 14;
+    /// Index of this class's log rate-limit slot.
+    fn slot(self) -> usize {
+        match self {
+            RxError::Rejected(r) => r.kind().index(),
+            RxError::UnknownPeer => RejectKind::COUNT,
+            RxError::WrongDestination => RejectKind::COUNT + 1,
+            RxError::OwnAddress => RejectKind::COUNT + 2,
+        }
+    }
 }
 
-/// Log rate-limit slots: one per [`RxError`] class plus one for "lower-priority master heard".
-pub(crate) const LOG_SLOTS: usize = RxError::ALL + 1;
+impl From<Reject> for RxError {
+    fn from(r: Reject) -> Self {
+        RxError::Rejected(r)
+    }
+}
 
 impl fmt::Display for RxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RxError::IpTtl => "TTL/hop limit not accepted",
-            RxError::Version => "version mismatch",
-            RxError::Checksum => "bad checksum",
-            RxError::VrId => "unknown VRID",
-            RxError::InvalidType => "invalid type",
-            RxError::PacketLength => "bad length",
-            RxError::AdvInterval => "advert interval mismatch",
-            RxError::AddressList => "address list mismatch",
-            RxError::AuthFailure => "authentication failure",
-            RxError::InvalidAuthType => "invalid auth type",
-            RxError::AuthTypeMismatch => "auth type mismatch",
-            RxError::UnknownPeer => "source is not a unicast peer",
-            RxError::WrongDestination => "multicast/unicast mode mismatch",
-            RxError::OwnAddress => "our own primary address as source",
-        })
+        match self {
+            RxError::Rejected(r) => r.fmt(f),
+            RxError::UnknownPeer => f.write_str("source is not a unicast peer"),
+            RxError::WrongDestination => f.write_str("multicast/unicast mode mismatch"),
+            RxError::OwnAddress => f.write_str("our own primary address as source"),
+        }
     }
 }
+
+/// Log rate-limit slots: one per [`RxError`] class plus one for "lower-priority master heard".
+pub(crate) const LOG_SLOTS: usize = RejectKind::COUNT + 4;
 
 /// RFC 6527 `vrrpv3StatisticsNewMasterReason`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,8 +85,8 @@ pub struct Counters {
     pub adv_interval_errors: u64,
     /// `IpTtlErrors`.
     pub ip_ttl_errors: u64,
-    /// `ProtoErrReason` of the last protocol error.
-    pub proto_err_reason: Option<RxError>,
+    /// `ProtoErrReason` of the last protocol error (TTL, version, checksum or VRID).
+    pub proto_err_reason: Option<RejectKind>,
     /// `RcvdPriZeroPackets`.
     pub rcvd_pri_zero: u64,
     /// `SentPriZeroPackets`.
@@ -125,32 +109,38 @@ pub struct Counters {
     pub source_errors: u64,
     /// Checksum errors attributed to this instance.
     pub checksum_errors: u64,
+    /// VRID errors attributed to this instance.
+    pub vrid_errors: u64,
 }
 
 impl Counters {
     pub(crate) fn count(&mut self, e: RxError) {
-        let c = match e {
-            RxError::IpTtl => &mut self.ip_ttl_errors,
-            RxError::Version => &mut self.version_errors,
-            RxError::Checksum => &mut self.checksum_errors,
-            RxError::VrId => return,
-            RxError::InvalidType => &mut self.rcvd_invalid_type,
-            RxError::PacketLength => &mut self.packet_length_errors,
-            RxError::AdvInterval => &mut self.adv_interval_errors,
-            RxError::AddressList => &mut self.address_list_errors,
-            RxError::AuthFailure => &mut self.auth_failures,
-            RxError::InvalidAuthType => &mut self.invalid_auth_type,
-            RxError::AuthTypeMismatch => &mut self.auth_type_mismatch,
+        let kind = match e {
+            RxError::Rejected(r) => r.kind(),
             RxError::UnknownPeer | RxError::WrongDestination | RxError::OwnAddress => {
-                &mut self.source_errors
+                self.source_errors += 1;
+                return;
             }
+        };
+        let c = match kind {
+            RejectKind::Checksum => &mut self.checksum_errors,
+            RejectKind::Version => &mut self.version_errors,
+            RejectKind::Vrid => &mut self.vrid_errors,
+            RejectKind::Ttl => &mut self.ip_ttl_errors,
+            RejectKind::AuthFailure => &mut self.auth_failures,
+            RejectKind::InvalidAuthType => &mut self.invalid_auth_type,
+            RejectKind::AuthTypeMismatch => &mut self.auth_type_mismatch,
+            RejectKind::InvalidType => &mut self.rcvd_invalid_type,
+            RejectKind::AddressList => &mut self.address_list_errors,
+            RejectKind::PacketLength => &mut self.packet_length_errors,
+            RejectKind::AdvertInterval => &mut self.adv_interval_errors,
         };
         *c += 1;
         if matches!(
-            e,
-            RxError::IpTtl | RxError::Version | RxError::Checksum | RxError::VrId
+            kind,
+            RejectKind::Ttl | RejectKind::Version | RejectKind::Checksum | RejectKind::Vrid
         ) {
-            self.proto_err_reason = Some(e);
+            self.proto_err_reason = Some(kind);
         }
     }
 }
@@ -165,6 +155,8 @@ pub struct GlobalCounters {
     pub version_errors: u64,
     /// Adverts for VRIDs we do not run.
     pub vrid_errors: u64,
+    /// Other undecodable packets not attributable to an instance.
+    pub other_errors: u64,
 }
 
 /// Rate limiter for log lines, one slot per [`RxError`] class: the first occurrence is logged,
@@ -177,6 +169,16 @@ pub(crate) struct LogLimiter {
 
 impl LogLimiter {
     /// Returns `Some(suppressed)` if this occurrence should be logged.
+    pub(crate) fn allow_error(
+        &mut self,
+        now: Instant,
+        e: RxError,
+        interval: Duration,
+    ) -> Option<u32> {
+        self.allow(now, e.slot(), interval)
+    }
+
+    /// As [`LogLimiter::allow_error`] for a raw slot index.
     pub(crate) fn allow(&mut self, now: Instant, slot: usize, interval: Duration) -> Option<u32> {
         let Some(slot) = self.slots.get_mut(slot) else {
             return Some(0);
@@ -208,42 +210,36 @@ impl LogLimiter {
 mod tests {
     use super::*;
 
+    const TTL: RxError = RxError::Rejected(Reject::Ttl { received: 1 });
+
     #[test]
     fn limiter_logs_first_then_once_per_interval_with_count() {
         let mut l = LogLimiter::default();
         let i = Duration::from_secs(60);
         let t0 = Instant::ZERO;
-        assert_eq!(l.allow(t0, RxError::IpTtl as usize, i), Some(0));
-        assert_eq!(
-            l.allow(t0 + Duration::from_secs(1), RxError::IpTtl as usize, i),
-            None
-        );
-        assert_eq!(
-            l.allow(t0 + Duration::from_secs(2), RxError::IpTtl as usize, i),
-            None
-        );
+        assert_eq!(l.allow_error(t0, TTL, i), Some(0));
+        assert_eq!(l.allow_error(t0 + Duration::from_secs(1), TTL, i), None);
+        assert_eq!(l.allow_error(t0 + Duration::from_secs(2), TTL, i), None);
         // Another class is independent.
-        assert_eq!(l.allow(t0, RxError::AddressList as usize, i), Some(0));
-        assert_eq!(
-            l.allow(t0 + Duration::from_secs(61), RxError::IpTtl as usize, i),
-            Some(2)
-        );
+        assert_eq!(l.allow_error(t0, RxError::UnknownPeer, i), Some(0));
+        assert_eq!(l.allow_error(t0 + Duration::from_secs(61), TTL, i), Some(2));
         l.reset();
-        assert_eq!(
-            l.allow(t0 + Duration::from_secs(62), RxError::IpTtl as usize, i),
-            Some(0)
-        );
+        assert_eq!(l.allow_error(t0 + Duration::from_secs(62), TTL, i), Some(0));
+        // Out-of-range slots are always allowed rather than panicking.
+        assert_eq!(l.allow(t0, usize::MAX, i), Some(0));
     }
 
     #[test]
     fn counters_map_errors() {
         let mut c = Counters::default();
-        c.count(RxError::IpTtl);
-        c.count(RxError::AddressList);
-        c.count(RxError::AuthFailure);
+        c.count(TTL);
+        c.count(RxError::Rejected(Reject::AuthFailure(
+            vrrp_proto::AuthFailure::Password,
+        )));
+        c.count(RxError::UnknownPeer);
         assert_eq!(c.ip_ttl_errors, 1);
-        assert_eq!(c.address_list_errors, 1);
         assert_eq!(c.auth_failures, 1);
-        assert_eq!(c.proto_err_reason, Some(RxError::IpTtl));
+        assert_eq!(c.source_errors, 1);
+        assert_eq!(c.proto_err_reason, Some(RejectKind::Ttl));
     }
 }

@@ -6,9 +6,11 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use vrrp_proto::{AddressPolicy, AuthFailure, Reject, ValidationContext};
+
 use crate::action::{
-    Action, AdvertTx, Destination, Level, LogEvent, LogRecord, Notification, NotifyEvent,
-    NotifyTarget,
+    Action, AdvertAddresses, AdvertTx, Destination, Level, LogEvent, LogRecord, Notification,
+    NotifyEvent, NotifyTarget,
 };
 use crate::config::{
     ConfigError, EngineConfig, GroupId, InstanceConfig, InstanceId, InterfaceId, SyncGroupConfig,
@@ -20,34 +22,12 @@ use crate::timer::{Timer, TimerTable};
 use crate::tracker::{self, Contribution};
 use crate::{Instant, Priority, State, Version};
 
-/// A decoded advertisement, as the driver's codec produced it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Advert<'a> {
-    /// Version field.
-    pub version: Version,
-    /// Virtual router id.
-    pub vrid: u8,
-    /// Priority field.
-    pub priority: Priority,
-    /// Advertised interval (VRRPv2 seconds or VRRPv3 Max Adver Int), as a duration.
-    pub interval: Duration,
-    /// The addresses carried in the advert.
-    pub addresses: &'a [IpAddr],
-}
-
-/// A received advertisement with what the driver knows about its delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Received<'a> {
-    /// Interface it arrived on.
-    pub interface: InterfaceId,
-    /// IP source address.
-    pub source: IpAddr,
-    /// `true` if it was sent to the VRRP multicast group, `false` if unicast to us.
-    pub to_multicast: bool,
-    /// IPv4 TTL or IPv6 hop limit.
-    pub hop_limit: u8,
-    /// The decoded advert.
-    pub advert: Advert<'a>,
+/// What the state machine needs from an advert that passed validation.
+#[derive(Clone, Copy, Debug)]
+struct Rx {
+    source: IpAddr,
+    priority: Priority,
+    interval: Duration,
 }
 
 /// An administrative command.
@@ -98,7 +78,11 @@ struct Instance {
     master_addr: Option<IpAddr>,
     counters: Counters,
     limiter: LogLimiter,
-    advert_addrs: Arc<[IpAddr]>,
+    advert_addrs: AdvertAddresses,
+    /// AH: sequence number of the next advert we send.
+    tx_sequence: u32,
+    /// AH: (source, last accepted sequence number) of the current master.
+    rx_sequence: Option<(IpAddr, u32)>,
     announce_addrs: Arc<[VirtualAddress]>,
     destination: Destination,
     heap_at: Option<Instant>,
@@ -192,12 +176,13 @@ impl Engine {
             let id = InstanceId(i as u32);
             engine.index_instance(id, &cfg, groups_of[i]);
             let v6 = cfg.primary_addr.is_ipv6();
-            let advert_addrs: Arc<[IpAddr]> = cfg
-                .virtual_addresses
-                .iter()
-                .filter(|v| !v.excluded && v.addr.is_ipv6() == v6)
-                .map(|v| v.addr)
-                .collect();
+            let advert_addrs = AdvertAddresses::collect(
+                v6,
+                cfg.virtual_addresses
+                    .iter()
+                    .filter(|v| !v.excluded)
+                    .map(|v| v.addr),
+            );
             let announce_addrs: Arc<[VirtualAddress]> = cfg.virtual_addresses.clone().into();
             let destination = if cfg.unicast_peers.is_empty() {
                 Destination::Multicast
@@ -209,7 +194,7 @@ impl Engine {
                 state: State::Init,
                 effective: cfg.priority,
                 timers: TimerTable::default(),
-                master_adver_int: cfg.advert_interval,
+                master_adver_int: cfg.advert_interval.to_duration(),
                 preempt_until: Instant::ZERO,
                 wants_master: false,
                 saw_lower: false,
@@ -219,6 +204,8 @@ impl Engine {
                 counters: Counters::default(),
                 limiter: LogLimiter::default(),
                 advert_addrs,
+                tx_sequence: 0,
+                rx_sequence: None,
                 announce_addrs,
                 destination,
                 heap_at: None,
@@ -294,9 +281,19 @@ impl Engine {
         self.finish();
     }
 
-    /// Handles a received, decoded advertisement (RFC 5798 §6.4.2, §6.4.3, §7.1).
-    pub fn handle_advert(&mut self, now: Instant, rx: &Received<'_>) {
-        let key = (rx.interface, rx.source.is_ipv6(), rx.advert.vrid);
+    /// Handles an advertisement decoded by `vrrp_proto::decode_ipv4` / `decode_ipv6` that
+    /// arrived on `interface`: finds the instance by (interface, family, VRID), validates it with
+    /// `vrrp_proto::validate` against the instance's configuration plus the engine's own checks
+    /// (unicast peers, destination mode, AH replay), counts and logs rejections, and runs the
+    /// state machine (RFC 5798 §6.4.2, §6.4.3, §7.1).
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        interface: InterfaceId,
+        rx: &vrrp_proto::Received<'_>,
+    ) {
+        let source = rx.endpoints.src();
+        let key = (interface, source.is_ipv6(), rx.advert.vrid);
         let Some(&id) = self.demux.get(&key) else {
             self.global.vrid_errors += 1;
             return;
@@ -306,13 +303,17 @@ impl Engine {
             // Modern keepalived: adverts are ignored in INIT and FAULT (and after stop).
             return;
         }
-        if let Err(e) = self.validate(now, i, rx) {
-            self.reject(now, i, rx.source, e);
-            return;
-        }
+        let rx = match self.validate(now, i, rx) {
+            Ok(rx) => rx,
+            Err(e) => {
+                self.reject(now, i, source, e);
+                self.finish();
+                return;
+            }
+        };
         let inst = &mut self.instances[i];
         inst.counters.rcvd_advertisements += 1;
-        if rx.advert.priority == Priority::RELEASE {
+        if rx.priority == Priority::RELEASE {
             inst.counters.rcvd_pri_zero += 1;
         }
         if inst.last_sender != Some(rx.source) {
@@ -330,23 +331,24 @@ impl Engine {
         self.finish();
     }
 
-    /// Counts and logs an advert the driver's codec rejected (checksum, length, type,
-    /// authentication). `vrid` is the packet's VRID if it could be read.
+    /// Counts and logs an advert the driver could not decode (`vrrp_proto::decode_*` failed):
+    /// `vrid` is the packet's VRID if it could be read, so the error can be attributed.
     pub fn handle_rx_error(
         &mut self,
         now: Instant,
         interface: InterfaceId,
         source: IpAddr,
         vrid: Option<u8>,
-        error: RxError,
+        error: Reject,
     ) {
         let id = vrid.and_then(|v| self.demux.get(&(interface, source.is_ipv6(), v)).copied());
-        match id {
-            Some(id) => self.reject(now, idx(id), source, error),
-            None => match error {
-                RxError::Checksum => self.global.checksum_errors += 1,
-                RxError::Version => self.global.version_errors += 1,
-                _ => self.global.vrid_errors += 1,
+        match (id, error.kind().scope()) {
+            (Some(id), _) => self.reject(now, idx(id), source, RxError::Rejected(error)),
+            (None, _) => match error.kind() {
+                vrrp_proto::RejectKind::Checksum => self.global.checksum_errors += 1,
+                vrrp_proto::RejectKind::Version => self.global.version_errors += 1,
+                vrrp_proto::RejectKind::Vrid => self.global.vrid_errors += 1,
+                _ => self.global.other_errors += 1,
             },
         }
         self.finish();
@@ -623,7 +625,7 @@ impl Engine {
     fn skew(&self, i: usize) -> Duration {
         let inst = &self.instances[i];
         let weight = 256 - u32::from(inst.effective.0);
-        let base = match inst.cfg.version {
+        let base = match inst.cfg.version() {
             // RFC 3768 §6.1: (256 - Priority) / 256 seconds.
             Version::V2 => Duration::from_secs(1),
             // RFC 5798 §6.1: ((256 - Priority) * Master_Adver_Interval) / 256.
@@ -682,7 +684,7 @@ impl Engine {
             // RFC 5798 §6.4.3: Adver_Timer fires: send an ADVERTISEMENT, reset the timer.
             (Timer::Advert, State::Master) => {
                 self.send_advert(i, None);
-                let at = now + self.instances[i].cfg.advert_interval;
+                let at = now + self.instances[i].cfg.advert_interval.to_duration();
                 self.set_timer(i, Timer::Advert, at);
             }
             // RFC 5798 §6.4.2: Master_Down_Timer fires: become MASTER.
@@ -713,59 +715,98 @@ impl Engine {
 
     // ===== receive path =====
 
-    /// RFC 5798 §7.1 receiver checks that need the instance; the codec did the rest.
-    fn validate(&mut self, now: Instant, i: usize, rx: &Received<'_>) -> Result<(), RxError> {
-        let cfg = &self.instances[i].cfg;
-        if rx.source == cfg.primary_addr {
+    /// RFC 5798 §7.1 / RFC 3768 §7.1 receiver checks: `vrrp_proto::validate` with the
+    /// instance's configuration, then the checks that need the engine's state.
+    fn validate(
+        &mut self,
+        now: Instant,
+        i: usize,
+        rx: &vrrp_proto::Received<'_>,
+    ) -> Result<Rx, RxError> {
+        let inst = &self.instances[i];
+        let cfg = &inst.cfg;
+        let source = rx.endpoints.src();
+        let multicast = rx.endpoints.dst().is_multicast();
+        let unicast_mode = !cfg.unicast_peers.is_empty();
+        let version = cfg.version();
+        let ctx = ValidationContext {
+            version,
+            vrid: cfg.vrid,
+            // keepalived checks the TTL only in multicast mode; unicast peers have their own
+            // min_ttl/max_ttl below.
+            check_ttl: !unicast_mode,
+            checksum_mode: cfg.checksum_mode,
+            auth: cfg.auth,
+            // RFC 3768 §7.1: a VRRPv2 interval MUST match. RFC 5798 §6.4.2: a VRRPv3 backup
+            // adopts the master's; a mismatch is only reported below.
+            interval: (version == Version::V2).then_some(cfg.advert_interval),
+            addresses: inst.advert_addrs.as_proto(),
+            address_policy: if cfg.knobs.skip_check_adv_addr {
+                AddressPolicy::Skip
+            } else {
+                AddressPolicy::Report
+            },
+        };
+        let accepted = vrrp_proto::validate(rx, &ctx)?;
+        if source == cfg.primary_addr {
             return Err(RxError::OwnAddress);
         }
-        if rx.advert.version != cfg.version {
-            return Err(RxError::Version);
+        if multicast == unicast_mode {
+            return Err(RxError::WrongDestination);
         }
-        if cfg.unicast_peers.is_empty() {
-            if !rx.to_multicast {
-                return Err(RxError::WrongDestination);
-            }
-            // RFC 5798 §7.1: the TTL/hop limit MUST be 255.
-            if rx.hop_limit != 255 {
-                return Err(RxError::IpTtl);
-            }
-        } else {
-            if rx.to_multicast {
-                return Err(RxError::WrongDestination);
-            }
-            match cfg.unicast_peers.iter().find(|p| p.addr == rx.source) {
-                Some(p) if !(p.min_ttl..=p.max_ttl).contains(&rx.hop_limit) => {
-                    return Err(RxError::IpTtl);
+        if unicast_mode {
+            match cfg.unicast_peers.iter().find(|p| p.addr == source) {
+                Some(p) if !(p.min_ttl..=p.max_ttl).contains(&rx.ttl) => {
+                    return Err(Reject::Ttl { received: rx.ttl }.into());
                 }
                 None if cfg.knobs.check_unicast_src => return Err(RxError::UnknownPeer),
                 _ => {}
             }
         }
-        let interval_ok = rx.advert.interval == cfg.advert_interval;
-        let addrs_ok = cfg.knobs.skip_check_adv_addr
-            || same_addresses(&self.instances[i].advert_addrs, rx.advert.addresses);
-        let version = cfg.version;
-        if !interval_ok {
-            if version == Version::V2 {
-                // RFC 3768 §7.1: the interval MUST match; discard otherwise.
-                return Err(RxError::AdvInterval);
+        if let Some(ah) = rx.ah {
+            if let Some((from, last)) = inst.rx_sequence
+                && from == source
+                && ah.sequence <= last
+            {
+                return Err(Reject::AuthFailure(AuthFailure::AhReplay {
+                    received: ah.sequence,
+                    last,
+                })
+                .into());
             }
-            // VRRPv3: the backup adopts the master's interval (§6.4.2); just report it.
-            self.reject(now, i, rx.source, RxError::AdvInterval);
+            self.instances[i].rx_sequence = Some((source, ah.sequence));
         }
-        if !addrs_ok {
+        let cfg = &self.instances[i].cfg;
+        let interval = rx.advert.interval;
+        if interval != cfg.advert_interval {
+            let expected = Some(cfg.advert_interval);
+            self.reject(
+                now,
+                i,
+                source,
+                Reject::AdvertInterval {
+                    received: interval,
+                    expected,
+                }
+                .into(),
+            );
+        }
+        if let Some(e) = accepted.address_mismatch {
             // Modern keepalived: counted and logged, the advert is still processed.
-            self.reject(now, i, rx.source, RxError::AddressList);
+            self.reject(now, i, source, Reject::AddressList(e).into());
         }
-        Ok(())
+        Ok(Rx {
+            source,
+            priority: Priority(rx.advert.priority),
+            interval: interval.to_duration(),
+        })
     }
 
     fn reject(&mut self, now: Instant, i: usize, from: IpAddr, error: RxError) {
         let interval = self.log_interval;
         let inst = &mut self.instances[i];
         inst.counters.count(error);
-        if let Some(suppressed) = inst.limiter.allow(now, error as usize, interval) {
+        if let Some(suppressed) = inst.limiter.allow_error(now, error, interval) {
             self.log(
                 Level::Warning,
                 i,
@@ -779,8 +820,8 @@ impl Engine {
     }
 
     /// RFC 5798 §6.4.2 "If an ADVERTISEMENT is received" in Backup.
-    fn backup_rx(&mut self, now: Instant, i: usize, rx: &Received<'_>) {
-        let prio = rx.advert.priority;
+    fn backup_rx(&mut self, now: Instant, i: usize, rx: Rx) {
+        let prio = rx.priority;
         if prio == Priority::RELEASE {
             // The master is leaving: take over after Skew_Time.
             let at = now + self.skew(i);
@@ -790,8 +831,8 @@ impl Engine {
         let inst = &mut self.instances[i];
         let tolerate = !inst.cfg.preempt || now < inst.preempt_until;
         if tolerate || prio >= inst.effective {
-            if inst.cfg.version == Version::V3 {
-                inst.master_adver_int = rx.advert.interval;
+            if inst.cfg.version() == Version::V3 {
+                inst.master_adver_int = rx.interval;
             }
             inst.master_addr = Some(rx.source);
             inst.wants_master = false;
@@ -805,15 +846,15 @@ impl Engine {
     }
 
     /// RFC 5798 §6.4.3 "If an ADVERTISEMENT is received" in Master.
-    fn master_rx(&mut self, now: Instant, i: usize, rx: &Received<'_>) {
-        let prio = rx.advert.priority;
+    fn master_rx(&mut self, now: Instant, i: usize, rx: Rx) {
+        let prio = rx.priority;
         let inst = &self.instances[i];
         let ours = inst.effective;
         if prio == Priority::RELEASE {
             // Another router held mastership and released it: assert ourselves at once and
             // re-announce so that ARP/ND caches pointing at it move to us.
             self.send_advert(i, None);
-            let at = now + self.instances[i].cfg.advert_interval;
+            let at = now + self.instances[i].cfg.advert_interval.to_duration();
             self.set_timer(i, Timer::Advert, at);
             let repeat = self.instances[i].cfg.garp.lower_prio_repeat;
             self.announce(i, repeat);
@@ -825,8 +866,8 @@ impl Engine {
                 self.send_advert(i, None);
             }
             let inst = &mut self.instances[i];
-            if inst.cfg.version == Version::V3 {
-                inst.master_adver_int = rx.advert.interval;
+            if inst.cfg.version() == Version::V3 {
+                inst.master_adver_int = rx.interval;
             }
             self.log(
                 Level::Info,
@@ -864,7 +905,7 @@ impl Engine {
             let inst = &self.instances[i];
             if !inst.cfg.knobs.lower_prio_no_advert {
                 self.send_advert(i, None);
-                let at = now + self.instances[i].cfg.advert_interval;
+                let at = now + self.instances[i].cfg.advert_interval.to_duration();
                 self.set_timer(i, Timer::Advert, at);
             }
             let garp = self.instances[i].cfg.garp.clone();
@@ -921,7 +962,7 @@ impl Engine {
         inst.wants_master = false;
         inst.saw_lower = false;
         inst.master_addr = Some(inst.cfg.primary_addr);
-        inst.master_adver_int = inst.cfg.advert_interval;
+        inst.master_adver_int = inst.cfg.advert_interval.to_duration();
         inst.counters.master_transitions += 1;
         inst.counters.new_master_reason = reason;
         inst.timers.stop_all();
@@ -946,7 +987,7 @@ impl Engine {
         self.actions.extend(adds);
         let garp = self.instances[i].cfg.garp.clone();
         self.announce(i, garp.master_repeat);
-        let adv = self.instances[i].cfg.advert_interval;
+        let adv = self.instances[i].cfg.advert_interval.to_duration();
         self.set_timer(i, Timer::Advert, now + adv);
         if let Some(d) = garp.master_delay {
             self.instances[i].pending_garp = garp.master_repeat;
@@ -1175,13 +1216,17 @@ impl Engine {
         if priority == Priority::RELEASE {
             inst.counters.sent_pri_zero += 1;
         }
+        let sequence = inst.tx_sequence;
+        inst.tx_sequence = inst.tx_sequence.wrapping_add(1);
         let tx = AdvertTx {
             instance: InstanceId(i as u32),
             interface: inst.cfg.interface,
-            version: inst.cfg.version,
             vrid: inst.cfg.vrid,
             priority,
             interval: inst.cfg.advert_interval,
+            auth: inst.cfg.auth,
+            sequence,
+            checksum_mode: inst.cfg.checksum_mode,
             source: inst.cfg.primary_addr,
             destination: inst.destination.clone(),
             addresses: inst.advert_addrs.clone(),
@@ -1282,11 +1327,6 @@ fn addr_gt(a: IpAddr, b: IpAddr) -> bool {
     }
 }
 
-/// Whether the advertised list holds exactly our addresses (any order).
-fn same_addresses(ours: &[IpAddr], theirs: &[IpAddr]) -> bool {
-    ours.len() == theirs.len() && ours.iter().all(|a| theirs.contains(a))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1311,14 +1351,5 @@ mod tests {
         assert_eq!(group_state([Master, Fault].into_iter()), Fault);
         assert_eq!(group_state([Stopped, Stopped].into_iter()), Stopped);
         assert_eq!(group_state([Init, Backup].into_iter()), Init);
-    }
-
-    #[test]
-    fn address_list_comparison_ignores_order() {
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(same_addresses(&[a, b], &[b, a]));
-        assert!(!same_addresses(&[a, b], &[a]));
-        assert!(!same_addresses(&[a], &[b]));
     }
 }

@@ -77,6 +77,9 @@ pub use config::{
     TrackerStatus, UnicastPeer, VirtualAddress, VirtualRoute,
 };
 pub use counters::{Counters, GlobalCounters, NewMasterReason, RxError};
-pub use engine::{Advert, Command, CommandError, Engine, Received};
+pub use engine::{Command, CommandError, Engine};
 pub use time::Instant;
-pub use types::{Priority, State, Version, interval_units};
+pub use types::{Priority, State};
+pub use vrrp_proto::{
+    AdvertInterval, AuthConfig, Centiseconds, Ipv4ChecksumMode, Seconds, Version,
+};

@@ -26,11 +26,10 @@
 use core::cmp::{Ordering, Reverse};
 use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::action::{Action, AdvertTx, Destination, Notification, NotifyEvent, NotifyTarget};
 use crate::config::{ConfigError, EngineConfig, InstanceId, InterfaceId};
-use crate::engine::{Advert, Received};
 use crate::{Command, Engine, Instant, State, TrackerId, TrackerStatus};
 
 /// `SplitMix64`: a tiny, fast, seedable PRNG (Steele, Lea and Flood 2014). Not cryptographic.
@@ -85,6 +84,8 @@ pub struct LinkProfile {
     pub delay: Duration,
     /// Extra uniform random delay in `0..=jitter`.
     pub jitter: Duration,
+    /// Probability that a frame arrives with one byte flipped (checksum, auth or decode errors).
+    pub corrupt: f64,
 }
 
 impl Default for LinkProfile {
@@ -93,6 +94,7 @@ impl Default for LinkProfile {
             loss: 0.0,
             delay: Duration::from_micros(100),
             jitter: Duration::ZERO,
+            corrupt: 0.0,
         }
     }
 }
@@ -139,22 +141,50 @@ pub struct Router {
     own_addrs: Vec<IpAddr>,
 }
 
+/// An encoded advert on the wire: an IPv4 datagram (header included), or an IPv6 payload with
+/// the addresses and hop limit a raw socket reports.
 #[derive(Debug)]
 struct Frame {
     from: RouterId,
     to: RouterId,
-    source: IpAddr,
-    to_multicast: bool,
-    advert: WireAdvert,
+    bytes: Vec<u8>,
+    v6: V6Endpoints,
 }
 
-#[derive(Debug)]
-struct WireAdvert {
-    version: crate::Version,
-    vrid: u8,
-    priority: crate::Priority,
-    interval: Duration,
-    addresses: Vec<IpAddr>,
+/// IPv6 source and destination, which a raw socket reports beside the payload.
+type V6Endpoints = Option<(Ipv6Addr, Ipv6Addr)>;
+
+/// Encodes `tx` for destination `dst` with `vrrp-proto`, as the Linux driver will.
+fn encode(
+    tx: &AdvertTx,
+    dst: IpAddr,
+    ident: u16,
+) -> Result<(Vec<u8>, V6Endpoints), vrrp_proto::EmitError> {
+    let repr = tx.repr();
+    let mut buf = vec![0u8; 1500];
+    match (tx.source, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            let header = vrrp_proto::Ipv4Header {
+                src,
+                dst,
+                ident,
+                ttl: 255,
+                tos: 0xc0,
+            };
+            let ah = tx.ah_params();
+            let n = vrrp_proto::emit_ipv4(&mut buf, &header, &repr, tx.checksum_mode, ah.as_ref())?;
+            buf.truncate(n);
+            Ok((buf, None))
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            let n = vrrp_proto::emit_ipv6(&mut buf, src, dst, &repr)?;
+            buf.truncate(n);
+            Ok((buf, Some((src, dst))))
+        }
+        _ => Err(vrrp_proto::EmitError::Inconsistent(
+            "mixed address families",
+        )),
+    }
 }
 
 struct InFlight {
@@ -197,6 +227,10 @@ pub struct Lan {
     pub frames_sent: u64,
     /// Frames lost to loss, partitions, crashes or link failures.
     pub frames_lost: u64,
+    /// Frames delivered with a flipped byte.
+    pub frames_corrupted: u64,
+    /// Adverts the codec refused to encode (a bug if ever non-zero).
+    pub encode_errors: u64,
 }
 
 impl core::fmt::Debug for Lan {
@@ -226,6 +260,8 @@ impl Lan {
             transitions: Vec::new(),
             frames_sent: 0,
             frames_lost: 0,
+            frames_corrupted: 0,
+            encode_errors: 0,
         }
     }
 
@@ -556,10 +592,15 @@ impl Lan {
     }
 
     fn transmit(&mut self, from: usize, tx: &AdvertTx) {
-        let receivers: Vec<(usize, bool)> = match &tx.destination {
+        let multicast: IpAddr = if tx.source.is_ipv6() {
+            IpAddr::V6(vrrp_proto::vrrp::MULTICAST_V6)
+        } else {
+            IpAddr::V4(vrrp_proto::vrrp::MULTICAST_V4)
+        };
+        let receivers: Vec<(usize, IpAddr)> = match &tx.destination {
             Destination::Multicast => (0..self.routers.len())
                 .filter(|&k| k != from)
-                .map(|k| (k, true))
+                .map(|k| (k, multicast))
                 .collect(),
             Destination::Unicast(peers) => peers
                 .iter()
@@ -567,12 +608,12 @@ impl Lan {
                     self.routers
                         .iter()
                         .position(|r| r.own_addrs.contains(p))
-                        .map(|k| (k, false))
+                        .map(|k| (k, *p))
                 })
                 .filter(|&(k, _)| k != from)
                 .collect(),
         };
-        for (to, to_multicast) in receivers {
+        for (to, dst) in receivers {
             self.frames_sent += 1;
             let profile = self
                 .links
@@ -586,6 +627,16 @@ impl Lan {
                 self.frames_lost += 1;
                 continue;
             }
+            self.seq += 1;
+            let Ok((mut bytes, v6)) = encode(tx, dst, (self.seq as u16).max(1)) else {
+                self.encode_errors += 1;
+                continue;
+            };
+            if self.rng.chance(profile.corrupt) && !bytes.is_empty() {
+                let k = self.rng.below(bytes.len() as u64) as usize;
+                bytes[k] ^= 1 << self.rng.below(8);
+                self.frames_corrupted += 1;
+            }
             let jitter = if profile.jitter.is_zero() {
                 Duration::ZERO
             } else {
@@ -593,22 +644,14 @@ impl Lan {
                 Duration::from_nanos(self.rng.below(j.saturating_add(1)))
             };
             let at = self.now + profile.delay + jitter;
-            self.seq += 1;
             self.in_flight.push(Reverse(InFlight {
                 at,
                 seq: self.seq,
                 frame: Frame {
                     from: RouterId(from),
                     to: RouterId(to),
-                    source: tx.source,
-                    to_multicast,
-                    advert: WireAdvert {
-                        version: tx.version,
-                        vrid: tx.vrid,
-                        priority: tx.priority,
-                        interval: tx.interval,
-                        addresses: tx.addresses.to_vec(),
-                    },
+                    bytes,
+                    v6,
                 },
             }));
         }
@@ -623,20 +666,25 @@ impl Lan {
         }
         let now = self.now;
         let router = &mut self.routers[to];
-        let rx = Received {
-            interface: router.interface,
-            source: frame.source,
-            to_multicast: frame.to_multicast,
-            hop_limit: 255,
-            advert: Advert {
-                version: frame.advert.version,
-                vrid: frame.advert.vrid,
-                priority: frame.advert.priority,
-                interval: frame.advert.interval,
-                addresses: &frame.advert.addresses,
-            },
+        let iface = router.interface;
+        let decoded = match frame.v6 {
+            None => vrrp_proto::decode_ipv4(&frame.bytes),
+            Some((src, dst)) => vrrp_proto::decode_ipv6(&frame.bytes, src, dst, 255),
         };
-        router.engine.handle_advert(now, &rx);
+        match decoded {
+            Ok(rx) => router.engine.handle_advert(now, iface, &rx),
+            Err(e) => {
+                let source = match frame.v6 {
+                    Some((src, _)) => IpAddr::V6(src),
+                    None => frame
+                        .bytes
+                        .get(12..16)
+                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |b| IpAddr::V4(b.into())),
+                };
+                router.engine.handle_rx_error(now, iface, source, None, e);
+            }
+        }
         self.drain(to);
     }
 }
