@@ -947,6 +947,8 @@ pub struct VirtualServer {
     pub ops: bool,
     /// `omega`.
     pub omega: bool,
+    /// `inhibit_on_failure`: the default for this service's real servers.
+    pub inhibit_on_failure: bool,
     /// `virtualhost` (default `Host:` for HTTP checks).
     pub virtualhost: Option<String>,
     /// `quorum` (default 1).
@@ -987,6 +989,7 @@ impl VirtualServer {
             ha_suspend: false,
             ops: false,
             omega: false,
+            inhibit_on_failure: false,
             virtualhost: None,
             quorum: 1,
             hysteresis: 0,

@@ -350,8 +350,8 @@ impl<'l> Parser<'l> {
         match st.args.first() {
             None => true,
             Some(t) => match t.text.to_ascii_lowercase().as_str() {
-                "on" | "true" | "yes" => true,
-                "off" | "false" | "no" => false,
+                "on" | "true" | "yes" | "1" => true,
+                "off" | "false" | "no" | "0" => false,
                 _ => {
                     self.push(Diagnostic::error(
                         "not-a-boolean",

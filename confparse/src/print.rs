@@ -588,6 +588,7 @@ fn virtual_server(w: &mut W, vs: &VirtualServer) {
     w.flag("ha_suspend", vs.ha_suspend);
     w.flag("ops", vs.ops);
     w.flag("omega", vs.omega);
+    w.flag("inhibit_on_failure", vs.inhibit_on_failure);
     w.s("virtualhost", vs.virtualhost.as_ref());
     if vs.quorum != 1 {
         w.kv("quorum", Some(vs.quorum));
