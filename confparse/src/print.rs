@@ -8,7 +8,11 @@ use crate::parser::format_seconds;
 
 /// Quotes a word when it would not read back as itself.
 fn q(s: &str) -> String {
+    // Words that would mean something else at the start of a line are quoted too: conditional
+    // lines (`@`), definitions and repetitions (`$`, `~`) and includes.
     let plain = !s.is_empty()
+        && !s.starts_with(['@', '~', '$'])
+        && !s.starts_with("include")
         && s.chars()
             .all(|c| !c.is_whitespace() && !"'\"\\#!{}".contains(c));
     if plain {
