@@ -306,3 +306,41 @@ fn next_periodic_is_exported_and_skips_missed_ticks() {
         t0 + 10 * p
     );
 }
+
+#[test]
+fn timer_slack_batches_wakeups_but_never_fires_early() {
+    struct St {
+        fired: u32,
+        early: u32,
+    }
+    let run = |slack: Duration| {
+        let mut lp: Loop<St> = Loop::new().unwrap();
+        lp.ctx().set_timer_slack(slack);
+        let start = lp.ctx().now() + Duration::from_millis(5);
+        // 50 timers 20 µs apart: 1 ms in all.
+        for i in 0..50u32 {
+            lp.ctx().add_timer(
+                "t",
+                start + Duration::from_micros(20) * i,
+                |st: &mut St, _, ev| {
+                    let Event::Timer { deadline } = ev else {
+                        unreachable!()
+                    };
+                    if Instant::now() < deadline {
+                        st.early += 1;
+                    }
+                    st.fired += 1;
+                },
+            );
+        }
+        let mut st = St { fired: 0, early: 0 };
+        run_bounded(&mut lp, &mut st, LIMIT);
+        assert_eq!((st.fired, st.early), (50, 0));
+        lp.stats().turns
+    };
+    let batched = run(Duration::from_millis(2));
+    // With 2 ms of slack the whole 1 ms burst fits in a turn or two; without it, the loop may
+    // take up to one turn per timer (fewer if it runs late).
+    assert!(batched <= 3, "{batched} turns with slack");
+    assert!(run(Duration::ZERO) >= batched);
+}
