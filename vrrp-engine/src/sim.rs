@@ -437,9 +437,17 @@ impl Lan {
         self.drain(r.0);
     }
 
-    /// Which router the LAN's ARP/ND caches point at for `addr` (the last one to announce it).
+    /// Which router the LAN's hosts send traffic for `addr` to. A host keeps the router of the
+    /// last gratuitous ARP/NA as long as that router still holds the address (the split-brain
+    /// hazard: two holders, and caches follow whoever announced last). If that router dropped the
+    /// address or died, the stale entry is eventually re-resolved and the (first) live holder
+    /// answers; `None` if nobody holds it.
     pub fn arp_owner(&self, addr: IpAddr) -> Option<RouterId> {
-        self.arp.get(&addr).copied()
+        let holds = |r: &Router| r.alive && r.link_up && r.addresses.contains(&addr);
+        match self.arp.get(&addr) {
+            Some(&r) if holds(&self.routers[r.0]) => Some(r),
+            _ => self.routers.iter().position(holds).map(RouterId),
+        }
     }
 
     /// The state of the instance called `name` on router `r`.
