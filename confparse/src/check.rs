@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::diag::Diagnostic;
-use crate::model::{AuthType, CheckerKind, Config, InitialState, VrrpInstance, VsKey};
+use crate::model::{AuthType, CheckerKind, Command, Config, InitialState, VrrpInstance, VsKey};
 use crate::span::Span;
 
 /// What the host offers, for checks that depend on it (interfaces, local addresses).
@@ -16,6 +16,10 @@ pub trait HostFacts {
     fn has_interface(&self, name: &str) -> Option<bool>;
     /// Whether this address is configured on the host.
     fn has_address(&self, addr: IpAddr) -> Option<bool>;
+    /// Whether a program (an absolute path) exists. The default does not know.
+    fn has_program(&self, _path: &std::path::Path) -> Option<bool> {
+        None
+    }
 }
 
 /// Knows nothing: every host-dependent check is skipped.
@@ -91,10 +95,84 @@ impl HostFacts for LocalHost {
         };
         set.as_ref().map(|s| s.contains(&addr))
     }
+    fn has_program(&self, path: &std::path::Path) -> Option<bool> {
+        Some(path.is_file())
+    }
+}
+
+/// Every command of the configuration, with what it is for.
+fn commands(c: &Config) -> Vec<(&'static str, &Command)> {
+    fn notify<'a>(v: &mut Vec<(&'static str, &'a Command)>, n: &'a crate::model::Notify) {
+        let all = [
+            &n.master,
+            &n.backup,
+            &n.fault,
+            &n.stop,
+            &n.deleted,
+            &n.master_rx_lower_pri,
+            &n.generic,
+        ];
+        v.extend(all.into_iter().flatten().map(|c| ("notify script", c)));
+    }
+    let mut v: Vec<(&'static str, &Command)> = Vec::new();
+    let g = &c.global;
+    for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo]
+        .into_iter()
+        .flatten()
+    {
+        v.extend(f.script.iter().map(|s| ("notify FIFO script", s)));
+    }
+    for s in &c.vrrp_scripts {
+        v.extend(s.script.iter().map(|s| ("vrrp_script", s)));
+    }
+    for i in &c.instances {
+        notify(&mut v, &i.notify);
+    }
+    for g in &c.sync_groups {
+        notify(&mut v, &g.notify);
+    }
+    for vs in &c.virtual_servers {
+        v.extend(
+            vs.quorum_up
+                .iter()
+                .chain(&vs.quorum_down)
+                .map(|s| ("quorum script", s)),
+        );
+        for rs in &vs.real_servers {
+            v.extend(
+                rs.notify_up
+                    .iter()
+                    .chain(&rs.notify_down)
+                    .map(|s| ("notify script", s)),
+            );
+            for ch in &rs.checkers {
+                if let CheckerKind::Misc(m) = &ch.kind {
+                    v.extend(m.path.iter().map(|s| ("MISC_CHECK script", s)));
+                }
+            }
+        }
+    }
+    v
 }
 
 /// Runs every whole-configuration check and appends findings to `out`.
 pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>) {
+    for (what, cmd) in commands(c) {
+        let Some(prog) = cmd.program() else { continue };
+        let path = std::path::Path::new(prog);
+        if path.is_absolute() && host.has_program(path) == Some(false) {
+            out.push(
+                Diagnostic::warning(
+                    "no-such-program",
+                    cmd.span,
+                    format!("{what} '{prog}' does not exist on this host"),
+                )
+                .with_help(
+                    "keepalived disables a script it cannot find; install it or fix the path",
+                ),
+            );
+        }
+    }
     let scripts: HashMap<&str, &crate::model::VrrpScript> = c
         .vrrp_scripts
         .iter()
@@ -196,6 +274,11 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
                 "missing-keyword",
                 i.span,
                 format!("vrrp_instance {name} has no interface"),
+            )),
+            (Some(ifc), Some(n)) if n == "lo" => out.push(Diagnostic::error(
+                "loopback-interface",
+                ifc.span,
+                format!("vrrp_instance {name}: VRRP cannot run on the loopback interface"),
             )),
             (Some(ifc), Some(n)) if host.has_interface(n) == Some(false) => {
                 out.push(Diagnostic::warning(

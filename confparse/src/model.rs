@@ -58,6 +58,22 @@ pub struct RawStatement {
 pub struct Command {
     /// Program and arguments; never empty in a parsed model.
     pub args: Vec<String>,
+    /// Where the command was written.
+    pub span: Span,
+}
+
+impl Command {
+    /// A command from its words (with no source location).
+    pub fn new(args: Vec<String>) -> Self {
+        Command {
+            args,
+            span: Span::NONE,
+        }
+    }
+    /// The program (first word).
+    pub fn program(&self) -> Option<&str> {
+        self.args.first().map(String::as_str)
+    }
 }
 
 impl fmt::Display for Command {

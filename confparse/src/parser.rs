@@ -417,7 +417,10 @@ impl<'l> Parser<'l> {
             ));
             return None;
         }
-        Some(Command { args })
+        Some(Command {
+            args,
+            span: st.args[0].span.to(st.args[st.args.len() - 1].span),
+        })
     }
 
     /// `USER [GROUP]`.

@@ -249,6 +249,16 @@ fn duplicates() {
 }
 
 #[test]
+fn loopback_interface() {
+    has(
+        "vrrp_instance V {\n interface lo\n virtual_router_id 1\n}\n",
+        "loopback-interface",
+        2,
+        12,
+    );
+}
+
+#[test]
 fn vrrp_versions() {
     has(
         &format!("{BASE} advert_int 0.5\n}}\n"),
@@ -364,11 +374,14 @@ impl HostFacts for FakeHost {
     fn has_address(&self, addr: IpAddr) -> Option<bool> {
         Some(addr == "10.0.0.5".parse::<IpAddr>().unwrap())
     }
+    fn has_program(&self, path: &std::path::Path) -> Option<bool> {
+        Some(path == std::path::Path::new("/bin/sh"))
+    }
 }
 
 #[test]
 fn host_facts() {
-    let text = "vrrp_instance V {\n interface lan7\n virtual_router_id 1\n unicast_src_ip 10.0.0.6\n unicast_peer {\n  10.0.0.5\n }\n}\n";
+    let text = "vrrp_instance V {\n interface lan7\n virtual_router_id 1\n unicast_src_ip 10.0.0.6\n unicast_peer {\n  10.0.0.5\n }\n notify_master \"/opt/x.sh up\"\n notify_backup /bin/sh -c true\n}\n";
     let mut l = confparse::MemLoader::new();
     l.add("/h.conf", text);
     let p = confparse::parse_with(
@@ -388,6 +401,8 @@ fn host_facts() {
     assert!(f.contains(&("no-such-interface", 2, 12)), "{f:?}");
     assert!(f.contains(&("no-such-address", 4, 17)), "{f:?}");
     assert!(f.contains(&("peer-is-local", 6, 3)), "{f:?}");
+    assert!(f.contains(&("no-such-program", 8, 16)), "{f:?}");
+    assert_eq!(f.len(), 4, "{f:?}");
     // Without host facts those checks are skipped.
     assert!(found(text).is_empty());
 }

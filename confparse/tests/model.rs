@@ -24,9 +24,9 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn cmd(words: &[&str]) -> Option<Command> {
-    Some(Command {
-        args: words.iter().map(|s| (*s).to_owned()).collect(),
-    })
+    Some(Command::new(
+        words.iter().map(|s| (*s).to_owned()).collect(),
+    ))
 }
 
 #[test]

@@ -25,7 +25,7 @@ fn text() -> impl Strategy<Value = String> {
 fn command() -> impl Strategy<Value = Command> {
     vec(prop_oneof![text(), Just(String::new())], 1..4)
         .prop_filter("program name not empty", |a| !a[0].is_empty())
-        .prop_map(|args| Command { args })
+        .prop_map(Command::new)
 }
 
 fn ip() -> impl Strategy<Value = IpAddr> {
