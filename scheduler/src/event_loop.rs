@@ -498,14 +498,31 @@ impl<S> Loop<S> {
             return Ok(());
         };
         task.rearmed = false;
+        let mut detach = None;
         match &mut task.kind {
             Kind::Timer { deadline, .. } => *deadline = None,
-            Kind::Io { armed, .. } => *armed = false,
+            Kind::Io { armed, fd, dir } => {
+                *armed = false;
+                detach = Some((*fd, *dir));
+            }
             Kind::Event | Kind::Signal | Kind::Child(_) => {}
         }
         let Some(mut handler) = task.handler.take() else {
             return Ok(());
         };
+        // A spent I/O task frees its place on the fd (without a system call), so that its
+        // handler may also add a new task on the same fd, zebra style, instead of re-arming.
+        if let Some((fd, dir)) = detach
+            && let Some(reg) = ctx.fds.get_mut(&fd)
+        {
+            let place = match dir {
+                Dir::Read => &mut reg.reader,
+                Dir::Write => &mut reg.writer,
+            };
+            if *place == Some(index) {
+                *place = None;
+            }
+        }
         ctx.running = Some(TaskId { index, generation });
         let result = catch_unwind(AssertUnwindSafe(|| handler(state, ctx, event)));
         ctx.running = None;
@@ -775,9 +792,25 @@ impl<S> Ctx<S> {
         let Some(task) = self.lookup(id) else {
             return Ok(false);
         };
-        let Kind::Io { fd, .. } = task.kind else {
+        let Kind::Io { fd, dir, .. } = task.kind else {
             return Ok(false);
         };
+        let fail = |ctx: &Self, source| Error::Register {
+            task: ctx.name(id).unwrap_or_default().to_owned(),
+            fd,
+            source,
+        };
+        // A task that fired was detached from its fd; take its place back unless a new task
+        // took it meanwhile.
+        let reg = self.fds.entry(fd).or_default();
+        let place = match dir {
+            Dir::Read => &mut reg.reader,
+            Dir::Write => &mut reg.writer,
+        };
+        if place.is_some_and(|i| i != id.index) {
+            return Err(fail(self, io::Error::from_raw_os_error(libc::EBUSY)));
+        }
+        *place = Some(id.index);
         let seq = self.bump(id.index);
         if let Some(task) = self.task_at(id.index) {
             task.rearmed = true;
@@ -788,12 +821,7 @@ impl<S> Ctx<S> {
         if let Some(t) = timeout {
             self.push_due(id.index, self.now + t, seq, Action::Fire);
         }
-        let name = self.name(id).unwrap_or_default().to_owned();
-        self.sync_fd(fd).map_err(|source| Error::Register {
-            task: name,
-            fd,
-            source,
-        })?;
+        self.sync_fd(fd).map_err(|source| fail(self, source))?;
         Ok(true)
     }
 

@@ -396,3 +396,52 @@ fn run_with_no_tasks_returns_idle() {
     assert_eq!(lp.run(&mut ()).unwrap(), Stop::Idle);
     assert_eq!(lp.stats().turns, 0);
 }
+
+#[test]
+fn a_read_handler_may_add_a_new_read_on_its_own_fd() {
+    struct St {
+        sock: std::os::unix::net::UnixStream,
+        reads: u32,
+    }
+    fn on_read(st: &mut St, ctx: &mut scheduler::Ctx<St>, ev: Event) {
+        assert_eq!(ev, Event::Readable);
+        let mut byte = [0u8; 1];
+        st.sock.read_exact(&mut byte).unwrap();
+        st.reads += 1;
+        if st.reads < 3 {
+            // zebra style: register a fresh task rather than re-arming this one.
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&st.sock);
+            ctx.add_read("again", fd, None, on_read).unwrap();
+        }
+    }
+    let (a, mut b) = pair();
+    let mut lp: Loop<St> = Loop::new().unwrap();
+    lp.ctx().add_read("first", fd(&a), None, on_read).unwrap();
+    std::io::Write::write_all(&mut b, b"xyz").unwrap();
+    let mut st = St { sock: a, reads: 0 };
+    assert_eq!(run_bounded(&mut lp, &mut st, LIMIT), Stop::Idle);
+    assert_eq!(st.reads, 3);
+}
+
+#[test]
+fn rearm_after_another_task_took_the_fd_is_refused() {
+    let (a, mut b) = pair();
+    let afd = fd(&a);
+    let mut lp: Loop<Vec<&'static str>> = Loop::new().unwrap();
+    lp.ctx()
+        .add_read("old", afd, None, move |l: &mut Vec<_>, ctx, _| {
+            l.push("old");
+            let me = ctx.current().unwrap();
+            ctx.add_read("new", afd, None, |l: &mut Vec<_>, _, _| l.push("new"))
+                .unwrap();
+            assert!(matches!(
+                ctx.rearm_io(me, None),
+                Err(Error::Register { .. })
+            ));
+        })
+        .unwrap();
+    poke(&mut b);
+    let mut log = Vec::new();
+    assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Idle);
+    assert_eq!(log, ["old", "new"]);
+}
