@@ -2,6 +2,7 @@
 //! it carries.
 
 use core::fmt;
+use core::time::Duration;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -60,6 +61,10 @@ pub enum Action {
         addresses: Arc<[VirtualAddress]>,
         /// Frames per address.
         repeat: u32,
+        /// Pause between two gratuitous ARPs (`vrrp_garp_interval`).
+        garp_interval: Duration,
+        /// Pause between two unsolicited NAs (`vrrp_gna_interval`).
+        gna_interval: Duration,
     },
     /// A state or priority event for notify scripts, FIFOs, traps and mail.
     Notify(Notification),
@@ -206,6 +211,8 @@ pub enum NotifyEvent {
     Priority,
     /// A MASTER heard a lower-priority master (`notify_master_rx_lower_pri`).
     MasterRxLowerPriority,
+    /// The instance was removed by a reload (`notify_deleted`); it released mastership first.
+    Deleted,
 }
 
 /// A notification, emitted in the order events happen: an instance's state notification comes
@@ -214,6 +221,8 @@ pub enum NotifyEvent {
 pub struct Notification {
     /// Subject.
     pub target: NotifyTarget,
+    /// The instance's or group's name (ids are reassigned by a reload; names are not).
+    pub name: Arc<str>,
     /// Event.
     pub event: NotifyEvent,
     /// Effective priority at that moment (0 for groups, as keepalived reports).

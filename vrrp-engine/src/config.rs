@@ -136,6 +136,10 @@ pub struct GarpConfig {
     /// Delay of the second burst after a lower-priority advert (`garp_lower_prio_delay`,
     /// defaults to `master_delay`).
     pub lower_prio_delay: Option<Duration>,
+    /// Pause between gratuitous ARP frames (`vrrp_garp_interval`, 0); the driver paces.
+    pub garp_interval: Duration,
+    /// Pause between unsolicited NA frames (`vrrp_gna_interval`, 0); the driver paces.
+    pub gna_interval: Duration,
 }
 
 impl Default for GarpConfig {
@@ -147,6 +151,8 @@ impl Default for GarpConfig {
             master_refresh_repeat: 1,
             lower_prio_repeat: 5,
             lower_prio_delay: Some(Duration::from_secs(5)),
+            garp_interval: Duration::ZERO,
+            gna_interval: Duration::ZERO,
         }
     }
 }

@@ -62,6 +62,7 @@ const LOWER_PRIO_LOG: usize = crate::counters::LOG_SLOTS - 1;
 
 struct Instance {
     cfg: InstanceConfig,
+    name: Arc<str>,
     group: Option<GroupId>,
     state: State,
     effective: Priority,
@@ -88,8 +89,31 @@ struct Instance {
     heap_at: Option<Instant>,
 }
 
+impl Instance {
+    /// Takes over the runtime state of the same instance before a reload.
+    fn inherit(&mut self, o: &mut Instance) {
+        self.state = o.state;
+        self.timers = o.timers;
+        self.preempt_until = o.preempt_until;
+        self.wants_master = o.wants_master;
+        self.saw_lower = o.saw_lower;
+        self.pending_garp = o.pending_garp;
+        self.last_sender = o.last_sender;
+        self.master_addr = o.master_addr;
+        self.counters = core::mem::take(&mut o.counters);
+        self.limiter = core::mem::take(&mut o.limiter);
+        self.tx_sequence = o.tx_sequence;
+        self.rx_sequence = o.rx_sequence;
+        self.effective = o.effective;
+        if o.cfg.version() == self.cfg.version() {
+            self.master_adver_int = o.master_adver_int;
+        }
+    }
+}
+
 struct Group {
     cfg: SyncGroupConfig,
+    name: Arc<str>,
     state: State,
 }
 
@@ -149,6 +173,7 @@ impl Engine {
             groups: sync_groups
                 .into_iter()
                 .map(|cfg| Group {
+                    name: Arc::from(cfg.name.as_str()),
                     cfg,
                     state: State::Init,
                 })
@@ -190,6 +215,7 @@ impl Engine {
                 Destination::Unicast(cfg.unicast_peers.iter().map(|p| p.addr).collect())
             };
             engine.instances.push(Instance {
+                name: Arc::from(cfg.name.as_str()),
                 group: groups_of[i],
                 state: State::Init,
                 effective: cfg.priority,
@@ -255,30 +281,208 @@ impl Engine {
             return;
         }
         self.started = true;
-        for i in 0..self.instances.len() {
-            let inst = &mut self.instances[i];
+        for inst in &mut self.instances {
             inst.preempt_until = now + inst.cfg.preempt_delay;
-            if inst.state != State::Init {
-                continue; // already moved by a group member
-            }
-            let (up, _) = self.evaluate(i);
-            let group_up = self.instances[i].group.is_none_or(|g| self.group_all_up(g));
-            if !up || !group_up {
-                match self.instances[i].group {
-                    Some(g) => self.fault_group(now, g),
-                    None => self.enter_fault(now, i),
-                }
-            } else if self.instances[i].cfg.is_owner() {
-                self.request_master(now, i, NewMasterReason::Priority);
-            } else {
-                let down = match self.instances[i].cfg.initial_state {
-                    crate::InitialState::Master => self.skew(i),
-                    crate::InitialState::Backup => self.master_down_interval(i),
-                };
-                self.enter_backup(now, i, Some(down));
-            }
+        }
+        for i in 0..self.instances.len() {
+            self.start_instance(now, i);
         }
         self.finish();
+    }
+
+    /// RFC 5798 §6.4.1 for one instance still in INIT.
+    fn start_instance(&mut self, now: Instant, i: usize) {
+        if self.instances[i].state != State::Init {
+            return; // already moved by a group member
+        }
+        let (up, _) = self.evaluate(i);
+        let group_up = self.instances[i].group.is_none_or(|g| self.group_all_up(g));
+        if !up || !group_up {
+            match self.instances[i].group {
+                Some(g) => self.fault_group(now, g),
+                None => self.enter_fault(now, i),
+            }
+        } else if self.instances[i].cfg.is_owner() {
+            self.request_master(now, i, NewMasterReason::Priority);
+        } else {
+            let down = match self.instances[i].cfg.initial_state {
+                crate::InitialState::Master => self.skew(i),
+                crate::InitialState::Backup => self.master_down_interval(i),
+            };
+            self.enter_backup(now, i, Some(down));
+        }
+    }
+
+    /// Applies a new configuration as a diff (keepalived §7.3, without its side effects).
+    ///
+    /// * Instances are matched by name. An instance whose name, interface, family and VRID are
+    ///   unchanged keeps its state, timers and counters: no transition, no notification, no
+    ///   GARP. If it is MASTER, only the addresses and routes that changed are removed or added
+    ///   (new addresses are announced). A new priority or tracker set takes effect like a
+    ///   tracker change would.
+    /// * A removed instance releases mastership (priority 0 after its addresses are removed) and
+    ///   is notified [`NotifyEvent::Deleted`].
+    /// * A new instance starts as at [`Engine::start`] (if the engine was started).
+    /// * Trackers keep their last result when their name and kind are unchanged; link states are
+    ///   kept. A sync group left with members in different states goes to BACKUP (its masters
+    ///   release), never to a split.
+    ///
+    /// On error nothing changes.
+    pub fn reload(&mut self, now: Instant, config: EngineConfig) -> Result<(), ConfigError> {
+        let mut next = Engine::new(config)?;
+        next.links.clone_from(&self.links);
+        next.global = self.global.clone();
+        next.started = self.started;
+        next.inherit_trackers(&self.trackers);
+        let identity = |c: &InstanceConfig| {
+            (
+                c.name.clone(),
+                c.interface,
+                c.primary_addr.is_ipv6(),
+                c.vrid,
+            )
+        };
+        // Removed instances release first, while their old ids are valid.
+        let kept: HashMap<_, usize> = next
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (identity(&n.cfg), k))
+            .collect();
+        let mut carry = Vec::new();
+        for i in 0..self.instances.len() {
+            if let Some(&k) = kept.get(&identity(&self.instances[i].cfg)) {
+                carry.push((i, k));
+            } else {
+                self.leave_master(i, true);
+                self.instances[i].state = State::Stopped;
+                self.notify_instance(i, NotifyEvent::Deleted);
+            }
+        }
+        next.actions = core::mem::take(&mut self.actions);
+        let mut old = core::mem::take(&mut self.instances);
+        for &(i, k) in &carry {
+            next.instances[k].inherit(&mut old[i]);
+        }
+        *self = next;
+        for &(i, k) in &carry {
+            if self.instances[k].state == State::Master {
+                self.diff_owned(k, &old[i].cfg);
+            }
+            self.dirty.push(k as u32);
+        }
+        if self.started {
+            for inst in &mut self.instances {
+                if inst.state == State::Init {
+                    inst.preempt_until = now + inst.cfg.preempt_delay;
+                }
+            }
+            for k in 0..self.instances.len() {
+                self.start_instance(now, k);
+            }
+        }
+        for k in 0..self.instances.len() {
+            self.refresh(now, k);
+        }
+        self.unsplit_groups(now);
+        self.finish();
+        Ok(())
+    }
+
+    /// Trackers keep their last result across a reload when name and kind match; interface
+    /// trackers follow the known link state.
+    fn inherit_trackers(&mut self, old: &[(TrackerConfig, TrackerStatus)]) {
+        for (cfg, status) in &mut self.trackers {
+            if let Some((_, s)) = old
+                .iter()
+                .find(|(c, _)| c.name == cfg.name && c.kind == cfg.kind)
+            {
+                *status = *s;
+            }
+            if let TrackerKind::Interface(ifc) = cfg.kind
+                && let Some(&up) = self.links.get(&ifc)
+            {
+                *status = if up {
+                    TrackerStatus::Up
+                } else {
+                    TrackerStatus::Down
+                };
+            }
+        }
+    }
+
+    /// A sync group whose members are not all MASTER or all non-MASTER goes to BACKUP: its
+    /// masters release (prefer BACKUP, then elect again).
+    fn unsplit_groups(&mut self, now: Instant) {
+        for g in 0..self.groups.len() {
+            let members = self.groups[g].cfg.members.clone();
+            let masters = members
+                .iter()
+                .filter(|m| self.instances[idx(**m)].state == State::Master)
+                .count();
+            if masters > 0 && masters < members.len() {
+                for m in members {
+                    let m = idx(m);
+                    if self.instances[m].state == State::Master {
+                        self.leave_master(m, true);
+                        let down = self.master_down_interval(m);
+                        self.enter_backup(now, m, Some(down));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A kept MASTER after reload: removes what `old` had and the new configuration lacks, adds
+    /// (and announces) what is new.
+    fn diff_owned(&mut self, i: usize, old: &InstanceConfig) {
+        let id = InstanceId(i as u32);
+        let cfg = &self.instances[i].cfg;
+        let ifc = |va: &VirtualAddress, c: &InstanceConfig| va.interface.unwrap_or(c.interface);
+        let mut out = Vec::new();
+        for r in old.virtual_routes.iter().rev() {
+            if !cfg.virtual_routes.contains(r) {
+                out.push(Action::RemoveRoute {
+                    instance: id,
+                    route: r.clone(),
+                });
+            }
+        }
+        for va in old.virtual_addresses.iter().rev() {
+            if !cfg.virtual_addresses.contains(va) {
+                out.push(Action::RemoveAddress {
+                    instance: id,
+                    interface: ifc(va, old),
+                    address: va.clone(),
+                });
+            }
+        }
+        let added: Vec<VirtualAddress> = cfg
+            .virtual_addresses
+            .iter()
+            .filter(|va| !old.virtual_addresses.contains(va))
+            .cloned()
+            .collect();
+        for va in &added {
+            out.push(Action::AddAddress {
+                instance: id,
+                interface: ifc(va, cfg),
+                address: va.clone(),
+            });
+        }
+        for r in &cfg.virtual_routes {
+            if !old.virtual_routes.contains(r) {
+                out.push(Action::AddRoute {
+                    instance: id,
+                    route: r.clone(),
+                });
+            }
+        }
+        let repeat = cfg.garp.master_repeat;
+        self.actions.extend(out);
+        if !added.is_empty() {
+            self.announce_some(i, added.into(), repeat);
+        }
     }
 
     /// Handles an advertisement decoded by `vrrp_proto::decode_ipv4` / `decode_ipv6` that
@@ -471,12 +675,8 @@ impl Engine {
                     interface,
                     address: va.clone(),
                 });
-                self.push(Action::Announce {
-                    instance: id,
-                    interface: self.instances[i].cfg.interface,
-                    addresses: Arc::from(vec![va]),
-                    repeat: self.instances[i].cfg.garp.master_repeat,
-                });
+                let repeat = self.instances[i].cfg.garp.master_repeat;
+                self.announce_some(i, Arc::from(vec![va]), repeat);
             } else {
                 self.push(Action::RemoveAddress {
                     instance: id,
@@ -1234,16 +1434,24 @@ impl Engine {
         self.actions.push_back(Action::SendAdvert(tx));
     }
 
+    /// A GARP/NA burst for all the instance's addresses.
     fn announce(&mut self, i: usize, repeat: u32) {
+        let addresses = self.instances[i].announce_addrs.clone();
+        self.announce_some(i, addresses, repeat);
+    }
+
+    fn announce_some(&mut self, i: usize, addresses: Arc<[VirtualAddress]>, repeat: u32) {
         let inst = &self.instances[i];
-        if repeat == 0 || inst.announce_addrs.is_empty() {
+        if repeat == 0 || addresses.is_empty() {
             return;
         }
         let a = Action::Announce {
             instance: InstanceId(i as u32),
             interface: inst.cfg.interface,
-            addresses: inst.announce_addrs.clone(),
+            addresses,
             repeat,
+            garp_interval: inst.cfg.garp.garp_interval,
+            gna_interval: inst.cfg.garp.gna_interval,
         };
         self.actions.push_back(a);
     }
@@ -1260,6 +1468,7 @@ impl Engine {
         let priority = self.instances[i].effective;
         self.actions.push_back(Action::Notify(Notification {
             target: NotifyTarget::Instance(InstanceId(i as u32)),
+            name: self.instances[i].name.clone(),
             event,
             priority,
         }));
@@ -1282,6 +1491,7 @@ impl Engine {
                 if derived != State::Init {
                     self.actions.push_back(Action::Notify(Notification {
                         target: NotifyTarget::Group(GroupId(g as u32)),
+                        name: self.groups[g].name.clone(),
                         event: NotifyEvent::State(derived),
                         priority: Priority(0),
                     }));

@@ -391,6 +391,18 @@ impl Lan {
         self.drain(r.0);
     }
 
+    /// Reloads a router's configuration (see [`Engine::reload`]); a later
+    /// [`Lan::restart`] uses the new configuration.
+    pub fn reload(&mut self, r: RouterId, config: EngineConfig) -> Result<(), ConfigError> {
+        let now = self.now;
+        let router = &mut self.routers[r.0];
+        router.engine.reload(now, config.clone())?;
+        router.own_addrs = config.instances.iter().map(|i| i.primary_addr).collect();
+        router.config = config;
+        self.drain(r.0);
+        Ok(())
+    }
+
     /// Sets the LAN link of a router up or down (the engine is told at once, as netlink would).
     pub fn set_link_up(&mut self, r: RouterId, up: bool) {
         let now = self.now;

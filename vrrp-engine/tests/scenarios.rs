@@ -777,3 +777,77 @@ fn authentication_pass_and_ah_end_to_end() {
     let c = lan.router(b).engine.counters(InstanceId(0)).unwrap();
     assert!(c.auth_failures >= 20);
 }
+
+#[test]
+fn reload_is_a_pure_diff() {
+    let (mut lan, r) = lan_with(26, &[200, 100]);
+    lan.start();
+    lan.run_for(secs(10));
+    let notes = lan.router(r[0]).notifications.len();
+    let announces = lan.router(r[0]).announces;
+
+    // Same configuration: nothing happens at all.
+    let same = single(inst("VI_1", 51, 200, "10.0.0.1", &["10.0.0.100"]));
+    lan.reload(r[0], same).unwrap();
+    assert_eq!(lan.router(r[0]).notifications.len(), notes);
+    assert_eq!(lan.router(r[0]).announces, announces);
+    assert_eq!(lan.masters(51), vec![r[0]]);
+
+    // A VIP added and one removed on the master: only those change, the new one is announced,
+    // no state notification, and the counters survive.
+    let sent = lan
+        .router(r[0])
+        .engine
+        .counters(InstanceId(0))
+        .unwrap()
+        .sent_advertisements;
+    let mut add = inst("VI_1", 51, 200, "10.0.0.1", &["10.0.0.101"]);
+    add.priority = Priority(210);
+    let mut cfg = single(add);
+    cfg.instances
+        .push(inst("VI_2", 52, 100, "10.0.1.1", &["10.0.1.100"]));
+    lan.reload(r[0], cfg).unwrap();
+    let router = lan.router(r[0]);
+    assert!(router.addresses.contains(&ip("10.0.0.101")));
+    assert!(!router.addresses.contains(&ip("10.0.0.100")));
+    assert_eq!(router.announces, announces + 1);
+    assert_eq!(lan.state(r[0], "VI_1"), Some(State::Master));
+    assert_eq!(lan.state(r[0], "VI_2"), Some(State::Backup)); // new instance started
+    assert_eq!(
+        router.engine.effective_priority(InstanceId(0)),
+        Some(Priority(210))
+    );
+    let c = router.engine.counters(InstanceId(0)).unwrap();
+    assert!(c.sent_advertisements >= sent);
+    let states: Vec<_> = router.notifications[notes..]
+        .iter()
+        .map(|(_, n)| (n.name.to_string(), n.event))
+        .collect();
+    assert_eq!(
+        states,
+        vec![("VI_2".to_string(), NotifyEvent::State(State::Backup))]
+    );
+    lan.run_for(secs(10));
+    assert_eq!(lan.masters(51), vec![r[0]]);
+
+    // Removing the instance releases it (priority 0) and notifies DELETED; the backup takes
+    // over within its skew.
+    let t = lan.now();
+    let cfg = single(inst("VI_2", 52, 100, "10.0.1.1", &["10.0.1.100"]));
+    lan.reload(r[0], cfg).unwrap();
+    assert!(!lan.router(r[0]).addresses.contains(&ip("10.0.0.101")));
+    let last = lan.router(r[0]).notifications.last().unwrap().1.clone();
+    assert_eq!(last.event, NotifyEvent::Deleted);
+    assert_eq!(&*last.name, "VI_1");
+    lan.run_for(secs(2));
+    assert_eq!(lan.masters(51), vec![r[1]]);
+    assert_eq!(
+        entered_at(&lan, r[1], "VI_1", State::Master),
+        Some(t + DELAY + skew(100) - Instant::ZERO)
+    );
+    // A bad configuration changes nothing.
+    let mut bad = inst("VI_2", 52, 100, "10.0.1.1", &[]);
+    bad.vrid = 0;
+    assert!(lan.reload(r[0], single(bad)).is_err());
+    assert_eq!(lan.state(r[0], "VI_2"), Some(State::Master));
+}
