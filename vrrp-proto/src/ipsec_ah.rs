@@ -169,11 +169,14 @@ fn mac(key: [u8; 8]) -> Hmac<Md5> {
 /// Feeds keepalived's ICV input to `mac`: `datagram` (IPv4 header + AH + payload) with TOS,
 /// flags/fragment offset, header checksum and the ICV read as zero. `None` if the datagram is
 /// too short to hold an IPv4 header and an AH header.
+/// The IPv4 header length of `datagram` if it holds that header and an AH header after it.
+fn ah_offset(datagram: &[u8]) -> Option<usize> {
+    let hl = usize::from(datagram.first()? & 0x0f) * 4;
+    (hl >= ipv4::HEADER_LEN && datagram.len() >= hl + HEADER_LEN).then_some(hl)
+}
+
 fn feed(mut m: Hmac<Md5>, datagram: &[u8]) -> Option<Hmac<Md5>> {
-    let hl = ipv4::Packet::new_unchecked(datagram).header_len();
-    if hl < ipv4::HEADER_LEN || datagram.len() < hl + HEADER_LEN {
-        return None;
-    }
+    let hl = ah_offset(datagram)?;
     let mut ip = [0u8; 60];
     let ip = ip.get_mut(..hl)?;
     ip.copy_from_slice(&datagram[..hl]);
@@ -201,10 +204,8 @@ pub fn compute_icv(key: [u8; 8], datagram: &[u8]) -> Option<[u8; ICV_LEN]> {
 
 /// Checks the ICV of a received datagram in constant time.
 pub fn verify_icv(key: [u8; 8], datagram: &[u8]) -> Result<(), Reject> {
-    let hl = ipv4::Packet::new_unchecked(datagram).header_len();
-    let icv = datagram
-        .get(hl + field::ICV.start..hl + field::ICV.end)
-        .ok_or(Reject::AuthFailure(AuthFailure::AhHeader))?;
+    let hl = ah_offset(datagram).ok_or(Reject::AuthFailure(AuthFailure::AhHeader))?;
+    let icv = &datagram[hl + field::ICV.start..hl + field::ICV.end];
     let m = feed(mac(key), datagram).ok_or(Reject::AuthFailure(AuthFailure::AhHeader))?;
     m.verify_truncated_left(icv)
         .map_err(|_| Reject::AuthFailure(AuthFailure::AhIcv))
@@ -214,11 +215,8 @@ pub fn verify_icv(key: [u8; 8], datagram: &[u8]) -> Result<(), Reject> {
 pub fn seal(key: [u8; 8], datagram: &mut [u8]) -> Result<(), EmitError> {
     let icv =
         compute_icv(key, datagram).ok_or(EmitError::Inconsistent("datagram too short for AH"))?;
-    let hl = ipv4::Packet::new_unchecked(&*datagram).header_len();
-    let dst = datagram
-        .get_mut(hl + field::ICV.start..hl + field::ICV.end)
-        .ok_or(EmitError::Inconsistent("datagram too short for AH"))?;
-    dst.copy_from_slice(&icv);
+    let hl = ah_offset(datagram).ok_or(EmitError::Inconsistent("datagram too short for AH"))?;
+    datagram[hl + field::ICV.start..hl + field::ICV.end].copy_from_slice(&icv);
     Ok(())
 }
 
@@ -301,6 +299,12 @@ mod test {
         assert!(verify_icv(key, &m).is_err());
         assert!(verify_icv(key, &d[..43]).is_err());
         assert!(compute_icv(key, &[0x4f; 30]).is_none());
+        // Regression (fuzz, vrrp_proto_ah_decode): short datagrams must not panic.
+        for n in 0..44 {
+            assert!(compute_icv(key, &d[..n]).is_none());
+            assert!(verify_icv(key, &d[..n]).is_err());
+            assert!(seal(key, &mut d.clone()[..n]).is_err());
+        }
     }
 
     use crate::vrrp::Auth;

@@ -1054,6 +1054,21 @@ mod test {
     }
 
     #[test]
+    fn both_checksum_zeros_verify() {
+        // Regression (fuzz, vrrp_proto_vrrp_decode): when the rest of the message sums to
+        // 0xffff, the computed checksum is 0x0000 but a stored 0xffff verifies too.
+        let b = [
+            0x21, 0x0b, 0x64, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x01, 0x27, 0x49, 0x0a, 0x63,
+            0x00, 0x0b, 0x70, 0x61, 0x73, 0x73, 0x31, 0x32, 0x33, 0x34,
+        ];
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert!(p.verify_checksum(ChecksumScope::Message));
+        assert_eq!(p.checksum(), 0xffff);
+        assert_eq!(p.compute_checksum(ChecksumScope::Message), 0);
+    }
+
+    #[test]
     fn centiseconds_bounds() {
         assert_eq!(Centiseconds::new(4095), Some(Centiseconds::MAX));
         assert_eq!(Centiseconds::new(4096), None);
