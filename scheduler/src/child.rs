@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::sys;
 
 /// How long a child that outlived its timeout has between `SIGTERM` and `SIGKILL`, unless
-/// [`ChildSpec::kill_grace`] says otherwise.
-pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(1);
+/// [`ChildSpec::kill_grace`] says otherwise: 2 s, as keepalived.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// Where a child's standard stream goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -10,8 +10,10 @@
 //! * **Timers** on the monotonic clock ([`std::time::Instant`], `CLOCK_MONOTONIC`), armed in a
 //!   timerfd with nanosecond resolution (epoll's own timeout has only millisecond resolution):
 //!   one-shot timers, drift-free periodic timers ([`Ctx::add_periodic`], [`next_periodic`]), and
-//!   timer slots for sans-IO cores ([`Ctx::add_timer_slot`]). Cancelling and re-arming are O(1)
-//!   and O(log n).
+//!   timer slots for sans-IO cores ([`Ctx::add_timer_slot`]). Cancelling is O(1), adding and
+//!   re-arming O(log n). Timers never run before their deadline; they may run up to a small,
+//!   configurable slack after it ([`Ctx::set_timer_slack`], default 50 µs) so that nearby
+//!   deadlines share one wake-up.
 //! * **Events**, run at the end of the current turn, and **termination** ([`Ctx::terminate`]).
 //! * **Children**: argv (a shell only when asked), environment, uid/gid, working directory;
 //!   a timeout that sends `SIGTERM` then `SIGKILL` to the child's process group; the exit status
@@ -134,6 +136,8 @@ mod time;
 
 pub use child::{ChildExit, ChildSpec, DEFAULT_KILL_GRACE, StdioMode};
 pub use error::Error;
-pub use event_loop::{Ctx, Event, Handler, Loop, Stats, Stop, TaskId, block_signals};
+pub use event_loop::{
+    Ctx, DEFAULT_TIMER_SLACK, Event, Handler, Loop, Stats, Stop, TaskId, block_signals,
+};
 pub use signal::{Signal, SignalInfo};
 pub use time::{next_periodic, thread_cpu_time};
