@@ -164,8 +164,12 @@ pub struct GlobalCounters {
 /// a new master resets it, so a new problem is always reported at once.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LogLimiter {
-    slots: [Option<(Instant, u32)>; LOG_SLOTS],
+    /// Allocated on the first error: most instances never see one, and this keeps them small.
+    slots: Option<Box<[Slot; LOG_SLOTS]>>,
 }
+
+/// When a class was last logged and how many occurrences were suppressed since.
+type Slot = Option<(Instant, u32)>;
 
 impl LogLimiter {
     /// Returns `Some(suppressed)` if this occurrence should be logged.
@@ -180,7 +184,10 @@ impl LogLimiter {
 
     /// As [`LogLimiter::allow_error`] for a raw slot index.
     pub(crate) fn allow(&mut self, now: Instant, slot: usize, interval: Duration) -> Option<u32> {
-        let Some(slot) = self.slots.get_mut(slot) else {
+        let slots = self
+            .slots
+            .get_or_insert_with(|| Box::new([None; LOG_SLOTS]));
+        let Some(slot) = slots.get_mut(slot) else {
             return Some(0);
         };
         match slot {
@@ -202,7 +209,7 @@ impl LogLimiter {
     }
 
     pub(crate) fn reset(&mut self) {
-        self.slots = Default::default();
+        self.slots = None;
     }
 }
 

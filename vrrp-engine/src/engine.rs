@@ -739,7 +739,11 @@ impl Engine {
     }
 
     /// When [`Engine::handle_timeout`] must be called next; `None` when no timer is armed.
-    /// Exact: it is the earliest armed timer of any instance.
+    ///
+    /// Never later than the earliest armed timer; it may be earlier when a timer was pushed back
+    /// (every advert received in BACKUP does that), and then the `handle_timeout` call at that
+    /// time finds nothing due and only reschedules. This keeps the per-advert path free of heap
+    /// operations.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _))| *at)
     }
@@ -845,8 +849,8 @@ impl Engine {
         self.dirty.push(i as u32);
     }
 
-    /// Pushes heap entries for instances whose deadline moved earlier, then drops stale or early
-    /// entries from the top so that [`Engine::poll_timeout`] is exact.
+    /// Pushes heap entries for instances whose deadline moved earlier and drops superseded
+    /// entries from the top of the heap.
     fn finish(&mut self) {
         for k in 0..self.dirty.len() {
             let i = self.dirty[k] as usize;
@@ -859,21 +863,14 @@ impl Engine {
             }
         }
         self.dirty.clear();
+        // Drop superseded entries from the top. A live entry whose instance's deadline has since
+        // moved later is left in place (re-heaping on every advert that restarts a down timer
+        // would cost a heap pop per advert); it makes one early, harmless wake-up.
         while let Some(&Reverse((at, i))) = self.heap.peek() {
-            let inst = &mut self.instances[i as usize];
-            if inst.heap_at != Some(at) {
-                self.heap.pop();
-                continue;
-            }
-            let next = inst.timers.next_timeout();
-            if next == Some(at) {
+            if self.instances[i as usize].heap_at == Some(at) {
                 break;
             }
             self.heap.pop();
-            inst.heap_at = next;
-            if let Some(d) = next {
-                self.heap.push(Reverse((d, i)));
-            }
         }
         self.update_groups();
     }
