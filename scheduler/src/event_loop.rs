@@ -19,7 +19,7 @@ use crate::child::{ChildExit, ChildSpec};
 use crate::error::Error;
 use crate::signal::{SIGINFO_LEN, Signal, SignalInfo, parse_siginfo};
 use crate::sys::{self, SigSet};
-use crate::time::{next_periodic, to_kernel_time};
+use crate::time::{later, next_periodic, to_kernel_time};
 
 /// A task's handler: it gets the caller's state, the loop context, and why it runs.
 pub type Handler<S> = Box<dyn FnMut(&mut S, &mut Ctx<S>, Event)>;
@@ -481,7 +481,7 @@ impl<S> Loop<S> {
                 }
                 if let Some(grace) = grace {
                     let seq = ctx.bump(due.index);
-                    let at = ctx.now + grace;
+                    let at = later(ctx.now, grace);
                     ctx.push_due(due.index, at, seq, Action::Kill);
                 }
                 Ok(())
@@ -681,7 +681,7 @@ impl<S> Ctx<S> {
     where
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
-        let deadline = self.now + delay;
+        let deadline = later(self.now, delay);
         self.add_timer(name, deadline, handler)
     }
 
@@ -837,7 +837,7 @@ impl<S> Ctx<S> {
             }
         }
         if let Some(t) = timeout {
-            self.push_due(id.index, self.now + t, seq, Action::Fire);
+            self.push_due(id.index, later(self.now, t), seq, Action::Fire);
         }
         self.sync_fd(fd).map_err(|source| fail(self, source))?;
         Ok(true)
@@ -969,7 +969,7 @@ impl<S> Ctx<S> {
         }
         if let Some(t) = limits.timeout {
             let seq = self.bump(id.index);
-            self.push_due(id.index, self.now + t, seq, Action::Term);
+            self.push_due(id.index, later(self.now, t), seq, Action::Term);
         }
         Ok(id)
     }
@@ -1175,7 +1175,7 @@ impl<S> Ctx<S> {
         }
         if let Some(t) = timeout {
             let seq = self.bump(id.index);
-            self.push_due(id.index, self.now + t, seq, Action::Fire);
+            self.push_due(id.index, later(self.now, t), seq, Action::Fire);
         }
         Ok(id)
     }
@@ -1398,7 +1398,7 @@ impl<S> Ctx<S> {
         if next.is_some_and(|d| d <= Instant::now()) {
             return Ok(Some(Duration::ZERO));
         }
-        let next = next.map(|d| d + self.slack);
+        let next = next.map(|d| later(d, self.slack));
         if next != self.timer_armed {
             sys::timerfd_set(&self.timerfd, next.map(to_kernel_time))?;
             self.timer_armed = next;

@@ -31,9 +31,9 @@ use crate::sys;
 /// ```
 pub fn next_periodic(previous: Instant, period: Duration, now: Instant) -> Instant {
     if period.is_zero() {
-        return now + Duration::from_nanos(1);
+        return later(now, Duration::from_nanos(1));
     }
-    let next = previous + period;
+    let next = later(previous, period);
     if next > now {
         return next;
     }
@@ -41,7 +41,17 @@ pub fn next_periodic(previous: Instant, period: Duration, now: Instant) -> Insta
     let k = behind / period.as_nanos() + 1;
     let step = period.as_nanos().saturating_mul(k);
     let step = Duration::from_nanos(u64::try_from(step).unwrap_or(u64::MAX));
-    previous.checked_add(step).unwrap_or(now + period)
+    previous
+        .checked_add(step)
+        .unwrap_or_else(|| later(now, period))
+}
+
+/// `at + delay`, saturating: a delay too large for `Instant` (say `Duration::MAX` from a
+/// configuration) gives a deadline about 136 years away instead of a panic.
+pub(crate) fn later(at: Instant, delay: Duration) -> Instant {
+    at.checked_add(delay)
+        .or_else(|| at.checked_add(Duration::from_secs(1 << 32)))
+        .unwrap_or(at)
 }
 
 /// Converts `deadline` to an absolute `CLOCK_MONOTONIC` time for the timerfd, by anchoring
@@ -104,6 +114,15 @@ mod tests {
             deadline = next_periodic(deadline, p, deadline + Duration::from_millis(3));
         }
         assert_eq!(deadline, t0 + p * 10_000);
+    }
+
+    #[test]
+    fn huge_delays_saturate_instead_of_panicking() {
+        let t0 = Instant::now();
+        assert!(later(t0, Duration::MAX) > t0 + Duration::from_secs(100 * 365 * 86_400));
+        assert!(next_periodic(t0, Duration::MAX, t0) > t0);
+        let (sec, _) = to_kernel_time(later(t0, Duration::MAX));
+        assert!(sec > 0);
     }
 
     #[test]

@@ -344,3 +344,23 @@ fn timer_slack_batches_wakeups_but_never_fires_early() {
     assert!(batched <= 3, "{batched} turns with slack");
     assert!(run(Duration::ZERO) >= batched);
 }
+
+#[test]
+fn huge_delays_from_configuration_do_not_panic() {
+    let mut lp: Loop<u32> = Loop::new().unwrap();
+    let id = lp
+        .ctx()
+        .add_timer_after("forever", Duration::MAX, |n: &mut u32, _, _| *n += 1);
+    let now = lp.ctx().now();
+    lp.ctx()
+        .add_periodic("p", now, Duration::MAX, |n: &mut u32, _, _| *n += 1)
+        .unwrap();
+    let mut n = 0;
+    lp.run_once(&mut n, Some(Duration::from_millis(20)))
+        .unwrap();
+    assert_eq!(
+        n, 1,
+        "the periodic timer's first tick ran, its next one is far away"
+    );
+    assert!(lp.ctx().contains(id));
+}
