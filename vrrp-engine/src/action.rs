@@ -247,6 +247,8 @@ pub struct LogRecord {
     pub level: Level,
     /// Instance concerned, if any.
     pub instance: Option<InstanceId>,
+    /// Its name.
+    pub name: Option<Arc<str>>,
     /// What happened.
     pub event: LogEvent,
 }
@@ -344,8 +346,10 @@ impl fmt::Display for LogEvent {
 
 impl fmt::Display for LogRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(InstanceId(i)) = self.instance {
-            write!(f, "instance #{i}: ")?;
+        match (&self.name, self.instance) {
+            (Some(name), _) => write!(f, "({name}) ")?,
+            (None, Some(InstanceId(i))) => write!(f, "(instance #{i}) ")?,
+            (None, None) => {}
         }
         self.event.fmt(f)
     }

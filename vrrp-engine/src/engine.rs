@@ -1457,6 +1457,7 @@ impl Engine {
         self.actions.push_back(Action::Log(LogRecord {
             level,
             instance: Some(InstanceId(i as u32)),
+            name: Some(self.instances[i].name.clone()),
             event,
         }));
     }
