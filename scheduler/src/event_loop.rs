@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, Read};
 use std::marker::PhantomData;
@@ -207,6 +207,8 @@ pub struct Ctx<S> {
     due_q: VecDeque<Due>,
     posted: VecDeque<(u32, u64)>,
     fds: HashMap<RawFd, FdReg>,
+    /// The loop's own descriptors (timerfd, signalfd, pidfds), never touched through `fds`.
+    internal_fds: HashSet<RawFd>,
     watchers: Vec<(Signal, u32)>,
     children: Vec<u32>,
     running: Option<TaskId>,
@@ -288,6 +290,7 @@ impl<S> Loop<S> {
                 due_q: VecDeque::new(),
                 posted: VecDeque::new(),
                 fds: HashMap::new(),
+                internal_fds: [timerfd.as_raw_fd(), signalfd.as_raw_fd()].into(),
                 watchers: Vec::new(),
                 children: Vec::new(),
                 running: None,
@@ -961,9 +964,13 @@ impl<S> Ctx<S> {
                 .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
                 .is_ok();
             if ok
-                && let Some(task) = self.task_at(id.index)
+                && let Some(task) = self
+                    .slots
+                    .get_mut(id.index as usize)
+                    .and_then(|s| s.task.as_mut())
                 && let Kind::Child(c) = &mut task.kind
             {
+                self.internal_fds.insert(fd.as_raw_fd());
                 c.pidfd = Some(fd);
             }
         }
@@ -1192,6 +1199,16 @@ impl<S> Ctx<S> {
             (false, true) => Some(Interest::WRITABLE),
             (false, false) => None,
         };
+        if self.internal_fds.contains(&fd) {
+            // The caller's fd was closed and its number now belongs to one of the loop's own
+            // descriptors: never modify or remove that registration.
+            reg.registered = false;
+            if interest.is_none() {
+                self.fds.remove(&fd);
+                return Ok(());
+            }
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
         let registry = self.poll.registry();
         let token = Token(usize::try_from(fd).unwrap_or(0) << 2 | KIND_FD);
         let Some(interest) = interest else {
@@ -1303,6 +1320,7 @@ impl<S> Ctx<S> {
         };
         c.child = None;
         if let Some(fd) = c.pidfd.take() {
+            self.internal_fds.remove(&fd.as_raw_fd());
             let _ = self
                 .poll
                 .registry()
@@ -1434,4 +1452,67 @@ pub fn block_signals(signals: &[Signal]) -> io::Result<()> {
         set.add(s.as_raw());
     }
     sys::change_thread_mask(&set, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    /// Whether the epoll instance `epfd` has a registration for descriptor `fd`
+    /// (`/proc/self/fdinfo` lists one `tfd: N events: ... data: ...` line per registration).
+    fn epoll_watches(epfd: RawFd, fd: RawFd) -> bool {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{epfd}")).unwrap();
+        info.lines()
+            .any(|l| l.starts_with("tfd:") && l.split_whitespace().nth(1) == Some(&fd.to_string()))
+    }
+
+    #[test]
+    fn stale_task_on_a_reused_fd_number_never_touches_the_loops_own_descriptors() {
+        let mut lp: Loop<u32> = Loop::new().unwrap();
+        let epfd = lp.ctx.poll.as_raw_fd();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let afd = a.as_raw_fd();
+        let timeout = Some(Duration::from_millis(10));
+        lp.ctx()
+            .add_read("stale", afd, timeout, |n: &mut u32, _, _| *n += 1)
+            .unwrap();
+        drop(a); // a caller bug: closed while its task is pending
+        let spec = ChildSpec::new("sleep").arg("30");
+        let child = lp
+            .ctx()
+            .spawn("child", spec, |_: &mut u32, _, _| {})
+            .unwrap();
+        let Some(Kind::Child(c)) = lp.ctx.slots[child.index as usize]
+            .task
+            .as_ref()
+            .map(|t| &t.kind)
+        else {
+            panic!("not a child");
+        };
+        let pidfd = c.pidfd.as_ref().unwrap().as_raw_fd();
+        if pidfd != afd {
+            // Another test thread took the number first; nothing to check in this run.
+            lp.ctx().cancel(child);
+            return;
+        }
+        assert!(epoll_watches(epfd, pidfd));
+        // Adding a task on that number is refused rather than stealing the registration.
+        assert!(
+            lp.ctx()
+                .add_write("bogus", afd, None, |_: &mut u32, _, _| {})
+                .is_err()
+        );
+        let mut n = 0;
+        while n == 0 {
+            lp.run_once(&mut n, Some(Duration::from_secs(5))).unwrap();
+        }
+        // The stale task timed out and was removed: the pidfd registration must be intact.
+        assert!(
+            epoll_watches(epfd, pidfd),
+            "the stale task deregistered the pidfd"
+        );
+        lp.ctx().cancel(child);
+    }
 }
