@@ -23,8 +23,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, Parseable,
-    ParseableParametrized,
+    DecodeError, DefaultNla, Emitable, NLA_F_NESTED, NLA_F_NET_BYTEORDER, Nla, NlaBuffer,
+    NlasIterator, Parseable, ParseableParametrized,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader};
 
@@ -573,7 +573,7 @@ macro_rules! attr_enum {
                     $( $kind => Self::$var(
                         codec::$codec::parse(v).map_err(|e| ctx(&e, stringify!($name::$var)))?
                     ), )*
-                    _ => Self::Other(DefaultNla::parse(buf)?),
+                    _ => Self::Other(unknown(buf)?),
                 })
             }
         }
@@ -821,6 +821,23 @@ attr_enum! {
     }
 }
 
+/// An attribute this crate does not model, kept with its flags.
+///
+/// An attribute with both `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` keeps only the first:
+/// `netlink-packet-core` 0.9 cannot emit both (setting the nested flag clears the other),
+/// and the kernel never sends such an attribute. Dropping it here keeps decode/encode
+/// stable (found by the `ipvs_attrs_roundtrip` fuzz target).
+fn unknown<T: AsRef<[u8]> + ?Sized>(buf: &NlaBuffer<&T>) -> Result<DefaultNla, DecodeError> {
+    let nla = DefaultNla::parse(buf)?;
+    let both = NLA_F_NESTED | NLA_F_NET_BYTEORDER;
+    if nla.kind() & both == both {
+        let mut value = vec![0; nla.value_len()];
+        nla.emit_value(&mut value);
+        return Ok(DefaultNla::new(nla.kind() & !NLA_F_NET_BYTEORDER, value));
+    }
+    Ok(nla)
+}
+
 /// A nest of attributes, emitted without `NLA_F_NESTED` (as the kernel emits them).
 fn nest_len<A: Nla>(v: &[A]) -> usize {
     v.iter().map(Emitable::buffer_len).sum()
@@ -912,14 +929,14 @@ impl CmdAttr {
         Ok(match (command, buf.kind()) {
             (Command::SetInfo, INFO_ATTR_VERSION) => Self::InfoVersion(u32v()?),
             (Command::SetInfo, INFO_ATTR_CONN_TAB_SIZE) => Self::InfoConnTableSize(u32v()?),
-            (Command::SetInfo, _) => Self::Other(DefaultNla::parse(buf)?),
+            (Command::SetInfo, _) => Self::Other(unknown(buf)?),
             (_, CMD_ATTR_SERVICE) => Self::Service(parse_nest(v)?),
             (_, CMD_ATTR_DEST) => Self::Dest(parse_nest(v)?),
             (_, CMD_ATTR_DAEMON) => Self::Daemon(parse_nest(v)?),
             (_, CMD_ATTR_TIMEOUT_TCP) => Self::TimeoutTcp(u32v()?),
             (_, CMD_ATTR_TIMEOUT_TCP_FIN) => Self::TimeoutTcpFin(u32v()?),
             (_, CMD_ATTR_TIMEOUT_UDP) => Self::TimeoutUdp(u32v()?),
-            _ => Self::Other(DefaultNla::parse(buf)?),
+            _ => Self::Other(unknown(buf)?),
         })
     }
 }
@@ -1076,6 +1093,20 @@ mod tests {
                 CmdAttr::Other(DefaultNla::new(42, vec![7; 8])),
             ],
         );
+    }
+
+    #[test]
+    fn unknown_attribute_with_both_flags_is_stable() {
+        // Found by fuzzing: type 0xfff6 (nested + net-byteorder + 0x3ff6).
+        let bytes = [8, 0, 0xf6, 0xff, 0, 0, 0x83, 0];
+        let hdr = GenlHeader {
+            cmd: 12,
+            version: 1,
+        };
+        let msg = IpvsMessage::parse_with_param(&bytes[..], hdr).unwrap();
+        let mut out = vec![0; msg.buffer_len()];
+        msg.emit(&mut out);
+        assert_eq!(IpvsMessage::parse_with_param(&out[..], hdr).unwrap(), msg);
     }
 
     #[test]

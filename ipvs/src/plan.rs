@@ -62,7 +62,7 @@ pub fn plan(current: &[VirtualService], desired: &[VirtualService]) -> Vec<Chang
         match cur.get(&id) {
             None => {
                 changes.push(Change::AddService(w.service.clone()));
-                for d in last_wins(&w.destinations).into_values() {
+                for d in dedup(&w.destinations).0 {
                     changes.push(Change::AddDestination(id, d.clone()));
                 }
             }
@@ -77,14 +77,36 @@ pub fn plan(current: &[VirtualService], desired: &[VirtualService]) -> Vec<Chang
     changes
 }
 
-/// Destinations by identity; a later duplicate replaces an earlier one, and the result keeps
-/// the order of first appearance.
-fn last_wins(dests: &[Destination]) -> indexed::Map<'_> {
-    let mut m = indexed::Map::default();
-    for d in dests {
-        m.insert((d.addr, d.port), d);
+/// A destination's identity within its service.
+type DestKey = (IpAddr, u16);
+
+fn key(d: &Destination) -> DestKey {
+    (d.addr, d.port)
+}
+
+/// The destinations of `dests` with duplicates resolved (the last entry wins), in the order
+/// of first appearance, plus a sorted index of their keys. Sorting instead of hashing: a
+/// service usually has a handful of destinations, and a plan covers tens of thousands of
+/// services.
+fn dedup(dests: &[Destination]) -> (Vec<&Destination>, Vec<DestKey>) {
+    let mut idx: Vec<(DestKey, usize)> =
+        dests.iter().enumerate().map(|(i, d)| (key(d), i)).collect();
+    idx.sort_unstable();
+    // For each key: its first position (where it goes in the order) and its last (the
+    // entry that wins).
+    let mut winners: Vec<(usize, usize)> = Vec::with_capacity(idx.len());
+    let mut keys = Vec::with_capacity(idx.len());
+    for group in idx.chunk_by(|a, b| a.0 == b.0) {
+        if let (Some(first), Some(last)) = (group.first(), group.last()) {
+            winners.push((first.1, last.1));
+            keys.push(first.0);
+        }
     }
-    m
+    winners.sort_unstable();
+    (
+        winners.into_iter().map(|(_, last)| &dests[last]).collect(),
+        keys,
+    )
 }
 
 fn plan_destinations(
@@ -93,11 +115,11 @@ fn plan_destinations(
     desired: &[Destination],
     changes: &mut Vec<Change>,
 ) {
-    let want = last_wins(desired);
-    let cur: HashMap<(IpAddr, u16), &Destination> =
-        current.iter().map(|d| ((d.addr, d.port), d)).collect();
+    let (want, want_keys) = dedup(desired);
+    let mut cur: Vec<(DestKey, &Destination)> = current.iter().map(|d| (key(d), d)).collect();
+    cur.sort_unstable_by_key(|(k, _)| *k);
     for d in current {
-        if !want.contains(&(d.addr, d.port)) {
+        if want_keys.binary_search(&key(d)).is_err() {
             changes.push(Change::DeleteDestination {
                 service: id,
                 addr: d.addr,
@@ -105,42 +127,13 @@ fn plan_destinations(
             });
         }
     }
-    for d in want.into_values() {
-        match cur.get(&(d.addr, d.port)) {
-            None => changes.push(Change::AddDestination(id, d.clone())),
-            Some(c) if !c.same_config(d) => changes.push(Change::EditDestination(id, d.clone())),
-            Some(_) => {}
-        }
-    }
-}
-
-/// A small insertion-ordered map for destinations.
-mod indexed {
-    use std::collections::HashMap;
-    use std::net::IpAddr;
-
-    use crate::types::Destination;
-
-    #[derive(Default)]
-    pub(super) struct Map<'a> {
-        index: HashMap<(IpAddr, u16), usize>,
-        items: Vec<&'a Destination>,
-    }
-
-    impl<'a> Map<'a> {
-        pub(super) fn insert(&mut self, key: (IpAddr, u16), d: &'a Destination) {
-            if let Some(&i) = self.index.get(&key) {
-                self.items[i] = d;
-            } else {
-                self.index.insert(key, self.items.len());
-                self.items.push(d);
+    for d in want {
+        match cur.binary_search_by_key(&key(d), |(k, _)| *k) {
+            Err(_) => changes.push(Change::AddDestination(id, d.clone())),
+            Ok(i) if !cur[i].1.same_config(d) => {
+                changes.push(Change::EditDestination(id, d.clone()));
             }
-        }
-        pub(super) fn contains(&self, key: &(IpAddr, u16)) -> bool {
-            self.index.contains_key(key)
-        }
-        pub(super) fn into_values(self) -> Vec<&'a Destination> {
-            self.items
+            Ok(_) => {}
         }
     }
 }
@@ -256,5 +249,126 @@ mod tests {
             v
         };
         assert!(plan(&[cur], &[svc(80, Scheduler::RoundRobin, &[(1, 1)])]).is_empty());
+    }
+
+    mod model {
+        use std::collections::BTreeMap;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        type Model = BTreeMap<ServiceId, (Service, BTreeMap<DestKey, Destination>)>;
+
+        fn model(t: &[VirtualService]) -> Model {
+            let mut m = Model::new();
+            for v in t {
+                let dests = v.destinations.iter().map(|d| (key(d), d.clone())).collect();
+                m.insert(v.service.id, (v.service.clone(), dests));
+            }
+            m
+        }
+
+        /// Applies changes the way the kernel does, failing on what the kernel refuses.
+        fn apply(m: &mut Model, changes: &[Change]) -> Result<(), String> {
+            for c in changes {
+                let ok = match c {
+                    Change::AddService(s) => m.insert(s.id, (s.clone(), BTreeMap::new())).is_none(),
+                    Change::EditService(s) => m.get_mut(&s.id).map(|e| e.0 = s.clone()).is_some(),
+                    Change::DeleteService(id) => m.remove(id).is_some(),
+                    Change::AddDestination(id, d) => m
+                        .get_mut(id)
+                        .is_some_and(|e| e.1.insert(key(d), d.clone()).is_none()),
+                    Change::EditDestination(id, d) => m
+                        .get_mut(id)
+                        .and_then(|e| e.1.get_mut(&key(d)))
+                        .map(|x| *x = d.clone())
+                        .is_some(),
+                    Change::DeleteDestination {
+                        service,
+                        addr,
+                        port,
+                    } => m
+                        .get_mut(service)
+                        .is_some_and(|e| e.1.remove(&(*addr, *port)).is_some()),
+                };
+                if !ok {
+                    return Err(format!("kernel would refuse {c:?}"));
+                }
+            }
+            Ok(())
+        }
+
+        fn table() -> impl Strategy<Value = Vec<VirtualService>> {
+            let dest = (0u8..5, 0u32..3, any::<bool>()).prop_map(|(last, w, dr)| {
+                let fwd = if dr {
+                    Forward::DirectRoute
+                } else {
+                    Forward::Masquerade
+                };
+                Destination::new(IpAddr::from([192, 168, 0, last]), 80, fwd).weight(w)
+            });
+            let svc = (
+                0u16..4,
+                any::<bool>(),
+                proptest::collection::vec(dest, 0..6),
+            )
+                .prop_map(|(port, wlc, destinations)| {
+                    let sched = if wlc {
+                        Scheduler::WeightedLeastConnection
+                    } else {
+                        Scheduler::RoundRobin
+                    };
+                    VirtualService {
+                        service: Service::new(
+                            ServiceId::tcp(IpAddr::from([10, 0, 0, 1]), port),
+                            sched,
+                        ),
+                        destinations,
+                    }
+                });
+            proptest::collection::vec(svc, 0..5)
+        }
+
+        /// What a table with duplicates means: the last entry wins.
+        fn resolved(t: &[VirtualService]) -> Model {
+            let mut m = Model::new();
+            for v in t {
+                let e = m
+                    .entry(v.service.id)
+                    .or_insert_with(|| (v.service.clone(), BTreeMap::new()));
+                e.0 = v.service.clone();
+                e.1 = v.destinations.iter().map(|d| (key(d), d.clone())).collect();
+            }
+            m
+        }
+
+        proptest! {
+            #[test]
+            fn plan_reaches_the_desired_table_and_is_then_empty(
+                cur in table(), want in table()
+            ) {
+                // The kernel's table has no duplicates.
+                let cur: Vec<VirtualService> = resolved(&cur)
+                    .into_values()
+                    .map(|(service, d)| VirtualService { service, destinations: d.into_values().collect() })
+                    .collect();
+                let mut m = model(&cur);
+                let changes = plan(&cur, &want);
+                apply(&mut m, &changes).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(&m, &resolved(&want));
+                let now: Vec<VirtualService> = m
+                    .into_values()
+                    .map(|(service, d)| VirtualService { service, destinations: d.into_values().collect() })
+                    .collect();
+                prop_assert!(plan(&now, &want).is_empty());
+                // Nothing is deleted and re-added.
+                for c in &changes {
+                    if let Change::AddService(s) = c {
+                        prop_assert!(!cur.iter().any(|v| v.service.id == s.id));
+                    }
+                }
+            }
+        }
     }
 }

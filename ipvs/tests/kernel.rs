@@ -506,3 +506,33 @@ fn capture_kernel_replies() {
         }
     }
 }
+
+/// The example lister (`examples/src/bin/ipvs-list.rs`, passed into the VM by
+/// `ipvs/vm/test.sh`) prints what ipvsadm prints.
+#[test]
+fn lister_matches_ipvsadm() {
+    if !in_vm() {
+        return;
+    }
+    let lister = "/usr/bin/ipvs-list";
+    assert!(
+        std::path::Path::new(lister).exists(),
+        "{lister} missing: ipvs/vm/test.sh builds it"
+    );
+    let (_, commands, _) = reference();
+    sh(commands);
+    sh("ip link add d0 type dummy && ip link set d0 up multicast on");
+    sh("ipvsadm --start-daemon master --mcast-interface d0 --syncid 5");
+    for (ours, theirs) in [
+        ("", "-Ln"),
+        ("--stats", "-Ln --stats --exact"),
+        ("--timeout", "-Ln --timeout"),
+        ("--daemon", "-Ln --daemon"),
+    ] {
+        assert_eq!(
+            sh(&format!("{lister} {ours}")),
+            sh(&format!("ipvsadm {theirs}")),
+            "ipvs-list {ours}"
+        );
+    }
+}

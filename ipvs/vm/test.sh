@@ -16,6 +16,9 @@ echo "ipvs-vm-test: building test binaries" >&2
 mapfile -t exes < <(cargo test -p ipvs --no-run --message-format=json "$@" 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')
 [ ${#exes[@]} -gt 0 ] || { cargo test -p ipvs --no-run "$@"; echo "ipvs-vm-test: no test binaries" >&2; exit 125; }
+# The example lister is compared with ipvsadm by the lister_matches_ipvsadm test.
+cargo build -q -p keepalived-rs-examples --bin ipvs-list "$@"
+lister=${CARGO_TARGET_DIR:-target}/debug/ipvs-list
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -42,4 +45,4 @@ echo "ipvs-vm-test: \$pass passed, \$fail failed\$failed"
 [ \$fail = 0 ]
 INVM
 chmod +x "$work/in-vm.sh"
-IPVS_VM_BINS="${exes[*]}" nice "$here/run.sh" "$work/in-vm.sh"
+IPVS_VM_BINS="${exes[*]} $lister" nice "$here/run.sh" "$work/in-vm.sh"
