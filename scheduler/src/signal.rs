@@ -27,8 +27,14 @@ use crate::sys;
 ///
 /// The named constants are the ones keepalived uses; [`Signal::rtmin`] builds real-time signals
 /// (keepalived's JSON dump is `SIGRTMIN+2`, see [`Signal::json`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Signal(i32);
+
+impl std::fmt::Debug for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
 
 impl Signal {
     /// `SIGHUP`: reload.
@@ -158,6 +164,7 @@ mod tests {
     fn rtmin_json_is_rtmin_plus_two() {
         assert_eq!(Signal::json().as_raw(), libc::SIGRTMIN() + 2);
         assert_eq!(Signal::json().to_string(), "SIGRTMIN+2");
+        assert_eq!(format!("{:?}", Signal::TERM), "SIGTERM");
         assert!(Signal::rtmin(-1).is_none());
         assert!(Signal::rtmin(1000).is_none());
     }
