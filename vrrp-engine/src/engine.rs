@@ -1090,7 +1090,7 @@ impl Engine {
                 .is_some()
             {
                 self.log(
-                    Level::Warning,
+                    Level::Info,
                     i,
                     LogEvent::LowerPriorityMaster {
                         from: rx.source,

@@ -406,10 +406,10 @@ fn rapid_flapping_does_not_bounce_the_vip() {
 }
 
 #[test]
-fn twenty_percent_loss_does_not_flap_with_five_missed_adverts() {
-    // With independent 20 % loss a backup needs `down_timer_adverts` consecutive losses to
-    // flap: 0.2^5 = 3.2e-4 per advert. Over 10 minutes and 4 seeds (2,400 adverts) that is
-    // ~0.77 expected flaps in the worst case... so use 6: 6.4e-5 per advert, ~0.15 expected.
+fn twenty_percent_loss_does_not_flap_with_six_missed_adverts() {
+    // With independent 20 % loss a backup flaps after `down_timer_adverts` consecutive losses:
+    // 0.2^3 = 0.8 % per advert with the default 3, so flaps are certain over 10 minutes. With 6
+    // it is 6.4e-5 per advert: ~0.15 expected over 10 minutes × 4 seeds (2,400 adverts).
     for seed in 0..4 {
         let mut lan = Lan::new(100 + seed);
         let mut ids = Vec::new();
