@@ -321,3 +321,43 @@ fn unwatchable_signals_are_refused() {
         Err(Error::Unwatchable(_))
     ));
 }
+
+#[test]
+fn child_runs_as_another_user_and_group() {
+    // SAFETY-free check of our own uid through /proc: the "Uid:" line's first field.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let root = uid_line.split_whitespace().nth(1) == Some("0");
+    let spec = ChildSpec::shell(
+        r#"test "$(id -u)" = 65534 && test "$(id -g)" = 65534 && test "$(id -G)" = 65534"#,
+    )
+    .uid(65534)
+    .gid(65534);
+    if root {
+        // Supplementary groups are dropped too (`id -G` shows only the new group).
+        assert_eq!(run_child(spec).code(), Some(0));
+    } else {
+        let mut lp: Loop<()> = Loop::new().unwrap();
+        let err = lp.ctx().spawn("setuid", spec, |(), _, _| {}).unwrap_err();
+        assert!(matches!(err, Error::Spawn { .. }), "{err}");
+    }
+}
+
+#[test]
+fn signal_set_lists_what_the_loop_blocks() {
+    let mut lp: Loop<()> = Loop::new().unwrap();
+    assert_eq!(lp.signal_set(), [Signal::CHLD]);
+    lp.ctx()
+        .add_signal("hup", Signal::HUP, |(), _, _| {})
+        .unwrap();
+    lp.ctx()
+        .add_signal("json", Signal::json(), |(), _, _| {})
+        .unwrap();
+    assert_eq!(lp.signal_set(), [Signal::HUP, Signal::CHLD, Signal::json()]);
+    // Another thread can block the same set, then a signal aimed at it stays pending for
+    // the loop instead of killing the process.
+    let set = lp.signal_set();
+    std::thread::spawn(move || scheduler::block_signals(&set).unwrap())
+        .join()
+        .unwrap();
+}
