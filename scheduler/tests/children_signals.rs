@@ -324,7 +324,7 @@ fn unwatchable_signals_are_refused() {
 
 #[test]
 fn child_runs_as_another_user_and_group() {
-    // SAFETY-free check of our own uid through /proc: the "Uid:" line's first field.
+    // Our real uid, from /proc (the "Uid:" line's first field).
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     let root = uid_line.split_whitespace().nth(1) == Some("0");
@@ -357,7 +357,14 @@ fn signal_set_lists_what_the_loop_blocks() {
     // Another thread can block the same set, then a signal aimed at it stays pending for
     // the loop instead of killing the process.
     let set = lp.signal_set();
-    std::thread::spawn(move || scheduler::block_signals(&set).unwrap())
-        .join()
-        .unwrap();
+    let blocked = std::thread::spawn(move || {
+        scheduler::block_signals(&set).unwrap();
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        sig_mask(&status, "SigBlk:")
+    })
+    .join()
+    .unwrap();
+    for sig in [Signal::HUP, Signal::CHLD, Signal::json()] {
+        assert_ne!(blocked & (1 << (sig.as_raw() - 1)), 0, "{sig} not blocked");
+    }
 }
