@@ -48,7 +48,8 @@ pub enum InitialState {
     /// Start in BACKUP and wait a full Master_Down_Interval (the default).
     #[default]
     Backup,
-    /// Start in BACKUP but claim mastership after only the skew time unless a master is heard.
+    /// Start in BACKUP but claim mastership after only the skew time unless a master is heard
+    /// (only an owner, priority 255, is MASTER at once: RFC 5798 §6.4.1).
     Master,
 }
 
@@ -272,8 +273,9 @@ pub struct InstanceConfig {
     pub initial_state: InitialState,
     /// `false` for `nopreempt`.
     pub preempt: bool,
-    /// `preempt_delay`: after start and after leaving FAULT, lower-priority masters are tolerated
-    /// for this long.
+    /// `preempt_delay`: a lower-priority master is tolerated for this long after it is first seen
+    /// (the count restarts after a master of our priority or higher has been heard, and after any
+    /// state change).
     pub preempt_delay: Duration,
     /// Our primary address on the interface: the advert source and the tie-break key. Its family
     /// is the instance's family.

@@ -69,7 +69,10 @@ struct Instance {
     timers: TimerTable,
     /// RFC 5798 §6.1 Master_Adver_Interval (VRRPv3 learns it from the master).
     master_adver_int: Duration,
-    preempt_until: Instant,
+    /// `preempt_delay`: until when lower-priority masters are tolerated, counted from the first
+    /// one seen (modern keepalived); cleared when a master of our priority or higher is heard
+    /// and on every state change.
+    preempt_until: Option<Instant>,
     wants_master: bool,
     /// A lower-priority advert was discarded since the last accepted one (for
     /// `NewMasterReason::Preempted`).
@@ -221,7 +224,7 @@ impl Engine {
                 effective: cfg.priority,
                 timers: TimerTable::default(),
                 master_adver_int: cfg.advert_interval.to_duration(),
-                preempt_until: Instant::ZERO,
+                preempt_until: None,
                 wants_master: false,
                 saw_lower: false,
                 pending_garp: 0,
@@ -281,9 +284,6 @@ impl Engine {
             return;
         }
         self.started = true;
-        for inst in &mut self.instances {
-            inst.preempt_until = now + inst.cfg.preempt_delay;
-        }
         for i in 0..self.instances.len() {
             self.start_instance(now, i);
         }
@@ -372,11 +372,6 @@ impl Engine {
             self.dirty.push(k as u32);
         }
         if self.started {
-            for inst in &mut self.instances {
-                if inst.state == State::Init {
-                    inst.preempt_until = now + inst.cfg.preempt_delay;
-                }
-            }
             for k in 0..self.instances.len() {
                 self.start_instance(now, k);
             }
@@ -1026,8 +1021,19 @@ impl Engine {
             return;
         }
         let inst = &mut self.instances[i];
-        let tolerate = !inst.cfg.preempt || now < inst.preempt_until;
-        if tolerate || prio >= inst.effective {
+        let lower = prio < inst.effective;
+        if !lower {
+            inst.preempt_until = None;
+        }
+        // `preempt_delay`: a lower-priority master is tolerated for that long after it is first
+        // seen (as if `nopreempt`), then the RFC rule applies.
+        let delayed = lower
+            && !inst.cfg.preempt_delay.is_zero()
+            && now
+                < *inst
+                    .preempt_until
+                    .get_or_insert(now + inst.cfg.preempt_delay);
+        if !inst.cfg.preempt || delayed || !lower {
             if inst.cfg.version() == Version::V3 {
                 inst.master_adver_int = rx.interval;
             }
@@ -1158,6 +1164,7 @@ impl Engine {
         inst.state = State::Master;
         inst.wants_master = false;
         inst.saw_lower = false;
+        inst.preempt_until = None;
         inst.master_addr = Some(inst.cfg.primary_addr);
         inst.master_adver_int = inst.cfg.advert_interval.to_duration();
         inst.counters.master_transitions += 1;
@@ -1242,6 +1249,7 @@ impl Engine {
         inst.state = State::Backup;
         inst.wants_master = false;
         inst.saw_lower = false;
+        inst.preempt_until = None;
         inst.timers.stop_all();
         match down {
             Some(d) => self.set_timer(i, Timer::MasterDown, now + d),
@@ -1276,6 +1284,7 @@ impl Engine {
         let inst = &mut self.instances[i];
         inst.state = State::Fault;
         inst.wants_master = false;
+        inst.preempt_until = None;
         inst.timers.stop_all();
         self.dirty.push(i as u32);
         self.entered(i, State::Fault);
@@ -1316,9 +1325,7 @@ impl Engine {
             if self.instances[m].state != State::Fault {
                 continue;
             }
-            let inst = &mut self.instances[m];
-            inst.preempt_until = now + inst.cfg.preempt_delay;
-            if inst.cfg.is_owner() {
+            if self.instances[m].cfg.is_owner() {
                 self.request_master(now, m, NewMasterReason::Priority);
             } else {
                 let down = self.master_down_interval(m);

@@ -53,6 +53,8 @@ struct Topology {
     prios: Vec<Vec<u8>>,
     /// `preempt[router][vrid]`.
     preempt: Vec<Vec<bool>>,
+    /// `preempt_delay` in seconds per router and VRID (0 or 3).
+    delays: Vec<Vec<u8>>,
     /// Interval choice per VRID: 0 = v2 1 s, 1 = v3 0.5 s, 2 = v2 2 s, 3 = v3 0.3 s.
     intervals: Vec<u8>,
     grouped: bool,
@@ -68,22 +70,29 @@ fn topology(grouped: bool) -> impl Strategy<Value = Topology> {
             (
                 prop::collection::vec(prop::collection::vec(1u8..=255, v), n),
                 prop::collection::vec(prop::collection::vec(prop::bool::weighted(0.8), v), n),
+                prop::collection::vec(
+                    prop::collection::vec(prop_oneof![Just(0u8), Just(3u8)], v),
+                    n,
+                ),
                 prop::collection::vec(0u8..4, v),
                 prop::collection::vec((0u16..600, ev(n, v)), 0..25),
                 any::<u64>(),
             )
         })
-        .prop_map(move |(prios, preempt, intervals, mut events, seed)| {
-            events.sort_by_key(|(t, _)| *t);
-            Topology {
-                prios,
-                preempt,
-                intervals,
-                grouped,
-                events,
-                seed,
-            }
-        })
+        .prop_map(
+            move |(prios, preempt, delays, intervals, mut events, seed)| {
+                events.sort_by_key(|(t, _)| *t);
+                Topology {
+                    prios,
+                    preempt,
+                    delays,
+                    intervals,
+                    grouped,
+                    events,
+                    seed,
+                }
+            },
+        )
 }
 
 fn interval(choice: u8) -> AdvertInterval {
@@ -110,6 +119,7 @@ fn build(t: &Topology) -> Lan {
             );
             c.advert_interval = interval(t.intervals[v]);
             c.preempt = t.preempt[r][v];
+            c.preempt_delay = Duration::from_secs(u64::from(t.delays[r][v]));
             c.virtual_addresses = vec![VirtualAddress::host(ip(&format!("10.0.{v}.100")))];
             c.track = vec![TrackBinding {
                 tracker: TrackerId(v as u32),
@@ -250,9 +260,9 @@ proptest! {
         run_events(&mut lan, &t, |_| {});
         let vrids = t.intervals.len();
         repair(&mut lan, vrids);
-        // Longest Master_Down_Interval here is 3 × 2 s + skew < 7 s; then one more interval
-        // for an equal-priority or lower-priority master to hear the winner.
-        lan.run_for(Duration::from_secs(20));
+        // Longest Master_Down_Interval here is 3 × 2 s + skew < 7 s, plus a 3 s preempt_delay
+        // and its Master_Down_Interval again for a preempting router, plus one interval.
+        lan.run_for(Duration::from_secs(30));
         for v in 0..vrids {
             let masters = lan.masters(10 + v as u8);
             prop_assert_eq!(masters.len(), 1, "VRID {}: masters {:?}", 10 + v, masters);
