@@ -10,6 +10,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Child;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -50,6 +51,8 @@ pub enum Event {
     Timeout,
     /// An event task runs.
     Posted,
+    /// A [`Waker`] of this task was woken (from any thread).
+    Woken,
     /// A watched signal arrived.
     Signal(SignalInfo),
     /// A child exited and was reaped.
@@ -84,6 +87,7 @@ const KIND_FD: usize = 0;
 const KIND_CHILD: usize = 1;
 const TOKEN_TIMER: Token = Token(2);
 const TOKEN_SIGNAL: Token = Token(3);
+const TOKEN_WAKER: Token = Token(6);
 
 /// The default [timer slack](Ctx::set_timer_slack): 50 µs, the same as Linux's default slack for
 /// `poll`, `epoll_wait` and `nanosleep` timeouts (timerfds have none). With 1,000 timers spread
@@ -144,6 +148,7 @@ enum Kind {
     },
     Event,
     Signal,
+    Waker,
     Child(ChildState),
 }
 
@@ -219,6 +224,7 @@ pub struct Ctx<S> {
     timer_armed: Option<Instant>,
     slack: Duration,
     signalfd: File,
+    wakers: Option<Arc<WakerShared>>,
     sigset: SigSet,
     we_blocked: SigSet,
     // The signal mask is per thread: the loop must stay on the thread that made it.
@@ -301,6 +307,7 @@ impl<S> Loop<S> {
                 timer_armed: None,
                 slack: DEFAULT_TIMER_SLACK,
                 signalfd,
+                wakers: None,
                 sigset,
                 we_blocked,
                 _not_send: PhantomData,
@@ -390,6 +397,8 @@ impl<S> Loop<S> {
                 self.ctx.timer_armed = None;
             } else if token == TOKEN_SIGNAL {
                 sigchld |= self.ctx.read_signals();
+            } else if token == TOKEN_WAKER {
+                self.ctx.queue_woken();
             } else if token.0 & 3 == KIND_CHILD {
                 if let Ok(index) = u32::try_from(token.0 >> 2) {
                     self.ctx.reap(index);
@@ -512,7 +521,10 @@ impl<S> Loop<S> {
         }
         // Disarm: a one-shot task is spent unless its handler re-arms it. A signal watcher keeps
         // its sequence number, so further queued deliveries of the same burst stay valid.
-        if !matches!(ctx.task_at(index).map(|t| &t.kind), Some(Kind::Signal)) {
+        if !matches!(
+            ctx.task_at(index).map(|t| &t.kind),
+            Some(Kind::Signal | Kind::Waker)
+        ) {
             ctx.bump(index);
         }
         let Some(task) = ctx.task_at(index) else {
@@ -526,7 +538,7 @@ impl<S> Loop<S> {
                 *armed = false;
                 detach = Some((*fd, *dir));
             }
-            Kind::Event | Kind::Signal | Kind::Child(_) => {}
+            Kind::Event | Kind::Signal | Kind::Waker | Kind::Child(_) => {}
         }
         let Some(mut handler) = task.handler.take() else {
             return Ok(());
@@ -562,7 +574,8 @@ impl<S> Loop<S> {
                 Kind::Timer {
                     persistent: true, ..
                 }
-                | Kind::Signal => After::Keep,
+                | Kind::Signal
+                | Kind::Waker => After::Keep,
                 Kind::Timer {
                     period: Some(period),
                     ..
@@ -981,6 +994,35 @@ impl<S> Ctx<S> {
         Ok(id)
     }
 
+    /// Adds a task that other threads can trigger: each [`Waker::wake`] makes `handler` run
+    /// on the loop's thread with [`Event::Woken`] (in the I/O phase). Wakes that arrive before
+    /// the handler runs are coalesced into one run. The task lives until cancelled; a waker of a
+    /// cancelled task does nothing. This is how a helper thread (a mailer, a blocking resolver)
+    /// hands results back: send them through a channel, then wake.
+    pub fn add_waker<F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        handler: F,
+    ) -> Result<(TaskId, Waker), Error>
+    where
+        F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
+    {
+        let shared = if let Some(shared) = &self.wakers {
+            Arc::clone(shared)
+        } else {
+            // mio allows one waker (an eventfd) per poll; every task shares it.
+            let waker = mio::Waker::new(self.poll.registry(), TOKEN_WAKER).map_err(Error::Setup)?;
+            let shared = Arc::new(WakerShared {
+                waker,
+                pending: Mutex::new(Vec::new()),
+            });
+            self.wakers = Some(Arc::clone(&shared));
+            shared
+        };
+        let id = self.insert(name.into(), Box::new(handler), Kind::Waker);
+        Ok((id, Waker { shared, id }))
+    }
+
     /// Lets the loop wake up to `slack` after the earliest deadline, so that timers due close
     /// together run in one turn (fewer wake-ups, at the price of up to `slack` more lateness).
     /// Timers never run early. The default is [`DEFAULT_TIMER_SLACK`]; zero wakes exactly at
@@ -1265,6 +1307,32 @@ impl<S> Ctx<S> {
         }
     }
 
+    /// Turns the wakes recorded by other threads into tickets.
+    fn queue_woken(&mut self) {
+        let Some(shared) = &self.wakers else { return };
+        let ids = std::mem::take(
+            &mut *shared
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for id in ids {
+            let Some(slot) = self.slots.get(id.index as usize) else {
+                continue;
+            };
+            if slot.generation != id.generation {
+                continue;
+            }
+            if let Some(task) = slot.task.as_ref().filter(|t| matches!(t.kind, Kind::Waker)) {
+                self.io_q.push_back(Ticket {
+                    index: id.index,
+                    seq: task.seq,
+                    event: Event::Woken,
+                });
+            }
+        }
+    }
+
     /// Reads every pending signal; returns whether `SIGCHLD` was among them.
     fn read_signals(&mut self) -> bool {
         let mut sigchld = false;
@@ -1379,7 +1447,7 @@ impl<S> Ctx<S> {
                 self.reap(index);
                 return;
             }
-            Kind::Timer { .. } | Kind::Event | Kind::Child(_) => {}
+            Kind::Timer { .. } | Kind::Event | Kind::Waker | Kind::Child(_) => {}
         }
         self.live -= 1;
         self.free_slot(index);
@@ -1514,5 +1582,56 @@ mod tests {
             "the stale task deregistered the pidfd"
         );
         lp.ctx().cancel(child);
+    }
+}
+
+/// State shared between the loop and its [`Waker`]s.
+struct WakerShared {
+    waker: mio::Waker,
+    /// Tasks woken since the loop last looked, without duplicates.
+    pending: Mutex<Vec<TaskId>>,
+}
+
+/// Triggers a waker task (see [`Ctx::add_waker`]) from any thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Waker {
+    shared: Arc<WakerShared>,
+    id: TaskId,
+}
+
+impl Waker {
+    /// Makes the task's handler run on the loop's thread. Only the first wake since the last run
+    /// costs a system call; the others are coalesced.
+    pub fn wake(&self) -> io::Result<()> {
+        let first = {
+            let mut pending = self
+                .shared
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let was_empty = pending.is_empty();
+            if !pending.contains(&self.id) {
+                pending.push(self.id);
+            }
+            was_empty
+        };
+        if first {
+            self.shared.waker.wake()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The task this waker triggers.
+    pub fn task(&self) -> TaskId {
+        self.id
+    }
+}
+
+impl std::fmt::Debug for Waker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waker")
+            .field("task", &self.id)
+            .finish_non_exhaustive()
     }
 }

@@ -15,6 +15,8 @@
 //!   configurable slack after it ([`Ctx::set_timer_slack`], default 50 µs) so that nearby
 //!   deadlines share one wake-up.
 //! * **Events**, run at the end of the current turn, and **termination** ([`Ctx::terminate`]).
+//! * **Wakers**: a [`Waker`] (`Send + Sync`) lets another thread, such as a mailer, make a
+//!   task run on the loop's thread ([`Ctx::add_waker`]).
 //! * **Children**: argv (a shell only when asked), environment, uid/gid, working directory;
 //!   a timeout that sends `SIGTERM` then `SIGKILL` to the child's process group; the exit status
 //!   to its handler; reaping through a pidfd, with `SIGCHLD` as the fallback. No zombies.
@@ -37,7 +39,7 @@
 //! Each turn waits once (not at all if something is already due), reads the clock once
 //! ([`Ctx::now`]), then runs, in this order:
 //!
-//! 1. **I/O** readiness, in the order the kernel reported it;
+//! 1. **I/O** readiness, in the order the kernel reported it, and wakers;
 //! 2. **child exits**, in reaping order;
 //! 3. **signals**, in arrival order;
 //! 4. **timers** whose deadline is at or before `now`, by deadline, then in arming order;
@@ -137,7 +139,7 @@ mod time;
 pub use child::{ChildExit, ChildSpec, DEFAULT_KILL_GRACE, StdioMode};
 pub use error::Error;
 pub use event_loop::{
-    Ctx, DEFAULT_TIMER_SLACK, Event, Handler, Loop, Stats, Stop, TaskId, block_signals,
+    Ctx, DEFAULT_TIMER_SLACK, Event, Handler, Loop, Stats, Stop, TaskId, Waker, block_signals,
 };
 pub use signal::{Signal, SignalInfo};
 pub use time::{next_periodic, thread_cpu_time};

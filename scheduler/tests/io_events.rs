@@ -445,3 +445,72 @@ fn rearm_after_another_task_took_the_fd_is_refused() {
     assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Idle);
     assert_eq!(log, ["old", "new"]);
 }
+
+#[test]
+fn wakers_hand_results_from_other_threads_to_the_loop() {
+    use std::sync::mpsc;
+    struct St {
+        rx: mpsc::Receiver<u32>,
+        got: Vec<u32>,
+        runs: u32,
+    }
+    let (tx, rx) = mpsc::channel();
+    let mut lp: Loop<St> = Loop::new().unwrap();
+    let (id, waker) = lp
+        .ctx()
+        .add_waker("mailer results", |st: &mut St, _, ev| {
+            assert_eq!(ev, Event::Woken);
+            st.runs += 1;
+            st.got.extend(st.rx.try_iter());
+        })
+        .unwrap();
+    assert_eq!(waker.task(), id);
+    let kept = waker.clone();
+    let worker = std::thread::spawn(move || {
+        for i in 0..100 {
+            tx.send(i).unwrap();
+            waker.wake().unwrap();
+        }
+    });
+    let mut st = St {
+        rx,
+        got: Vec::new(),
+        runs: 0,
+    };
+    run_until(&mut lp, &mut st, LIMIT, |st| st.got.len() == 100);
+    worker.join().unwrap();
+    assert_eq!(st.got, (0..100).collect::<Vec<_>>());
+    assert!((1..=100).contains(&st.runs), "{} runs", st.runs);
+    // After cancellation a wake is harmless, and so is one after the loop is gone.
+    assert!(lp.ctx().cancel(id));
+    kept.wake().unwrap();
+    lp.run_once(&mut st, Some(Duration::from_millis(20)))
+        .unwrap();
+    let runs = st.runs;
+    assert_eq!(lp.stats().tasks, 0);
+    drop(lp);
+    kept.wake().unwrap();
+    assert_eq!(st.runs, runs);
+}
+
+#[test]
+fn a_cancelled_waker_task_never_runs() {
+    let mut lp: Loop<u32> = Loop::new().unwrap();
+    let (id, waker) = lp
+        .ctx()
+        .add_waker("w", |n: &mut u32, _, _| *n += 1)
+        .unwrap();
+    waker.wake().unwrap();
+    assert!(lp.ctx().cancel(id));
+    // The slot is reused by a new waker task: the old waker must not trigger it.
+    let (_, fresh) = lp
+        .ctx()
+        .add_waker("fresh", |n: &mut u32, _, _| *n += 100)
+        .unwrap();
+    let mut n = 0;
+    lp.run_once(&mut n, Some(Duration::from_millis(50)))
+        .unwrap();
+    assert_eq!(n, 0);
+    fresh.wake().unwrap();
+    run_until(&mut lp, &mut n, LIMIT, |n| *n == 100);
+}
