@@ -12,14 +12,18 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 #[inline]
 pub fn accumulate(mut acc: u64, data: &[u8]) -> u64 {
     // 2^32 = 1 (mod 2^16 - 1), so summing big-endian 32-bit words and folding at the end gives
-    // the same one's-complement sum as summing 16-bit words. Each addend is < 2^32, so a u64
-    // cannot overflow for any slice that fits in memory.
-    let mut words = data.chunks_exact(4);
+    // the same one's-complement sum as summing 16-bit words. Each addend is < 2^33, so a u64
+    // cannot overflow for any slice shorter than 2^31 bytes x 8.
+    let mut dwords = data.chunks_exact(8);
+    for d in &mut dwords {
+        let w = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+        acc += (w >> 32) + (w & 0xffff_ffff);
+    }
+    let mut words = dwords.remainder().chunks_exact(4);
     for w in &mut words {
         acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
     }
-    let rest = words.remainder();
-    let mut pairs = rest.chunks_exact(2);
+    let mut pairs = words.remainder().chunks_exact(2);
     for p in &mut pairs {
         acc += u64::from(u16::from_be_bytes([p[0], p[1]]));
     }

@@ -190,6 +190,12 @@ impl Repr {
     /// checksum (reported as a malformed header: the kernel has normally dropped these already).
     pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<Repr, Reject> {
         packet.check_len()?;
+        Self::parse_checked(packet)
+    }
+
+    /// [`Repr::parse`] for a packet whose `check_len` has already passed.
+    #[inline]
+    pub(crate) fn parse_checked<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<Repr, Reject> {
         if packet.is_fragment() {
             return Err(LengthError::Fragment.into());
         }

@@ -64,6 +64,7 @@ impl<'a> Received<'a> {
 
     /// Checks the VRRP checksum (RFC 5798 §7.1 / RFC 3768 §7.1). `mode` matters only for VRRPv3
     /// over IPv4.
+    #[inline]
     pub fn check_checksum(&self, mode: Ipv4ChecksumMode) -> Result<(), Reject> {
         let p = vrrp::Packet::new_unchecked(self.vrrp);
         let scope = self.checksum_scope(mode);
@@ -80,9 +81,10 @@ impl<'a> Received<'a> {
 
 /// Decodes an IPv4 datagram as read from a raw socket (header included): IPv4 header, optional
 /// AH header, VRRP message. Trailing bytes after the IPv4 total length are ignored.
+#[inline]
 pub fn decode_ipv4(datagram: &[u8]) -> Result<Received<'_>, Reject> {
     let ip = ipv4::Packet::new_checked(datagram)?;
-    let ip_repr = ipv4::Repr::parse(&ip)?;
+    let ip_repr = ipv4::Repr::parse_checked(&ip)?;
     let hl = ip.header_len();
     // check_len guarantees header_len <= total_len <= datagram.len().
     let datagram = datagram
@@ -210,6 +212,7 @@ pub struct Accepted {
 
 /// Validates a decoded advertisement against the instance's configuration (RFC 5798 §7.1,
 /// RFC 3768 §7.1). See the module documentation for the order of checks.
+#[inline]
 pub fn validate(rx: &Received<'_>, ctx: &ValidationContext<'_>) -> Result<Accepted, Reject> {
     let advert = &rx.advert;
     // RFC 5798 §7.1: "MUST verify that the IPv4 TTL / IPv6 Hop Limit is 255".
@@ -276,6 +279,7 @@ pub fn validate(rx: &Received<'_>, ctx: &ValidationContext<'_>) -> Result<Accept
     Ok(Accepted { address_mismatch })
 }
 
+#[inline]
 fn check_auth(rx: &Received<'_>, cfg: AuthConfig) -> Result<(), Reject> {
     let got = rx.advert.auth.auth_type();
     // The AH header's presence must agree with the VRRP auth type.
@@ -319,6 +323,7 @@ fn constant_time_eq(a: [u8; 8], b: [u8; 8]) -> bool {
 /// Compares the advertised addresses with the configured ones: same count, and every configured
 /// address present. Linear when both lists are in the same order (the usual case), quadratic at
 /// worst (255 x 255).
+#[inline]
 fn compare_addresses(got: &Addresses<'_>, want: &Addresses<'_>) -> Result<(), AddressListError> {
     if got.family() != want.family() {
         return Err(AddressListError::Family);

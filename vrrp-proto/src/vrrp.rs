@@ -516,11 +516,31 @@ impl<'a> Addresses<'a> {
     }
 }
 
+/// Whether wire bytes hold exactly `typed`, in order.
+fn wire_eq<const N: usize, A: Copy>(
+    wire: &[u8],
+    typed: &[A],
+    octets: impl Fn(A) -> [u8; N],
+) -> bool {
+    wire.len() == typed.len() * N
+        && wire
+            .chunks_exact(N)
+            .zip(typed)
+            .all(|(w, &a)| w == octets(a))
+}
+
 impl PartialEq for Addresses<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.family() == other.family()
-            && self.len() == other.len()
-            && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+        use AddrInner::{V4, V6, WireV4, WireV6};
+        // Compare bytes directly: this runs for every received advert.
+        match (self.0, other.0) {
+            (WireV4(a), WireV4(b)) | (WireV6(a), WireV6(b)) => a == b,
+            (V4(a), V4(b)) => a == b,
+            (V6(a), V6(b)) => a == b,
+            (WireV4(w), V4(t)) | (V4(t), WireV4(w)) => wire_eq(w, t, |a: Ipv4Addr| a.octets()),
+            (WireV6(w), V6(t)) | (V6(t), WireV6(w)) => wire_eq(w, t, |a: Ipv6Addr| a.octets()),
+            _ => false,
+        }
     }
 }
 
@@ -731,6 +751,7 @@ impl<'a> Repr<'a> {
     ///
     /// The checksum is **not** checked here: it needs the checksum mode, which is configuration.
     /// Use [`Packet::verify_checksum`] or [`crate::validate`].
+    #[inline]
     pub fn parse(packet: &Packet<&'a [u8]>, family: Family) -> Result<Repr<'a>, Reject> {
         packet.check_len()?;
         let bytes: &'a [u8] = packet.buffer;
