@@ -15,6 +15,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant as WallClock};
 
+use vrrp_engine::sim::ipv4_datagram;
 use vrrp_engine::{
     Action, Engine, EngineConfig, InstanceConfig, Instant, InterfaceId, Priority, VirtualAddress,
 };
@@ -81,17 +82,9 @@ fn packets() -> Vec<(InterfaceId, Vec<u8>)> {
                 ttl: 255,
                 tos: 0xc0,
             };
-            let mut buf = vec![0u8; 64];
-            let n = vrrp_proto::emit_ipv4(
-                &mut buf,
-                &header,
-                &repr,
-                Ipv4ChecksumMode::PseudoHeader,
-                None,
-            )
-            .expect("encodes");
-            buf.truncate(n);
-            (ifc, buf)
+            let datagram = ipv4_datagram(&repr, &header, Ipv4ChecksumMode::PseudoHeader, None)
+                .expect("encodes");
+            (ifc, datagram)
         })
         .collect()
 }

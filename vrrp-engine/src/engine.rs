@@ -858,12 +858,17 @@ impl Engine {
             }
         }
         self.dirty.clear();
-        // Drop superseded entries from the top. A live entry whose instance's deadline has since
-        // moved later is left in place (re-heaping on every advert that restarts a down timer
+        // Drop superseded entries, and entries of instances with nothing armed, from the top. A
+        // live entry whose instance's deadline has since moved later is left in place (re-heaping on every advert that restarts a down timer
         // would cost a heap pop per advert); it makes one early, harmless wake-up.
         while let Some(&Reverse((at, i))) = self.heap.peek() {
-            if self.instances[i as usize].heap_at == Some(at) {
-                break;
+            let inst = &mut self.instances[i as usize];
+            if inst.heap_at == Some(at) {
+                if inst.timers.next_timeout().is_some() {
+                    break;
+                }
+                // Nothing armed any more (FAULT, stopped): no wake-up at all.
+                inst.heap_at = None;
             }
             self.heap.pop();
         }

@@ -151,6 +151,20 @@ struct Frame {
     v6: V6Endpoints,
 }
 
+/// Encodes an advertisement as the IPv4 datagram a raw socket sends and receives (header
+/// included): a convenience over `vrrp_proto::emit_ipv4` for tests, benchmarks and drivers.
+pub fn ipv4_datagram(
+    repr: &vrrp_proto::Repr<'_>,
+    header: &vrrp_proto::Ipv4Header,
+    checksum_mode: vrrp_proto::Ipv4ChecksumMode,
+    ah: Option<&vrrp_proto::AhParams>,
+) -> Result<Vec<u8>, vrrp_proto::EmitError> {
+    let mut buf = vec![0u8; vrrp_proto::ipv4_len(repr)];
+    let n = vrrp_proto::emit_ipv4(&mut buf, header, repr, checksum_mode, ah)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
 /// IPv6 source and destination, which a raw socket reports beside the payload.
 type V6Endpoints = Option<(Ipv6Addr, Ipv6Addr)>;
 
@@ -172,9 +186,8 @@ fn encode(
                 tos: 0xc0,
             };
             let ah = tx.ah_params();
-            let n = vrrp_proto::emit_ipv4(&mut buf, &header, &repr, tx.checksum_mode, ah.as_ref())?;
-            buf.truncate(n);
-            Ok((buf, None))
+            let datagram = ipv4_datagram(&repr, &header, tx.checksum_mode, ah.as_ref())?;
+            Ok((datagram, None))
         }
         (IpAddr::V6(src), IpAddr::V6(dst)) => {
             let n = vrrp_proto::emit_ipv6(&mut buf, src, dst, &repr)?;

@@ -851,3 +851,22 @@ fn reload_is_a_pure_diff() {
     assert!(lan.reload(r[0], single(bad)).is_err());
     assert_eq!(lan.state(r[0], "VI_2"), Some(State::Master));
 }
+
+#[test]
+fn simulation_is_deterministic_per_seed() {
+    let run = |seed: u64| {
+        let (mut lan, r) = lan_with(seed, &[200, 150, 100]);
+        lan.set_default_link(LinkProfile {
+            loss: 0.3,
+            jitter: Duration::from_millis(20),
+            ..LinkProfile::default()
+        });
+        lan.start();
+        lan.run_for(secs(60));
+        lan.crash(r[0]);
+        lan.run_for(secs(60));
+        (lan.transitions().to_vec(), lan.frames_lost)
+    };
+    assert_eq!(run(42), run(42));
+    assert_ne!(run(42).1, run(43).1);
+}
