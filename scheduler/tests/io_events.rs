@@ -514,3 +514,26 @@ fn a_cancelled_waker_task_never_runs() {
     fresh.wake().unwrap();
     run_until(&mut lp, &mut n, LIMIT, |n| *n == 100);
 }
+
+#[test]
+fn write_times_out_while_the_peer_does_not_read() {
+    let (mut a, _b) = pair();
+    // Fill the socket buffer so that `a` is no longer writable.
+    let chunk = [0u8; 4096];
+    while std::io::Write::write(&mut a, &chunk).is_ok() {}
+    let mut lp: Loop<Vec<Event>> = Loop::new().unwrap();
+    lp.ctx()
+        .add_write(
+            "blocked",
+            fd(&a),
+            Some(Duration::from_millis(30)),
+            |l: &mut Vec<_>, _, ev| {
+                l.push(ev);
+            },
+        )
+        .unwrap();
+    let mut log = Vec::new();
+    run_bounded(&mut lp, &mut log, LIMIT);
+    assert_eq!(log, [Event::Timeout]);
+    assert_eq!(lp.stats().dispatched, 1);
+}
