@@ -13,43 +13,16 @@
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use support::v2_context as v2_ctx;
 use vrrp_proto::{
     AddressPolicy, Addresses, AdvertInterval, AhParams, Auth, AuthConfig, Centiseconds,
     Ipv4ChecksumMode, Ipv4Header, Seconds, ValidationContext, Version, decode_ipv4, decode_ipv6,
     emit_ipv4, ipv6, validate,
 };
-
-fn first_frame(text: &str) -> Vec<u8> {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .unwrap()
-        .trim();
-    (0..line.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&line[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-macro_rules! vector {
-    ($name:literal) => {
-        first_frame(include_str!(concat!("../tests/vectors/", $name, ".hex")))
-    };
-}
-
-fn v2_ctx(vrid: u8, auth: AuthConfig, vips: &[Ipv4Addr]) -> ValidationContext<'_> {
-    ValidationContext {
-        version: Version::V2,
-        vrid,
-        check_ttl: true,
-        checksum_mode: Ipv4ChecksumMode::PseudoHeader,
-        auth,
-        interval: Some(AdvertInterval::V2(Seconds(1))),
-        addresses: Addresses::v4(vips),
-        address_policy: AddressPolicy::Reject,
-    }
-}
 
 /// Criterion measurement of the calling thread's CPU time, in nanoseconds.
 mod cpu_time {
@@ -127,7 +100,7 @@ fn receive<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, prefix:
     let mut g = c.benchmark_group(format!("{prefix}/receive"));
     g.throughput(Throughput::Elements(1));
 
-    let frame = vector!("v2-none");
+    let frame = vector!("v2-none").swap_remove(0);
     let vips = [Ipv4Addr::new(10, 99, 0, 10)];
     let ctx = v2_ctx(10, AuthConfig::None, &vips);
     let d = &frame[14..];
@@ -136,7 +109,7 @@ fn receive<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, prefix:
         b.iter(|| validate(&decode_ipv4(black_box(d)).unwrap(), black_box(&ctx)).is_ok());
     });
 
-    let frame = vector!("v2-20addr");
+    let frame = vector!("v2-20addr").swap_remove(0);
     let vips: Vec<Ipv4Addr> = (1..=20).map(|i| Ipv4Addr::new(10, 99, 1, i)).collect();
     let ctx = v2_ctx(13, AuthConfig::None, &vips);
     let d = &frame[14..];
@@ -145,7 +118,7 @@ fn receive<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, prefix:
         b.iter(|| validate(&decode_ipv4(black_box(d)).unwrap(), black_box(&ctx)).is_ok());
     });
 
-    let frame = vector!("v2-ah");
+    let frame = vector!("v2-ah").swap_remove(0);
     let vips = [Ipv4Addr::new(10, 99, 0, 12)];
     let ctx = v2_ctx(
         12,
@@ -158,7 +131,7 @@ fn receive<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, prefix:
         b.iter(|| validate(&decode_ipv4(black_box(d)).unwrap(), black_box(&ctx)).is_ok());
     });
 
-    let frame = vector!("v3-ipv6");
+    let frame = vector!("v3-ipv6").swap_remove(0);
     let (ip, payload) = ipv6::Repr::parse(&frame[14..]).unwrap();
     let vips: [Ipv6Addr; 2] = ["fd99::30".parse().unwrap(), "fd99::31".parse().unwrap()];
     let ctx = ValidationContext {

@@ -6,6 +6,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod support;
+
+use support::v2_context;
 use vrrp_proto::ethernet::{self, MacAddr};
 use vrrp_proto::vrrp::{self, Centiseconds};
 use vrrp_proto::{
@@ -13,26 +16,6 @@ use vrrp_proto::{
     Ipv4ChecksumMode, Ipv4Header, RejectKind, Seconds, ValidationContext, Version, arp,
     decode_ipv4, decode_ipv6, emit_ipv4, emit_ipv6, ipv6, ndisc, validate,
 };
-
-/// The frames of a vector file: one hex Ethernet frame per non-comment line.
-fn frames(text: &str) -> Vec<Vec<u8>> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            (0..l.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap())
-                .collect()
-        })
-        .collect()
-}
-
-macro_rules! vector {
-    ($name:literal) => {
-        frames(include_str!(concat!("vectors/", $name, ".hex")))
-    };
-}
 
 /// The IPv4 datagram inside an Ethernet frame.
 fn ipv4_datagram(frame: &[u8]) -> &[u8] {
@@ -44,19 +27,6 @@ fn ipv4_datagram(frame: &[u8]) -> &[u8] {
 
 fn v4(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
-}
-
-fn v2_context(vrid: u8, auth: AuthConfig, vips: &[Ipv4Addr]) -> ValidationContext<'_> {
-    ValidationContext {
-        version: Version::V2,
-        vrid,
-        check_ttl: true,
-        checksum_mode: Ipv4ChecksumMode::PseudoHeader,
-        auth,
-        interval: Some(AdvertInterval::V2(Seconds(1))),
-        addresses: Addresses::v4(vips),
-        address_policy: AddressPolicy::Reject,
-    }
 }
 
 /// Decodes, validates and re-emits every IPv4 frame of a vector; returns the last decoded
