@@ -360,6 +360,9 @@ impl<S> Loop<S> {
 
     /// One iteration: waits for at most `max_wait` (`None`: until something is due), then
     /// dispatches what is ready. Returns `Some` when the loop should stop (see [`Loop::run`]).
+    ///
+    /// `max_wait` only bounds the wait (epoll rounds it up to whole milliseconds); timers keep
+    /// their own precision. Useful to embed the loop in another one, and in tests.
     pub fn run_once(
         &mut self,
         state: &mut S,

@@ -34,6 +34,19 @@
 //! * It does not own the descriptors it watches: cancel a task before closing its fd.
 //! * Linux only (epoll, timerfd, signalfd; pidfd from 5.3, with a fallback).
 //!
+//! # Data flow
+//!
+//! ```text
+//!   kernel objects            one wait per turn          handlers, in this order
+//!   your fds ---------.                                .-> 1. I/O readiness, wakers
+//!   pidfds (children) -|                               |-> 2. child exits
+//!   signalfd ----------+--> epoll_wait --> queues -----+-> 3. signals
+//!   timerfd -----------|    (then `now`   (tickets)    |-> 4. timers due at `now`
+//!   eventfd (wakers) --'     is read)                  '-> 5. posted events
+//!       ^                                                        |
+//!       '---- timerfd re-armed for the earliest deadline <-------'
+//! ```
+//!
 //! # Dispatch order
 //!
 //! Each turn waits once (not at all if something is already due), reads the clock once
