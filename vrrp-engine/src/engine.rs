@@ -360,6 +360,11 @@ impl Engine {
             }
         }
         next.actions = core::mem::take(&mut self.actions);
+        for g in &mut next.groups {
+            if let Some(o) = self.groups.iter().find(|o| o.name == g.name) {
+                g.state = o.state; // no group notification unless the state really changes
+            }
+        }
         let mut old = core::mem::take(&mut self.instances);
         for &(i, k) in &carry {
             next.instances[k].inherit(&mut old[i]);
@@ -1170,6 +1175,7 @@ impl Engine {
         inst.wants_master = false;
         inst.saw_lower = false;
         inst.preempt_until = None;
+        inst.rx_sequence = None;
         inst.master_addr = Some(inst.cfg.primary_addr);
         inst.master_adver_int = inst.cfg.advert_interval.to_duration();
         inst.counters.master_transitions += 1;
@@ -1290,6 +1296,7 @@ impl Engine {
         inst.state = State::Fault;
         inst.wants_master = false;
         inst.preempt_until = None;
+        inst.rx_sequence = None;
         inst.timers.stop_all();
         self.dirty.push(i as u32);
         self.entered(i, State::Fault);

@@ -143,6 +143,14 @@ pub struct Router {
 
 /// An encoded advert on the wire: an IPv4 datagram (header included), or an IPv6 payload with
 /// the addresses and hop limit a raw socket reports.
+impl Router {
+    /// The configuration the router runs (as last given to [`Lan::add_router`] or
+    /// [`Lan::reload`]).
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+}
+
 #[derive(Debug)]
 struct Frame {
     from: RouterId,

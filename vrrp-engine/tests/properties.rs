@@ -31,6 +31,8 @@ enum Ev {
     SetPriority(usize, usize, u8),
     Tracker(usize, usize, bool),
     Shutdown(usize),
+    /// Reload the router's configuration with a new base priority for one VRID.
+    Reload(usize, usize, u8),
 }
 
 fn ev(routers: usize, vrids: usize) -> impl Strategy<Value = Ev> {
@@ -44,6 +46,7 @@ fn ev(routers: usize, vrids: usize) -> impl Strategy<Value = Ev> {
         (0..routers, 0..vrids, 1u8..=255).prop_map(|(r, v, p)| Ev::SetPriority(r, v, p)),
         (0..routers, 0..vrids, any::<bool>()).prop_map(|(r, v, up)| Ev::Tracker(r, v, up)),
         (0..routers).prop_map(Ev::Shutdown),
+        (0..routers, 0..vrids, 1u8..=255).prop_map(|(r, v, p)| Ev::Reload(r, v, p)),
     ]
 }
 
@@ -194,6 +197,13 @@ fn apply(lan: &mut Lan, event: &Ev) {
                 TrackerStatus::Down
             };
             lan.set_tracker(RouterId(r), TrackerId(v as u32), s);
+        }
+        Ev::Reload(r, v, p) => {
+            if lan.router(RouterId(r)).alive {
+                let mut cfg = lan.router(RouterId(r)).config().clone();
+                cfg.instances[v].priority = Priority(p);
+                lan.reload(RouterId(r), cfg).unwrap();
+            }
         }
         Ev::Shutdown(r) => {
             if lan.router(RouterId(r)).alive {

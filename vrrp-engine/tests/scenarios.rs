@@ -870,3 +870,25 @@ fn simulation_is_deterministic_per_seed() {
     assert_eq!(run(42), run(42));
     assert_ne!(run(42).1, run(43).1);
 }
+
+#[test]
+fn reload_leaves_a_sync_group_alone() {
+    let (mut lan, [a, b]) = sync_pair(27);
+    lan.start();
+    lan.run_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    let notes = lan.router(a).notifications.len();
+    let cfg = lan.router(a).config().clone();
+    lan.reload(a, cfg).unwrap();
+    lan.run_for(secs(10));
+    assert_eq!(lan.router(a).notifications.len(), notes);
+    // Taking VI_2 out of the group's membership leaves VI_1 alone in it: still no split and
+    // no transition.
+    let mut cfg = lan.router(a).config().clone();
+    cfg.sync_groups[0].members = vec![InstanceId(0)];
+    lan.reload(a, cfg).unwrap();
+    lan.run_for(secs(10));
+    assert_eq!(lan.masters(51), vec![a]);
+    assert_eq!(lan.masters(52), vec![a]);
+    assert_eq!(lan.state(b, "VI_1"), Some(State::Backup));
+}
