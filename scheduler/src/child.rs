@@ -36,7 +36,9 @@ impl StdioMode {
 /// By default the program is executed directly from its argument vector (no shell, so no
 /// quoting or injection surprises), inherits the daemon's environment, runs in a process group
 /// of its own, has its standard streams on `/dev/null`, and has no timeout. Whatever the daemon
-/// blocked or ignored, the child starts with an empty signal mask and default dispositions.
+/// blocked or ignored, the child starts with an empty signal mask and default dispositions, and
+/// it inherits no descriptor but 0, 1 and 2 (raw and netlink sockets stay in the daemon; on
+/// Linux before 5.11 only descriptors marked close-on-exec, as Rust opens them, are withheld).
 ///
 /// ```
 /// use std::time::Duration;
@@ -228,7 +230,7 @@ impl ChildSpec {
         cmd.stdin(Stdio::null());
         cmd.stdout(self.stdout.to_stdio());
         cmd.stderr(self.stderr.to_stdio());
-        sys::clean_signals_on_exec(&mut cmd);
+        sys::clean_child_on_exec(&mut cmd);
         let limits = Limits {
             timeout: self.timeout,
             grace: self.kill_grace,
@@ -266,5 +268,53 @@ impl ChildExit {
     /// The signal that killed the child, if any.
     pub fn signal(&self) -> Option<i32> {
         std::os::unix::process::ExitStatusExt::signal(&self.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{Event, Loop};
+
+    /// A descriptor opened without close-on-exec (as C libraries often do) must not leak into
+    /// scripts: raw VRRP and netlink sockets stay in the daemon.
+    #[test]
+    fn child_inherits_no_descriptor_of_the_daemon() {
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        let leaky = sys::dup_inheritable(&file).unwrap();
+        let n = leaky.as_raw_fd();
+        assert!(n > 2);
+        let spec = ChildSpec::new("/bin/sh")
+            .args(["-c", r#"test ! -e "/proc/self/fd/$1""#, "sh"])
+            .arg(n.to_string());
+        let mut lp: Loop<Option<ChildExit>> = Loop::new().unwrap();
+        lp.ctx()
+            .spawn("fds", spec, |s: &mut Option<_>, _, ev| {
+                if let Event::Exit(e) = ev {
+                    *s = Some(e);
+                }
+            })
+            .unwrap();
+        let mut got = None;
+        while got.is_none() {
+            lp.run_once(&mut got, Some(Duration::from_secs(10)))
+                .unwrap();
+        }
+        assert_eq!(got.unwrap().code(), Some(0), "fd {n} leaked into the child");
+    }
+
+    #[test]
+    fn shell_and_builder() {
+        let spec = ChildSpec::shell("exit 3").timeout(Duration::from_secs(1));
+        assert_eq!(spec.program(), "/bin/sh");
+        assert_eq!(spec.get_timeout(), Some(Duration::from_secs(1)));
+        let (cmd, limits) = spec.into_command();
+        let args: Vec<_> = cmd.get_args().collect();
+        assert_eq!(args, ["-c", "exit 3"]);
+        assert_eq!(limits.grace, DEFAULT_KILL_GRACE);
+        assert!(limits.group);
     }
 }

@@ -184,15 +184,24 @@ pub(crate) fn raise_in_thread(sig: i32) -> io::Result<()> {
     }
 }
 
-/// Makes the child that `cmd` spawns start with an empty signal mask and every signal at its
-/// default disposition, whatever the parent blocked or ignored.
-pub(crate) fn clean_signals_on_exec(cmd: &mut Command) {
+/// Makes the child that `cmd` spawns start clean: an empty signal mask, every signal at its
+/// default disposition (whatever the parent blocked or ignored), and no descriptor of the
+/// daemon except 0, 1 and 2 (all others are marked close-on-exec; Linux 5.11+, silently
+/// skipped on older kernels).
+pub(crate) fn clean_child_on_exec(cmd: &mut Command) {
     let max = libc::SIGRTMAX();
     // SAFETY: the closure runs in the forked child before exec. It only calls sigemptyset,
-    // sigprocmask and sigaction, which are async-signal-safe, touches only its own stack, and
-    // allocates nothing.
+    // sigprocmask, sigaction and the close_range system call, which are async-signal-safe,
+    // touches only its own stack, and allocates nothing. close_range with CLOSE_RANGE_CLOEXEC
+    // does not close anything before exec, so std's own error-reporting pipe keeps working.
     unsafe {
         cmd.pre_exec(move || {
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
             let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
             libc::sigemptyset(empty.as_mut_ptr());
             let empty = empty.assume_init();
@@ -226,4 +235,11 @@ pub(crate) fn thread_cpu_micros() -> u64 {
         u64::try_from(tv.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(tv.tv_usec).unwrap_or(0)
     };
     micros(usage.ru_utime) + micros(usage.ru_stime)
+}
+
+/// A duplicate of `fd` *without* close-on-exec, as a C library might open one (tests only).
+#[cfg(test)]
+pub(crate) fn dup_inheritable(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
+    // SAFETY: dup only takes an integer; the new descriptor is owned by the returned OwnedFd.
+    own(unsafe { libc::dup(fd.as_raw_fd()) })
 }
