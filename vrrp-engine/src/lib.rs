@@ -2,35 +2,48 @@
 //!
 //! This crate is a fully deterministic implementation of the VRRP router logic (RFC 3768 for
 //! VRRPv2, RFC 5798 / RFC 9568 for VRRPv3) with keepalived's operational features: trackers with
-//! weights, sync groups, preemption control, GARP/NA scheduling, notifications, counters and
-//! split-brain recovery. One [`Engine`] runs all the instances of a router.
+//! weights, sync groups, preemption control, GARP/NA scheduling, notifications, RFC 6527
+//! counters, rate-limited logging, split-brain recovery, reconciliation of addresses changed
+//! behind its back and reload as a diff. One [`Engine`] runs all the instances of a router;
+//! [`sim`] runs many engines on a simulated LAN.
 //!
 //! ## What this crate does not do
 //!
-//! It has no networking code and never reads a clock. It does not encode or decode packets (the
-//! driver uses `vrrp-proto`), does not open sockets, does not touch addresses, routes or ARP
-//! tables, does not run scripts or read files, and does not parse keepalived.conf. It tells its
-//! driver what to do and when to call back.
+//! It has no networking code and never reads a clock: time is an [`Instant`] the caller passes
+//! in. It does not open sockets, encode packets (actions are typed; `vrrp-proto` encodes them),
+//! touch addresses, routes or ARP tables, run scripts, read tracked files, or parse
+//! keepalived.conf (the daemon maps the parsed configuration onto [`EngineConfig`]). It tells its
+//! driver what to do and when to call back. Receive validation is shared with `vrrp-proto`: the
+//! driver decodes with `vrrp_proto::decode_ipv4`/`decode_ipv6`, and the engine validates the
+//! result against the instance it belongs to.
 //!
 //! ## Data flow
 //!
 //! ```text
-//!             driver (sockets, netlink, scripts, clock)
-//!   ─────────────────────────────────────────────────────────────────────────
-//!    decoded advert ──► handle_advert(now, &Received)      poll_action() ──► SendAdvert
-//!    codec error    ──► handle_rx_error(now, …)                         ──► Add/RemoveAddress
-//!    timer fired    ──► handle_timeout(now)                             ──► Add/RemoveRoute
-//!    link up/down   ──► handle_link(now, if, up)                        ──► Announce (GARP/NA)
-//!    tracker result ──► handle_tracker(now, id, status)                 ──► Notify, Log
-//!    admin command  ──► handle_command(now, Command)
-//!    VIP vanished   ──► handle_address(now, if, addr, present)  poll_timeout() ──► next wake-up
+//!   driver: raw sockets, netlink, script runner, clock          engine (this crate)
+//!  ──────────────────────────────────────────────────────────────────────────────────────────
+//!   datagram ─► vrrp_proto::decode_* ─► handle_advert(now, if, &Received) ─┐
+//!                          └─ error ──► handle_rx_error(now, if, src, …) ──┤
+//!   deadline reached ──────────────────► handle_timeout(now) ─────────────┤  instances,
+//!   netlink link up/down ──────────────► handle_link(now, if, up) ────────┤  timer heap,
+//!   script / file / process result ────► handle_tracker(now, id, status) ─┤  trackers,
+//!   netlink: our VIP/route changed ────► handle_address / handle_route ───┤  sync groups,
+//!   admin: shutdown, priority ─────────► handle_command(now, Command) ────┤  counters
+//!   SIGHUP: new configuration ─────────► reload(now, EngineConfig) ───────┘
+//!                                                                          │
+//!   vrrp_proto::emit_* + send  ◄── SendAdvert(AdvertTx) ◄── poll_action() ◄┤
+//!   netlink add/del            ◄── Add/RemoveAddress, Add/RemoveRoute      │
+//!   GARP / unsolicited NA      ◄── Announce                                │
+//!   notify scripts, FIFO, log  ◄── Notify, Log                             │
+//!   sleep until                ◄── poll_timeout() ◄────────────────────────┘
 //! ```
 //!
 //! After any `handle_*` call (and after [`Engine::start`]) the driver drains
-//! [`Engine::poll_action`] until it returns `None`, performs the actions in order, and sleeps until
-//! [`Engine::poll_timeout`] or the next event. Calling [`Engine::handle_timeout`] early or twice is
-//! harmless. Time is an [`Instant`] the caller supplies, so the same engine runs on a real clock
-//! or in the [`sim`] module's virtual LAN.
+//! [`Engine::poll_action`] until it returns `None` and performs the actions in order, then sleeps
+//! until [`Engine::poll_timeout`] or the next event. `poll_timeout` is never late; it may be early
+//! (a down timer that adverts pushed back), and calling [`Engine::handle_timeout`] early or twice
+//! is harmless. Address and route events the driver caused itself must not be reported back as
+//! reconciliation events.
 //!
 //! ## Example
 //!
