@@ -274,13 +274,14 @@ impl<S> Loop<S> {
         if !already.contains(libc::SIGCHLD) {
             we_blocked.add(libc::SIGCHLD);
         }
-        setup(sys::change_thread_mask(&sigset, true))?;
         let signalfd = File::from(setup(sys::signalfd(&sigset))?);
         setup(poll.registry().register(
             &mut SourceFd(&signalfd.as_raw_fd()),
             TOKEN_SIGNAL,
             Interest::READABLE,
         ))?;
+        // Last, so that no failure above leaves SIGCHLD blocked behind us.
+        setup(sys::change_thread_mask(&sigset, true))?;
         Ok(Loop {
             ctx: Ctx {
                 now: Instant::now(),
