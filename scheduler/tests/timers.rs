@@ -364,3 +364,74 @@ fn huge_delays_from_configuration_do_not_panic() {
     );
     assert!(lp.ctx().contains(id));
 }
+
+/// Random adds, cancels and re-arms against a model: the loop must fire exactly the live
+/// timers, in (deadline, last arming) order. Enough operations to trigger heap compaction.
+#[test]
+fn random_operations_match_a_model() {
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % n
+        }
+    }
+    for seed in 1..=3u64 {
+        let mut rng = Lcg(seed);
+        let mut lp: Loop<Vec<u32>> = Loop::new().unwrap();
+        // Everything is due by the first turn.
+        let base = lp.ctx().now().checked_sub(Duration::from_secs(1)).unwrap();
+        // model: tag -> (id, deadline offset, arming order)
+        let mut live: Vec<(u32, TaskId, u64, u64)> = Vec::new();
+        let mut order = 0u64;
+        for tag in 0..30_000u32 {
+            match rng.next(10) {
+                0..=4 => {
+                    let off = rng.next(500);
+                    let id = lp.ctx().add_timer(
+                        "m",
+                        base + Duration::from_micros(off),
+                        move |log: &mut Vec<u32>, _, _| {
+                            log.push(tag);
+                        },
+                    );
+                    order += 1;
+                    live.push((tag, id, off, order));
+                }
+                5..=6 if !live.is_empty() => {
+                    let i = usize::try_from(rng.next(live.len() as u64)).unwrap();
+                    let (_, id, _, _) = live.swap_remove(i);
+                    assert!(lp.ctx().cancel(id));
+                }
+                7..=9 if !live.is_empty() => {
+                    let i = usize::try_from(rng.next(live.len() as u64)).unwrap();
+                    let off = rng.next(500);
+                    order += 1;
+                    live[i].2 = off;
+                    live[i].3 = order;
+                    assert!(
+                        lp.ctx()
+                            .set_deadline(live[i].1, Some(base + Duration::from_micros(off)))
+                    );
+                }
+                _ => {}
+            }
+        }
+        // Cancelled and re-armed entries were purged along the way, not only when popped.
+        let arms = usize::try_from(order).unwrap();
+        assert!(
+            lp.stats().heap_entries < arms,
+            "{} of {arms}",
+            lp.stats().heap_entries
+        );
+        live.sort_by_key(|&(_, _, off, ord)| (off, ord));
+        let want: Vec<u32> = live.iter().map(|&(tag, ..)| tag).collect();
+        let mut log = Vec::new();
+        lp.run_once(&mut log, Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(log, want, "seed {seed}");
+        assert_eq!(lp.stats().tasks, 0);
+    }
+}
