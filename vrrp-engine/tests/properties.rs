@@ -17,7 +17,7 @@ use vrrp_engine::sim::{Lan, LinkProfile, RouterId};
 use vrrp_engine::{
     AdvertInterval, Centiseconds, Command, EngineConfig, InstanceConfig, InstanceId, Priority,
     Seconds, State, SyncGroupConfig, TrackBinding, TrackerConfig, TrackerId, TrackerKind,
-    TrackerStatus, VirtualAddress,
+    TrackerStatus, UnicastPeer, VirtualAddress,
 };
 
 #[derive(Clone, Debug)]
@@ -58,8 +58,12 @@ struct Topology {
     preempt: Vec<Vec<bool>>,
     /// `preempt_delay` in seconds per router and VRID (0 or 3).
     delays: Vec<Vec<u8>>,
-    /// Interval choice per VRID: 0 = v2 1 s, 1 = v3 0.5 s, 2 = v2 2 s, 3 = v3 0.3 s.
+    /// Interval choice per VRID: 0 = v2 1 s, 1 = v3 0.5 s, 2 = v2 2 s, 3 = v3 0.3 s (v2
+    /// choices become the same interval in VRRPv3 for IPv6).
     intervals: Vec<u8>,
+    /// Mode per VRID: 0 = IPv4 multicast, 1 = IPv4 unicast (every other router a peer),
+    /// 2 = IPv6 multicast.
+    modes: Vec<u8>,
     grouped: bool,
     /// (time in 100 ms steps after start, event).
     events: Vec<(u16, Ev)>,
@@ -78,18 +82,20 @@ fn topology(grouped: bool) -> impl Strategy<Value = Topology> {
                     n,
                 ),
                 prop::collection::vec(0u8..4, v),
+                prop::collection::vec(0u8..3, v),
                 prop::collection::vec((0u16..600, ev(n, v)), 0..25),
                 any::<u64>(),
             )
         })
         .prop_map(
-            move |(prios, preempt, delays, intervals, mut events, seed)| {
+            move |(prios, preempt, delays, intervals, modes, mut events, seed)| {
                 events.sort_by_key(|(t, _)| *t);
                 Topology {
                     prios,
                     preempt,
                     delays,
                     intervals,
+                    modes,
                     grouped,
                     events,
                     seed,
@@ -98,12 +104,24 @@ fn topology(grouped: bool) -> impl Strategy<Value = Topology> {
         )
 }
 
-fn interval(choice: u8) -> AdvertInterval {
-    match choice {
-        0 => AdvertInterval::V2(Seconds(1)),
-        1 => AdvertInterval::V3(Centiseconds::new(50).unwrap()),
-        2 => AdvertInterval::V2(Seconds(2)),
-        _ => AdvertInterval::V3(Centiseconds::new(30).unwrap()),
+fn interval(choice: u8, v6: bool) -> AdvertInterval {
+    let cs = |n| AdvertInterval::V3(Centiseconds::new(n).unwrap());
+    match (choice, v6) {
+        (0, false) => AdvertInterval::V2(Seconds(1)),
+        (0, true) => cs(100),
+        (1, _) => cs(50),
+        (2, false) => AdvertInterval::V2(Seconds(2)),
+        (2, true) => cs(200),
+        _ => cs(30),
+    }
+}
+
+/// Address `host` (a small number, or 100 for the VIP) for VRID index `v` in `t`'s family.
+fn addr(t: &Topology, v: usize, host: usize) -> std::net::IpAddr {
+    if t.modes[v] == 2 {
+        ip(&format!("fe80::{v}:{host}"))
+    } else {
+        ip(&format!("10.0.{v}.{host}"))
     }
 }
 
@@ -113,17 +131,17 @@ fn build(t: &Topology) -> Lan {
         let mut instances = Vec::new();
         for (v, &p) in prios.iter().enumerate() {
             let vrid = 10 + v as u8;
-            let mut c = InstanceConfig::new(
-                format!("VI_{v}"),
-                IF,
-                vrid,
-                p,
-                ip(&format!("10.0.{v}.{}", r + 1)),
-            );
-            c.advert_interval = interval(t.intervals[v]);
+            let mut c = InstanceConfig::new(format!("VI_{v}"), IF, vrid, p, addr(t, v, r + 1));
+            c.advert_interval = interval(t.intervals[v], t.modes[v] == 2);
+            if t.modes[v] == 1 {
+                c.unicast_peers = (0..t.prios.len())
+                    .filter(|&k| k != r)
+                    .map(|k| UnicastPeer::new(addr(t, v, k + 1)))
+                    .collect();
+            }
             c.preempt = t.preempt[r][v];
             c.preempt_delay = Duration::from_secs(u64::from(t.delays[r][v]));
-            c.virtual_addresses = vec![VirtualAddress::host(ip(&format!("10.0.{v}.100")))];
+            c.virtual_addresses = vec![VirtualAddress::host(addr(t, v, 100))];
             c.track = vec![TrackBinding {
                 tracker: TrackerId(v as u32),
                 weight: 0,
@@ -282,7 +300,7 @@ proptest! {
                 prop_assert_eq!(p, best_priority(&lan, v));
             }
             // The LAN's caches point at the master for its VIP.
-            let vip = ip(&format!("10.0.{v}.100"));
+            let vip = addr(&t, v, 100);
             prop_assert_eq!(lan.arp_owner(vip), Some(masters[0]));
             for r in lan.routers() {
                 let holds = r.addresses.contains(&vip);
@@ -297,7 +315,8 @@ proptest! {
         let limit = t
             .intervals
             .iter()
-            .map(|&c| interval(c).to_duration())
+            .zip(&t.modes)
+            .map(|(&c, &m)| interval(c, m == 2).to_duration())
             .min()
             .unwrap();
         let mut split_since: Vec<Option<vrrp_engine::Instant>> = vec![None; t.prios.len()];
