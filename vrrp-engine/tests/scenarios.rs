@@ -442,9 +442,10 @@ fn twenty_percent_loss_does_not_flap_with_six_missed_adverts() {
 }
 
 #[test]
-fn twenty_percent_loss_flaps_heal_within_one_advert_interval() {
-    // Default 3 missed adverts: flaps happen (0.8 % per advert), but each one is undone within
-    // one advert interval and the LAN ends on the right master.
+fn twenty_percent_loss_never_moves_the_master() {
+    // Default 3 missed adverts: the backup sometimes claims mastership (0.8 % per advert), but
+    // the real master never loses it: it answers the backup's advert at once, and the backup
+    // steps down. Most such episodes end within one advert interval.
     let (mut lan, r) = lan_with(13, &[200, 100]);
     lan.set_default_link(LinkProfile {
         loss: 0.2,
@@ -454,20 +455,34 @@ fn twenty_percent_loss_flaps_heal_within_one_advert_interval() {
     });
     lan.start();
     lan.run_for(secs(10));
+    assert_eq!(lan.masters(51), vec![r[0]]);
     let mut dual_since: Option<Instant> = None;
-    let mut worst = Duration::ZERO;
+    let mut episodes = Vec::new();
     lan.run_until_cond(secs(1200), |l| {
-        if l.masters(51).len() > 1 {
-            let since = *dual_since.get_or_insert(l.now());
-            worst = worst.max(l.now() - since);
-        } else {
-            dual_since = None;
+        let dual = l.masters(51).len() > 1;
+        match (dual, dual_since) {
+            (true, None) => dual_since = Some(l.now()),
+            (false, Some(since)) => {
+                episodes.push(l.now() - since);
+                dual_since = None;
+            }
+            _ => {}
         }
         false
     });
-    // A dual master ends when the real master's next advert (answer or periodic) gets through;
-    // with 20 % loss that can take a few intervals, each lost with p = 0.2.
-    assert!(worst <= secs(4), "dual master for {worst:?}");
+    assert!(episodes.len() >= 3, "{episodes:?}");
+    // The master never left MASTER.
+    let h: Vec<State> = history(&lan, r[0], "VI_1")
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(h, vec![State::Backup, State::Master]);
+    let quick = episodes
+        .iter()
+        .filter(|d| **d <= secs(1) + Duration::from_millis(10))
+        .count();
+    assert!(quick * 10 >= episodes.len() * 8, "{episodes:?}");
+    assert!(episodes.iter().all(|d| *d <= secs(4)), "{episodes:?}");
     assert_eq!(lan.masters(51), vec![r[0]]);
 }
 
