@@ -570,8 +570,8 @@ impl Engine {
                 continue; // stale entry
             }
             self.instances[i].heap_at = None;
-            while let Some(timer) = self.instances[i].timers.take_expired(now) {
-                self.on_timer(now, i, timer);
+            while let Some((timer, due)) = self.instances[i].timers.take_expired(now) {
+                self.on_timer(now, due, i, timer);
             }
             self.dirty.push(i as u32);
             self.finish();
@@ -880,13 +880,20 @@ impl Engine {
         self.update_groups();
     }
 
-    fn on_timer(&mut self, now: Instant, i: usize, timer: Timer) {
+    /// `due` is the deadline the timer had; periodic timers are re-armed from it, not from
+    /// `now`, so a late wake-up does not make adverts drift (keepalived's re-arm from "now"
+    /// does). After a stall longer than a period they restart from `now`.
+    fn on_timer(&mut self, now: Instant, due: Instant, i: usize, timer: Timer) {
         let state = self.instances[i].state;
+        let next = |period: Duration| {
+            let at = due + period;
+            if at > now { at } else { now + period }
+        };
         match (timer, state) {
             // RFC 5798 §6.4.3: Adver_Timer fires: send an ADVERTISEMENT, reset the timer.
             (Timer::Advert, State::Master) => {
                 self.send_advert(i, None);
-                let at = now + self.instances[i].cfg.advert_interval.to_duration();
+                let at = next(self.instances[i].cfg.advert_interval.to_duration());
                 self.set_timer(i, Timer::Advert, at);
             }
             // RFC 5798 §6.4.2: Master_Down_Timer fires: become MASTER.
@@ -907,7 +914,7 @@ impl Engine {
                 let inst = &self.instances[i];
                 let repeat = inst.cfg.garp.master_refresh_repeat;
                 if let Some(period) = inst.cfg.garp.master_refresh {
-                    self.set_timer(i, Timer::GarpRefresh, now + period);
+                    self.set_timer(i, Timer::GarpRefresh, next(period));
                 }
                 self.announce(i, repeat);
             }

@@ -57,12 +57,14 @@ impl TimerTable {
         self.data.iter().flatten().min().copied()
     }
 
-    /// The first timer (in [`Timer`] order) due at `now`, disarmed.
-    pub fn take_expired(&mut self, now: Instant) -> Option<Timer> {
+    /// The first timer (in [`Timer`] order) due at `now`, disarmed, with the deadline it had.
+    pub fn take_expired(&mut self, now: Instant) -> Option<(Timer, Instant)> {
         for t in Timer::ALL {
-            if self.data[t as usize].is_some_and(|at| at <= now) {
+            if let Some(at) = self.data[t as usize]
+                && at <= now
+            {
                 self.data[t as usize] = None;
-                return Some(t);
+                return Some((t, at));
             }
         }
         None
@@ -81,10 +83,13 @@ mod tests {
         t.set(Timer::Advert, Instant::from_nanos(9));
         assert_eq!(t.next_timeout(), Some(Instant::from_nanos(5)));
         assert_eq!(t.take_expired(Instant::from_nanos(4)), None);
-        assert_eq!(t.take_expired(Instant::from_nanos(9)), Some(Timer::Advert));
         assert_eq!(
             t.take_expired(Instant::from_nanos(9)),
-            Some(Timer::GarpDelay)
+            Some((Timer::Advert, Instant::from_nanos(9)))
+        );
+        assert_eq!(
+            t.take_expired(Instant::from_nanos(9)),
+            Some((Timer::GarpDelay, Instant::from_nanos(5)))
         );
         assert_eq!(t.take_expired(Instant::from_nanos(9)), None);
         t.set(Timer::MasterDown, Instant::from_nanos(1));

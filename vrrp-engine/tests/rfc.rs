@@ -418,3 +418,23 @@ fn invalid_configurations_are_refused() {
         Err(ConfigError::DuplicateVrid { .. })
     ));
 }
+
+#[test]
+fn late_wake_ups_do_not_make_adverts_drift() {
+    let mut e = master(100, |_| {});
+    let first = e.poll_timeout().unwrap();
+    // The driver wakes 30 ms late each time; the adverts stay on the 1 s grid.
+    let mut due = first;
+    for _ in 0..10 {
+        e.handle_timeout(due + Duration::from_millis(30));
+        assert_eq!(sent_priorities(&actions(&mut e)), vec![100]);
+        let next = e.poll_timeout().unwrap();
+        assert_eq!(next, due + Duration::from_secs(1));
+        due = next;
+    }
+    // After a stall of several periods, one advert, then a fresh period from the wake-up.
+    let late = due + Duration::from_millis(3500);
+    e.handle_timeout(late);
+    assert_eq!(sent_priorities(&actions(&mut e)), vec![100]);
+    assert_eq!(e.poll_timeout(), Some(late + Duration::from_secs(1)));
+}
