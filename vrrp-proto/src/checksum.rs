@@ -10,16 +10,21 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 /// The accumulator is not folded; call [`fold`] at the end. An odd trailing byte is padded with
 /// a zero byte on the right, as RFC 1071 §4.1 does.
 #[inline]
-pub fn accumulate(mut acc: u64, data: &[u8]) -> u64 {
-    // 2^32 = 1 (mod 2^16 - 1), so summing big-endian 32-bit words and folding at the end gives
-    // the same one's-complement sum as summing 16-bit words. Each addend is < 2^33, so a u64
-    // cannot overflow for any slice shorter than 2^31 bytes x 8.
-    let mut dwords = data.chunks_exact(8);
-    for d in &mut dwords {
-        let w = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
-        acc += (w >> 32) + (w & 0xffff_ffff);
+pub fn accumulate(acc: u64, data: &[u8]) -> u64 {
+    // The bulk is summed as native-endian 32-bit halves of 64-bit words in two independent
+    // accumulators: 2^32 = 1 (mod 2^16 - 1), so this is the one's-complement sum of the native
+    // 16-bit words, and RFC 1071 §2(B) says byte order only swaps the folded result. Each addend
+    // is < 2^33, so the u64s cannot overflow for any slice shorter than 2^33 bytes.
+    let mut chunks = data.chunks_exact(16);
+    let (mut lo, mut hi) = (0u64, 0u64);
+    for c in &mut chunks {
+        let x = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let y = u64::from_ne_bytes([c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]]);
+        lo += (x >> 32) + (x & 0xffff_ffff);
+        hi += (y >> 32) + (y & 0xffff_ffff);
     }
-    let mut words = dwords.remainder().chunks_exact(4);
+    let mut acc = acc + u64::from(u16::from_be(!fold(lo + hi)));
+    let mut words = chunks.remainder().chunks_exact(4);
     for w in &mut words {
         acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
     }
@@ -89,6 +94,21 @@ mod test {
             acc += u64::from(p[0]) << 8 | u64::from(*p.get(1).unwrap_or(&0));
         }
         assert_eq!(checksum(&data), fold(acc));
+    }
+
+    #[test]
+    fn every_length_and_offset_matches_the_word_sum() {
+        let data: Vec<u8> = (0u32..300).map(|i| (i * 151 % 256) as u8).collect();
+        for start in 0..4 {
+            for end in start..data.len() {
+                let d = &data[start..end];
+                let mut acc = 0u64;
+                for p in d.chunks(2) {
+                    acc += u64::from(p[0]) << 8 | u64::from(*p.get(1).unwrap_or(&0));
+                }
+                assert_eq!(checksum(d), fold(acc), "{start}..{end}");
+            }
+        }
     }
 
     #[test]

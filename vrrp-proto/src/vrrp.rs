@@ -516,17 +516,24 @@ impl<'a> Addresses<'a> {
     }
 }
 
-/// Whether wire bytes hold exactly `typed`, in order.
-fn wire_eq<const N: usize, A: Copy>(
+/// Whether wire bytes hold exactly `typed`, in order, comparing addresses as integers.
+fn wire_eq<const N: usize, A: Copy, I: PartialEq>(
     wire: &[u8],
     typed: &[A],
-    octets: impl Fn(A) -> [u8; N],
+    read: impl Fn(&[u8]) -> I,
+    bits: impl Fn(A) -> I,
 ) -> bool {
     wire.len() == typed.len() * N
         && wire
             .chunks_exact(N)
             .zip(typed)
-            .all(|(w, &a)| w == octets(a))
+            .all(|(w, &a)| read(w) == bits(a))
+}
+
+fn be_u128(c: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&c[..16]);
+    u128::from_be_bytes(b)
 }
 
 impl PartialEq for Addresses<'_> {
@@ -537,8 +544,15 @@ impl PartialEq for Addresses<'_> {
             (WireV4(a), WireV4(b)) | (WireV6(a), WireV6(b)) => a == b,
             (V4(a), V4(b)) => a == b,
             (V6(a), V6(b)) => a == b,
-            (WireV4(w), V4(t)) | (V4(t), WireV4(w)) => wire_eq(w, t, |a: Ipv4Addr| a.octets()),
-            (WireV6(w), V6(t)) | (V6(t), WireV6(w)) => wire_eq(w, t, |a: Ipv6Addr| a.octets()),
+            (WireV4(w), V4(t)) | (V4(t), WireV4(w)) => wire_eq::<4, _, _>(
+                w,
+                t,
+                |c: &[u8]| u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
+                Ipv4Addr::to_bits,
+            ),
+            (WireV6(w), V6(t)) | (V6(t), WireV6(w)) => {
+                wire_eq::<16, _, _>(w, t, be_u128, Ipv6Addr::to_bits)
+            }
             _ => false,
         }
     }
