@@ -222,19 +222,19 @@ pub(crate) fn clean_child_on_exec(cmd: &mut Command) {
     }
 }
 
-/// CPU time (user + system) consumed so far by the calling thread, in microseconds.
-pub(crate) fn thread_cpu_micros() -> u64 {
-    // SAFETY: `usage` is a zero-initialised rusage that getrusage fills in; RUSAGE_THREAD is
-    // supported on every Linux this crate targets, and on failure the zeros are returned.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &raw mut usage);
-        usage
+/// CPU time (user + system) consumed so far by the calling thread, in nanoseconds
+/// (`CLOCK_THREAD_CPUTIME_ID`, which unlike `getrusage` is not rounded to scheduler ticks).
+pub(crate) fn thread_cpu_nanos() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    let micros = |tv: libc::timeval| {
-        u64::try_from(tv.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(tv.tv_usec).unwrap_or(0)
-    };
-    micros(usage.ru_utime) + micros(usage.ru_stime)
+    // SAFETY: `ts` is a valid, writable timespec; the clock always exists for the calling
+    // thread, and on failure `ts` stays zero.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts);
+    }
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
 }
 
 /// A duplicate of `fd` *without* close-on-exec, as a C library might open one (tests only).
