@@ -46,6 +46,36 @@ pub enum Command {
     },
 }
 
+/// What an operator wants to know about one instance ([`Engine::status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstanceStatus<'a> {
+    /// Id.
+    pub id: InstanceId,
+    /// Name.
+    pub name: &'a str,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Interface.
+    pub interface: InterfaceId,
+    /// State.
+    pub state: State,
+    /// Configured priority.
+    pub base_priority: Priority,
+    /// Priority after trackers.
+    pub effective_priority: Priority,
+    /// The master as last heard (our own address while MASTER).
+    pub master: Option<IpAddr>,
+    /// Master_Adver_Interval in use.
+    pub master_adver_interval: Duration,
+    /// Ready for MASTER but held in BACKUP by its sync group.
+    pub waiting_for_group: bool,
+    /// Sync group, if any.
+    pub group: Option<GroupId>,
+    /// Counters.
+    pub counters: &'a Counters,
+}
+
 /// Why a command was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -801,6 +831,30 @@ impl Engine {
     /// An instance's counters.
     pub fn counters(&self, id: InstanceId) -> Option<&Counters> {
         self.instances.get(idx(id)).map(|i| &i.counters)
+    }
+
+    /// A snapshot of one instance for status reports (a status socket, metrics, a dump).
+    pub fn status(&self, id: InstanceId) -> Option<InstanceStatus<'_>> {
+        let inst = self.instances.get(idx(id))?;
+        Some(InstanceStatus {
+            id,
+            name: &inst.name,
+            vrid: inst.cfg.vrid,
+            interface: inst.cfg.interface,
+            state: inst.state,
+            base_priority: inst.cfg.priority,
+            effective_priority: inst.effective,
+            master: inst.master_addr,
+            master_adver_interval: inst.master_adver_int,
+            waiting_for_group: inst.wants_master && inst.state == State::Backup,
+            group: inst.group,
+            counters: &inst.counters,
+        })
+    }
+
+    /// Snapshots of every instance, in id order.
+    pub fn statuses(&self) -> impl Iterator<Item = InstanceStatus<'_>> + '_ {
+        (0..self.instances.len()).filter_map(|i| self.status(InstanceId(i as u32)))
     }
 
     /// Router-wide counters.

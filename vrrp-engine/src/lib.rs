@@ -90,7 +90,7 @@ pub use config::{
     TrackerStatus, UnicastPeer, VirtualAddress, VirtualRoute,
 };
 pub use counters::{Counters, GlobalCounters, NewMasterReason, RxError};
-pub use engine::{Command, CommandError, Engine};
+pub use engine::{Command, CommandError, Engine, InstanceStatus};
 pub use time::Instant;
 pub use types::{Priority, State};
 pub use vrrp_proto::{

@@ -907,3 +907,23 @@ fn reload_leaves_a_sync_group_alone() {
     assert_eq!(lan.masters(52), vec![a]);
     assert_eq!(lan.state(b, "VI_1"), Some(State::Backup));
 }
+
+#[test]
+fn status_reports_what_an_operator_needs() {
+    let (mut lan, [a, b]) = sync_pair(28);
+    lan.start();
+    lan.run_for(secs(10));
+    lan.block_vrid(a, b, 51, true);
+    lan.run_for(secs(10));
+    let e = &lan.router(b).engine;
+    let s: Vec<_> = e.statuses().collect();
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0].name, "VI_1");
+    assert_eq!(s[0].state, State::Backup);
+    assert!(s[0].waiting_for_group);
+    assert!(!s[1].waiting_for_group);
+    assert_eq!(s[1].master, Some(ip("10.0.1.1")));
+    assert_eq!(s[1].effective_priority, Priority(100));
+    assert_eq!(s[0].group, Some(vrrp_engine::GroupId(0)));
+    assert!(s[1].counters.rcvd_advertisements > 10);
+}
