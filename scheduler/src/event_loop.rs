@@ -1540,6 +1540,58 @@ mod tests {
             .any(|l| l.starts_with("tfd:") && l.split_whitespace().nth(1) == Some(&fd.to_string()))
     }
 
+    /// Deadlines live on `CLOCK_MONOTONIC` (clock id 1) with absolute arming, so a wall-clock
+    /// step cannot move them. Read back from the kernel's view of the timerfd.
+    #[test]
+    fn the_timerfd_is_monotonic_and_absolute() {
+        let mut lp: Loop<()> = Loop::new().unwrap();
+        lp.ctx()
+            .add_timer_after("t", Duration::from_secs(60), |(), _, _| {});
+        lp.run_once(&mut (), Some(Duration::ZERO)).unwrap();
+        let fd = lp.ctx.timerfd.as_raw_fd();
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+        };
+        assert_eq!(field("clockid:").as_deref(), Some("1"), "{info}");
+        assert_eq!(field("settime flags:").as_deref(), Some("01"), "{info}");
+        // The kernel shows the time left: about 60 s.
+        let armed = field("it_value:").unwrap();
+        let secs: u64 = armed
+            .trim_start_matches('(')
+            .split(',')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((58..=60).contains(&secs), "{armed}");
+    }
+
+    /// No code path may read the wall clock.
+    #[test]
+    fn no_wall_clock_in_the_sources() {
+        let banned = [
+            ["System", "Time"].concat(),
+            ["CLOCK_", "REALTIME"].concat(),
+            ["gettime", "ofday"].concat(),
+        ];
+        let sources = [
+            ("event_loop.rs", include_str!("event_loop.rs")),
+            ("time.rs", include_str!("time.rs")),
+            ("sys.rs", include_str!("sys.rs")),
+            ("child.rs", include_str!("child.rs")),
+            ("signal.rs", include_str!("signal.rs")),
+        ];
+        for (file, text) in sources {
+            for word in &banned {
+                assert!(!text.contains(word.as_str()), "{file} mentions {word}");
+            }
+        }
+    }
+
     #[test]
     fn stale_task_on_a_reused_fd_number_never_touches_the_loops_own_descriptors() {
         let mut lp: Loop<u32> = Loop::new().unwrap();
