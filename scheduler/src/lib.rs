@@ -22,7 +22,8 @@
 //!   to its handler; reaping through a pidfd, with `SIGCHLD` as the fallback. No zombies.
 //! * **Signals** (`SIGHUP`, `SIGINT`, `SIGTERM`, `SIGUSR1`, `SIGUSR2`, `SIGCHLD`, `SIGRTMIN+2`, or
 //!   any other catchable one) delivered as ordinary events through a signalfd: no handler ever
-//!   runs in signal context. See the [`signal` rules](Signal) for threads and children.
+//!   runs in signal context. See [below](#signals-threads-and-children) for threads and
+//!   children.
 //! * **Panics** in a handler are caught and reported with the task's name
 //!   ([`Error::Panicked`]).
 //!
@@ -65,13 +66,36 @@
 //! processed first, so a late wake-up never turns a received advert into a false failover.
 //! A task cancelled by an earlier handler of the same turn never runs, even if it was due.
 //!
+//! # Signals, threads and children
+//!
+//! Every watched signal is *blocked* in the loop's thread and read from a signalfd, so nothing
+//! runs in signal context and a handler may touch any state, allocate, log or fork. (A self-pipe
+//! written from a `sigaction` handler would work too, but needs async-signal-safe code and still
+//! has to block signals around critical sections; the signalfd needs neither.)
+//!
+//! * A process-directed signal goes to *any* thread that does not block it. Create the loop on
+//!   the main thread **before** starting other threads: threads inherit the mask. A thread
+//!   created earlier must block the loop's signals itself ([`block_signals`] with
+//!   [`Loop::signal_set`]); otherwise it may receive, say, `SIGTERM` and die of it.
+//! * Children spawned by the loop start with an **empty mask and every disposition at its
+//!   default**, whatever the daemon blocked or ignored, and with no descriptor of the daemon but
+//!   0, 1 and 2. Spawn through the loop, not `std::process::Command`, to get this.
+//! * Standard signals coalesce in the kernel: ten `SIGHUP`s sent before the loop reads them
+//!   arrive as one. Real-time signals (`SIGRTMIN+n`) queue, and each is delivered.
+//! * `SIGCHLD` is always blocked and read: each one triggers a sweep of the loop's children, a
+//!   second path next to the per-child pidfd.
+//! * Signals stay blocked until the loop is dropped, even after their tasks are cancelled (they
+//!   are then read and dropped), so a repeated `SIGTERM` cannot kill the daemon halfway through
+//!   an orderly shutdown.
+//!
 //! # Panics in handlers
 //!
 //! A panicking handler's task is removed and [`Loop::run`] returns [`Error::Panicked`] with the
 //! task's name and message. The loop does not carry on by itself: the state may be half updated,
 //! and on a router a clean restart by the supervisor is safer than running on with, say, a VRRP
 //! instance that believes it is MASTER but no longer sends adverts. The loop itself is intact,
-//! so a caller that knows better may call `run` again.
+//! so a caller that knows better may call `run` again. (The process's panic hook still runs
+//! first, so the message is also printed to standard error as usual.)
 //!
 //! # Example
 //!

@@ -1,25 +1,6 @@
 //! Signals as loop events: the [`Signal`] type and what a handler receives.
 //!
-//! # How signals reach the loop
-//!
-//! The loop uses a `signalfd`: every signal with a handler is *blocked* in the thread that owns
-//! the loop and read from the descriptor like any other input. Nothing ever runs in signal
-//! context, so a handler may touch any state, allocate, log or fork. (A self-pipe written from a
-//! `sigaction` handler would also work, but needs async-signal-safe code and still has to block
-//! signals around critical sections; the signalfd needs neither.)
-//!
-//! # Rules for threads and children
-//!
-//! * A process-directed signal goes to *any* thread that does not block it. Create the loop on
-//!   the main thread **before** starting other threads: threads inherit the mask, so they block
-//!   the loop's signals too. A thread created earlier must block them itself (see
-//!   [`Loop::signal_set`](crate::Loop::signal_set)); otherwise it may receive, say, `SIGTERM`
-//!   and die with the default action.
-//! * Children spawned by the loop start with an **empty mask and every disposition at its
-//!   default**, whatever the daemon blocked or ignored (see [`ChildSpec`](crate::ChildSpec)).
-//!   Use the loop to spawn, not `std::process::Command` directly, or reset the mask yourself.
-//! * Standard signals coalesce in the kernel: ten `SIGHUP`s sent before the loop reads them
-//!   arrive as one. Real-time signals (`SIGRTMIN+n`) are queued and each is delivered.
+//! The rules for threads and children are in the crate documentation.
 
 use crate::sys;
 
