@@ -249,6 +249,9 @@ pub struct Knobs {
     pub notify_priority_changes: bool,
     /// `dont_track_primary`: the instance's own interface going down does not cause FAULT.
     pub dont_track_primary: bool,
+    /// `unicast_fault_no_peer`: the configuration asked for unicast; with no peer listed the
+    /// instance stays in FAULT instead of falling back to multicast.
+    pub unicast_fault_no_peer: bool,
 }
 
 /// One VRRP instance (`vrrp_instance`).
@@ -306,6 +309,7 @@ impl Default for Knobs {
             check_unicast_src: false,
             notify_priority_changes: false,
             dont_track_primary: false,
+            unicast_fault_no_peer: false,
         }
     }
 }

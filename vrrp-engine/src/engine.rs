@@ -1428,6 +1428,9 @@ impl Engine {
         let inst = &self.instances[i];
         let mut up = inst.cfg.knobs.dont_track_primary
             || self.links.get(&inst.cfg.interface).copied().unwrap_or(true);
+        if inst.cfg.knobs.unicast_fault_no_peer && inst.cfg.unicast_peers.is_empty() {
+            up = false;
+        }
         let weights = match inst.group {
             Some(g) => self.groups[g.0 as usize].cfg.tracking_weight,
             None => true,

@@ -3,7 +3,12 @@
 //! seeded RNG so that every run is reproducible.
 //!
 //! It is the test bed of this crate and a feature for embedders: drive your own configurations
-//! through failures in virtual time before deploying them.
+//! through failures in virtual time before deploying them. Every advert is encoded, carried and
+//! decoded with `vrrp-proto` as the Linux driver will do it (IPv4 datagrams with their header,
+//! IPv6 payloads with the addresses a raw socket reports), optionally corrupted on the way.
+//!
+//! Router ids are those [`Lan::add_router`] returned; any other value is a bug in the caller and
+//! panics (this is a test tool, not a path for outside input).
 //!
 //! ```
 //! use core::time::Duration;
@@ -318,7 +323,8 @@ impl Lan {
         Ok(RouterId(self.routers.len() - 1))
     }
 
-    /// Starts every router's engine at the current time.
+    /// Starts every router's engine at the current time. Engines already started are left
+    /// alone ([`Engine::start`] is idempotent), so this also starts routers added later.
     pub fn start(&mut self) {
         for r in 0..self.routers.len() {
             let now = self.now;

@@ -438,3 +438,14 @@ fn late_wake_ups_do_not_make_adverts_drift() {
     assert_eq!(sent_priorities(&actions(&mut e)), vec![100]);
     assert_eq!(e.poll_timeout(), Some(late + Duration::from_secs(1)));
 }
+
+#[test]
+fn unicast_fault_no_peer_keeps_an_instance_without_peers_in_fault() {
+    let e = engine(100, |c| c.knobs.unicast_fault_no_peer = true);
+    assert_eq!(e.state(ID), Some(State::Fault));
+    let e = engine(100, |c| {
+        c.knobs.unicast_fault_no_peer = true;
+        c.unicast_peers = vec![vrrp_engine::UnicastPeer::new(IpAddr::V4(PEER))];
+    });
+    assert_eq!(e.state(ID), Some(State::Backup));
+}
