@@ -935,6 +935,10 @@ impl<S> Ctx<S> {
     /// expires and `SIGKILL` a grace period later; `timed_out` is then set in the exit report.
     ///
     /// Cancelling the task kills the child (`SIGKILL`) and reaps it silently.
+    ///
+    /// Nothing else in the process may wait for the loop's children (`waitpid(-1)`,
+    /// `std::process::Child::wait` on a child it did not spawn): if something does, the exit
+    /// status is lost and reported as exit code 255.
     pub fn spawn<F>(
         &mut self,
         name: impl Into<Cow<'static, str>>,

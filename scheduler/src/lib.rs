@@ -162,7 +162,8 @@
 //! every handler, so a sans-IO core driven from it sees consistent time, and relative deadlines
 //! added in a turn share one origin. The clock is monotonic: wall-clock steps (NTP, `date -s`)
 //! move no deadline. Periodic timers advance from their previous *deadline*, never from "now",
-//! so they do not drift.
+//! so they do not drift. `CLOCK_MONOTONIC` stands still while the machine is suspended; routers
+//! do not suspend, and after a resume the timers simply run late once.
 
 mod child;
 mod error;
