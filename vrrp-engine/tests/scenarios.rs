@@ -927,3 +927,44 @@ fn status_reports_what_an_operator_needs() {
     assert_eq!(s[0].group, Some(vrrp_engine::GroupId(0)));
     assert!(s[1].counters.rcvd_advertisements > 10);
 }
+
+#[test]
+fn interop_mismatches_are_visible_in_the_counters() {
+    // VRRPv3 over IPv4 with and without the pseudo-header checksum (keepalived's default versus
+    // `v3_checksum_as_v2` / RFC 9568): the routers cannot hear each other; every advert shows up
+    // as a checksum error, which is how an operator finds the cause.
+    let mut lan = Lan::new(29);
+    let mk = |prio, k: u8, mode| {
+        let mut c = inst("VI_1", 51, prio, &format!("10.0.0.{k}"), &["10.0.0.100"]);
+        c.advert_interval = v3(100);
+        c.checksum_mode = mode;
+        single(c)
+    };
+    let a = lan
+        .add_router("a", mk(200, 1, vrrp_engine::Ipv4ChecksumMode::PseudoHeader))
+        .unwrap();
+    let b = lan
+        .add_router(
+            "b",
+            mk(100, 2, vrrp_engine::Ipv4ChecksumMode::NoPseudoHeader),
+        )
+        .unwrap();
+    lan.start();
+    lan.run_for(secs(20));
+    assert_eq!(lan.masters(51), vec![a, b]);
+    let c = lan.router(b).engine.counters(InstanceId(0)).unwrap();
+    assert!(c.checksum_errors >= 10, "{c:?}");
+    assert_eq!(c.rcvd_advertisements, 0);
+
+    // VRRPv2 against VRRPv3 on the same VRID: version errors.
+    let mut lan = Lan::new(30);
+    let a = add_vi1(&mut lan, "a", 200, "10.0.0.1", &["10.0.0.100"]);
+    let mut c = inst("VI_1", 51, 100, "10.0.0.2", &["10.0.0.100"]);
+    c.advert_interval = v3(100);
+    let b = lan.add_router("b", single(c)).unwrap();
+    lan.start();
+    lan.run_for(secs(20));
+    assert_eq!(lan.masters(51), vec![a, b]);
+    let c = lan.router(b).engine.counters(InstanceId(0)).unwrap();
+    assert!(c.version_errors >= 10, "{c:?}");
+}
