@@ -795,6 +795,8 @@ impl<S> Ctx<S> {
     /// with [`Ctx::rearm_io`]; re-arming checks the current state of `fd`, so data left unread
     /// triggers the handler again (no edge is lost).
     ///
+    /// Errors and hang-ups count as readiness (the read reports them). Readiness can be
+    /// spurious, so use non-blocking descriptors and treat `WouldBlock` as "nothing yet".
     /// The loop does not own `fd`: cancel the task before closing it.
     pub fn add_read<F>(
         &mut self,
