@@ -1414,6 +1414,7 @@ fn virtual_server(p: &mut Parser<'_>, st: &Stmt) -> Option<VirtualServer> {
         n if VS_RAW.contains(&n) => p.keep_raw(&s, &mut vs.extra),
         _ => p.unknown(&s, "virtual_server", &concat(VS_KW, VS_RAW)),
     });
+    vs.real_servers.shrink_to_fit();
     if let (Some(sp), None) = (sorry_inhibit_before, &vs.sorry_server) {
         p.warn(
             "ignored",
@@ -1472,6 +1473,7 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
         n if RS_RAW.contains(&n) => p.keep_raw(&s, &mut rs.extra),
         _ => p.unknown(&s, "real_server", &concat(RS_KW, RS_RAW)),
     });
+    rs.checkers.shrink_to_fit();
     Some(rs)
 }
 
@@ -1717,10 +1719,12 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
                     _ => p.unknown(&us, "url", &concat(URL_KW, URL_RAW)),
                 });
             }
+            u.status_code.shrink_to_fit();
             if u.path.is_empty() {
                 p.error("missing-keyword", s.kw.span, "url has no 'path'");
             }
             h.urls.push(u);
+            h.urls.shrink_to_fit();
         }
         "virtualhost" => h.virtualhost = p.string(s),
         "http_protocol" => {

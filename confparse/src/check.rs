@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::diag::Diagnostic;
+use crate::lexer::push_capped;
 use crate::model::{AuthType, CheckerKind, Command, Config, InitialState, VrrpInstance, VsKey};
 use crate::span::Span;
 
@@ -161,7 +162,8 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
         let Some(prog) = cmd.program() else { continue };
         let path = std::path::Path::new(prog);
         if path.is_absolute() && host.has_program(path) == Some(false) {
-            out.push(
+            push_capped(
+                out,
                 Diagnostic::warning(
                     "no-such-program",
                     cmd.span,
@@ -213,29 +215,36 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
     for g in &c.sync_groups {
         for m in &g.group {
             if !instances.contains(m.value.as_str()) {
-                out.push(Diagnostic::error(
-                    "undefined-reference",
-                    m.span,
-                    format!(
-                        "sync group {}: no vrrp_instance named '{}'",
-                        g.name, m.value
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "undefined-reference",
+                        m.span,
+                        format!(
+                            "sync group {}: no vrrp_instance named '{}'",
+                            g.name, m.value
+                        ),
                     ),
-                ));
+                );
             } else if let Some(other) = member_of.insert(m.value.as_str(), g)
                 && other.name != g.name
             {
-                out.push(Diagnostic::error(
-                    "duplicate",
-                    m.span,
-                    format!(
-                        "vrrp_instance {} is already in sync group {}",
-                        m.value, other.name
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "duplicate",
+                        m.span,
+                        format!(
+                            "vrrp_instance {} is already in sync group {}",
+                            m.value, other.name
+                        ),
                     ),
-                ));
+                );
             }
         }
         if g.group.len() == 1 {
-            out.push(
+            push_capped(
+                out,
                 Diagnostic::warning(
                     "sync-group-single",
                     g.span,
@@ -252,7 +261,8 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
         let v3 = i.version(&c.global) == 3;
         let name = &i.name;
         let Some(vrid) = &i.virtual_router_id else {
-            out.push(
+            push_capped(
+                out,
                 Diagnostic::error(
                     "missing-keyword",
                     i.span,
@@ -270,29 +280,39 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
             .map(|s| s.value.clone())
             .or_else(|| c.global.default_interface.clone());
         match (&i.interface, &ifname) {
-            (_, None) => out.push(Diagnostic::error(
-                "missing-keyword",
-                i.span,
-                format!("vrrp_instance {name} has no interface"),
-            )),
-            (Some(ifc), Some(n)) if n == "lo" => out.push(Diagnostic::error(
-                "loopback-interface",
-                ifc.span,
-                format!("vrrp_instance {name}: VRRP cannot run on the loopback interface"),
-            )),
-            (Some(ifc), Some(n)) if host.has_interface(n) == Some(false) => {
-                out.push(Diagnostic::warning(
-                    "no-such-interface",
+            (_, None) => push_capped(
+                out,
+                Diagnostic::error(
+                    "missing-keyword",
+                    i.span,
+                    format!("vrrp_instance {name} has no interface"),
+                ),
+            ),
+            (Some(ifc), Some(n)) if n == "lo" => push_capped(
+                out,
+                Diagnostic::error(
+                    "loopback-interface",
                     ifc.span,
-                    format!("interface '{n}' does not exist on this host"),
-                ));
+                    format!("vrrp_instance {name}: VRRP cannot run on the loopback interface"),
+                ),
+            ),
+            (Some(ifc), Some(n)) if host.has_interface(n) == Some(false) => {
+                push_capped(
+                    out,
+                    Diagnostic::warning(
+                        "no-such-interface",
+                        ifc.span,
+                        format!("interface '{n}' does not exist on this host"),
+                    ),
+                );
             }
             _ => {}
         }
         if let Some(n) = &ifname
             && let Some(other) = vrids.insert((n.clone(), i.is_ipv6(), vrid.value), i)
         {
-            out.push(
+            push_capped(
+                out,
                 Diagnostic::error(
                     "duplicate-vrid",
                     vrid.span,
@@ -308,17 +328,30 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
         let adv = i.advert_int;
         if v3 {
             if adv > Duration::from_millis(40_950) {
-                out.push(Diagnostic::error(
-                    "vrrpv3-limit",
-                    i.span,
-                    format!("vrrp_instance {name}: VRRPv3 advert_int is at most 40.95 s"),
-                ));
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "vrrpv3-limit",
+                        i.span,
+                        format!("vrrp_instance {name}: VRRPv3 advert_int is at most 40.95 s"),
+                    ),
+                );
             }
             if adv.subsec_micros() % 10_000 != 0 {
-                out.push(Diagnostic::warning("vrrpv3-limit", i.span, format!("vrrp_instance {name}: VRRPv3 carries advert_int in centiseconds; it is rounded")));
+                push_capped(
+                    out,
+                    Diagnostic::warning(
+                        "vrrpv3-limit",
+                        i.span,
+                        format!(
+                            "vrrp_instance {name}: VRRPv3 carries advert_int in centiseconds; it is rounded"
+                        ),
+                    ),
+                );
             }
             if let Some(a) = &i.authentication {
-                out.push(
+                push_capped(
+                    out,
                     Diagnostic::error(
                         "vrrpv3-auth",
                         a.span,
@@ -328,7 +361,8 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
                 );
             }
         } else if adv.subsec_micros() != 0 {
-            out.push(
+            push_capped(
+                out,
                 Diagnostic::error(
                     "vrrpv2-advert",
                     i.span,
@@ -341,14 +375,15 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
         let v6 = i.is_ipv6();
         for a in i.virtual_ipaddress.iter().skip(1) {
             if a.prefix.addr.is_ipv6() != v6 {
-                out.push(
+                push_capped(out,
                     Diagnostic::warning("mixed-family", a.span, format!("vrrp_instance {name}: {} is not of the instance's address family", a.prefix.addr))
                         .with_help("keepalived 2.x moves it to virtual_ipaddress_excluded (it is not advertised); put it there, or in an instance of its own"),
                 );
             }
         }
         if i.virtual_ipaddress.len() > 20 && !v3 {
-            out.push(
+            push_capped(
+                out,
                 Diagnostic::warning(
                     "too-many-vips",
                     i.span,
@@ -362,16 +397,19 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
         }
         for src in [&i.unicast_src_ip, &i.mcast_src_ip].into_iter().flatten() {
             if src.value.is_ipv6() != v6 {
-                out.push(Diagnostic::error(
-                    "mixed-family",
-                    src.span,
-                    format!(
-                        "vrrp_instance {name}: source {} is not of the instance's address family",
-                        src.value
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "mixed-family",
+                        src.span,
+                        format!(
+                            "vrrp_instance {name}: source {} is not of the instance's address family",
+                            src.value
+                        ),
                     ),
-                ));
+                );
             } else if host.has_address(src.value) == Some(false) {
-                out.push(
+                push_capped(out,
                     Diagnostic::warning("no-such-address", src.span, format!("{} is not configured on this host", src.value))
                         .with_help("adverts cannot be sent from an address the host does not have (\"bind failed\"); check it is up before keepalived starts"),
                 );
@@ -379,33 +417,40 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
         }
         if let Some(peers) = &i.unicast_peer {
             if peers.value.is_empty() {
-                out.push(
+                push_capped(out,
                     Diagnostic::warning("empty-unicast-peer", peers.span, format!("vrrp_instance {name}: unicast_peer is empty, so adverts go to multicast"))
                         .with_help("list the peers' addresses, or remove the block to use multicast on purpose"),
                 );
             }
             for peer in &peers.value {
                 if peer.addr.is_ipv6() != v6 {
-                    out.push(Diagnostic::error(
-                        "mixed-family",
-                        peer.span,
-                        format!(
-                            "unicast_peer {} is not of the instance's address family",
-                            peer.addr
+                    push_capped(
+                        out,
+                        Diagnostic::error(
+                            "mixed-family",
+                            peer.span,
+                            format!(
+                                "unicast_peer {} is not of the instance's address family",
+                                peer.addr
+                            ),
                         ),
-                    ));
+                    );
                 }
                 if host.has_address(peer.addr) == Some(true) {
-                    out.push(Diagnostic::warning(
-                        "peer-is-local",
-                        peer.span,
-                        format!("unicast_peer {} is an address of this host", peer.addr),
-                    ));
+                    push_capped(
+                        out,
+                        Diagnostic::warning(
+                            "peer-is-local",
+                            peer.span,
+                            format!("unicast_peer {} is an address of this host", peer.addr),
+                        ),
+                    );
                 }
             }
         }
         if let (Some(sp), InitialState::Master) = (i.nopreempt, i.state) {
-            out.push(
+            push_capped(
+                out,
                 Diagnostic::warning(
                     "nopreempt-master",
                     sp,
@@ -416,37 +461,64 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
         }
         if let Some(a) = &i.authentication {
             if v6 && a.value.auth_type.is_some() {
-                out.push(Diagnostic::warning(
-                    "auth-ipv6",
-                    a.span,
-                    format!("vrrp_instance {name}: authentication is ignored for IPv6"),
-                ));
+                push_capped(
+                    out,
+                    Diagnostic::warning(
+                        "auth-ipv6",
+                        a.span,
+                        format!("vrrp_instance {name}: authentication is ignored for IPv6"),
+                    ),
+                );
             }
             if a.value.auth_type == Some(AuthType::Ah) && i.state == InitialState::Master {
-                out.push(Diagnostic::warning("ah-master", a.span, format!("vrrp_instance {name}: keepalived 2.x clears 'state MASTER' with AH authentication")));
+                push_capped(
+                    out,
+                    Diagnostic::warning(
+                        "ah-master",
+                        a.span,
+                        format!(
+                            "vrrp_instance {name}: keepalived 2.x clears 'state MASTER' with AH authentication"
+                        ),
+                    ),
+                );
             }
             if a.value.auth_type == Some(AuthType::Pass) && a.value.auth_pass.is_none() {
-                out.push(Diagnostic::error(
-                    "missing-keyword",
-                    a.span,
-                    format!("vrrp_instance {name}: auth_type PASS without auth_pass"),
-                ));
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "missing-keyword",
+                        a.span,
+                        format!("vrrp_instance {name}: auth_type PASS without auth_pass"),
+                    ),
+                );
             }
         }
         let strict = i.strict_mode.unwrap_or(c.global.vrrp_strict);
         if strict {
             if i.authentication.is_some() {
-                out.push(Diagnostic::error("strict", i.span, format!("vrrp_instance {name}: vrrp_strict forbids authentication (keepalived removes it)")));
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "strict",
+                        i.span,
+                        format!(
+                            "vrrp_instance {name}: vrrp_strict forbids authentication (keepalived removes it)"
+                        ),
+                    ),
+                );
             }
             if i.unicast_peer.as_ref().is_some_and(|p| !p.value.is_empty()) {
-                out.push(Diagnostic::error(
-                    "strict",
-                    i.span,
-                    format!("vrrp_instance {name}: vrrp_strict forbids unicast peers"),
-                ));
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "strict",
+                        i.span,
+                        format!("vrrp_instance {name}: vrrp_strict forbids unicast peers"),
+                    ),
+                );
             }
             if i.priority() != 255 && i.accept != Some(true) {
-                out.push(
+                push_capped(out,
                     Diagnostic::warning("strict-accept", i.span, format!("vrrp_instance {name}: with vrrp_strict, packets to the VIPs are dropped on this router unless it owns them"))
                         .with_help("the VIPs will not answer ping, ssh or other traffic; add 'accept' or drop vrrp_strict"),
                 );
@@ -472,7 +544,7 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
             .next();
         if let Some(t) = weighted {
             if i.priority() == 255 {
-                out.push(
+                push_capped(out,
                     Diagnostic::warning("weight-no-effect", t.span, format!("vrrp_instance {name} has priority 255 (address owner); tracking weights never change its priority"))
                         .with_help("use a priority below 255, or weight 0 so that a failure means FAULT"),
                 );
@@ -480,7 +552,7 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
                 && !g.global_tracking
                 && !g.sync_group_tracking_weight
             {
-                out.push(
+                push_capped(out,
                         Diagnostic::warning("weight-no-effect", t.span, format!("vrrp_instance {name} is in sync group {}: its tracking weights are ignored and a failure means FAULT", g.name))
                             .with_help("add 'sync_group_tracking_weight' (or 'global_tracking') to the sync group if the weights are meant"),
                     );
@@ -490,11 +562,14 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
     if let Some(d) = &c.global.lvs_sync_daemon
         && !instances.contains(d.instance.as_str())
     {
-        out.push(Diagnostic::error(
-            "undefined-reference",
-            Span::NONE,
-            format!("lvs_sync_daemon: no vrrp_instance named '{}'", d.instance),
-        ));
+        push_capped(
+            out,
+            Diagnostic::error(
+                "undefined-reference",
+                Span::NONE,
+                format!("lvs_sync_daemon: no vrrp_instance named '{}'", d.instance),
+            ),
+        );
     }
 
     let groups: HashSet<&str> = c
@@ -506,58 +581,87 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
     for vs in &c.virtual_servers {
         let key = format!("{}/{:?}", vs.key, vs.protocol);
         if services.insert(key, vs.span).is_some() {
-            out.push(Diagnostic::error(
-                "duplicate",
-                vs.span,
-                format!("virtual_server {} is defined twice", vs.key),
-            ));
+            push_capped(
+                out,
+                Diagnostic::error(
+                    "duplicate",
+                    vs.span,
+                    format!("virtual_server {} is defined twice", vs.key),
+                ),
+            );
         }
         if let VsKey::Group(g) = &vs.key
             && !groups.contains(g.as_str())
         {
-            out.push(Diagnostic::error(
-                "undefined-reference",
-                vs.span,
-                format!("virtual_server group {g}: no virtual_server_group named '{g}'"),
-            ));
+            push_capped(
+                out,
+                Diagnostic::error(
+                    "undefined-reference",
+                    vs.span,
+                    format!("virtual_server group {g}: no virtual_server_group named '{g}'"),
+                ),
+            );
         }
         let mut seen = HashSet::new();
         for rs in &vs.real_servers {
             if !seen.insert(rs.addr) {
-                out.push(Diagnostic::error(
-                    "duplicate",
-                    rs.span,
-                    format!(
-                        "real_server {} {} appears twice in virtual_server {}",
-                        rs.addr.ip(),
-                        rs.addr.port(),
-                        vs.key
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "duplicate",
+                        rs.span,
+                        format!(
+                            "real_server {} {} appears twice in virtual_server {}",
+                            rs.addr.ip(),
+                            rs.addr.port(),
+                            vs.key
+                        ),
                     ),
-                ));
+                );
             }
             if let VsKey::Addr(a) = &vs.key
                 && a.is_ipv4() != rs.addr.is_ipv4()
                 && vs.lb_kind != crate::model::LbKind::Tun
             {
-                out.push(Diagnostic::error("mixed-family", rs.span, "real_server address family differs from the virtual server's (only TUN can mix)"));
+                push_capped(
+                    out,
+                    Diagnostic::error(
+                        "mixed-family",
+                        rs.span,
+                        "real_server address family differs from the virtual server's (only TUN can mix)",
+                    ),
+                );
             }
             for ch in &rs.checkers {
                 if let CheckerKind::File(f) = &ch.kind
                     && let Some(t) = &f.track_file
                     && !files.contains(t.value.as_str())
                 {
-                    out.push(Diagnostic::error(
-                        "undefined-reference",
-                        t.span,
-                        format!("FILE_CHECK: no track_file named '{}'", t.value),
-                    ));
+                    push_capped(
+                        out,
+                        Diagnostic::error(
+                            "undefined-reference",
+                            t.span,
+                            format!("FILE_CHECK: no track_file named '{}'", t.value),
+                        ),
+                    );
                 }
             }
         }
         if vs.quorum > 1 {
             let total: i64 = vs.real_servers.iter().map(|r| i64::from(r.weight)).sum();
             if total < i64::from(vs.quorum) {
-                out.push(Diagnostic::warning("quorum-unreachable", vs.span, format!("virtual_server {}: quorum {} is above the total weight {total} of its real servers", vs.key, vs.quorum)));
+                push_capped(
+                    out,
+                    Diagnostic::warning(
+                        "quorum-unreachable",
+                        vs.span,
+                        format!(
+                            "virtual_server {}: quorum {} is above the total weight {total} of its real servers",
+                            vs.key, vs.quorum
+                        ),
+                    ),
+                );
             }
         }
     }
@@ -571,11 +675,10 @@ fn duplicates<'a>(
     let mut seen = HashSet::new();
     for (name, span) in items {
         if !seen.insert(name) {
-            out.push(Diagnostic::error(
-                "duplicate",
-                span,
-                format!("{what} {name} is defined twice"),
-            ));
+            push_capped(
+                out,
+                Diagnostic::error("duplicate", span, format!("{what} {name} is defined twice")),
+            );
         }
     }
 }
@@ -600,16 +703,19 @@ fn track_refs(
             } else {
                 d = d.with_help("keepalived ignores the reference: the script is never run");
             }
-            out.push(d);
+            push_capped(out, d);
         }
     }
     for t in files_ref {
         if !files.contains(t.name.as_str()) {
-            out.push(Diagnostic::error(
-                "undefined-reference",
-                t.span,
-                format!("track_file: no track_file named '{}'", t.name),
-            ));
+            push_capped(
+                out,
+                Diagnostic::error(
+                    "undefined-reference",
+                    t.span,
+                    format!("track_file: no track_file named '{}'", t.name),
+                ),
+            );
         }
     }
 }

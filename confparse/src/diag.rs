@@ -162,12 +162,16 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
+        let limit = (c.len().max(word.len()) / 3).max(1);
+        // Cheap filter: the distance is at least the difference in length.
+        if c.len().abs_diff(word.len()) > limit {
+            continue;
+        }
         let d = if c.eq_ignore_ascii_case(word) {
             0
         } else {
             distance(&lower, &c.to_ascii_lowercase())
         };
-        let limit = (c.len().max(word.len()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }

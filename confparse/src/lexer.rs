@@ -23,7 +23,16 @@ pub(crate) const MAX_LINE: usize = 1 << 20;
 /// Nesting limit for `$NAME` expansion.
 const MAX_EXPANSION_DEPTH: usize = 16;
 /// Most lines a single `~SEQ` / `~LST` line may produce.
-const MAX_REPEAT_LINES: usize = 1 << 20;
+const MAX_REPEAT_LINES: usize = 1 << 17;
+/// Work (expansion steps plus bytes/64) one physical line may cost; bounds nested expansions
+/// that produce little output for a lot of work.
+const WORK_BUDGET: u64 = 1 << 21;
+/// Expansion work one whole parse may cost.
+const TOTAL_WORK_BUDGET: u64 = 1 << 24;
+/// Most files (including repeated includes of one file) read by one parse.
+pub(crate) const MAX_FILES: usize = 4096;
+/// Most diagnostics kept; the rest are counted in a final one.
+pub(crate) const MAX_DIAGNOSTICS: usize = 10_000;
 
 /// A word of the configuration, with where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +96,7 @@ impl SourceLoader for FsLoader {
 /// Serves files from memory; paths are matched exactly.
 #[derive(Clone, Debug, Default)]
 pub struct MemLoader {
-    files: HashMap<PathBuf, String>,
+    files: HashMap<PathBuf, Vec<u8>>,
 }
 
 impl MemLoader {
@@ -97,7 +106,12 @@ impl MemLoader {
     }
     /// Adds (or replaces) a file.
     pub fn add(&mut self, path: impl Into<PathBuf>, text: impl Into<String>) -> &mut Self {
-        self.files.insert(path.into(), text.into());
+        self.files.insert(path.into(), text.into().into_bytes());
+        self
+    }
+    /// Adds (or replaces) a file given as bytes (which need not be UTF-8).
+    pub fn add_bytes(&mut self, path: impl Into<PathBuf>, bytes: impl Into<Vec<u8>>) -> &mut Self {
+        self.files.insert(path.into(), bytes.into());
         self
     }
 }
@@ -120,7 +134,7 @@ fn normalize(path: &Path) -> PathBuf {
 impl SourceLoader for MemLoader {
     fn open(&self, path: &Path) -> io::Result<Box<dyn BufRead>> {
         match self.files.get(&normalize(path)) {
-            Some(t) => Ok(Box::new(io::Cursor::new(t.clone().into_bytes()))),
+            Some(t) => Ok(Box::new(io::Cursor::new(t.clone()))),
             None => Err(io::Error::new(io::ErrorKind::NotFound, "no such file")),
         }
     }
@@ -140,7 +154,9 @@ impl SourceLoader for MemLoader {
         normalize(path)
     }
     fn memory_text(&self, path: &Path) -> Option<String> {
-        self.files.get(&normalize(path)).cloned()
+        self.files
+            .get(&normalize(path))
+            .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 }
 
@@ -316,6 +332,12 @@ pub(crate) struct Lexer<'l> {
     pub(crate) sources: SourceMap,
     pub(crate) diags: Vec<Diagnostic>,
     buf: Vec<u8>,
+    /// Work left for the current physical line.
+    budget: u64,
+    /// Expansion work left for the whole parse.
+    total_budget: u64,
+    /// Files opened so far.
+    opened: usize,
 }
 
 fn is_name_start(c: char) -> bool {
@@ -338,7 +360,42 @@ impl<'l> Lexer<'l> {
             sources: SourceMap::default(),
             diags: Vec::new(),
             buf: Vec::new(),
+            budget: WORK_BUDGET,
+            total_budget: TOTAL_WORK_BUDGET,
+            opened: 0,
         }
+    }
+
+    /// Records a diagnostic, up to [`MAX_DIAGNOSTICS`].
+    fn report(&mut self, d: Diagnostic) {
+        push_capped(&mut self.diags, d);
+    }
+
+    /// Spends expansion work; false (reported once per line) when the line's budget is used up.
+    fn spend(&mut self, units: u64, span: Span) -> bool {
+        if self.budget == 0 || self.total_budget == 0 {
+            return false;
+        }
+        if self.budget < units || self.total_budget < units {
+            let whole = self.total_budget < units;
+            self.budget = 0;
+            if whole {
+                self.total_budget = 0;
+            }
+            let msg = if whole {
+                "parameter / ~SEQ expansion of the whole configuration is too large; later expansions are dropped"
+            } else {
+                "parameter / ~SEQ expansion of this line is too large; the rest is dropped"
+            };
+            self.report(
+                Diagnostic::error("expansion-too-large", span, msg)
+                    .with_help("split the expansion over several lines"),
+            );
+            return false;
+        }
+        self.budget -= units;
+        self.total_budget -= units;
+        true
     }
 
     /// Pushes a file on the include stack. Returns false (with a diagnostic when `at` is real) if it
@@ -346,7 +403,7 @@ impl<'l> Lexer<'l> {
     pub(crate) fn push_file(&mut self, path: &Path, at: Span) -> Result<(), io::Error> {
         let canon = self.loader.canonical(path);
         if self.frames.iter().any(|f| f.canon == canon) {
-            self.diags.push(
+            self.report(
                 Diagnostic::error(
                     "include-cycle",
                     at,
@@ -357,7 +414,7 @@ impl<'l> Lexer<'l> {
             return Ok(());
         }
         if self.frames.len() >= MAX_INCLUDE_DEPTH {
-            self.diags.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 "include-depth",
                 at,
                 format!(
@@ -367,6 +424,18 @@ impl<'l> Lexer<'l> {
             ));
             return Ok(());
         }
+        if self.opened >= MAX_FILES {
+            self.report(Diagnostic::error(
+                "too-many-files",
+                at,
+                format!(
+                    "more than {MAX_FILES} files included; '{}' not read",
+                    path.display()
+                ),
+            ));
+            return Ok(());
+        }
+        self.opened += 1;
         let reader = self.loader.open(path)?;
         let file = self
             .sources
@@ -390,11 +459,13 @@ impl<'l> Lexer<'l> {
                 return Some(it);
             }
             if let Some((text, file, line)) = self.lines.pop_front() {
-                self.tokenize(&text, file, line);
+                self.tokenize(&text, 0, file, line);
                 continue;
             }
             let (raw, file, line) = self.read_physical()?;
             self.logical(&raw, file, line);
+            // Give the line's allocation back to the read buffer.
+            self.buf = raw.into_bytes();
         }
     }
 
@@ -418,9 +489,9 @@ impl<'l> Lexer<'l> {
                     if self.buf.last() == Some(&b'\r') {
                         self.buf.pop();
                     }
-                    let text = match std::str::from_utf8(&self.buf) {
-                        Ok(s) => s.to_owned(),
-                        Err(_) => String::from_utf8_lossy(&self.buf).into_owned(),
+                    let text = match String::from_utf8(std::mem::take(&mut self.buf)) {
+                        Ok(s) => s,
+                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
                     };
                     if text.contains('\r') {
                         // Old Mac line ends: each `\r` ends a line too.
@@ -440,7 +511,7 @@ impl<'l> Lexer<'l> {
                         col: 1,
                         len: 1,
                     };
-                    self.diags.push(Diagnostic::error(
+                    self.report(Diagnostic::error(
                         "read-error",
                         span,
                         format!("cannot read: {e}"),
@@ -462,8 +533,9 @@ impl<'l> Lexer<'l> {
 
     /// Handles one physical line: limits, conditionals, definitions, then expansion.
     fn logical(&mut self, raw: &str, file: FileId, line: u32) {
+        self.budget = WORK_BUDGET;
         if raw.len() > MAX_LINE {
-            self.diags.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 "line-too-long",
                 Self::span(file, line, 0, 1),
                 format!("line longer than {MAX_LINE} bytes ignored"),
@@ -471,7 +543,7 @@ impl<'l> Lexer<'l> {
             return;
         }
         if let Some(pos) = raw.find('\0') {
-            self.diags.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 "nul-byte",
                 Self::span(file, line, raw[..pos].chars().count(), 1),
                 "line contains a NUL byte; line ignored",
@@ -512,7 +584,7 @@ impl<'l> Lexer<'l> {
                     value.push('\n');
                     value.push_str(next.trim());
                     if value.len() > MAX_LINE {
-                        self.diags.push(Diagnostic::error(
+                        self.report(Diagnostic::error(
                             "definition-too-long",
                             Self::span(file, line, offset, name_len + 1),
                             format!("definition of ${name} longer than {MAX_LINE} bytes"),
@@ -523,6 +595,12 @@ impl<'l> Lexer<'l> {
                 self.params.insert(name, value);
                 return;
             }
+        }
+        if !body.contains('$') && !body.starts_with('~') {
+            // Nothing to expand: tokenize in place.
+            let col0 = raw[..offset].chars().count();
+            self.tokenize(body, col0, file, line);
+            return;
         }
         let mut out = Vec::new();
         let padded = format!("{}{}", " ".repeat(offset.min(raw.len())), body);
@@ -541,6 +619,9 @@ impl<'l> Lexer<'l> {
         depth: usize,
         out: &mut Vec<String>,
     ) {
+        if !self.spend(1 + text.len() as u64 / 64, Self::span(file, line, 0, 1)) {
+            return;
+        }
         let trimmed = text.trim_start();
         let indent = text.len() - trimmed.len();
         if let Some(rep) = ["~SEQx(", "~SEQ(", "~LST("]
@@ -549,7 +630,7 @@ impl<'l> Lexer<'l> {
         {
             let span = Self::span(file, line, indent, rep.len() - 1);
             if depth >= MAX_EXPANSION_DEPTH {
-                self.diags.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     "expansion-depth",
                     span,
                     "~SEQ/~LST nested too deeply",
@@ -557,7 +638,7 @@ impl<'l> Lexer<'l> {
                 return;
             }
             let Some(close) = trimmed.find(')') else {
-                self.diags.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     "bad-repeat",
                     span,
                     format!("{} without a closing ')'", &rep[..rep.len() - 1]),
@@ -574,7 +655,7 @@ impl<'l> Lexer<'l> {
             let saved = self.params.get(&var).cloned();
             for v in values {
                 if out.len() >= MAX_REPEAT_LINES {
-                    self.diags.push(Diagnostic::error(
+                    self.report(Diagnostic::error(
                         "repeat-too-long",
                         span,
                         format!("~SEQ/~LST expansion stopped after {MAX_REPEAT_LINES} lines"),
@@ -598,7 +679,7 @@ impl<'l> Lexer<'l> {
             text.to_owned()
         };
         if expanded.len() > MAX_LINE {
-            self.diags.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 "line-too-long",
                 span,
                 format!("line longer than {MAX_LINE} bytes after expansion"),
@@ -615,7 +696,7 @@ impl<'l> Lexer<'l> {
     /// The values a `~SEQ(var, [start,] [step,] end)` or `~LST(var, v…)` iterates over.
     fn repeat_values(&mut self, rep: &str, args: &[String], span: Span) -> Option<Vec<String>> {
         let bad = |me: &mut Self, msg: String| {
-            me.diags.push(Diagnostic::error("bad-repeat", span, msg));
+            me.report(Diagnostic::error("bad-repeat", span, msg));
             None
         };
         let var_ok = args.first().is_some_and(|v| {
@@ -671,6 +752,9 @@ impl<'l> Lexer<'l> {
                     format!("~SEQ would produce more than {MAX_REPEAT_LINES} lines"),
                 );
             }
+            if !self.spend(1, span) {
+                break;
+            }
             values.push(if hex { format!("{v:x}") } else { v.to_string() });
             let Some(n) = v.checked_add(step) else { break };
             v = n;
@@ -683,7 +767,7 @@ impl<'l> Lexer<'l> {
     /// unknown `${NAME}` is reported.
     fn substitute(&mut self, text: &str, span: Span, depth: usize) -> String {
         if depth > MAX_EXPANSION_DEPTH {
-            self.diags.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 "expansion-depth",
                 span,
                 "parameter expansion nested too deeply (a definition that refers to itself?)",
@@ -693,6 +777,9 @@ impl<'l> Lexer<'l> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(pos) = rest.find('$') {
+            if !self.spend(1 + out.len() as u64 / 64, span) {
+                break;
+            }
             out.push_str(&rest[..pos]);
             let after = &rest[pos + 1..];
             if let Some(braced) = after.strip_prefix('{') {
@@ -707,7 +794,7 @@ impl<'l> Lexer<'l> {
                             out.push_str(&v);
                         }
                         None => {
-                            self.diags.push(
+                            self.report(
                                 Diagnostic::error(
                                     "undefined-parameter",
                                     span,
@@ -790,28 +877,40 @@ impl<'l> Lexer<'l> {
         }
     }
 
-    /// Cuts an expanded line into tokens and brace items; handles `include` lines.
-    fn tokenize(&mut self, text: &str, file: FileId, line: u32) {
-        let chars: Vec<char> = text.chars().collect();
+    /// Cuts an expanded line into tokens and brace items; handles `include` lines. `col0` is the
+    /// column (in characters, 0-based) of `text`'s first character in the source line.
+    ///
+    /// Only ASCII characters delimit (like keepalived's `isspace`), so the scan works on bytes
+    /// and every cut falls on a character boundary.
+    fn tokenize(&mut self, text: &str, col0: usize, file: FileId, line: u32) {
+        fn space(b: u8) -> bool {
+            matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+        }
+        fn special(b: u8) -> bool {
+            matches!(b, b'{' | b'}' | b'#' | b'!' | b'"' | b'\'' | b'\\')
+        }
+        let b = text.as_bytes();
+        let ascii = text.is_ascii();
+        let col = |i: usize| col0 + if ascii { i } else { text[..i].chars().count() };
         let mut tokens: Vec<Token> = Vec::new();
+        let before = self.items.len();
         let mut i = 0;
-        let mut emitted_before = self.items.len();
-        while i < chars.len() {
-            let c = chars[i];
-            if c.is_whitespace() {
+        while i < b.len() {
+            let c = b[i];
+            if space(c) {
                 i += 1;
                 continue;
             }
-            if c == '#' || c == '!' {
+            if c == b'#' || c == b'!' {
                 break;
             }
-            if c == '{' || c == '}' {
+            if c == b'{' || c == b'}' {
                 if !tokens.is_empty() {
                     self.items
                         .push_back(Item::Line(std::mem::take(&mut tokens)));
                 }
-                let sp = Self::span(file, line, i, 1);
-                self.items.push_back(if c == '{' {
+                let sp = Self::span(file, line, col(i), 1);
+                self.items.push_back(if c == b'{' {
                     Item::Open(sp)
                 } else {
                     Item::Close(sp)
@@ -820,74 +919,100 @@ impl<'l> Lexer<'l> {
                 continue;
             }
             let start = i;
-            let mut word = String::new();
-            let mut quoted = false;
-            while i < chars.len() {
-                let c = chars[i];
-                if c.is_whitespace() || c == '{' || c == '}' {
-                    break;
-                }
-                if c == '#' || c == '!' {
-                    let sp = Self::span(file, line, i, 1);
-                    self.diags.push(
-                        Diagnostic::warning(
-                            "comment-in-word",
-                            sp,
-                            format!("'{c}' inside a word starts a comment (keepalived 2.x); keepalived 1.x kept it as part of the word"),
-                        )
-                        .with_help(format!("quote the value or write \\{c} if the '{c}' is meant literally; put a space before it if it starts a comment")),
-                    );
-                    i = chars.len();
-                    break;
-                }
-                if c == '"' || c == '\'' {
-                    quoted = true;
-                    let q = c;
-                    i += 1;
-                    let mut closed = false;
-                    while i < chars.len() {
-                        let d = chars[i];
-                        if d == q {
-                            closed = true;
-                            i += 1;
-                            break;
-                        }
-                        if d == '\\'
-                            && q == '"'
-                            && i + 1 < chars.len()
-                            && matches!(chars[i + 1], '"' | '\\')
-                        {
-                            word.push(chars[i + 1]);
-                            i += 2;
-                            continue;
-                        }
-                        word.push(d);
-                        i += 1;
-                    }
-                    if !closed {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "unterminated-quote",
-                                Self::span(file, line, start, i - start),
-                                format!("missing closing {q}"),
-                            )
-                            .with_help("the value runs to the end of the line"),
-                        );
-                    }
-                    continue;
-                }
-                if c == '\\' && i + 1 < chars.len() {
-                    word.push(chars[i + 1]);
-                    i += 2;
-                    continue;
-                }
-                word.push(c);
+            while i < b.len() && !space(b[i]) && !special(b[i]) {
                 i += 1;
+            }
+            let mut word = text[start..i].to_owned();
+            let mut quoted = false;
+            // Slow path: quotes, escapes, or a comment character inside the word.
+            while i < b.len() && !space(b[i]) && b[i] != b'{' && b[i] != b'}' {
+                match b[i] {
+                    c @ (b'#' | b'!') => {
+                        let c = c as char;
+                        self.report(
+                            Diagnostic::warning(
+                                "comment-in-word",
+                                Self::span(file, line, col(i), 1),
+                                format!("'{c}' inside a word starts a comment (keepalived 2.x); keepalived 1.x kept it as part of the word"),
+                            )
+                            .with_help(format!("quote the value or write \\{c} if the '{c}' is meant literally; put a space before it if it starts a comment")),
+                        );
+                        // The rest of the line is a comment.
+                        let end = i;
+                        i = b.len();
+                        if !word.is_empty() || quoted {
+                            tokens.push(Token {
+                                text: word,
+                                span: Self::span(file, line, col(start), col(end) - col(start)),
+                                quoted,
+                            });
+                        }
+                        word = String::new();
+                        quoted = false;
+                        break;
+                    }
+                    q @ (b'"' | b'\'') => {
+                        quoted = true;
+                        let qstart = i;
+                        i += 1;
+                        let mut closed = false;
+                        while i < b.len() {
+                            let d = b[i];
+                            if d == q {
+                                closed = true;
+                                i += 1;
+                                break;
+                            }
+                            if d == b'\\'
+                                && q == b'"'
+                                && i + 1 < b.len()
+                                && matches!(b[i + 1], b'"' | b'\\')
+                            {
+                                word.push(b[i + 1] as char);
+                                i += 2;
+                                continue;
+                            }
+                            let run = i;
+                            while i < b.len() && b[i] != q && b[i] != b'\\' {
+                                i += 1;
+                            }
+                            if i == run {
+                                word.push('\\');
+                                i += 1;
+                            } else {
+                                word.push_str(&text[run..i]);
+                            }
+                        }
+                        if !closed {
+                            self.report(
+                                Diagnostic::error(
+                                    "unterminated-quote",
+                                    Self::span(file, line, col(qstart), col(i) - col(qstart)),
+                                    format!("missing closing {}", q as char),
+                                )
+                                .with_help("the value runs to the end of the line"),
+                            );
+                        }
+                    }
+                    b'\\' if i + 1 < b.len() => {
+                        let ch = text[i + 1..].chars().next().unwrap_or('\\');
+                        word.push(ch);
+                        i += 1 + ch.len_utf8();
+                    }
+                    _ => {
+                        let run = i;
+                        i += 1;
+                        while i < b.len() && !space(b[i]) && !special(b[i]) {
+                            i += 1;
+                        }
+                        word.push_str(&text[run..i]);
+                    }
+                }
             }
             if !word.is_empty() || quoted {
                 tokens.push(Token {
                     text: word,
-                    span: Self::span(file, line, start, i - start),
+                    span: Self::span(file, line, col(start), col(i) - col(start)),
                     quoted,
                 });
             }
@@ -896,7 +1021,7 @@ impl<'l> Lexer<'l> {
             self.items.push_back(Item::Line(tokens));
         }
         // `include PATTERN` on a line of its own.
-        if self.items.len() == emitted_before + 1
+        if self.items.len() == before + 1
             && let Some(Item::Line(toks)) = self.items.back()
             && !toks[0].quoted
             && toks[0].text.starts_with("include")
@@ -906,15 +1031,13 @@ impl<'l> Lexer<'l> {
                 return;
             };
             self.include(&toks);
-            emitted_before = self.items.len();
         }
-        let _ = emitted_before;
     }
 
     fn include(&mut self, toks: &[Token]) {
         let kw = &toks[0];
         if toks.len() != 2 {
-            self.diags.push(
+            self.report(
                 Diagnostic::error(
                     "bad-include",
                     kw.span,
@@ -937,7 +1060,7 @@ impl<'l> Lexer<'l> {
         };
         let matches = self.loader.glob(&full);
         if matches.is_empty() {
-            self.diags.push(Diagnostic::warning(
+            self.report(Diagnostic::warning(
                 "include-no-match",
                 toks[1].span,
                 format!("'{}' matches no file; nothing included", full.display()),
@@ -947,13 +1070,26 @@ impl<'l> Lexer<'l> {
         // Push in reverse so the first match is read first.
         for m in matches.iter().rev() {
             if let Err(e) = self.push_file(m, toks[1].span) {
-                self.diags.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     "include-unreadable",
                     toks[1].span,
                     format!("cannot read '{}': {e}", m.display()),
                 ));
             }
         }
+    }
+}
+
+/// Adds a diagnostic unless [`MAX_DIAGNOSTICS`] are already there (then one summary is kept).
+pub(crate) fn push_capped(diags: &mut Vec<Diagnostic>, d: Diagnostic) {
+    match diags.len() {
+        n if n < MAX_DIAGNOSTICS => diags.push(d),
+        n if n == MAX_DIAGNOSTICS => diags.push(Diagnostic::error(
+            "too-many-diagnostics",
+            Span::NONE,
+            format!("more than {MAX_DIAGNOSTICS} findings; the rest are not shown"),
+        )),
+        _ => {}
     }
 }
 
@@ -1065,6 +1201,36 @@ mod tests {
         assert!(d.iter().any(|d| d.code == "expansion-depth"));
         let (_, d) = lex("~SEQ(i, 1, 1, 99999999999) x\n");
         assert!(d.iter().any(|d| d.code == "bad-repeat"));
+    }
+
+    #[test]
+    fn runaway_expansion_is_bounded() {
+        use std::fmt::Write as _;
+        // Nested repetition: a million times a million lines.
+        let (o, d) = lex("~SEQ(i, 1000000) ~SEQ(j, 1000000) x\n");
+        assert!(o.len() <= MAX_REPEAT_LINES, "{}", o.len());
+        assert!(d.iter().any(|d| matches!(
+            d.code,
+            "expansion-too-large" | "repeat-too-long" | "bad-repeat"
+        )));
+        // Exponential work with empty output.
+        let mut text = String::from("$E=\n");
+        let mut prev = "E".to_owned();
+        for n in 0..12 {
+            let name = format!("P{n}");
+            let _ = writeln!(text, "${name}={}", format!("${prev} ").repeat(40));
+            prev = name;
+        }
+        let _ = writeln!(text, "x ${prev}");
+        let (_, d) = lex(&text);
+        assert!(
+            d.iter()
+                .any(|d| matches!(d.code, "expansion-too-large" | "line-too-long")),
+            "{d:?}"
+        );
+        // Undefined parameters repeated: the findings are capped.
+        let (_, d) = lex("~SEQ(i, 100000) x ${NOPE}\n");
+        assert!(d.len() <= MAX_DIAGNOSTICS + 1);
     }
 
     #[test]

@@ -70,13 +70,13 @@ impl<'l> Parser<'l> {
     }
 
     pub(crate) fn error(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::error(code, span, msg));
+        self.push(Diagnostic::error(code, span, msg));
     }
     pub(crate) fn warn(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(code, span, msg));
+        self.push(Diagnostic::warning(code, span, msg));
     }
     pub(crate) fn push(&mut self, d: Diagnostic) {
-        self.diags.push(d);
+        crate::lexer::push_capped(&mut self.diags, d);
     }
 
     /// The next statement of the current block. A `{` that no statement asked for is reported
