@@ -8,10 +8,11 @@
 
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
-use std::hint::black_box;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use scheduler::{Loop, TaskId, thread_cpu_time};
+use scheduler::{Loop, thread_cpu_time};
 
 const N: u64 = 10_000;
 const ROUNDS: u32 = 200;
@@ -38,61 +39,29 @@ fn measure(name: &str, mut round: impl FnMut()) {
 fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("loadavg before: {}", load.trim());
-
     let mut lp: Loop<u64> = Loop::new().unwrap();
-    let mut ids: Vec<TaskId> = Vec::with_capacity(N as usize);
+    let mut ids = Vec::with_capacity(10_000);
     measure("add + cancel (per pair)", || {
-        let ctx = lp.ctx();
-        let base = ctx.now() + Duration::from_secs(1);
-        for i in 0..N {
-            ids.push(ctx.add_timer(
-                "t",
-                base + Duration::from_nanos(i % 1000),
-                |n: &mut u64, _, _| *n += 1,
-            ));
-        }
-        for id in ids.drain(..) {
-            black_box(ctx.cancel(id));
-        }
+        common::add_cancel(&mut lp, &mut ids, N);
     });
-    let mut fired = 0u64;
+    let mut fired = 0;
     measure("add due timer + fire it", || {
-        let ctx = lp.ctx();
-        let past = ctx.now().checked_sub(Duration::from_millis(1)).unwrap();
-        for i in 0..N {
-            ctx.add_timer(
-                "t",
-                past + Duration::from_nanos(i % 97),
-                |n: &mut u64, _, _| *n += 1,
-            );
-        }
-        lp.run_once(&mut fired, Some(Duration::ZERO)).unwrap();
+        common::add_fire(&mut lp, &mut fired, N);
     });
-    let base = Instant::now() + Duration::from_secs(3600);
-    let pending: Vec<TaskId> = (0..1000)
-        .map(|_| lp.ctx().add_timer("t", base, |_: &mut u64, _, _| {}))
-        .collect();
-    let mut k = 0u64;
+    let pending = common::pending_timers(&mut lp);
+    let mut k = 0;
     measure("re-arm a pending timer", || {
-        let ctx = lp.ctx();
-        for i in 0..N {
-            k += 1;
-            black_box(ctx.set_deadline(
-                pending[(i % 1000) as usize],
-                Some(base + Duration::from_nanos(k)),
-            ));
-        }
+        common::rearm(&mut lp, &pending, &mut k, N);
     });
-    for id in pending {
-        lp.ctx().cancel(id);
+    for id in &pending.0 {
+        lp.ctx().cancel(*id);
     }
-    let mut ran = 0u64;
+    measure("fire, re-arm + cancel in handler", || {
+        common::fire_rearm_cancel(&mut lp, &mut fired, N);
+    });
+    let mut ran = 0;
     measure("post event + run it", || {
-        let ctx = lp.ctx();
-        for _ in 0..N {
-            ctx.add_event("e", |n: &mut u64, _, _| *n += 1);
-        }
-        lp.run_once(&mut ran, Some(Duration::ZERO)).unwrap();
+        common::post_run(&mut lp, &mut ran, N);
     });
     assert!(fired > 0 && ran > 0);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
