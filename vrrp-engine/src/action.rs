@@ -293,6 +293,15 @@ pub enum LogEvent {
         /// `true` if it was re-added, `false` if removed.
         added: bool,
     },
+    /// An advert for a VRID no instance runs on that interface (`log_unknown_vrids`).
+    UnknownVrid {
+        /// Interface.
+        interface: InterfaceId,
+        /// The VRID.
+        vrid: u8,
+        /// Sender.
+        from: IpAddr,
+    },
     /// The effective priority changed.
     PriorityChanged {
         /// Old value.
@@ -337,6 +346,15 @@ impl fmt::Display for LogEvent {
                 let verb = if *added { "restored" } else { "removed" };
                 write!(f, "{addr} changed outside our control; {verb}")
             }
+            LogEvent::UnknownVrid {
+                interface,
+                vrid,
+                from,
+            } => write!(
+                f,
+                "advert from {from} for VRID {vrid} on interface #{}, which we do not run",
+                interface.0
+            ),
             LogEvent::PriorityChanged { old, new } => {
                 write!(f, "effective priority {} -> {}", old.0, new.0)
             }

@@ -40,6 +40,9 @@ pub struct EngineConfig {
     /// Minimum time between two log lines of the same error class on one instance
     /// (the count of suppressed lines is reported with the next one).
     pub log_interval: Duration,
+    /// `log_unknown_vrids`: log adverts for VRIDs no instance runs (at most once per
+    /// `log_interval`); they are always counted.
+    pub log_unknown_vrids: bool,
 }
 
 /// Which state an instance asks for at start (`state MASTER|BACKUP`).

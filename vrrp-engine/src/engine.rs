@@ -166,6 +166,8 @@ pub struct Engine {
     dirty: Vec<u32>,
     global: GlobalCounters,
     log_interval: Duration,
+    log_unknown_vrids: bool,
+    unknown_vrid_logged: Option<Instant>,
     started: bool,
 }
 
@@ -194,6 +196,7 @@ impl Engine {
             sync_groups,
             trackers,
             log_interval,
+            log_unknown_vrids,
         } = config;
         let mut groups_of = vec![None; instances.len()];
         for (g, group) in sync_groups.iter().enumerate() {
@@ -228,6 +231,8 @@ impl Engine {
             dirty: Vec::new(),
             global: GlobalCounters::default(),
             log_interval,
+            log_unknown_vrids,
+            unknown_vrid_logged: None,
             started: false,
         };
         for (i, cfg) in instances.into_iter().enumerate() {
@@ -362,6 +367,7 @@ impl Engine {
         let mut next = Engine::new(config)?;
         next.links.clone_from(&self.links);
         next.global = self.global.clone();
+        next.unknown_vrid_logged = self.unknown_vrid_logged;
         next.started = self.started;
         next.inherit_trackers(&self.trackers);
         let identity = |c: &InstanceConfig| {
@@ -530,6 +536,22 @@ impl Engine {
         let key = (interface, source.is_ipv6(), rx.advert.vrid);
         let Some(&id) = self.demux.get(&key) else {
             self.global.vrid_errors += 1;
+            let quiet = self
+                .unknown_vrid_logged
+                .is_some_and(|t| now.saturating_duration_since(t) < self.log_interval);
+            if self.log_unknown_vrids && !quiet {
+                self.unknown_vrid_logged = Some(now);
+                self.actions.push_back(Action::Log(LogRecord {
+                    level: Level::Info,
+                    instance: None,
+                    name: None,
+                    event: LogEvent::UnknownVrid {
+                        interface,
+                        vrid: rx.advert.vrid,
+                        from: source,
+                    },
+                }));
+            }
             return;
         };
         let i = idx(id);

@@ -171,6 +171,7 @@ fn build(t: &Topology) -> Lan {
             sync_groups,
             trackers,
             log_interval: Duration::from_secs(60),
+            log_unknown_vrids: false,
         };
         lan.add_router(format!("r{r}"), cfg).unwrap();
     }

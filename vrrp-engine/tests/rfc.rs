@@ -318,6 +318,27 @@ fn adverts_for_unknown_vrids_are_counted_router_wide() {
     let mut e = engine(100, |_| {});
     feed(&mut e, at(1), &advert_for(52, PEER, 150, 255, None, 1));
     assert_eq!(e.global_counters().vrid_errors, 1);
+    assert!(actions(&mut e).is_empty());
+    // With log_unknown_vrids, logged at most once per log_interval.
+    let mut cfg = single(inst("VI_1", 51, 100, "10.0.0.1", &["10.0.0.100"]));
+    cfg.log_unknown_vrids = true;
+    let mut e = Engine::new(cfg).unwrap();
+    e.start(Instant::ZERO);
+    actions(&mut e);
+    for k in 0..10 {
+        feed(
+            &mut e,
+            at(k * 1000),
+            &advert_for(52, PEER, 150, 255, None, 1),
+        );
+    }
+    let logs = actions(&mut e);
+    assert_eq!(logs.len(), 1);
+    assert!(matches!(
+        &logs[0],
+        Action::Log(r) if matches!(r.event, vrrp_engine::LogEvent::UnknownVrid { vrid: 52, .. })
+    ));
+    assert_eq!(e.global_counters().vrid_errors, 10);
 }
 
 #[test]

@@ -223,6 +223,7 @@ fn sync_pair(seed: u64) -> (Lan, [vrrp_engine::sim::RouterId; 2]) {
                 initial: TrackerStatus::Up,
             }],
             log_interval: secs(60),
+            log_unknown_vrids: false,
         };
         ids.push(lan.add_router(format!("r{k}"), cfg).unwrap());
     }
