@@ -77,10 +77,52 @@ pub struct Stats {
     pub turns: u64,
     /// Handler calls.
     pub dispatched: u64,
-    /// Live tasks (including children being reaped after cancellation).
+    /// Live tasks (not counting cancelled children still being reaped).
     pub tasks: usize,
     /// Entries in the timer heap, including cancelled ones not yet purged.
     pub heap_entries: usize,
+    /// The largest lateness seen so far: the turn's `now` minus the deadline, over every timer
+    /// and timeout that ran (slack included). A growing value means the loop is overloaded.
+    pub max_timer_lateness: Duration,
+}
+
+/// What kind of task a [`TaskInfo`] describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskKind {
+    /// A timer (one-shot, periodic or slot).
+    Timer,
+    /// A read task on `fd`.
+    Read,
+    /// A write task on `fd`.
+    Write,
+    /// An event task.
+    Event,
+    /// A signal watcher.
+    Signal(Signal),
+    /// A running child process.
+    Child,
+    /// A task triggered by a [`Waker`].
+    Waker,
+}
+
+/// A live task, as listed by [`Ctx::tasks`] (for status dumps and debugging).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskInfo<'a> {
+    /// The task's id.
+    pub id: TaskId,
+    /// The name it was given.
+    pub name: &'a str,
+    /// Its kind.
+    pub kind: TaskKind,
+    /// When it next runs: a timer's deadline, a read or write timeout, or a child's next
+    /// timeout signal. `None` if nothing is scheduled.
+    pub deadline: Option<Instant>,
+    /// The descriptor of a read or write task.
+    pub fd: Option<RawFd>,
+    /// The process id of a child.
+    pub pid: Option<u32>,
 }
 
 const KIND_FD: usize = 0;
@@ -147,7 +189,7 @@ enum Kind {
         armed: bool,
     },
     Event,
-    Signal,
+    Signal(Signal),
     Waker,
     Child(ChildState),
 }
@@ -181,6 +223,8 @@ struct Task<S> {
     kind: Kind,
     seq: u64,
     in_heap: bool,
+    /// The deadline of the task's heap entry, meaningful while `in_heap`.
+    due_at: Instant,
     rearmed: bool,
 }
 
@@ -249,6 +293,7 @@ pub struct Loop<S> {
     events: mio::Events,
     turns: u64,
     dispatched: u64,
+    max_lateness: Duration,
 }
 
 fn setup<T>(r: io::Result<T>) -> Result<T, Error> {
@@ -316,6 +361,7 @@ impl<S> Loop<S> {
             events: mio::Events::with_capacity(1024),
             turns: 0,
             dispatched: 0,
+            max_lateness: Duration::ZERO,
         })
     }
 
@@ -333,6 +379,7 @@ impl<S> Loop<S> {
             dispatched: self.dispatched,
             tasks: self.ctx.live,
             heap_entries: self.ctx.heap.len(),
+            max_timer_lateness: self.max_lateness,
         }
     }
 
@@ -470,12 +517,14 @@ impl<S> Loop<S> {
     }
 
     fn run_due(&mut self, state: &mut S, due: Due) -> Result<(), Error> {
+        let late = self.ctx.now.saturating_duration_since(due.deadline);
         let ctx = &mut self.ctx;
         let Some(task) = ctx.task_at(due.index).filter(|t| t.seq == due.seq) else {
             ctx.stale = ctx.stale.saturating_sub(1);
             return Ok(());
         };
         task.in_heap = false;
+        self.max_lateness = self.max_lateness.max(late);
         let is_timer = matches!(task.kind, Kind::Timer { .. });
         let is_io = matches!(task.kind, Kind::Io { .. });
         match due.action {
@@ -527,7 +576,7 @@ impl<S> Loop<S> {
         // its sequence number, so further queued deliveries of the same burst stay valid.
         if !matches!(
             ctx.task_at(index).map(|t| &t.kind),
-            Some(Kind::Signal | Kind::Waker)
+            Some(Kind::Signal(_) | Kind::Waker)
         ) {
             ctx.bump(index);
         }
@@ -542,7 +591,7 @@ impl<S> Loop<S> {
                 *armed = false;
                 detach = Some((*fd, *dir));
             }
-            Kind::Event | Kind::Signal | Kind::Waker | Kind::Child(_) => {}
+            Kind::Event | Kind::Signal(_) | Kind::Waker | Kind::Child(_) => {}
         }
         let Some(mut handler) = task.handler.take() else {
             return Ok(());
@@ -578,7 +627,7 @@ impl<S> Loop<S> {
                 Kind::Timer {
                     persistent: true, ..
                 }
-                | Kind::Signal
+                | Kind::Signal(_)
                 | Kind::Waker => After::Keep,
                 Kind::Timer {
                     period: Some(period),
@@ -667,6 +716,41 @@ impl<S> Ctx<S> {
     /// Whether no task is live.
     pub fn is_empty(&self) -> bool {
         self.live == 0
+    }
+
+    /// Lists the live tasks, in no particular order: for a status dump (say on `SIGUSR1`) or
+    /// debugging.
+    pub fn tasks(&self) -> impl Iterator<Item = TaskInfo<'_>> + '_ {
+        self.slots.iter().enumerate().filter_map(|(index, slot)| {
+            let task = slot.task.as_ref()?;
+            let (kind, fd, pid) = match &task.kind {
+                Kind::Timer { .. } => (TaskKind::Timer, None, None),
+                Kind::Io {
+                    fd, dir: Dir::Read, ..
+                } => (TaskKind::Read, Some(*fd), None),
+                Kind::Io {
+                    fd,
+                    dir: Dir::Write,
+                    ..
+                } => (TaskKind::Write, Some(*fd), None),
+                Kind::Event => (TaskKind::Event, None, None),
+                Kind::Signal(signal) => (TaskKind::Signal(*signal), None, None),
+                Kind::Waker => (TaskKind::Waker, None, None),
+                Kind::Child(c) if c.detached => return None,
+                Kind::Child(c) => (TaskKind::Child, None, c.child.as_ref().map(|_| c.pid)),
+            };
+            Some(TaskInfo {
+                id: TaskId {
+                    index: u32::try_from(index).ok()?,
+                    generation: slot.generation,
+                },
+                name: &task.name,
+                kind,
+                deadline: task.in_heap.then_some(task.due_at),
+                fd,
+                pid,
+            })
+        })
     }
 
     /// Adds a one-shot timer that runs `handler` with [`Event::Timer`] at `deadline` (at once,
@@ -927,7 +1011,7 @@ impl<S> Ctx<S> {
             }
             self.sigset = set;
         }
-        let id = self.insert(name.into(), Box::new(handler), Kind::Signal);
+        let id = self.insert(name.into(), Box::new(handler), Kind::Signal(signal));
         self.watchers.push((signal, id.index));
         Ok(id)
     }
@@ -1110,6 +1194,7 @@ impl<S> Ctx<S> {
             kind,
             seq,
             in_heap: false,
+            due_at: self.now,
             rearmed: false,
         };
         self.live += 1;
@@ -1155,6 +1240,7 @@ impl<S> Ctx<S> {
     fn push_due(&mut self, index: u32, deadline: Instant, seq: u64, action: Action) {
         if let Some(task) = self.task_at(index) {
             task.in_heap = true;
+            task.due_at = deadline;
         }
         self.heap.push(Reverse(Due {
             deadline,
@@ -1442,7 +1528,7 @@ impl<S> Ctx<S> {
                 // An error here means the fd is already gone from epoll.
                 let _ = self.sync_fd(fd);
             }
-            Kind::Signal => self.watchers.retain(|(_, i)| *i != index),
+            Kind::Signal(_) => self.watchers.retain(|(_, i)| *i != index),
             Kind::Child(c) if c.child.is_some() => {
                 // Still running: kill it and keep the slot until it is reaped, but make the id
                 // dead at once.

@@ -177,7 +177,8 @@ mod time;
 pub use child::{ChildExit, ChildSpec, DEFAULT_KILL_GRACE, StdioMode};
 pub use error::Error;
 pub use event_loop::{
-    Ctx, DEFAULT_TIMER_SLACK, Event, Handler, Loop, Stats, Stop, TaskId, Waker, block_signals,
+    Ctx, DEFAULT_TIMER_SLACK, Event, Handler, Loop, Stats, Stop, TaskId, TaskInfo, TaskKind, Waker,
+    block_signals,
 };
 pub use signal::{Signal, SignalInfo};
 pub use time::{next_periodic, thread_cpu_time};

@@ -537,3 +537,77 @@ fn write_times_out_while_the_peer_does_not_read() {
     assert_eq!(log, [Event::Timeout]);
     assert_eq!(lp.stats().dispatched, 1);
 }
+
+#[test]
+fn tasks_lists_what_is_pending() {
+    use scheduler::TaskKind;
+    let (a, _b) = pair();
+    let mut lp: Loop<()> = Loop::new().unwrap();
+    let now = lp.ctx().now();
+    let timer_id = lp
+        .ctx()
+        .add_timer("advert VI_1", now + Duration::from_secs(1), |(), _, _| {});
+    let read_id = lp
+        .ctx()
+        .add_read(
+            "socket",
+            fd(&a),
+            Some(Duration::from_secs(2)),
+            |(), _, _| {},
+        )
+        .unwrap();
+    let sig_id = lp
+        .ctx()
+        .add_signal("reload", Signal::HUP, |(), _, _| {})
+        .unwrap();
+    let child_id = lp
+        .ctx()
+        .spawn(
+            "notify",
+            scheduler::ChildSpec::new("sleep").arg("30"),
+            |(), _, _| {},
+        )
+        .unwrap();
+    let pid = lp.ctx().child_pid(child_id);
+    let mut seen: Vec<_> = lp
+        .ctx()
+        .tasks()
+        .map(|i| (i.id, i.name, i.kind, i.deadline.is_some(), i.fd, i.pid))
+        .collect();
+    seen.sort_by_key(|(_, name, ..)| *name);
+    assert_eq!(
+        seen,
+        [
+            (timer_id, "advert VI_1", TaskKind::Timer, true, None, None),
+            (child_id, "notify", TaskKind::Child, false, None, pid),
+            (
+                sig_id,
+                "reload",
+                TaskKind::Signal(Signal::HUP),
+                false,
+                None,
+                None
+            ),
+            (read_id, "socket", TaskKind::Read, true, Some(fd(&a)), None),
+        ]
+    );
+    let timer = lp.ctx().tasks().find(|i| i.id == timer_id).unwrap();
+    assert_eq!(timer.deadline, Some(now + Duration::from_secs(1)));
+    // A cancelled child is no longer listed, even while it is being reaped.
+    lp.ctx().cancel(child_id);
+    assert!(lp.ctx().tasks().all(|i| i.id != child_id));
+}
+
+#[test]
+fn stats_report_timer_lateness() {
+    let mut lp: Loop<()> = Loop::new().unwrap();
+    let past = lp
+        .ctx()
+        .now()
+        .checked_sub(Duration::from_millis(300))
+        .unwrap();
+    lp.ctx().add_timer("late", past, |(), _, _| {});
+    assert_eq!(lp.stats().max_timer_lateness, Duration::ZERO);
+    run_bounded(&mut lp, &mut (), LIMIT);
+    assert!(lp.stats().max_timer_lateness >= Duration::from_millis(300));
+}
