@@ -81,8 +81,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ctx.add_signal("reload", Signal::HUP, |_: &mut Daemon, _, _| {
         println!("SIGHUP: reload");
     })?;
-    ctx.add_signal("dump", Signal::USR1, |d: &mut Daemon, _, _| {
+    ctx.add_signal("dump", Signal::USR1, |d: &mut Daemon, ctx, _| {
         println!("SIGUSR1: sent {} received {}", d.sent, d.received);
+        for task in ctx.tasks() {
+            println!(
+                "  {:?} {} next {:?}",
+                task.kind,
+                task.name,
+                task.deadline
+                    .map(|t| t.saturating_duration_since(ctx.now()))
+            );
+        }
     })?;
     for sig in [Signal::TERM, Signal::INT] {
         ctx.add_signal("stop", sig, |_: &mut Daemon, ctx, ev| {
