@@ -340,6 +340,11 @@ pub(crate) struct Lexer<'l> {
     opened: usize,
 }
 
+/// White space as keepalived sees it (C `isspace`): ASCII only.
+fn ascii_space(c: char) -> bool {
+    c.is_ascii_whitespace() || c == '\x0b'
+}
+
 fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }
@@ -550,7 +555,7 @@ impl<'l> Lexer<'l> {
             ));
             return;
         }
-        let trimmed_start = raw.len() - raw.trim_start().len();
+        let trimmed_start = raw.len() - raw.trim_start_matches(ascii_space).len();
         let mut body = &raw[trimmed_start..];
         let mut offset = trimmed_start;
         // Conditional lines: `@ID rest` or `@^ID rest`.
@@ -566,23 +571,23 @@ impl<'l> Lexer<'l> {
                 return;
             }
             let after = &rest[id_len..];
-            let ws = after.len() - after.trim_start().len();
+            let ws = after.len() - after.trim_start_matches(ascii_space).len();
             offset += body.len() - after.len() + ws;
-            body = after.trim_start();
+            body = after.trim_start_matches(ascii_space);
         }
         // Definitions: `$NAME=value`, continued with a trailing `\`.
         if let Some(def) = body.strip_prefix('$') {
             let name_len = def.find(|c: char| !is_name_char(c)).unwrap_or(def.len());
             if name_len > 0 && def.starts_with(is_name_start) && def[name_len..].starts_with('=') {
                 let name = def[..name_len].to_owned();
-                let mut value = def[name_len + 1..].trim().to_owned();
+                let mut value = def[name_len + 1..].trim_matches(ascii_space).to_owned();
                 while value.ends_with('\\') {
                     value.pop();
                     let Some((next, _, _)) = self.read_physical() else {
                         break;
                     };
                     value.push('\n');
-                    value.push_str(next.trim());
+                    value.push_str(next.trim_matches(ascii_space));
                     if value.len() > MAX_LINE {
                         self.report(Diagnostic::error(
                             "definition-too-long",
@@ -622,7 +627,7 @@ impl<'l> Lexer<'l> {
         if !self.spend(1 + text.len() as u64 / 64, Self::span(file, line, 0, 1)) {
             return;
         }
-        let trimmed = text.trim_start();
+        let trimmed = text.trim_start_matches(ascii_space);
         let indent = text.len() - trimmed.len();
         if let Some(rep) = ["~SEQx(", "~SEQ(", "~LST("]
             .iter()
@@ -1017,6 +1022,9 @@ impl<'l> Lexer<'l> {
                 });
             }
         }
+        if !ascii {
+            self.unicode_space(text, col0, file, line);
+        }
         if !tokens.is_empty() {
             self.items.push_back(Item::Line(tokens));
         }
@@ -1031,6 +1039,31 @@ impl<'l> Lexer<'l> {
                 return;
             };
             self.include(&toks);
+        }
+    }
+
+    /// Points at the first non-ASCII space of a line (outside comments): keepalived, like this
+    /// parser, only splits words at ASCII white space, so the space is part of a word.
+    fn unicode_space(&mut self, text: &str, col0: usize, file: FileId, line: u32) {
+        let mut quote = None;
+        for (i, c) in text.chars().enumerate() {
+            match (c, quote) {
+                ('"' | '\'', None) => quote = Some(c),
+                (q, Some(open)) if q == open => quote = None,
+                ('#' | '!', None) => return,
+                (c, None) if c.is_whitespace() && !c.is_ascii() => {
+                    self.report(
+                        Diagnostic::warning(
+                            "unicode-space",
+                            Self::span(file, line, col0 + i, 1),
+                            format!("U+{:04X} is not an ASCII space: keepalived (and keepalived-rs) read it as part of a word", c as u32),
+                        )
+                        .with_help("replace it with an ordinary space (it usually comes from copying text from a web page)"),
+                    );
+                    return;
+                }
+                _ => {}
+            }
         }
     }
 
@@ -1152,6 +1185,14 @@ mod tests {
             ]
         );
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn unicode_spaces_are_not_separators() {
+        let (o, d) = lex("\u{a0}\u{a0}delay_loop 6\u{a0} # c\u{a0}\n");
+        assert_eq!(o, ["\u{a0}\u{a0}delay_loop|6\u{a0}"]);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].code, d[0].span.col), ("unicode-space", 1));
     }
 
     #[test]

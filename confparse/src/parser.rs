@@ -197,7 +197,7 @@ impl<'l> Parser<'l> {
         let mut d = Diagnostic::error(
             "unknown-keyword",
             st.kw.span,
-            format!("unknown keyword '{}' in {context}", st.name()),
+            format!("unknown keyword '{}' in {context}", shown(st.name())),
         );
         if let Some(s) = did_you_mean(st.name(), known) {
             d = d.with_help(format!("did you mean '{s}'?"));
@@ -473,6 +473,16 @@ impl<'l> Parser<'l> {
             }
             f(p, st);
         });
+    }
+}
+
+/// A word for a message: escaped when it holds spaces or control characters that would not
+/// show (for example a no-break space).
+pub(crate) fn shown(s: &str) -> String {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        s.escape_default().to_string()
+    } else {
+        s.to_owned()
     }
 }
 
