@@ -344,7 +344,7 @@ impl Engine {
                 crate::InitialState::Master => self.skew(i),
                 crate::InitialState::Backup => self.master_down_interval(i),
             };
-            self.enter_backup(now, i, Some(down));
+            self.enter_backup(now, i, Some(down), false);
         }
     }
 
@@ -460,9 +460,7 @@ impl Engine {
                 for m in members {
                     let m = idx(m);
                     if self.instances[m].state == State::Master {
-                        self.leave_master(m, true);
-                        let down = self.master_down_interval(m);
-                        self.enter_backup(now, m, Some(down));
+                        self.release_to_backup(now, m);
                     }
                 }
             }
@@ -1174,7 +1172,7 @@ impl Engine {
                 },
             );
             let down = self.master_down_interval(i);
-            self.enter_backup(now, i, Some(down));
+            self.enter_backup(now, i, Some(down), false);
             self.instances[i].master_addr = Some(rx.source);
             if let Some(g) = self.instances[i].group {
                 self.group_backup(now, g, i);
@@ -1238,7 +1236,7 @@ impl Engine {
             }
         } else {
             if self.instances[i].state != State::Backup {
-                self.enter_backup(now, i, None);
+                self.enter_backup(now, i, None, false);
                 self.instances[i].wants_master = true;
             }
             self.instances[i].timers.stop(Timer::MasterDown);
@@ -1335,9 +1333,17 @@ impl Engine {
         self.dirty.push(i as u32);
     }
 
-    /// Enters BACKUP with the Master_Down_Timer set `down` from now (disarmed if `None`).
-    fn enter_backup(&mut self, now: Instant, i: usize, down: Option<Duration>) {
-        self.leave_master(i, false);
+    /// A MASTER steps down without being outvoted (its group, a reload): it releases with
+    /// priority 0 and waits a full Master_Down_Interval.
+    fn release_to_backup(&mut self, now: Instant, i: usize) {
+        let down = self.master_down_interval(i);
+        self.enter_backup(now, i, Some(down), true);
+    }
+
+    /// Enters BACKUP with the Master_Down_Timer set `down` from now (disarmed if `None`). A
+    /// MASTER first removes its addresses and routes, then releases with priority 0 if `release`.
+    fn enter_backup(&mut self, now: Instant, i: usize, down: Option<Duration>, release: bool) {
+        self.leave_master(i, release);
         let inst = &mut self.instances[i];
         let changed = inst.state != State::Backup;
         inst.state = State::Backup;
@@ -1362,9 +1368,7 @@ impl Engine {
         for m in members {
             let m = idx(m);
             if m != except && self.instances[m].state == State::Master {
-                self.leave_master(m, true);
-                let down = self.master_down_interval(m);
-                self.enter_backup(now, m, Some(down));
+                self.release_to_backup(now, m);
             }
         }
     }
@@ -1424,7 +1428,7 @@ impl Engine {
                 self.request_master(now, m, NewMasterReason::Priority);
             } else {
                 let down = self.master_down_interval(m);
-                self.enter_backup(now, m, Some(down));
+                self.enter_backup(now, m, Some(down), false);
             }
         }
     }

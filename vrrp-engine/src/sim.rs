@@ -143,6 +143,9 @@ pub struct Router {
     pub adverts_sent: u64,
     /// Announce (GARP/NA) bursts sent.
     pub announces: u64,
+    /// Address or route actions that did not match the installed set (an add of something
+    /// installed, a removal of something absent): always 0 for a correct engine.
+    pub inconsistent_ops: u64,
     own_addrs: Vec<IpAddr>,
 }
 
@@ -317,6 +320,7 @@ impl Lan {
             log_lines: 0,
             adverts_sent: 0,
             announces: 0,
+            inconsistent_ops: 0,
             own_addrs,
         });
         self.segment.push(0);
@@ -603,16 +607,24 @@ impl Lan {
                     self.transmit(r, &tx);
                 }
                 Action::AddAddress { address, .. } => {
-                    router.addresses.insert(address.addr);
+                    if !router.addresses.insert(address.addr) {
+                        router.inconsistent_ops += 1;
+                    }
                 }
                 Action::RemoveAddress { address, .. } => {
-                    router.addresses.remove(&address.addr);
+                    if !router.addresses.remove(&address.addr) {
+                        router.inconsistent_ops += 1;
+                    }
                 }
                 Action::AddRoute { route, .. } => {
-                    router.routes.insert(route.dest);
+                    if !router.routes.insert(route.dest) {
+                        router.inconsistent_ops += 1;
+                    }
                 }
                 Action::RemoveRoute { route, .. } => {
-                    router.routes.remove(&route.dest);
+                    if !router.routes.remove(&route.dest) {
+                        router.inconsistent_ops += 1;
+                    }
                 }
                 Action::Announce { addresses, .. } => {
                     router.announces += 1;

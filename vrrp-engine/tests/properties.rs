@@ -301,6 +301,9 @@ proptest! {
                 prop_assert_eq!(p, best_priority(&lan, v));
             }
             // The LAN's caches point at the master for its VIP.
+            for r in lan.routers() {
+                prop_assert_eq!(r.inconsistent_ops, 0, "{}", r.name);
+            }
             let vip = addr(&t, v, 100);
             prop_assert_eq!(lan.arp_owner(vip), Some(masters[0]));
             for r in lan.routers() {
@@ -347,5 +350,8 @@ proptest! {
         }
         // And one router holds both.
         prop_assert_eq!(lan.masters(10), lan.masters(11));
+        for r in lan.routers() {
+            prop_assert_eq!(r.inconsistent_ops, 0, "{}", r.name);
+        }
     }
 }

@@ -233,6 +233,13 @@ fn sync_pair(seed: u64) -> (Lan, [vrrp_engine::sim::RouterId; 2]) {
 /// No router may hold its group members in different non-FAULT states (one MASTER, one not)
 /// between steps.
 fn assert_group_whole(lan: &Lan) {
+    for r in lan.routers() {
+        assert_eq!(
+            r.inconsistent_ops, 0,
+            "{}: address actions out of step",
+            r.name
+        );
+    }
     for r in lan.routers().iter().filter(|r| r.alive) {
         let s0 = r.engine.state(InstanceId(0));
         let s1 = r.engine.state(InstanceId(1));
