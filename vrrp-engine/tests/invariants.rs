@@ -78,10 +78,10 @@ fn check(e: &mut Engine, installed: &mut BTreeSet<IpAddr>) -> Result<(), TestCas
     while let Some(a) = e.poll_action() {
         match a {
             Action::AddAddress { address, .. } => {
-                installed.insert(address.addr);
+                prop_assert!(installed.insert(address.addr), "added twice");
             }
             Action::RemoveAddress { address, .. } => {
-                installed.remove(&address.addr);
+                prop_assert!(installed.remove(&address.addr), "removed while absent");
             }
             Action::SendAdvert(tx) => {
                 let header = Ipv4Header {
