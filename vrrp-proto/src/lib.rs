@@ -9,7 +9,7 @@
 //!   private `mod field`) and structurally valid representations (`Repr`, with `parse`, `emit`
 //!   and `buffer_len`), in the style of smoltcp's `wire` module.
 //! * Decodes a received advertisement ([`decode_ipv4`], [`decode_ipv6`]) and validates it against
-//!   an instance's configuration ([`validate`] with a [`ValidationContext`]); every rejection is
+//!   an instance's configuration ([`validate()`] with a [`ValidationContext`]); every rejection is
 //!   a [`Reject`] whose [`Reject::kind`] names the RFC 6527 / RFC 2787 counter to bump.
 //! * Builds advertisements exactly as keepalived 2.2.7 puts them on the wire ([`emit_ipv4`],
 //!   [`emit_ipv6`]), including keepalived's AH ICV, plus GARP ([`arp`]) and NA ([`ndisc`])

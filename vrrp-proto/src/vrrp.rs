@@ -739,7 +739,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 /// "Structurally valid" means what the packet alone can tell ([`Repr::parse`]): version 2 or 3
 /// (2 only over IPv4), type 1, a known v2 auth type, and a length that matches the address count.
 /// The checksum and everything that needs the instance's configuration is checked by
-/// [`crate::validate`].
+/// [`crate::validate()`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Repr<'a> {
     /// The virtual router ID.
@@ -764,7 +764,7 @@ impl<'a> Repr<'a> {
     /// (RFC 5798 §7.1 / RFC 3768 §7.1, the parts that need no configuration).
     ///
     /// The checksum is **not** checked here: it needs the checksum mode, which is configuration.
-    /// Use [`Packet::verify_checksum`] or [`crate::validate`].
+    /// Use [`Packet::verify_checksum`] or [`crate::validate()`].
     #[inline]
     pub fn parse(packet: &Packet<&'a [u8]>, family: Family) -> Result<Repr<'a>, Reject> {
         packet.check_len()?;
