@@ -649,6 +649,62 @@ mod test {
     }
 
     #[test]
+    fn ah_packets_get_every_check() {
+        // keepalived 1.2.13 returns right after the AH check ([Q] §3.5); we do not.
+        let key = Auth::key_from_password(b"secret");
+        let p = AhParams { key, sequence: 1 };
+        let d = build(&v2(Auth::Ah), Some(&p));
+        let rx = decode_ipv4(&d).unwrap();
+        let mut c = ctx(AuthConfig::Ah(key));
+        c.interval = Some(AdvertInterval::V2(Seconds(3)));
+        assert_eq!(
+            validate(&rx, &c).unwrap_err().kind(),
+            RejectKind::AdvertInterval
+        );
+        let mut c = ctx(AuthConfig::Ah(key));
+        c.vrid = 50;
+        assert_eq!(validate(&rx, &c).unwrap_err().kind(), RejectKind::Vrid);
+        let c = ctx(AuthConfig::Ah(key));
+        let other = [Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2)];
+        let c = ValidationContext {
+            addresses: Addresses::v4(&other),
+            ..c
+        };
+        assert_eq!(
+            validate(&rx, &c).unwrap_err().kind(),
+            RejectKind::AddressList
+        );
+    }
+
+    #[test]
+    fn vrid_zero_and_zero_interval_are_rejected() {
+        let d = build(
+            &vrrp::Repr {
+                vrid: 0,
+                ..v2(Auth::None)
+            },
+            None,
+        );
+        let mut c = ctx(AuthConfig::None);
+        c.vrid = 0;
+        assert_eq!(
+            validate(&decode_ipv4(&d).unwrap(), &c).unwrap_err().kind(),
+            RejectKind::Vrid
+        );
+        let zero = vrrp::Repr {
+            interval: AdvertInterval::V2(Seconds(0)),
+            ..v2(Auth::None)
+        };
+        let d = build(&zero, None);
+        let mut c = ctx(AuthConfig::None);
+        c.interval = None;
+        assert_eq!(
+            validate(&decode_ipv4(&d).unwrap(), &c).unwrap_err().kind(),
+            RejectKind::AdvertInterval
+        );
+    }
+
+    #[test]
     fn address_policies() {
         let other = [VIPS[1], Ipv4Addr::new(10, 77, 0, 9)];
         let advert = vrrp::Repr {
