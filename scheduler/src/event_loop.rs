@@ -689,7 +689,8 @@ impl<S> Ctx<S> {
     }
 
     /// Asks the loop to stop: no other handler runs after the current one returns, and
-    /// [`Loop::run`] returns [`Stop::Terminated`]. Pending tasks are kept.
+    /// [`Loop::run`] returns [`Stop::Terminated`]. Pending tasks are kept. Meant for handlers:
+    /// each call of `run` or `run_once` starts with the request cleared.
     pub fn terminate(&mut self) {
         self.terminate = true;
     }
