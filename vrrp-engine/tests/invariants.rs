@@ -1,10 +1,13 @@
-//! Property: whatever arrives (random adverts, link, tracker and admin events at random times),
-//! the engine never panics and its outputs stay consistent with its state:
+//! Property: whatever arrives (random adverts, link, tracker, admin and reconciliation events at
+//! random times), an engine with two instances (VRID 51 and 52, optionally one sync group) never
+//! panics and its outputs stay consistent with its state:
 //!
-//! * the addresses installed (replaying Add/RemoveAddress) are exactly the VIPs while MASTER and
-//!   none otherwise;
+//! * replaying Add/RemoveAddress never adds an installed address or removes an absent one, and
+//!   the installed set is exactly the VIPs of the MASTER instances;
 //! * a MASTER always has a wake-up scheduled, and so has a BACKUP unless it waits for its group;
-//! * every advert it sends encodes with `vrrp-proto` and carries priority 0 only when leaving.
+//! * the members of a sync group are never split (one MASTER, one not) between calls;
+//! * every advert it sends encodes with `vrrp-proto`, and priority 0 only comes from an instance
+//!   that is no longer MASTER.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,18 +17,19 @@ use core::time::Duration;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{IF, inst, single};
+use common::{IF, inst};
 use proptest::prelude::*;
 use vrrp_engine::sim::ipv4_datagram;
 use vrrp_engine::{
-    Action, Command, Engine, InstanceId, Instant, Priority, State, TrackBinding, TrackerConfig,
-    TrackerId, TrackerKind, TrackerStatus,
+    Action, Command, Engine, EngineConfig, InstanceId, Instant, Priority, State, SyncGroupConfig,
+    TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus,
 };
 use vrrp_proto::{Addresses, AdvertInterval, Auth, Ipv4ChecksumMode, Ipv4Header, Repr, Seconds};
 
 #[derive(Clone, Debug)]
 enum Input {
     Advert {
+        k: u8,
         src: u8,
         prio: u8,
         ttl: u8,
@@ -35,35 +39,41 @@ enum Input {
     Wait(u16),
     Link(bool),
     Tracker(u32, bool),
-    SetPriority(u8),
-    Address(bool),
+    SetPriority(u32, u8),
+    Address(u8, bool),
 }
 
 fn input() -> impl Strategy<Value = Input> {
     prop_oneof![
-        6 => (any::<u8>(), any::<u8>(), prop_oneof![Just(255u8), any::<u8>()], 1u8..3, any::<bool>())
-            .prop_map(|(src, prio, ttl, secs, vip)| Input::Advert { src, prio, ttl, secs, vip }),
+        6 => (0u8..2, any::<u8>(), any::<u8>(), prop_oneof![Just(255u8), any::<u8>()], 1u8..3, any::<bool>())
+            .prop_map(|(k, src, prio, ttl, secs, vip)| Input::Advert { k, src, prio, ttl, secs, vip }),
         6 => (0u16..5000).prop_map(Input::Wait),
         1 => any::<bool>().prop_map(Input::Link),
-        1 => (0u32..2, any::<bool>()).prop_map(|(t, up)| Input::Tracker(t, up)),
-        1 => (1u8..=255).prop_map(Input::SetPriority),
-        1 => any::<bool>().prop_map(Input::Address),
+        1 => (0u32..3, any::<bool>()).prop_map(|(t, up)| Input::Tracker(t, up)),
+        1 => (0u32..2, 1u8..=255).prop_map(|(k, p)| Input::SetPriority(k, p)),
+        1 => (0u8..2, any::<bool>()).prop_map(|(k, present)| Input::Address(k, present)),
     ]
 }
 
-const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+fn vip(k: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, k, 100)
+}
 
-fn datagram(src: u8, prio: u8, ttl: u8, secs: u8, vip: bool) -> Vec<u8> {
-    let vips = [if vip { VIP } else { Ipv4Addr::new(10, 9, 9, 9) }];
+fn datagram(k: u8, src: u8, prio: u8, ttl: u8, secs: u8, right_vip: bool) -> Vec<u8> {
+    let vips = [if right_vip {
+        vip(k)
+    } else {
+        Ipv4Addr::new(10, 9, 9, 9)
+    }];
     let repr = Repr {
-        vrid: 51,
+        vrid: 51 + k,
         priority: prio,
         interval: AdvertInterval::V2(Seconds(secs)),
         auth: Auth::None,
         addresses: Addresses::v4(&vips),
     };
     let header = Ipv4Header {
-        src: Ipv4Addr::new(10, 0, 0, src),
+        src: Ipv4Addr::new(10, 0, k, src),
         dst: vrrp_proto::vrrp::MULTICAST_V4,
         ident: 1,
         ttl,
@@ -72,9 +82,63 @@ fn datagram(src: u8, prio: u8, ttl: u8, secs: u8, vip: bool) -> Vec<u8> {
     ipv4_datagram(&repr, &header, Ipv4ChecksumMode::PseudoHeader, None).unwrap()
 }
 
-fn check(e: &mut Engine, installed: &mut BTreeSet<IpAddr>) -> Result<(), TestCaseError> {
-    let id = InstanceId(0);
-    let state = e.state(id).unwrap();
+fn build(grouped: bool) -> Engine {
+    let mut instances = Vec::new();
+    for k in 0..2u8 {
+        let mut c = inst(
+            &format!("VI_{k}"),
+            51 + k,
+            100,
+            &format!("10.0.{k}.1"),
+            &[&vip(k).to_string()],
+        );
+        // Tracker 0 weighs -50 on both, tracker 1 is a weight-0 check of VI_0, tracker 2 of VI_1.
+        c.track.push(TrackBinding {
+            tracker: TrackerId(0),
+            weight: -50,
+            reverse: false,
+        });
+        c.track.push(TrackBinding {
+            tracker: TrackerId(1 + u32::from(k)),
+            weight: 0,
+            reverse: false,
+        });
+        instances.push(c);
+    }
+    let sync_groups = if grouped {
+        vec![SyncGroupConfig {
+            name: "G".into(),
+            members: vec![InstanceId(0), InstanceId(1)],
+            tracking_weight: true,
+            track: vec![],
+        }]
+    } else {
+        vec![]
+    };
+    let trackers = ["w", "f0", "f1"]
+        .iter()
+        .map(|n| TrackerConfig {
+            name: (*n).into(),
+            kind: TrackerKind::Script,
+            initial: TrackerStatus::Up,
+        })
+        .collect();
+    Engine::new(EngineConfig {
+        instances,
+        sync_groups,
+        trackers,
+        log_interval: Duration::from_secs(60),
+        log_unknown_vrids: true,
+    })
+    .unwrap()
+}
+
+fn check(
+    e: &mut Engine,
+    installed: &mut BTreeSet<IpAddr>,
+    grouped: bool,
+) -> Result<(), TestCaseError> {
+    let states: Vec<State> = (0..2).map(|k| e.state(InstanceId(k)).unwrap()).collect();
     while let Some(a) = e.poll_action() {
         match a {
             Action::AddAddress { address, .. } => {
@@ -93,47 +157,52 @@ fn check(e: &mut Engine, installed: &mut BTreeSet<IpAddr>) -> Result<(), TestCas
                 };
                 prop_assert!(ipv4_datagram(&tx.repr(), &header, tx.checksum_mode, None).is_ok());
                 if tx.priority == Priority(0) {
-                    prop_assert!(state != State::Master, "priority 0 from a master");
+                    let k = tx.instance.0 as usize;
+                    prop_assert!(states[k] != State::Master, "priority 0 from a master");
                 }
             }
             _ => {}
         }
     }
-    let expected: BTreeSet<IpAddr> = if state == State::Master {
-        [IpAddr::V4(VIP)].into()
-    } else {
-        BTreeSet::new()
-    };
-    prop_assert_eq!(&*installed, &expected, "state {:?}", state);
-    if matches!(state, State::Master | State::Backup) {
-        prop_assert!(e.poll_timeout().is_some(), "{:?} without a timer", state);
+    let expected: BTreeSet<IpAddr> = (0..2u8)
+        .filter(|&k| states[usize::from(k)] == State::Master)
+        .map(|k| IpAddr::V4(vip(k)))
+        .collect();
+    prop_assert_eq!(&*installed, &expected, "states {:?}", states);
+    for k in 0..2u32 {
+        let st = e.status(InstanceId(k)).unwrap();
+        if st.state == State::Master || (st.state == State::Backup && !st.waiting_for_group) {
+            prop_assert!(e.poll_timeout().is_some(), "{:?} without a timer", st.state);
+        }
+    }
+    if grouped {
+        prop_assert_eq!(
+            states[0] == State::Master,
+            states[1] == State::Master,
+            "group split {:?}",
+            states
+        );
     }
     Ok(())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(256), ..ProptestConfig::default() })]
 
     #[test]
-    fn outputs_follow_state(inputs in prop::collection::vec(input(), 1..120)) {
-        let mut c = inst("VI_1", 51, 100, "10.0.0.1", &["10.0.0.100"]);
-        c.track.push(TrackBinding { tracker: TrackerId(0), weight: -50, reverse: false });
-        c.track.push(TrackBinding { tracker: TrackerId(1), weight: 0, reverse: false });
-        let mut cfg = single(c);
-        cfg.trackers = ["w", "f"].iter().map(|n| TrackerConfig {
-            name: (*n).into(),
-            kind: TrackerKind::Script,
-            initial: TrackerStatus::Up,
-        }).collect();
-        let mut e = Engine::new(cfg).unwrap();
+    fn outputs_follow_state(
+        grouped in any::<bool>(),
+        inputs in prop::collection::vec(input(), 1..150),
+    ) {
+        let mut e = build(grouped);
         let mut now = Instant::ZERO;
         let mut installed = BTreeSet::new();
         e.start(now);
-        check(&mut e, &mut installed)?;
+        check(&mut e, &mut installed, grouped)?;
         for i in &inputs {
             match *i {
-                Input::Advert { src, prio, ttl, secs, vip } => {
-                    let d = datagram(src, prio, ttl, secs, vip);
+                Input::Advert { k, src, prio, ttl, secs, vip } => {
+                    let d = datagram(k, src, prio, ttl, secs, vip);
                     let rx = vrrp_proto::decode_ipv4(&d).unwrap();
                     e.handle_advert(now, IF, &rx);
                 }
@@ -142,7 +211,7 @@ proptest! {
                     while let Some(t) = e.poll_timeout().filter(|t| *t <= end) {
                         now = now.max(t);
                         e.handle_timeout(now);
-                        check(&mut e, &mut installed)?;
+                        check(&mut e, &mut installed, grouped)?;
                     }
                     now = end;
                 }
@@ -151,19 +220,20 @@ proptest! {
                     let s = if up { TrackerStatus::Up } else { TrackerStatus::Down };
                     e.handle_tracker(now, TrackerId(t), s);
                 }
-                Input::SetPriority(p) => {
-                    let cmd = Command::SetPriority { instance: InstanceId(0), priority: Priority(p) };
+                Input::SetPriority(k, p) => {
+                    let cmd = Command::SetPriority { instance: InstanceId(k), priority: Priority(p) };
                     e.handle_command(now, cmd).unwrap();
                 }
-                Input::Address(present) => {
-                    e.handle_address(now, IF, IpAddr::V4(VIP), present);
-                    if present { installed.insert(IpAddr::V4(VIP)); } else { installed.remove(&IpAddr::V4(VIP)); }
+                Input::Address(k, present) => {
+                    let a = IpAddr::V4(vip(k));
+                    if present { installed.insert(a); } else { installed.remove(&a); }
+                    e.handle_address(now, IF, a, present);
                 }
             }
-            check(&mut e, &mut installed)?;
+            check(&mut e, &mut installed, grouped)?;
         }
         e.handle_command(now, Command::Shutdown).unwrap();
-        check(&mut e, &mut installed)?;
+        check(&mut e, &mut installed, grouped)?;
         prop_assert!(installed.is_empty());
         prop_assert_eq!(e.poll_timeout(), None);
     }

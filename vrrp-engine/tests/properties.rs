@@ -281,7 +281,7 @@ fn best_priority(lan: &Lan, v: usize) -> Priority {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(96), ..ProptestConfig::default() })]
 
     #[test]
     fn one_master_per_vrid_after_convergence(t in topology(false)) {

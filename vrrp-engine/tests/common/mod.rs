@@ -96,3 +96,11 @@ pub fn add_vi1(lan: &mut Lan, name: &str, prio: u8, primary: &str, vips: &[&str]
     lan.add_router(name, single(inst("VI_1", 51, prio, primary, vips)))
         .unwrap()
 }
+
+/// Proptest case count: `PROPTEST_CASES` if set (for long soak runs), else `default`.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
