@@ -780,19 +780,23 @@ mod test {
         let mut c = ctx(AuthConfig::None);
         c.version = Version::V3;
         c.interval = None;
-        for mode in [
+        // Unicast, so that the old unicast checksum (224.0.0.18 as destination) differs too.
+        let unicast = Ipv4Header {
+            dst: Ipv4Addr::new(10, 77, 0, 2),
+            ..hdr()
+        };
+        let (ph, none, old) = (
             Ipv4ChecksumMode::PseudoHeader,
             Ipv4ChecksumMode::NoPseudoHeader,
-        ] {
+            Ipv4ChecksumMode::OldUnicast,
+        );
+        for (mode, wrong) in [(ph, none), (none, ph), (old, ph), (ph, old), (old, none)] {
             let mut buf = [0u8; 128];
-            let n = emit_ipv4(&mut buf, &hdr(), &advert, mode, None).unwrap();
+            let n = emit_ipv4(&mut buf, &unicast, &advert, mode, None).unwrap();
             let rx = decode_ipv4(&buf[..n]).unwrap();
             c.checksum_mode = mode;
             assert!(validate(&rx, &c).is_ok());
-            c.checksum_mode = match mode {
-                Ipv4ChecksumMode::PseudoHeader => Ipv4ChecksumMode::NoPseudoHeader,
-                Ipv4ChecksumMode::NoPseudoHeader => Ipv4ChecksumMode::PseudoHeader,
-            };
+            c.checksum_mode = wrong;
             assert_eq!(validate(&rx, &c).unwrap_err().kind(), RejectKind::Checksum);
         }
     }

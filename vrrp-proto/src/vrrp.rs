@@ -315,6 +315,7 @@ impl Endpoints {
 /// VRRPv2 never uses a pseudo-header and IPv6 always does, so this only matters for VRRPv3 over
 /// IPv4 (see [`ChecksumScope::new`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Ipv4ChecksumMode {
     /// Include the IPv4 pseudo-header (source, destination, 0, 112, length), as keepalived does
     /// by default (RFC 5798 §5.2.8 as keepalived reads it).
@@ -322,6 +323,10 @@ pub enum Ipv4ChecksumMode {
     /// The VRRP message alone, as RFC 9568 §5.2.8, Cisco and Juniper do; keepalived's
     /// `v3_checksum_as_v2`.
     NoPseudoHeader,
+    /// The pseudo-header with the multicast group 224.0.0.18 as destination whatever the real
+    /// destination is: keepalived up to 1.3.6 in unicast mode, and keepalived's
+    /// `old_unicast_checksum` since. Same as `PseudoHeader` for adverts sent to that group.
+    OldUnicast,
 }
 
 /// What the checksum of one advertisement covers besides the VRRP message.
@@ -357,6 +362,12 @@ impl ChecksumScope {
             }
             (Version::V3, Endpoints::V4 { src, dst }, Ipv4ChecksumMode::PseudoHeader) => {
                 ChecksumScope::PseudoV4 { src, dst }
+            }
+            (Version::V3, Endpoints::V4 { src, .. }, Ipv4ChecksumMode::OldUnicast) => {
+                ChecksumScope::PseudoV4 {
+                    src,
+                    dst: MULTICAST_V4,
+                }
             }
             (Version::V3, Endpoints::V6 { src, dst }, _) => ChecksumScope::PseudoV6 { src, dst },
         }

@@ -151,6 +151,21 @@ fn v3_ipv4_unicast() {
 }
 
 #[test]
+fn v3_ipv4_unicast_old_checksum() {
+    let f = vector!("v3-ipv4-unicast-old");
+    check_variant("v3-ipv4-unicast-old", &f);
+    // keepalived's old_unicast_checksum: the pseudo-header says 224.0.0.18, not the peer.
+    let vips = [v4("10.99.0.23")];
+    let mut ctx = v3_context(22, Ipv4ChecksumMode::PseudoHeader, &vips);
+    ctx.check_ttl = false;
+    let rx = decode_ipv4(ipv4_datagram(&f[0])).unwrap();
+    assert_eq!(
+        validate(&rx, &ctx).unwrap_err().kind(),
+        RejectKind::Checksum
+    );
+}
+
+#[test]
 fn v3_ipv6() {
     let f = vector!("v3-ipv6");
     assert_eq!(check_variant("v3-ipv6", &f), [100, 100, 100]);

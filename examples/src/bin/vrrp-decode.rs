@@ -282,6 +282,10 @@ fn print_advert(rx: &Received<'_>, key: Option<[u8; 8]>) {
             Ipv4ChecksumMode::NoPseudoHeader,
             "without pseudo-header (RFC 9568, v3_checksum_as_v2)",
         ),
+        (
+            Ipv4ChecksumMode::OldUnicast,
+            "with pseudo-header to 224.0.0.18 (old_unicast_checksum)",
+        ),
     ];
     let ok: Vec<_> = modes
         .iter()

@@ -131,6 +131,22 @@ vrrp_instance V3_V4_UNICAST {
         10.99.0.22/24
     }
 }
+vrrp_instance V3_V4_UNICAST_OLD {
+    state MASTER
+    interface a0
+    version 3
+    virtual_router_id 22
+    priority 100
+    advert_int 0.5
+    unicast_src_ip 10.99.0.1
+    unicast_peer {
+        10.99.0.2
+    }
+    old_unicast_checksum
+    virtual_ipaddress {
+        10.99.0.23/24
+    }
+}
 vrrp_instance V3_V6 {
     state MASTER
     interface a0

@@ -29,6 +29,8 @@ VARIANTS = [
      lambda f: f["kind"] == "vrrp4" and f["vrid"] == 20 and f["prio"] == 100),
     ("v3-ipv4-unicast", "VRRPv3 over IPv4, unicast 10.99.0.1 -> 10.99.0.2, VRID 21, pseudo-header checksum",
      lambda f: f["kind"] == "vrrp4" and f["vrid"] == 21 and f["prio"] == 100),
+    ("v3-ipv4-unicast-old", "VRRPv3 over IPv4, unicast, VRID 22, old_unicast_checksum (pseudo-header with 224.0.0.18 as destination)",
+     lambda f: f["kind"] == "vrrp4" and f["vrid"] == 22 and f["prio"] == 100),
     ("v3-ipv6", "VRRPv3 over IPv6, VRID 30, 2 addresses fd99::30-31, advert_int 0.5",
      lambda f: f["kind"] == "vrrp6" and f["vrid"] == 30 and f["prio"] == 100),
     ("garp", "gratuitous ARP for 10.99.0.10 (VRID 10 becoming master)",

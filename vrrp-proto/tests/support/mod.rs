@@ -16,7 +16,7 @@ use vrrp_proto::{
 };
 
 /// The variants `tests/capture/capture-vectors.sh` writes, one `.hex` file each.
-pub(crate) const VARIANTS: [&str; 12] = [
+pub(crate) const VARIANTS: [&str; 13] = [
     "v2-none",
     "v2-none-prio0",
     "v2-pass",
@@ -25,6 +25,7 @@ pub(crate) const VARIANTS: [&str; 12] = [
     "v2-20addr",
     "v3-ipv4",
     "v3-ipv4-unicast",
+    "v3-ipv4-unicast-old",
     "v3-ipv4-nopseudo",
     "v3-ipv6",
     "garp",
@@ -185,6 +186,12 @@ pub(crate) fn check_variant(name: &str, frames: &[Vec<u8>]) -> Vec<u8> {
         "v3-ipv4-unicast" => {
             let vips = [v4("10.99.0.22")];
             let mut ctx = v3_context(21, pseudo, &vips);
+            ctx.check_ttl = false;
+            roundtrip_ipv4(frames, &ctx, None)
+        }
+        "v3-ipv4-unicast-old" => {
+            let vips = [v4("10.99.0.23")];
+            let mut ctx = v3_context(22, Ipv4ChecksumMode::OldUnicast, &vips);
             ctx.check_ttl = false;
             roundtrip_ipv4(frames, &ctx, None)
         }
