@@ -26,6 +26,8 @@
 //!   children.
 //! * **Panics** in a handler are caught and reported with the task's name
 //!   ([`Error::Panicked`]).
+//! * **Real-time priority** for the loop's thread, with a CPU cap against runaway handlers
+//!   ([`set_realtime_priority`], keepalived's `vrrp_rt_priority` and `vrrp_rlimit_rtime`).
 //!
 //! # What it does not do
 //!
@@ -168,6 +170,7 @@
 mod child;
 mod error;
 mod event_loop;
+mod priority;
 mod signal;
 // The only module allowed to use `unsafe`: small FFI wrappers, each block with a SAFETY note.
 #[allow(unsafe_code)]
@@ -179,6 +182,10 @@ pub use error::Error;
 pub use event_loop::{
     Ctx, DEFAULT_TIMER_SLACK, Event, Handler, Loop, Stats, Stop, TaskId, TaskInfo, TaskKind, Waker,
     block_signals,
+};
+pub use priority::{
+    DEFAULT_REALTIME_CPU_LIMIT, clear_realtime_priority, has_realtime_priority,
+    set_realtime_priority,
 };
 pub use signal::{Signal, SignalInfo};
 pub use time::{next_periodic, thread_cpu_time};

@@ -243,3 +243,35 @@ pub(crate) fn dup_inheritable(fd: &impl AsRawFd) -> io::Result<OwnedFd> {
     // SAFETY: dup only takes an integer; the new descriptor is owned by the returned OwnedFd.
     own(unsafe { libc::dup(fd.as_raw_fd()) })
 }
+
+/// Puts the calling thread under `SCHED_RR` with `priority` (1-99), or back under `SCHED_OTHER`
+/// with `None`.
+pub(crate) fn set_thread_scheduler(priority: Option<i32>) -> io::Result<()> {
+    let (policy, prio) = match priority {
+        Some(p) => (libc::SCHED_RR, p),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param on the stack.
+    check(unsafe { libc::sched_setscheduler(0, policy, &raw const param) }).map(drop)
+}
+
+/// The calling thread's scheduling policy (`SCHED_OTHER`, `SCHED_RR`, ...).
+pub(crate) fn thread_scheduler() -> io::Result<i32> {
+    // SAFETY: pid 0 is the calling thread; the call only returns an integer.
+    check(unsafe { libc::sched_getscheduler(0) })
+}
+
+/// Caps the CPU time a real-time thread may use without blocking (`RLIMIT_RTTIME`): past it
+/// the kernel sends `SIGXCPU`, then `SIGKILL`, instead of letting a runaway loop freeze the
+/// machine.
+pub(crate) fn limit_realtime_cpu(micros: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: micros,
+        rlim_max: micros,
+    };
+    // SAFETY: `lim` is a valid rlimit on the stack.
+    check(unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &raw const lim) }).map(drop)
+}
