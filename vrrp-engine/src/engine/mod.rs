@@ -1,0 +1,734 @@
+//! The engine: all instances of one router, their timers, trackers and sync groups.
+
+use core::cmp::Reverse;
+use core::time::Duration;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use vrrp_proto::{AddressPolicy, AuthFailure, Reject, ValidationContext};
+
+use crate::action::{
+    Action, AdvertAddresses, AdvertTx, Destination, Level, LogEvent, LogRecord, Notification,
+    NotifyEvent, NotifyTarget,
+};
+use crate::config::{
+    ConfigError, EngineConfig, GroupId, InstanceConfig, InstanceId, InterfaceId, SyncGroupConfig,
+    TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus, VirtualAddress,
+    VirtualRoute,
+};
+use crate::counters::{Counters, GlobalCounters, LogLimiter, NewMasterReason, RxError};
+use crate::timer::{Timer, TimerTable};
+use crate::tracker::{self, Contribution};
+use crate::{Instant, Priority, State, Version};
+
+mod output;
+mod reload;
+mod rx;
+mod timers;
+mod transitions;
+
+/// What the state machine needs from an advert that passed validation.
+#[derive(Clone, Copy, Debug)]
+struct Rx {
+    source: IpAddr,
+    priority: Priority,
+    interval: Duration,
+}
+
+/// An administrative command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Orderly shutdown of every instance: masters remove their addresses and release with
+    /// priority 0 (RFC 5798 §6.4.3 "Shutdown"), then all instances stop.
+    Shutdown,
+    /// Change an instance's base priority (1..=255).
+    SetPriority {
+        /// The instance.
+        instance: InstanceId,
+        /// New base priority.
+        priority: Priority,
+    },
+}
+
+/// What an operator wants to know about one instance ([`Engine::status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstanceStatus<'a> {
+    /// Id.
+    pub id: InstanceId,
+    /// Name.
+    pub name: &'a str,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Interface.
+    pub interface: InterfaceId,
+    /// State.
+    pub state: State,
+    /// Configured priority.
+    pub base_priority: Priority,
+    /// Priority after trackers.
+    pub effective_priority: Priority,
+    /// The master as last heard (our own address while MASTER).
+    pub master: Option<IpAddr>,
+    /// Master_Adver_Interval in use.
+    pub master_adver_interval: Duration,
+    /// Ready for MASTER but held in BACKUP by its sync group.
+    pub waiting_for_group: bool,
+    /// Sync group, if any.
+    pub group: Option<GroupId>,
+    /// Counters.
+    pub counters: &'a Counters,
+}
+
+/// Why a command was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// No such instance.
+    #[error("no instance #{0}")]
+    NoSuchInstance(u32),
+    /// Priority 0 cannot be configured.
+    #[error("priority 0 is reserved")]
+    InvalidPriority,
+}
+
+const LOWER_PRIO_LOG: usize = crate::counters::LOG_SLOTS - 1;
+
+struct Instance {
+    cfg: InstanceConfig,
+    name: Arc<str>,
+    group: Option<GroupId>,
+    state: State,
+    effective: Priority,
+    timers: TimerTable,
+    /// RFC 5798 §6.1 Master_Adver_Interval (VRRPv3 learns it from the master).
+    master_adver_int: Duration,
+    /// `preempt_delay`: until when lower-priority masters are tolerated, counted from the first
+    /// one seen (modern keepalived); cleared when a master of our priority or higher is heard
+    /// and on every state change.
+    preempt_until: Option<Instant>,
+    wants_master: bool,
+    /// A lower-priority advert was discarded since the last accepted one (for
+    /// `NewMasterReason::Preempted`).
+    saw_lower: bool,
+    pending_garp: u32,
+    last_sender: Option<IpAddr>,
+    master_addr: Option<IpAddr>,
+    counters: Counters,
+    limiter: LogLimiter,
+    advert_addrs: AdvertAddresses,
+    /// AH: sequence number of the next advert we send.
+    tx_sequence: u32,
+    /// AH: (source, last accepted sequence number) of the current master.
+    rx_sequence: Option<(IpAddr, u32)>,
+    announce_addrs: Arc<[VirtualAddress]>,
+    destination: Destination,
+    heap_at: Option<Instant>,
+}
+
+impl Instance {
+    /// Takes over the runtime state of the same instance before a reload.
+    fn inherit(&mut self, o: &mut Instance) {
+        self.state = o.state;
+        self.timers = o.timers;
+        self.preempt_until = o.preempt_until;
+        self.wants_master = o.wants_master;
+        self.saw_lower = o.saw_lower;
+        self.pending_garp = o.pending_garp;
+        self.last_sender = o.last_sender;
+        self.master_addr = o.master_addr;
+        self.counters = core::mem::take(&mut o.counters);
+        self.limiter = core::mem::take(&mut o.limiter);
+        self.tx_sequence = o.tx_sequence;
+        self.rx_sequence = o.rx_sequence;
+        self.effective = o.effective;
+        if o.cfg.version() == self.cfg.version() {
+            self.master_adver_int = o.master_adver_int;
+        }
+    }
+}
+
+struct Group {
+    cfg: SyncGroupConfig,
+    name: Arc<str>,
+    state: State,
+}
+
+/// The VRRP engine of one router: a deterministic, sans-IO state machine for any number of
+/// instances. See the [crate documentation](crate) for the calling protocol.
+pub struct Engine {
+    instances: Vec<Instance>,
+    groups: Vec<Group>,
+    trackers: Vec<(TrackerConfig, TrackerStatus)>,
+    tracker_users: Vec<Vec<InstanceId>>,
+    links: HashMap<InterfaceId, bool>,
+    iface_users: HashMap<InterfaceId, Vec<InstanceId>>,
+    demux: HashMap<(InterfaceId, bool, u8), InstanceId>,
+    owned_addrs: HashMap<IpAddr, Vec<InstanceId>>,
+    actions: VecDeque<Action>,
+    heap: BinaryHeap<Reverse<(Instant, u32)>>,
+    dirty: Vec<u32>,
+    global: GlobalCounters,
+    log_interval: Duration,
+    log_unknown_vrids: bool,
+    unknown_vrid_logged: Option<Instant>,
+    started: bool,
+}
+
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine")
+            .field("instances", &self.instances.len())
+            .field("groups", &self.groups.len())
+            .field("pending_actions", &self.actions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn idx(id: InstanceId) -> usize {
+    id.0 as usize
+}
+
+impl Engine {
+    /// Builds an engine. Every instance starts in [`State::Init`]; call [`Engine::start`] after
+    /// reporting the initial link states with [`Engine::handle_link`] (links not reported are
+    /// assumed up) and tracker results.
+    pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
+        config.validate()?;
+        let EngineConfig {
+            instances,
+            sync_groups,
+            trackers,
+            log_interval,
+            log_unknown_vrids,
+        } = config;
+        let mut groups_of = vec![None; instances.len()];
+        for (g, group) in sync_groups.iter().enumerate() {
+            for m in &group.members {
+                groups_of[idx(*m)] = Some(GroupId(g as u32));
+            }
+        }
+        let mut engine = Engine {
+            instances: Vec::with_capacity(instances.len()),
+            groups: sync_groups
+                .into_iter()
+                .map(|cfg| Group {
+                    name: Arc::from(cfg.name.as_str()),
+                    cfg,
+                    state: State::Init,
+                })
+                .collect(),
+            tracker_users: vec![Vec::new(); trackers.len()],
+            trackers: trackers
+                .into_iter()
+                .map(|t| {
+                    let s = t.initial;
+                    (t, s)
+                })
+                .collect(),
+            links: HashMap::new(),
+            iface_users: HashMap::new(),
+            demux: HashMap::with_capacity(instances.len()),
+            owned_addrs: HashMap::new(),
+            actions: VecDeque::new(),
+            heap: BinaryHeap::with_capacity(instances.len()),
+            dirty: Vec::new(),
+            global: GlobalCounters::default(),
+            log_interval,
+            log_unknown_vrids,
+            unknown_vrid_logged: None,
+            started: false,
+        };
+        for (i, cfg) in instances.into_iter().enumerate() {
+            let id = InstanceId(i as u32);
+            engine.index_instance(id, &cfg, groups_of[i]);
+            let v6 = cfg.primary_addr.is_ipv6();
+            let advert_addrs = AdvertAddresses::collect(
+                v6,
+                cfg.virtual_addresses
+                    .iter()
+                    .filter(|v| !v.excluded)
+                    .map(|v| v.addr),
+            );
+            let announce_addrs: Arc<[VirtualAddress]> = cfg.virtual_addresses.clone().into();
+            let destination = if cfg.unicast_peers.is_empty() {
+                Destination::Multicast
+            } else {
+                Destination::Unicast(cfg.unicast_peers.iter().map(|p| p.addr).collect())
+            };
+            engine.instances.push(Instance {
+                name: Arc::from(cfg.name.as_str()),
+                group: groups_of[i],
+                state: State::Init,
+                effective: cfg.priority,
+                timers: TimerTable::default(),
+                master_adver_int: cfg.advert_interval.to_duration(),
+                preempt_until: None,
+                wants_master: false,
+                saw_lower: false,
+                pending_garp: 0,
+                last_sender: None,
+                master_addr: None,
+                counters: Counters::default(),
+                limiter: LogLimiter::default(),
+                advert_addrs,
+                tx_sequence: 0,
+                rx_sequence: None,
+                announce_addrs,
+                destination,
+                heap_at: None,
+                cfg,
+            });
+        }
+        for i in 0..engine.instances.len() {
+            let (_, eff) = engine.evaluate(i);
+            engine.instances[i].effective = eff;
+        }
+        Ok(engine)
+    }
+
+    fn index_instance(&mut self, id: InstanceId, cfg: &InstanceConfig, group: Option<GroupId>) {
+        self.demux
+            .insert((cfg.interface, cfg.primary_addr.is_ipv6(), cfg.vrid), id);
+        self.iface_users.entry(cfg.interface).or_default().push(id);
+        let group_track: &[TrackBinding] = match group {
+            Some(g) => &self.groups[g.0 as usize].cfg.track,
+            None => &[],
+        };
+        let bindings: Vec<TrackerId> = cfg
+            .track
+            .iter()
+            .chain(group_track)
+            .map(|b| b.tracker)
+            .collect();
+        for t in bindings {
+            let users = &mut self.tracker_users[t.0 as usize];
+            if users.last() != Some(&id) {
+                users.push(id);
+            }
+        }
+        for va in &cfg.virtual_addresses {
+            self.owned_addrs.entry(va.addr).or_default().push(id);
+        }
+    }
+
+    // ===== public driving API =====
+
+    /// Starts every instance (RFC 5798 §6.4.1): an address owner becomes MASTER at once, others
+    /// enter BACKUP (an instance configured `state MASTER` waits only its skew time), and an
+    /// instance whose interface or weight-0 tracker is down enters FAULT. Calling it twice does
+    /// nothing.
+    pub fn start(&mut self, now: Instant) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for i in 0..self.instances.len() {
+            self.start_instance(now, i);
+        }
+        self.finish();
+    }
+
+    /// RFC 5798 §6.4.1 for one instance still in INIT.
+    fn start_instance(&mut self, now: Instant, i: usize) {
+        if self.instances[i].state != State::Init {
+            return; // already moved by a group member
+        }
+        let (up, _) = self.evaluate(i);
+        let group_up = self.instances[i].group.is_none_or(|g| self.group_all_up(g));
+        if !up || !group_up {
+            match self.instances[i].group {
+                Some(g) => self.fault_group(now, g),
+                None => self.enter_fault(now, i),
+            }
+        } else if self.instances[i].cfg.is_owner() {
+            self.request_master(now, i, NewMasterReason::Priority);
+        } else {
+            let down = match self.instances[i].cfg.initial_state {
+                crate::InitialState::Master => self.skew(i),
+                crate::InitialState::Backup => self.master_down_interval(i),
+            };
+            self.enter_backup(now, i, Some(down), false);
+        }
+    }
+
+    /// Handles an advertisement decoded by `vrrp_proto::decode_ipv4` / `decode_ipv6` that
+    /// arrived on `interface`: finds the instance by (interface, family, VRID), validates it with
+    /// `vrrp_proto::validate` against the instance's configuration plus the engine's own checks
+    /// (unicast peers, destination mode, AH replay), counts and logs rejections, and runs the
+    /// state machine (RFC 5798 §6.4.2, §6.4.3, §7.1).
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        interface: InterfaceId,
+        rx: &vrrp_proto::Received<'_>,
+    ) {
+        let source = rx.endpoints.src();
+        let key = (interface, source.is_ipv6(), rx.advert.vrid);
+        let Some(&id) = self.demux.get(&key) else {
+            self.global.vrid_errors += 1;
+            let quiet = self
+                .unknown_vrid_logged
+                .is_some_and(|t| now.saturating_duration_since(t) < self.log_interval);
+            if self.log_unknown_vrids && !quiet {
+                self.unknown_vrid_logged = Some(now);
+                self.actions.push_back(Action::Log(LogRecord {
+                    level: Level::Info,
+                    instance: None,
+                    name: None,
+                    event: LogEvent::UnknownVrid {
+                        interface,
+                        vrid: rx.advert.vrid,
+                        from: source,
+                    },
+                }));
+            }
+            return;
+        };
+        let i = idx(id);
+        if !matches!(self.instances[i].state, State::Backup | State::Master) {
+            // Modern keepalived: adverts are ignored in INIT and FAULT (and after stop).
+            return;
+        }
+        let rx = match self.validate(now, i, rx) {
+            Ok(rx) => rx,
+            Err(e) => {
+                self.reject(now, i, source, e);
+                self.finish();
+                return;
+            }
+        };
+        let inst = &mut self.instances[i];
+        inst.counters.rcvd_advertisements += 1;
+        if rx.priority == Priority::RELEASE {
+            inst.counters.rcvd_pri_zero += 1;
+        }
+        if inst.last_sender != Some(rx.source) {
+            inst.last_sender = Some(rx.source);
+            inst.limiter.reset();
+        }
+        if inst.cfg.is_owner() && inst.cfg.knobs.owner_ignore_adverts {
+            return;
+        }
+        match inst.state {
+            State::Backup => self.backup_rx(now, i, rx),
+            State::Master => self.master_rx(now, i, rx),
+            _ => {}
+        }
+        self.finish();
+    }
+
+    /// Counts and logs an advert the driver could not decode (`vrrp_proto::decode_*` failed):
+    /// `vrid` is the packet's VRID if it could be read, so the error can be attributed.
+    pub fn handle_rx_error(
+        &mut self,
+        now: Instant,
+        interface: InterfaceId,
+        source: IpAddr,
+        vrid: Option<u8>,
+        error: Reject,
+    ) {
+        let id = vrid.and_then(|v| self.demux.get(&(interface, source.is_ipv6(), v)).copied());
+        match (id, error.kind().scope()) {
+            (Some(id), _) => self.reject(now, idx(id), source, RxError::Rejected(error)),
+            (None, _) => match error.kind() {
+                vrrp_proto::RejectKind::Checksum => self.global.checksum_errors += 1,
+                vrrp_proto::RejectKind::Version => self.global.version_errors += 1,
+                vrrp_proto::RejectKind::Vrid => self.global.vrid_errors += 1,
+                _ => self.global.other_errors += 1,
+            },
+        }
+        self.finish();
+    }
+
+    /// Runs every timer due at `now`. Spurious calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((at, i))) = self.heap.peek() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            let i = i as usize;
+            if self.instances[i].heap_at != Some(at) {
+                continue; // stale entry
+            }
+            self.instances[i].heap_at = None;
+            while let Some((timer, due)) = self.instances[i].timers.take_expired(now) {
+                self.on_timer(now, due, i, timer);
+            }
+            self.dirty.push(i as u32);
+            self.finish();
+        }
+        self.finish();
+    }
+
+    /// Reports an interface's link state (up = `IFF_UP && IFF_RUNNING`). Instances on it and
+    /// `track_interface` users react at once (modern keepalived is event-driven for FAULT).
+    pub fn handle_link(&mut self, now: Instant, interface: InterfaceId, up: bool) {
+        if self.links.insert(interface, up) == Some(up) {
+            return;
+        }
+        let status = if up {
+            TrackerStatus::Up
+        } else {
+            TrackerStatus::Down
+        };
+        let mut affected: Vec<InstanceId> = self
+            .iface_users
+            .get(&interface)
+            .cloned()
+            .unwrap_or_default();
+        for t in 0..self.trackers.len() {
+            if self.trackers[t].0.kind == TrackerKind::Interface(interface) {
+                self.trackers[t].1 = status;
+                affected.extend_from_slice(&self.tracker_users[t]);
+            }
+        }
+        self.refresh_all(now, &affected);
+    }
+
+    /// Reports a tracker's result (script, file, process, BFD).
+    pub fn handle_tracker(&mut self, now: Instant, tracker: TrackerId, status: TrackerStatus) {
+        let Some(slot) = self.trackers.get_mut(tracker.0 as usize) else {
+            return;
+        };
+        if slot.1 == status {
+            return;
+        }
+        slot.1 = status;
+        let affected = self.tracker_users[tracker.0 as usize].clone();
+        self.refresh_all(now, &affected);
+    }
+
+    /// Runs an administrative command.
+    pub fn handle_command(&mut self, now: Instant, command: Command) -> Result<(), CommandError> {
+        match command {
+            Command::Shutdown => {
+                for i in 0..self.instances.len() {
+                    self.stop_instance(now, i);
+                }
+            }
+            Command::SetPriority { instance, priority } => {
+                if priority == Priority::RELEASE {
+                    return Err(CommandError::InvalidPriority);
+                }
+                let inst = self
+                    .instances
+                    .get_mut(idx(instance))
+                    .ok_or(CommandError::NoSuchInstance(instance.0))?;
+                inst.cfg.priority = priority;
+                self.refresh(now, idx(instance));
+            }
+        }
+        self.finish();
+        Ok(())
+    }
+
+    /// Reconciliation: the driver saw one of our virtual addresses appear (`present`) or vanish
+    /// on `interface` without having asked for it. A MASTER re-adds (and re-announces) a vanished
+    /// address; a non-MASTER removes an address that appeared. Addresses we do not own are never
+    /// touched.
+    pub fn handle_address(
+        &mut self,
+        now: Instant,
+        interface: InterfaceId,
+        addr: IpAddr,
+        present: bool,
+    ) {
+        let owners = self.owned_addrs.get(&addr).cloned().unwrap_or_default();
+        for id in owners {
+            let i = idx(id);
+            let inst = &self.instances[i];
+            let Some(va) = inst
+                .cfg
+                .virtual_addresses
+                .iter()
+                .find(|v| v.addr == addr && v.interface.unwrap_or(inst.cfg.interface) == interface)
+                .cloned()
+            else {
+                continue;
+            };
+            let master = inst.state == State::Master;
+            if master == present {
+                continue;
+            }
+            if master {
+                self.push(Action::AddAddress {
+                    instance: id,
+                    interface,
+                    address: va.clone(),
+                });
+                let repeat = self.instances[i].cfg.garp.master_repeat;
+                self.announce_some(i, Arc::from(vec![va]), repeat);
+            } else {
+                self.push(Action::RemoveAddress {
+                    instance: id,
+                    interface,
+                    address: va,
+                });
+            }
+            let _ = now;
+            self.log(
+                Level::Warning,
+                i,
+                LogEvent::Reconciled {
+                    addr,
+                    added: master,
+                },
+            );
+        }
+        self.finish();
+    }
+
+    /// Reconciliation for virtual routes, as [`Engine::handle_address`] for addresses.
+    pub fn handle_route(&mut self, now: Instant, route: &VirtualRoute, present: bool) {
+        let _ = now;
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if !inst.cfg.virtual_routes.contains(route) {
+                continue;
+            }
+            let master = inst.state == State::Master;
+            if master == present {
+                continue;
+            }
+            let instance = InstanceId(i as u32);
+            self.push(if master {
+                Action::AddRoute {
+                    instance,
+                    route: route.clone(),
+                }
+            } else {
+                Action::RemoveRoute {
+                    instance,
+                    route: route.clone(),
+                }
+            });
+            self.log(
+                Level::Warning,
+                i,
+                LogEvent::Reconciled {
+                    addr: route.dest,
+                    added: master,
+                },
+            );
+        }
+        self.finish();
+    }
+
+    /// The next action for the driver, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`Engine::handle_timeout`] must be called next; `None` when no timer is armed.
+    ///
+    /// Never later than the earliest armed timer; it may be earlier when a timer was pushed back
+    /// (every advert received in BACKUP does that), and then the `handle_timeout` call at that
+    /// time finds nothing due and only reschedules. This keeps the per-advert path free of heap
+    /// operations.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    // ===== queries =====
+
+    /// Number of instances.
+    pub fn instance_count(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// The id of the instance called `name`.
+    pub fn instance_by_name(&self, name: &str) -> Option<InstanceId> {
+        self.instances
+            .iter()
+            .position(|i| i.cfg.name == name)
+            .map(|p| InstanceId(p as u32))
+    }
+
+    /// The instance running `vrid` for `family_v6` on `interface`.
+    pub fn instance_by_vrid(
+        &self,
+        interface: InterfaceId,
+        family_v6: bool,
+        vrid: u8,
+    ) -> Option<InstanceId> {
+        self.demux.get(&(interface, family_v6, vrid)).copied()
+    }
+
+    /// An instance's configuration (with the current base priority).
+    pub fn config(&self, id: InstanceId) -> Option<&InstanceConfig> {
+        self.instances.get(idx(id)).map(|i| &i.cfg)
+    }
+
+    /// An instance's state.
+    pub fn state(&self, id: InstanceId) -> Option<State> {
+        self.instances.get(idx(id)).map(|i| i.state)
+    }
+
+    /// An instance's effective priority.
+    pub fn effective_priority(&self, id: InstanceId) -> Option<Priority> {
+        self.instances.get(idx(id)).map(|i| i.effective)
+    }
+
+    /// The Master_Adver_Interval in use (learned from the master for VRRPv3).
+    pub fn master_adver_interval(&self, id: InstanceId) -> Option<Duration> {
+        self.instances.get(idx(id)).map(|i| i.master_adver_int)
+    }
+
+    /// The address of the master as last heard (ours while MASTER).
+    pub fn master_address(&self, id: InstanceId) -> Option<IpAddr> {
+        self.instances.get(idx(id)).and_then(|i| i.master_addr)
+    }
+
+    /// An instance's counters.
+    pub fn counters(&self, id: InstanceId) -> Option<&Counters> {
+        self.instances.get(idx(id)).map(|i| &i.counters)
+    }
+
+    /// A snapshot of one instance for status reports (a status socket, metrics, a dump).
+    pub fn status(&self, id: InstanceId) -> Option<InstanceStatus<'_>> {
+        let inst = self.instances.get(idx(id))?;
+        Some(InstanceStatus {
+            id,
+            name: &inst.name,
+            vrid: inst.cfg.vrid,
+            interface: inst.cfg.interface,
+            state: inst.state,
+            base_priority: inst.cfg.priority,
+            effective_priority: inst.effective,
+            master: inst.master_addr,
+            master_adver_interval: inst.master_adver_int,
+            waiting_for_group: inst.wants_master && inst.state == State::Backup,
+            group: inst.group,
+            counters: &inst.counters,
+        })
+    }
+
+    /// Snapshots of every instance, in id order.
+    pub fn statuses(&self) -> impl Iterator<Item = InstanceStatus<'_>> + '_ {
+        (0..self.instances.len()).filter_map(|i| self.status(InstanceId(i as u32)))
+    }
+
+    /// Router-wide counters.
+    pub fn global_counters(&self) -> &GlobalCounters {
+        &self.global
+    }
+
+    /// A sync group's state (the group is MASTER when all members are, FAULT when any is).
+    pub fn group_state(&self, id: GroupId) -> Option<State> {
+        self.groups.get(id.0 as usize).map(|g| g.state)
+    }
+
+    /// A sync group's name.
+    pub fn group_name(&self, id: GroupId) -> Option<&str> {
+        self.groups.get(id.0 as usize).map(|g| g.cfg.name.as_str())
+    }
+
+    /// The sync group an instance belongs to.
+    pub fn group_of(&self, id: InstanceId) -> Option<GroupId> {
+        self.instances.get(idx(id)).and_then(|i| i.group)
+    }
+}
