@@ -15,6 +15,23 @@
 //!   [`emit_ipv6`]), including keepalived's AH ICV, plus GARP ([`arp`]) and NA ([`ndisc`])
 //!   frames. Captured keepalived packets re-emit byte for byte (see `tests/vectors`).
 //!
+//! ```text
+//!  raw socket read (IPv4 datagram)  ─► decode_ipv4 ─┐   codec alone: length, version, type,
+//!  raw socket read (IPv6 payload,   ─► decode_ipv6 ─┤   v2 auth type, AH header shape
+//!   + hop limit, src, dst)                          ▼
+//!                                               Received ─► validate(&Received, &ValidationContext)
+//!                                                            TTL, version, VRID, checksum (mode),
+//!                                                            auth, interval, address list
+//!                                                            ─► Ok(Accepted) / Err(Reject)
+//!  engine: Repr + Ipv4Header (+ AhParams) ─► emit_ipv4 ─► IP_HDRINCL datagram
+//!  engine: Repr + src/dst                 ─► emit_ipv6 ─► VRRP payload (kernel adds IPv6)
+//!  engine: MAC + VIP                      ─► arp::emit_gratuitous / ndisc::emit_unsolicited
+//! ```
+//!
+//! Modules: [`vrrp`] (the advertisement), [`ipv4`], [`ipsec_ah`], [`ethernet`], [`arp`],
+//! [`ipv6`], [`ndisc`], [`checksum`] (RFC 1071), [`mod@validate`] (receive/send of whole
+//! adverts), [`error`].
+//!
 //! # What this crate does not do
 //!
 //! * No I/O: no sockets, no clocks, no threads. The engine and its driver own those.
