@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
     let policies = [AddressPolicy::Skip, AddressPolicy::Reject, AddressPolicy::Report];
     for (i, auth) in auths.into_iter().enumerate() {
         for version in [Version::V2, Version::V3] {
-            for mode in [Ipv4ChecksumMode::PseudoHeader, Ipv4ChecksumMode::NoPseudoHeader] {
+            for mode in [
+                Ipv4ChecksumMode::PseudoHeader,
+                Ipv4ChecksumMode::NoPseudoHeader,
+                Ipv4ChecksumMode::OldUnicast,
+            ] {
                 let ctx = ValidationContext {
                     version,
                     vrid: rx.advert.vrid,
