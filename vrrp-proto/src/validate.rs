@@ -649,6 +649,42 @@ mod test {
     }
 
     #[test]
+    fn emit_into_short_buffers_errs_without_panicking() {
+        let key = Auth::key_from_password(b"k");
+        let p = AhParams { key, sequence: 9 };
+        for (advert, ah) in [(v2(Auth::None), None), (v2(Auth::Ah), Some(&p))] {
+            let len = ipv4_len(&advert);
+            let mut buf = vec![0u8; len];
+            for n in 0..len {
+                let r = emit_ipv4(
+                    &mut buf[..n],
+                    &hdr(),
+                    &advert,
+                    Ipv4ChecksumMode::PseudoHeader,
+                    ah,
+                );
+                assert_eq!(
+                    r,
+                    Err(EmitError::BufferTooSmall {
+                        len: n,
+                        needed: len
+                    })
+                );
+            }
+            assert_eq!(
+                emit_ipv4(
+                    &mut buf,
+                    &hdr(),
+                    &advert,
+                    Ipv4ChecksumMode::PseudoHeader,
+                    ah
+                ),
+                Ok(len)
+            );
+        }
+    }
+
+    #[test]
     fn ah_packets_get_every_check() {
         // keepalived 1.2.13 returns right after the AH check ([Q] §3.5); we do not.
         let key = Auth::key_from_password(b"secret");
