@@ -221,7 +221,7 @@ impl Repr {
 
     /// Writes a 20-byte header with its checksum into `buf[..20]`. Never panics.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
-        let total = HEADER_LEN + self.payload_len;
+        let total = HEADER_LEN.saturating_add(self.payload_len);
         let Ok(total16) = u16::try_from(total) else {
             return Err(EmitError::Inconsistent(
                 "IPv4 datagram longer than 65535 bytes",
@@ -313,6 +313,21 @@ mod test {
         // IHL larger than the total length
         bad[0] = 0x4f;
         assert!(Packet::new_checked(&bad[..]).is_err());
+    }
+
+    #[test]
+    fn emit_rejects_oversized_payloads() {
+        let d = datagram();
+        let mut r = Repr::parse(&Packet::new_checked(&d[..]).unwrap()).unwrap();
+        for len in [65_516, usize::MAX] {
+            r.payload_len = len;
+            assert!(matches!(
+                r.emit(&mut [0u8; 20]),
+                Err(EmitError::Inconsistent(_))
+            ));
+        }
+        r.payload_len = 65_515;
+        assert_eq!(r.emit(&mut [0u8; 20]), Ok(20));
     }
 
     #[test]
