@@ -5,6 +5,7 @@
 //! ```text
 //! nice -n 0 cargo bench -p scheduler --bench lateness
 //! LATENESS_SECS=3 LATENESS_TIMERS=100 cargo bench -p scheduler --bench lateness
+//! LATENESS_RT_PRIORITY=1 cargo bench -p scheduler --bench lateness   # as root: SCHED_RR
 //! ```
 //!
 //! Two phase layouts are measured: `spread` (the timers' phases evenly spread over the period,
@@ -98,6 +99,14 @@ fn main() {
     let timers = env_u64("LATENESS_TIMERS", 1000);
     let period = Duration::from_micros(env_u64("LATENESS_PERIOD_US", 10_000));
     let secs = env_u64("LATENESS_SECS", 10);
+    let rt = env_u64("LATENESS_RT_PRIORITY", 0);
+    if rt > 0 {
+        // What a daemon does with `scheduler::set_realtime_priority` (needs root). No CPU cap:
+        // the zero-slack case saturates the loop on purpose.
+        let prio = u8::try_from(rt).unwrap();
+        scheduler::set_realtime_priority(prio, None).unwrap();
+        println!("running under SCHED_RR priority {prio}");
+    }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("loadavg before: {}", load.trim());
     let slack = Duration::from_micros(env_u64("LATENESS_SLACK_US", 50));
