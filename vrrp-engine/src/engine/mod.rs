@@ -170,6 +170,8 @@ pub struct Engine {
     actions: VecDeque<Action>,
     heap: BinaryHeap<Reverse<(Instant, u32)>>,
     dirty: Vec<u32>,
+    /// Groups with a member in `dirty`, for [`Engine::update_groups`].
+    dirty_groups: Vec<u32>,
     global: GlobalCounters,
     log_interval: Duration,
     log_unknown_vrids: bool,
@@ -235,6 +237,7 @@ impl Engine {
             actions: VecDeque::new(),
             heap: BinaryHeap::with_capacity(instances.len()),
             dirty: Vec::new(),
+            dirty_groups: Vec::new(),
             global: GlobalCounters::default(),
             log_interval,
             log_unknown_vrids,

@@ -90,8 +90,17 @@ impl Engine {
 
     /// Derives each group's state from its members and notifies changes, after the member
     /// notifications that caused them.
+    /// Only groups with a member touched since the last call are looked at, so the cost does not
+    /// grow with the number of groups.
     pub(super) fn update_groups(&mut self) {
-        for g in 0..self.groups.len() {
+        if self.dirty_groups.is_empty() {
+            return;
+        }
+        let mut touched = core::mem::take(&mut self.dirty_groups);
+        touched.sort_unstable();
+        touched.dedup();
+        for &g in &touched {
+            let g = g as usize;
             let members = &self.groups[g].cfg.members;
             let states = members.iter().map(|m| self.instances[idx(*m)].state);
             let derived = group_state(states);
@@ -107,6 +116,8 @@ impl Engine {
                 }
             }
         }
+        touched.clear();
+        self.dirty_groups = touched;
     }
 }
 

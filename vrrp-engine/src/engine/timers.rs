@@ -37,6 +37,9 @@ impl Engine {
         for k in 0..self.dirty.len() {
             let i = self.dirty[k] as usize;
             let inst = &mut self.instances[i];
+            if let Some(g) = inst.group {
+                self.dirty_groups.push(g.0);
+            }
             if let Some(d) = inst.timers.next_timeout()
                 && inst.heap_at.is_none_or(|h| d < h)
             {
@@ -46,8 +49,9 @@ impl Engine {
         }
         self.dirty.clear();
         // Drop superseded entries, and entries of instances with nothing armed, from the top. A
-        // live entry whose instance's deadline has since moved later is left in place (re-heaping on every advert that restarts a down timer
-        // would cost a heap pop per advert); it makes one early, harmless wake-up.
+        // live entry whose instance's deadline has since moved later is left in place
+        // (re-heaping on every advert that restarts a down timer would cost a heap pop per
+        // advert); it makes one early, harmless wake-up.
         while let Some(&Reverse((at, i))) = self.heap.peek() {
             let inst = &mut self.instances[i as usize];
             if inst.heap_at == Some(at) {
