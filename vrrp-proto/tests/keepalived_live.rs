@@ -38,6 +38,13 @@ fn run(cmd: &str, args: &[&str]) {
     );
 }
 
+/// Sends a signal to one process we started (the shell's `kill`: procps may be absent).
+fn signal(sig: &str, pid: &str) {
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -{sig} {pid}")])
+        .status();
+}
+
 /// Namespaces, processes and files of one test; removed on drop, even when the test fails.
 struct Lab {
     namespaces: Vec<String>,
@@ -59,16 +66,17 @@ impl Lab {
     fn netns(&mut self, name: &str) {
         run("ip", &["netns", "add", name]);
         self.namespaces.push(name.to_string());
+        // No DAD, so IPv6 addresses are usable at once (written directly: procps may be absent).
         run(
             "ip",
             &[
                 "netns",
                 "exec",
                 name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
+                "sh",
+                "-c",
+                "echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad; \
+                 echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad",
             ],
         );
         run("ip", &["-n", name, "link", "set", "lo", "up"]);
@@ -124,9 +132,7 @@ impl Drop for Lab {
     fn drop(&mut self) {
         for c in &mut self.children {
             // Graceful first (keepalived removes its VIPs and stops its VRRP child), then hard.
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
+            signal("TERM", &c.id().to_string());
         }
         let deadline = Instant::now() + Duration::from_secs(3);
         for c in &mut self.children {
@@ -143,7 +149,7 @@ impl Drop for Lab {
             // Anything still running in our own namespaces was started by this test.
             if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
                 for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-KILL", pid]).status();
+                    signal("KILL", pid);
                 }
             }
             let _ = Command::new("ip").args(["netns", "del", ns]).status();

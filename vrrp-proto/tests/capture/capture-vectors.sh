@@ -37,7 +37,8 @@ trap cleanup EXIT
 ip netns add "$NS_A"
 ip netns add "$NS_B"
 for ns in "$NS_A" "$NS_B"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+    # No DAD, so IPv6 addresses are usable at once (written directly: procps may be absent).
+    ip netns exec "$ns" sh -c 'echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad; echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad'
     ip -n "$ns" link set lo up
 done
 ip -n "$NS_A" link add a0 address 02:00:5e:99:00:01 type veth peer name b0 netns "$NS_B" address 02:00:5e:99:00:02
