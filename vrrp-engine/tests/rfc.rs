@@ -470,3 +470,13 @@ fn unicast_fault_no_peer_keeps_an_instance_without_peers_in_fault() {
     });
     assert_eq!(e.state(ID), Some(State::Backup));
 }
+
+#[test]
+fn engine_and_simulator_can_move_between_threads() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<Engine>();
+    sync::<Engine>();
+    send::<vrrp_engine::sim::Lan>();
+    send::<Action>();
+}
