@@ -177,7 +177,8 @@ python3 "$HERE/extract-vectors.py" --wait "$TMP/capture.pcap" 20
 kill -TERM "$KA_PID"
 wait "$KA_PID" 2>/dev/null || true
 KA_PID=""
-sleep 0.3   # let the priority-0 adverts reach the capture
+# The priority-0 adverts keepalived sends on its way out must reach the capture.
+python3 "$HERE/extract-vectors.py" --wait "$TMP/capture.pcap" 5 v2-none-prio0 v2-ah-prio0
 kill "$TD_PID"; wait "$TD_PID" 2>/dev/null || true
 TD_PID=""
 

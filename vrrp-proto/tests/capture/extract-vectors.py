@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Sorts a tcpdump capture of keepalived into vrrp-proto's hex test vectors.
 
-  extract-vectors.py --wait PCAP SECONDS   wait until PCAP holds every variant (or time out)
+  extract-vectors.py --wait PCAP SECONDS [VARIANT...]
+                                          wait until PCAP holds every variant, or the named
+                                          ones (or time out)
   extract-vectors.py PCAP OUTDIR VERSION   write OUTDIR/<variant>.hex
 
 Each .hex file: '#' comment lines, then one Ethernet frame per line as lowercase hex.
@@ -132,11 +134,17 @@ def write(out, name, desc, source, frames, note=None):
 def main():
     if sys.argv[1] == "--wait":
         path, deadline = sys.argv[2], time.time() + float(sys.argv[3])
+        named = sys.argv[4:]
         while time.time() < deadline:
             got = select(read_pcap(path))
-            # Adverts repeat; GARP and NA come in bursts of garp_master_repeat, so one will do.
-            need = {"garp": 1, "na": 1}
-            missing = [n for n, fr in got.items() if len(fr) < need.get(n, PER_FILE) and "prio0" not in n]
+            if named:
+                missing = [n for n in named if not got[n]]
+            else:
+                # Adverts repeat; GARP and NA come in bursts of garp_master_repeat, so one will
+                # do. The priority-0 adverts only come at shutdown.
+                need = {"garp": 1, "na": 1}
+                missing = [n for n, fr in got.items()
+                           if len(fr) < need.get(n, PER_FILE) and "prio0" not in n]
             if not missing:
                 return
             time.sleep(0.2)
