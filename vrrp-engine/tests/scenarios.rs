@@ -1050,3 +1050,53 @@ fn without_the_final_advert_a_heal_can_leave_hosts_on_the_loser() {
     }
     assert!(stale > 0, "expected some heals without a re-announcement");
 }
+
+#[test]
+fn many_vrids_on_three_routers_converge_and_fail_over() {
+    use vrrp_engine::sim::Rng;
+    let mut rng = Rng::new(32);
+    let mut lan = Lan::new(32);
+    let mut prios = vec![vec![0u8; 100]; 3];
+    let mut ids = Vec::new();
+    for (r, row) in prios.iter_mut().enumerate() {
+        let mut cfg = EngineConfig::default();
+        for (v, p) in row.iter_mut().enumerate() {
+            // Distinct priorities per VRID so the winner is unique.
+            *p = 10 + (rng.below(80) as u8) * 3 + r as u8;
+            let vrid = 1 + v as u8;
+            let c = inst(
+                &format!("VI_{v}"),
+                vrid,
+                *p,
+                &format!("10.{v}.0.{}", r + 1),
+                &[&format!("10.{v}.0.100")],
+            );
+            cfg.instances.push(c);
+        }
+        ids.push(lan.add_router(format!("r{r}"), cfg).unwrap());
+    }
+    lan.start();
+    lan.run_for(secs(10));
+    let winner = |alive: &[usize], v: usize| *alive.iter().max_by_key(|&&r| prios[r][v]).unwrap();
+    for v in 0..100 {
+        assert_eq!(
+            lan.masters(1 + v as u8),
+            vec![ids[winner(&[0, 1, 2], v)]],
+            "VRID {}",
+            v + 1
+        );
+    }
+    lan.crash(ids[1]);
+    lan.run_for(secs(10));
+    for v in 0..100 {
+        assert_eq!(
+            lan.masters(1 + v as u8),
+            vec![ids[winner(&[0, 2], v)]],
+            "VRID {}",
+            v + 1
+        );
+    }
+    for r in lan.routers() {
+        assert_eq!(r.inconsistent_ops, 0);
+    }
+}
