@@ -20,7 +20,7 @@
 //!
 //! [`RejectKind::PacketLength`]: crate::RejectKind::PacketLength
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::{AddressListError, AuthFailure, EmitError, LengthError, Reject};
 use crate::vrrp::{
@@ -468,16 +468,12 @@ pub fn emit_ipv6(
     advert.emit(buf, ChecksumScope::PseudoV6 { src, dst })
 }
 
-/// The source address of a received advertisement (for the RFC 5798 §6.4.3 tie-break).
-pub fn source(rx: &Received<'_>) -> IpAddr {
-    rx.endpoints.src()
-}
-
 #[cfg(test)]
 mod test {
     use super::*;
     use crate::RejectKind;
     use crate::vrrp::{Centiseconds, Seconds};
+    use core::net::IpAddr;
 
     const SRC: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
     const VIPS: [Ipv4Addr; 2] = [Ipv4Addr::new(10, 77, 0, 100), Ipv4Addr::new(10, 77, 0, 101)];
@@ -867,7 +863,7 @@ mod test {
         // A different destination breaks the pseudo-header checksum.
         let rx = decode_ipv6(&buf[..n], src, "ff02::1".parse().unwrap(), 255).unwrap();
         assert_eq!(validate(&rx, &c).unwrap_err().kind(), RejectKind::Checksum);
-        assert_eq!(source(&rx), IpAddr::V6(src));
+        assert_eq!(rx.endpoints.src(), IpAddr::V6(src));
     }
 
     #[test]
