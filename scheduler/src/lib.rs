@@ -162,7 +162,9 @@
 //!
 //! Handlers read the time of the turn from [`Ctx::now`]: one clock reading per turn, shared by
 //! every handler, so a sans-IO core driven from it sees consistent time, and relative deadlines
-//! added in a turn share one origin. The clock is monotonic: wall-clock steps (NTP, `date -s`)
+//! added in a turn share one origin. A core with a clock type of its own maps `ctx.now()` onto
+//! it from a fixed origin (vrrp-engine: `Instant::from_std(origin, ctx.now())`) and maps its
+//! `poll_timeout()` back by adding the offset to that origin. The clock is monotonic: wall-clock steps (NTP, `date -s`)
 //! move no deadline. Periodic timers advance from their previous *deadline*, never from "now",
 //! so they do not drift. `CLOCK_MONOTONIC` stands still while the machine is suspended; routers
 //! do not suspend, and after a resume the timers simply run late once.
