@@ -480,3 +480,26 @@ fn engine_and_simulator_can_move_between_threads() {
     send::<vrrp_engine::sim::Lan>();
     send::<Action>();
 }
+
+#[test]
+fn the_preempted_masters_farewell_is_not_a_split_brain() {
+    let notified = |a: &[Action]| {
+        a.iter().any(
+            |a| matches!(a, Action::Notify(n) if n.event == NotifyEvent::MasterRxLowerPriority),
+        )
+    };
+    let mut e = engine(200, |_| {});
+    // PEER (100) is master; we discard its adverts and preempt at our down timer.
+    feed(&mut e, at(100), &advert(PEER, 100, 255, None, 1));
+    e.handle_timeout(Instant::ZERO + mdi(200));
+    assert_eq!(e.state(ID), Some(State::Master));
+    actions(&mut e);
+    // Its farewell advert (higher_prio_send_advert) is expected: re-announced, not notified.
+    feed(&mut e, at(4000), &advert(PEER, 100, 255, None, 1));
+    let a = actions(&mut e);
+    assert!(!notified(&a));
+    assert!(a.iter().any(|a| matches!(a, Action::Announce { .. })));
+    // If it keeps advertising, it is a second master: notified.
+    feed(&mut e, at(5000), &advert(PEER, 100, 255, None, 1));
+    assert!(notified(&actions(&mut e)));
+}

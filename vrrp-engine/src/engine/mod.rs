@@ -110,9 +110,12 @@ struct Instance {
     /// and on every state change.
     preempt_until: Option<Instant>,
     wants_master: bool,
-    /// A lower-priority advert was discarded since the last accepted one (for
+    /// Source of the last lower-priority advert discarded since the last accepted one (for
     /// `NewMasterReason::Preempted`).
-    saw_lower: bool,
+    lower_from: Option<IpAddr>,
+    /// MASTER: the master we preempted, until its farewell advert (`higher_prio_send_advert`)
+    /// arrives; that advert is expected and does not count as a split brain.
+    preempted: Option<IpAddr>,
     pending_garp: u32,
     last_sender: Option<IpAddr>,
     master_addr: Option<IpAddr>,
@@ -135,7 +138,8 @@ impl Instance {
         self.timers = o.timers;
         self.preempt_until = o.preempt_until;
         self.wants_master = o.wants_master;
-        self.saw_lower = o.saw_lower;
+        self.lower_from = o.lower_from;
+        self.preempted = o.preempted;
         self.pending_garp = o.pending_garp;
         self.last_sender = o.last_sender;
         self.master_addr = o.master_addr;
@@ -270,7 +274,8 @@ impl Engine {
                 master_adver_int: cfg.advert_interval.to_duration(),
                 preempt_until: None,
                 wants_master: false,
-                saw_lower: false,
+                lower_from: None,
+                preempted: None,
                 pending_garp: 0,
                 last_sender: None,
                 master_addr: None,

@@ -142,12 +142,12 @@ impl Engine {
             }
             inst.master_addr = Some(rx.source);
             inst.wants_master = false;
-            inst.saw_lower = false;
+            inst.lower_from = None;
             let at = now + self.master_down_interval(i);
             self.set_timer(i, Timer::MasterDown, at);
         } else {
             // Lower priority and we may preempt: discard; the down timer keeps running.
-            inst.saw_lower = true;
+            inst.lower_from = Some(rx.source);
         }
     }
 
@@ -193,7 +193,11 @@ impl Engine {
             // Split brain or a peer that cannot hear us: re-announce so the LAN follows the
             // real master (advert unless `lower_prio_no_advert`, then a GARP/NA burst).
             let interval = self.log_interval;
-            if self.instances[i]
+            let farewell = self.instances[i].preempted == Some(rx.source);
+            if farewell {
+                // The master we preempted saying goodbye: expected, not a split brain.
+                self.instances[i].preempted = None;
+            } else if self.instances[i]
                 .limiter
                 .allow(now, LOWER_PRIO_LOG, interval)
                 .is_some()

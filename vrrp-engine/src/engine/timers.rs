@@ -85,7 +85,7 @@ impl Engine {
             // RFC 5798 §6.4.2: Master_Down_Timer fires: become MASTER.
             (Timer::MasterDown, State::Backup) => {
                 self.log(Level::Info, i, LogEvent::MasterDown);
-                let reason = if self.instances[i].saw_lower {
+                let reason = if self.instances[i].lower_from.is_some() {
                     NewMasterReason::Preempted
                 } else {
                     NewMasterReason::MasterNoResponse

@@ -49,7 +49,7 @@ impl Engine {
         let inst = &mut self.instances[i];
         inst.state = State::Master;
         inst.wants_master = false;
-        inst.saw_lower = false;
+        inst.preempted = inst.lower_from.take();
         inst.preempt_until = None;
         inst.rx_sequence = None;
         inst.master_addr = Some(inst.cfg.primary_addr);
@@ -149,7 +149,8 @@ impl Engine {
         let changed = inst.state != State::Backup;
         inst.state = State::Backup;
         inst.wants_master = false;
-        inst.saw_lower = false;
+        inst.lower_from = None;
+        inst.preempted = None;
         inst.preempt_until = None;
         inst.timers.stop_all();
         match down {
