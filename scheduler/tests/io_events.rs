@@ -611,3 +611,38 @@ fn stats_report_timer_lateness() {
     run_bounded(&mut lp, &mut (), LIMIT);
     assert!(lp.stats().max_timer_lateness >= Duration::from_millis(300));
 }
+
+#[test]
+fn readiness_and_signals_left_by_terminate_are_dispatched_on_the_next_run() {
+    let (a, mut b) = pair();
+    let (c, mut d) = pair();
+    let mut lp: Loop<Vec<&'static str>> = Loop::new().unwrap();
+    // Whichever read runs first stops the loop; the other must not lose its readiness, although
+    // the kernel reported it (edge-triggered) in the turn that was cut short, and the signal
+    // read in that turn must not be lost either.
+    for (name, sock) in [("a", &a), ("c", &c)] {
+        lp.ctx()
+            .add_read(name, fd(sock), None, move |l: &mut Vec<_>, ctx, _| {
+                l.push(name);
+                if l.len() == 1 {
+                    ctx.terminate();
+                }
+            })
+            .unwrap();
+    }
+    let sig = lp
+        .ctx()
+        .add_signal("usr1", Signal::USR1, |l: &mut Vec<_>, _, _| l.push("usr1"))
+        .unwrap();
+    poke(&mut b);
+    poke(&mut d);
+    Signal::USR1.raise_in_thread().unwrap();
+    let mut log = Vec::new();
+    assert_eq!(run_bounded(&mut lp, &mut log, LIMIT), Stop::Terminated);
+    assert_eq!(log.len(), 1);
+    let other = if log[0] == "a" { "c" } else { "a" };
+    // Next turn: the other read, then the signal (I/O before signals).
+    lp.run_once(&mut log, Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(log[1..], [other, "usr1"]);
+    lp.ctx().cancel(sig);
+}
