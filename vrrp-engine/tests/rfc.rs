@@ -503,3 +503,39 @@ fn the_preempted_masters_farewell_is_not_a_split_brain() {
     feed(&mut e, at(5000), &advert(PEER, 100, 255, None, 1));
     assert!(notified(&actions(&mut e)));
 }
+
+#[test]
+fn reconciliation_restores_owned_routes() {
+    let route = vrrp_engine::VirtualRoute {
+        dest: "192.0.2.0".parse().unwrap(),
+        prefix_len: 24,
+        gateway: Some("10.0.0.254".parse().unwrap()),
+        source: None,
+        interface: None,
+        table: None,
+        metric: None,
+    };
+    let r = route.clone();
+    let mut e = master(100, move |c| c.virtual_routes.push(r));
+    // Deleted behind our back while MASTER: re-added.
+    e.handle_route(at(5000), &route, false);
+    let a = actions(&mut e);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::AddRoute { route: x, .. } if *x == route))
+    );
+    // A route we do not own is ignored.
+    let mut other = route.clone();
+    other.prefix_len = 25;
+    e.handle_route(at(5000), &other, false);
+    assert!(actions(&mut e).is_empty());
+    // Added behind our back while BACKUP: removed.
+    let r = route.clone();
+    let mut e = engine(100, move |c| c.virtual_routes.push(r));
+    e.handle_route(at(5000), &route, true);
+    let a = actions(&mut e);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::RemoveRoute { route: x, .. } if *x == route))
+    );
+}
