@@ -436,14 +436,16 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
                         ),
                     );
                 }
-                if host.has_address(peer.addr) == Some(true) {
+                let own_src = i.unicast_src_ip.as_ref().map(|s| s.value);
+                if own_src == Some(peer.addr) || host.has_address(peer.addr) == Some(true) {
                     push_capped(
                         out,
                         Diagnostic::warning(
                             "peer-is-local",
                             peer.span,
-                            format!("unicast_peer {} is an address of this host", peer.addr),
-                        ),
+                            format!("unicast_peer {} is this router's own address", peer.addr),
+                        )
+                        .with_help("list the other routers' addresses, not this one's"),
                     );
                 }
             }
@@ -457,6 +459,19 @@ pub(crate) fn check(c: &Config, host: &dyn HostFacts, out: &mut Vec<Diagnostic>)
                     format!("vrrp_instance {name}: nopreempt has no effect with 'state MASTER'"),
                 )
                 .with_help("use 'state BACKUP' on every router when nopreempt is wanted"),
+            );
+        }
+        if i.state == InitialState::Master && !i.preempt_delay.is_zero() {
+            push_capped(
+                out,
+                Diagnostic::warning(
+                    "preempt-delay-master",
+                    i.span,
+                    format!(
+                        "vrrp_instance {name}: preempt_delay has no effect with 'state MASTER'"
+                    ),
+                )
+                .with_help("use 'state BACKUP' when a delay before preempting is wanted"),
             );
         }
         if let Some(a) = &i.authentication {

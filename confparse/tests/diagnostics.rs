@@ -302,6 +302,24 @@ fn address_families() {
 }
 
 #[test]
+fn more_traps() {
+    has(
+        &format!("{BASE} state MASTER\n preempt_delay 10\n}}\n"),
+        "preempt-delay-master",
+        1,
+        1,
+    );
+    has(
+        &format!(
+            "{BASE} unicast_src_ip 10.0.0.1\n unicast_peer {{\n  10.0.0.2\n  10.0.0.1\n }}\n}}\n"
+        ),
+        "peer-is-local",
+        7,
+        3,
+    );
+}
+
+#[test]
 fn traps() {
     has(
         &format!("{BASE} state MASTER\n nopreempt\n}}\n"),

@@ -254,7 +254,7 @@ fn instances() {
     );
     assert_eq!(i.virtual_routes[0].via, Some(ip("198.51.100.254")));
     assert_eq!(i.virtual_rules[0].words[0], "from");
-    assert_eq!(i.preempt_delay, Duration::from_secs(30));
+    assert_eq!(i.preempt_delay, Duration::ZERO);
     assert_eq!(i.nopreempt, None);
     assert_eq!(
         (i.accept, i.strict_mode, i.higher_prio_send_advert),
@@ -303,6 +303,7 @@ fn instances() {
         (Some(AuthType::Ah), Some("secret"))
     );
     assert_eq!(three.priority(), 100, "keepalived's default priority");
+    assert_eq!(three.preempt_delay, Duration::from_secs(30));
     assert_eq!(three.lvs_sync_daemon_interface.as_deref(), Some("lan0"));
 }
 
