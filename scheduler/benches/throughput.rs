@@ -64,6 +64,38 @@ fn main() {
         common::post_run(&mut lp, &mut ran, N);
     });
     assert!(fired > 0 && ran > 0);
+    spawn_cost();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("loadavg after: {}", load.trim());
+}
+
+/// How long `Ctx::spawn` keeps the loop busy (fork + exec hand-off), and the full round trip to
+/// the exit report, for `/bin/true`.
+fn spawn_cost() {
+    let mut lp: Loop<u32> = Loop::new().unwrap();
+    let mut in_spawn = Vec::new();
+    let mut round_trip = Vec::new();
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        lp.ctx()
+            .spawn(
+                "true",
+                scheduler::ChildSpec::new("/bin/true"),
+                |n: &mut u32, _, _| *n += 1,
+            )
+            .unwrap();
+        in_spawn.push(t0.elapsed());
+        let mut exits = 0;
+        while exits == 0 {
+            lp.run_once(&mut exits, Some(Duration::from_secs(5)))
+                .unwrap();
+        }
+        round_trip.push(t0.elapsed());
+    }
+    in_spawn.sort_unstable();
+    round_trip.sort_unstable();
+    println!(
+        "spawn /bin/true: loop busy in spawn() p50 {:?} p99 {:?}; spawn to exit report p50 {:?}",
+        in_spawn[100], in_spawn[197], round_trip[100]
+    );
 }
