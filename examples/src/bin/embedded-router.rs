@@ -197,12 +197,24 @@ impl Router {
                 self.drain();
             }
         }
-        println!(
-            "{} done: {:?}, counters {:?}",
-            self.stamp(),
-            self.engine.state(vrrp_engine::InstanceId(0)),
-            self.engine.counters(vrrp_engine::InstanceId(0))
-        );
+        // What a status command would print.
+        for st in self.engine.statuses() {
+            println!(
+                "{} status: {} VRID {} {} priority {}/{} master {:?}; adverts sent {}, received {}, \
+                 priority-0 sent {}, received {}",
+                self.stamp(),
+                st.name,
+                st.vrid,
+                st.state,
+                st.effective_priority.0,
+                st.base_priority.0,
+                st.master,
+                st.counters.sent_advertisements,
+                st.counters.rcvd_advertisements,
+                st.counters.sent_pri_zero,
+                st.counters.rcvd_pri_zero,
+            );
+        }
     }
 }
 
