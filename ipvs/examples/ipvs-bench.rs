@@ -5,6 +5,9 @@
 //! ```text
 //! ipvs-bench ours SERVICES DESTS       # this crate: batched changes, dumps, plan/apply
 //! ipvs-bench ipvsadm SERVICES DESTS    # ipvsadm -R / -Ln / -C on the same table
+//! ipvs-bench restore SERVICES DESTS    # only our restore (for strace -c)
+//! ipvs-bench rules SERVICES DESTS      # print the table as an ipvsadm -R file
+//! ipvs-bench probe SERVICES DESTS      # where listing time goes
 //! ```
 //!
 //! Table: TCP services `10.A.B.C:80` (wlc), each with DESTS masquerading destinations
@@ -57,23 +60,28 @@ fn restore_file(services: usize, dests: usize) -> String {
 }
 
 /// User and system CPU of this process and its waited-for children, in milliseconds
-/// (`/proc/self/stat` fields 14-17, in clock ticks of 10 ms).
-fn cpu_ms() -> u64 {
+/// (`/proc/self/stat` fields 14-17, clock ticks of 10 ms).
+fn cpu_ms() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
     // Fields after the command name start at field 3.
-    after
+    let f: Vec<u64> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
         .split_whitespace()
         .skip(11)
         .take(4)
-        .filter_map(|v| v.parse::<u64>().ok())
-        .sum::<u64>()
-        * 10
+        .map(|v| v.parse::<u64>().unwrap_or(0) * 10)
+        .collect();
+    match f[..] {
+        [utime, stime, cutime, cstime] => (utime + cutime, stime + cstime),
+        _ => (0, 0),
+    }
 }
 
 struct Timer {
     wall: Instant,
-    cpu: u64,
+    cpu: (u64, u64),
 }
 
 impl Timer {
@@ -87,10 +95,12 @@ impl Timer {
         let wall = self.wall.elapsed();
         let rules = services * (dests + 1);
         let tenths = wall.as_micros() * 10 / rules.max(1) as u128;
+        let (user, sys) = cpu_ms();
         println!(
-            "RESULT tool={tool} op={op} S={services} D={dests} rules={rules} wall_ms={} cpu_ms={} us_per_rule={}.{}{extra}",
+            "RESULT tool={tool} op={op} S={services} D={dests} rules={rules} wall_ms={} user_ms={} sys_ms={} us_per_rule={}.{}{extra}",
             wall.as_millis(),
-            cpu_ms() - self.cpu,
+            user - self.cpu.0,
+            sys - self.cpu.1,
             tenths / 10,
             tenths % 10,
         );
@@ -191,6 +201,27 @@ fn ours(services: usize, dests: usize) -> Result<(), String> {
     check(&mut ipvs, 0, dests)
 }
 
+fn restore_only(services: usize, dests: usize) -> Result<(), String> {
+    let changes: Vec<Change> = table(services, dests)
+        .into_iter()
+        .flat_map(|v| {
+            let id = v.service.id;
+            std::iter::once(Change::AddService(v.service)).chain(
+                v.destinations
+                    .into_iter()
+                    .map(move |d| Change::AddDestination(id, d)),
+            )
+        })
+        .collect();
+    let mut ipvs = Ipvs::new().map_err(|e| e.to_string())?;
+    let failures = ipvs.apply_changes(&changes).map_err(|e| e.to_string())?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} changes failed", failures.len()))
+    }
+}
+
 /// Where listing time goes: the service dump, then destination dumps in five chunks.
 fn probe(services: usize, dests: usize) -> Result<(), String> {
     let e = |e: ipvs::Error| e.to_string();
@@ -273,6 +304,12 @@ fn main() -> ExitCode {
             Some("ours") => ours(s, d),
             Some("ipvsadm") => ipvsadm(s, d),
             Some("probe") => probe(s, d),
+            // For syscall counts: only the restore, and the ipvsadm rules file.
+            Some("restore") => restore_only(s, d),
+            Some("rules") => {
+                print!("{}", restore_file(s, d));
+                Ok(())
+            }
             _ => Err("usage: ipvs-bench ours|ipvsadm [SERVICES [DESTS]]".into()),
         }
     };

@@ -239,7 +239,9 @@ impl Ipvs {
         msg.finalize();
         let mut buf = vec![0u8; msg.buffer_len()];
         msg.serialize(&mut buf);
-        self.sock.send(&buf, 0)?;
+        self.tx.clear();
+        self.tx.extend_from_slice(&buf);
+        self.flush_tx()?;
         loop {
             self.recv()?;
             for m in messages(&self.rx) {
@@ -275,15 +277,18 @@ impl Ipvs {
     fn recv(&mut self) -> Result<()> {
         self.rx.clear();
         self.rx.reserve(RX_BUF);
-        let n = self.sock.recv(&mut self.rx, libc::MSG_TRUNC).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENOBUFS) {
-                Error::Protocol(
-                    "replies lost: the socket receive buffer overflowed (ENOBUFS)".into(),
-                )
-            } else {
-                Error::Io(e)
+        let n = loop {
+            match self.sock.recv(&mut self.rx, libc::MSG_TRUNC) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    return Err(Error::Protocol(
+                        "replies lost: the socket receive buffer overflowed (ENOBUFS)".into(),
+                    ));
+                }
+                Err(e) => return Err(Error::Io(e)),
             }
-        })?;
+        };
         if n > self.rx.len() {
             return Err(Error::Protocol(format!(
                 "reply of {n} bytes truncated to {}",
@@ -325,7 +330,13 @@ impl Ipvs {
 
     /// Sends `tx`.
     fn flush_tx(&mut self) -> Result<()> {
-        let n = self.sock.send(&self.tx, 0)?;
+        let n = loop {
+            match self.sock.send(&self.tx, 0) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        };
         if n != self.tx.len() {
             return Err(Error::Protocol(format!(
                 "short send: {n} of {}",
@@ -421,7 +432,12 @@ impl Ipvs {
     }
 
     /// Sends a command that needs only an ack.
-    fn command(&mut self, command: Command, attrs: &[CmdAttr], target: &str) -> Result<()> {
+    fn command(
+        &mut self,
+        command: Command,
+        attrs: &[CmdAttr],
+        target: &dyn std::fmt::Display,
+    ) -> Result<()> {
         self.tx.clear();
         let seq = self.push(command, NLM_F_ACK, attrs)?;
         self.flush_tx()?;
@@ -434,7 +450,7 @@ impl Ipvs {
                         0 => Ok(()),
                         errno => Err(Error::Kernel(KernelError {
                             command,
-                            target: target.to_owned(),
+                            target: target.to_string(),
                             errno,
                         })),
                     };
@@ -444,7 +460,12 @@ impl Ipvs {
     }
 
     /// Sends a `get` command and returns the attributes of its one reply.
-    fn get(&mut self, command: Command, attrs: &[CmdAttr], target: &str) -> Result<Vec<u8>> {
+    fn get(
+        &mut self,
+        command: Command,
+        attrs: &[CmdAttr],
+        target: &dyn std::fmt::Display,
+    ) -> Result<Vec<u8>> {
         self.tx.clear();
         let seq = self.push(command, 0, attrs)?;
         self.flush_tx()?;
@@ -459,7 +480,7 @@ impl Ipvs {
                     let errno = m.errno()?;
                     return Err(Error::Kernel(KernelError {
                         command,
-                        target: target.to_owned(),
+                        target: target.to_string(),
                         errno: if errno == 0 { libc::ENODATA } else { errno },
                     }));
                 }
@@ -475,7 +496,7 @@ impl Ipvs {
         &mut self,
         command: Command,
         attrs: &[CmdAttr],
-        target: &str,
+        target: &dyn std::fmt::Display,
         mut parse: impl FnMut(&[u8]) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut attempts = 0;
@@ -500,7 +521,7 @@ impl Ipvs {
                             if errno != 0 {
                                 return Err(Error::Kernel(KernelError {
                                     command,
-                                    target: target.to_owned(),
+                                    target: target.to_string(),
                                     errno,
                                 }));
                             }
@@ -528,12 +549,12 @@ impl Ipvs {
     /// Runs any dump and returns the attribute area (after the generic-netlink header) of
     /// each reply message, undecoded: for debugging and for capturing kernel replies.
     pub fn dump_raw(&mut self, command: Command, attrs: &[CmdAttr]) -> Result<Vec<Vec<u8>>> {
-        self.dump(command, attrs, "", |a| Ok(a.to_vec()))
+        self.dump(command, attrs, &"", |a| Ok(a.to_vec()))
     }
 
     /// Lists every service (`ipvsadm -Ln` without the destinations).
     pub fn services(&mut self) -> Result<Vec<Service>> {
-        self.dump(Command::GetService, &[], "", |attrs| {
+        self.dump(Command::GetService, &[], &"", |attrs| {
             let nest = nl::find_attr(attrs, kind::SERVICE)?
                 .ok_or_else(|| Error::Decode("service dump message without a service".into()))?;
             Ok(Service::parse_nest(nest)?)
@@ -542,11 +563,7 @@ impl Ipvs {
 
     /// Reads one service.
     pub fn service(&mut self, id: &ServiceId) -> Result<Service> {
-        let attrs = self.get(
-            Command::GetService,
-            &[CmdAttr::Service(id.to_attrs())],
-            &id.to_string(),
-        )?;
+        let attrs = self.get(Command::GetService, &[CmdAttr::Service(id.to_attrs())], id)?;
         let nest = nl::find_attr(&attrs, kind::SERVICE)?
             .ok_or_else(|| Error::Decode("service reply without a service".into()))?;
         Ok(Service::parse_nest(nest)?)
@@ -558,7 +575,7 @@ impl Ipvs {
         self.dump(
             Command::GetDest,
             &[CmdAttr::Service(id.to_attrs())],
-            &id.to_string(),
+            id,
             |attrs| {
                 let nest = nl::find_attr(attrs, kind::DEST)?.ok_or_else(|| {
                     Error::Decode("destination dump message without a destination".into())
@@ -604,7 +621,7 @@ impl Ipvs {
 
     /// Lists the running sync daemons.
     pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>> {
-        self.dump(Command::GetDaemon, &[], "", |attrs| {
+        self.dump(Command::GetDaemon, &[], &"", |attrs| {
             let nest = nl::find_attr(attrs, kind::DAEMON)?
                 .ok_or_else(|| Error::Decode("daemon dump message without a daemon".into()))?;
             Ok(SyncDaemon::parse_nest(nest)?)
@@ -627,13 +644,13 @@ impl Ipvs {
         self.command(
             Command::DelDaemon,
             &[CmdAttr::Daemon(vec![nl::DaemonAttr::State(state.number())])],
-            &format!("{state:?}"),
+            &format_args!("{state:?}"),
         )
     }
 
     /// Reads the connection timeouts.
     pub fn timeouts(&mut self) -> Result<Timeouts> {
-        let attrs = self.get(Command::GetConfig, &[], "")?;
+        let attrs = self.get(Command::GetConfig, &[], &"")?;
         let mut t = Timeouts::default();
         for a in netlink_packet_core::NlasIterator::new(attrs.as_slice()) {
             let a = a?;
@@ -655,13 +672,13 @@ impl Ipvs {
                 CmdAttr::TimeoutTcpFin(t.tcp_fin),
                 CmdAttr::TimeoutUdp(t.udp),
             ],
-            "",
+            &"",
         )
     }
 
     /// Reads the IPVS version and connection table size.
     pub fn info(&mut self) -> Result<Info> {
-        let attrs = self.get(Command::GetInfo, &[], "")?;
+        let attrs = self.get(Command::GetInfo, &[], &"")?;
         let mut info = Info {
             version: (0, 0, 0),
             conn_table_size: 0,
@@ -681,12 +698,8 @@ impl Ipvs {
     /// Zeroes the counters of one service, or of all when `None`.
     pub fn zero(&mut self, service: Option<&ServiceId>) -> Result<()> {
         match service {
-            Some(id) => self.command(
-                Command::Zero,
-                &[CmdAttr::Service(id.to_attrs())],
-                &id.to_string(),
-            ),
-            None => self.command(Command::Zero, &[], ""),
+            Some(id) => self.command(Command::Zero, &[CmdAttr::Service(id.to_attrs())], id),
+            None => self.command(Command::Zero, &[], &""),
         }
     }
 
@@ -695,6 +708,6 @@ impl Ipvs {
     /// The kernel keeps deleted destinations for minutes and scans them on every later add:
     /// to change a table, prefer [`crate::plan`] and [`Ipvs::apply_changes`], which edit in place.
     pub fn flush(&mut self) -> Result<()> {
-        self.command(Command::Flush, &[], "")
+        self.command(Command::Flush, &[], &"")
     }
 }

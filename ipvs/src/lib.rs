@@ -28,6 +28,12 @@
 //! drives. It needs `CAP_NET_ADMIN` in the caller's network namespace, and works per
 //! namespace.
 //!
+//! Testing: the unit tests and `tests/captured.rs` (kernel replies captured as hex) run
+//! anywhere. `tests/kernel.rs` needs a real IPVS: `ipvs/vm/test.sh` boots Debian's kernel in
+//! qemu (`ipvs/vm/run.sh`, no KVM needed), runs every test in a fresh network namespace and
+//! cross-checks with ipvsadm; `ipvs/vm/bench.sh` compares this crate with ipvsadm on a
+//! 110,000-rule table (figures in `docs/PERFORMANCE.md`).
+//!
 //! ```no_run
 //! use ipvs::{Destination, Forward, Ipvs, Scheduler, Service, ServiceId, VirtualService};
 //!

@@ -23,8 +23,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, NLA_F_NESTED, NLA_F_NET_BYTEORDER, Nla, NlaBuffer,
-    NlasIterator, Parseable, ParseableParametrized,
+    DecodeError, DefaultNla, Emitable, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK, Nla,
+    NlaBuffer, NlasIterator, Parseable, ParseableParametrized,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader};
 
@@ -411,15 +411,15 @@ impl Stats {
 
     /// Decodes a nest; `wide` is true for `STATS64`. Unknown kinds (and the `PAD` attribute)
     /// are skipped.
-    fn parse_nest(value: &[u8], wide: bool) -> Result<Self, DecodeError> {
+    pub(crate) fn parse_nest(value: &[u8], wide: bool) -> Result<Self, DecodeError> {
         let mut stats = Self::default();
-        for nla in NlasIterator::new(value) {
-            let nla = nla?;
-            let kind = nla.kind();
+        for attr in raw_attrs(value) {
+            let (ty, v) = attr?;
+            let kind = ty & NLA_TYPE_MASK;
             let v = if wide || Self::wide_in_stats32(kind) {
-                u64_ne(nla.value())
+                u64_ne(v)
             } else {
-                u32_ne(nla.value()).map(u64::from)
+                u32_ne(v).map(u64::from)
             };
             if let Some(field) = stats.field_mut(kind) {
                 *field = v.map_err(|e| ctx(&e, "stats counter"))?;
@@ -462,20 +462,71 @@ fn ctx(e: &DecodeError, what: &str) -> DecodeError {
     DecodeError::from(format!("IPVS {what}: {e}"))
 }
 
+/// Fixed-size values, inlined: the dump path decodes millions of them.
+#[inline]
+fn fixed<const N: usize>(v: &[u8]) -> Result<[u8; N], DecodeError> {
+    <[u8; N]>::try_from(v).map_err(|_| DecodeError::invalid_number(N, v.len()))
+}
+#[inline]
 fn u8_ne(v: &[u8]) -> Result<u8, DecodeError> {
-    netlink_packet_core::parse_u8(v)
+    fixed::<1>(v).map(|b| b[0])
 }
+#[inline]
 fn u16_ne(v: &[u8]) -> Result<u16, DecodeError> {
-    netlink_packet_core::parse_u16(v)
+    fixed(v).map(u16::from_ne_bytes)
 }
+#[inline]
 fn u16_be(v: &[u8]) -> Result<u16, DecodeError> {
-    netlink_packet_core::parse_u16_be(v)
+    fixed(v).map(u16::from_be_bytes)
 }
+#[inline]
 fn u32_ne(v: &[u8]) -> Result<u32, DecodeError> {
-    netlink_packet_core::parse_u32(v)
+    fixed(v).map(u32::from_ne_bytes)
 }
+#[inline]
 fn u64_ne(v: &[u8]) -> Result<u64, DecodeError> {
-    netlink_packet_core::parse_u64(v)
+    fixed(v).map(u64::from_ne_bytes)
+}
+
+/// Iterates the attributes of a buffer as (type with flags, value), checking each header
+/// against the buffer. The hot decoding path: `NlasIterator` re-parses the header on every
+/// accessor call through out-of-line functions.
+#[derive(Clone)]
+pub(crate) struct RawAttrs<'a>(&'a [u8]);
+
+impl<'a> Iterator for RawAttrs<'a> {
+    type Item = Result<(u16, &'a [u8]), DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let buf = self.0;
+        if buf.is_empty() {
+            return None;
+        }
+        let header = buf.get(..4).map(|h| {
+            (
+                usize::from(u16::from_ne_bytes([h[0], h[1]])),
+                u16::from_ne_bytes([h[2], h[3]]),
+            )
+        });
+        match header {
+            Some((len, ty)) if len >= 4 && len <= buf.len() => {
+                self.0 = buf.get((len + 3) & !3..).unwrap_or_default();
+                Some(Ok((ty, &buf[4..len])))
+            }
+            _ => {
+                self.0 = &[];
+                Some(Err(DecodeError::from(format!(
+                    "IPVS: malformed attribute header in {} bytes",
+                    buf.len()
+                ))))
+            }
+        }
+    }
+}
+
+pub(crate) fn raw_attrs(buf: &[u8]) -> RawAttrs<'_> {
+    RawAttrs(buf)
 }
 
 /// A 4- or 16-byte address value.
@@ -566,15 +617,22 @@ macro_rules! attr_enum {
             }
         }
 
-        impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for $name {
-            fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
-                let v = buf.value();
-                Ok(match buf.kind() {
+        impl $name {
+            /// Decodes one attribute from its type (flags included) and value.
+            #[inline]
+            pub(crate) fn parse_raw(ty: u16, v: &[u8]) -> Result<Self, DecodeError> {
+                Ok(match ty & NLA_TYPE_MASK {
                     $( $kind => Self::$var(
                         codec::$codec::parse(v).map_err(|e| ctx(&e, stringify!($name::$var)))?
                     ), )*
-                    _ => Self::Other(unknown(buf)?),
+                    _ => Self::Other(unknown(ty, v)),
                 })
+            }
+        }
+
+        impl<'a, T: AsRef<[u8]> + ?Sized> Parseable<NlaBuffer<&'a T>> for $name {
+            fn parse(buf: &NlaBuffer<&'a T>) -> Result<Self, DecodeError> {
+                Self::parse_raw(raw_type(buf), buf.value())
             }
         }
     };
@@ -827,15 +885,26 @@ attr_enum! {
 /// `netlink-packet-core` 0.9 cannot emit both (setting the nested flag clears the other),
 /// and the kernel never sends such an attribute. Dropping it here keeps decode/encode
 /// stable (found by the `ipvs_attrs_roundtrip` fuzz target).
-fn unknown<T: AsRef<[u8]> + ?Sized>(buf: &NlaBuffer<&T>) -> Result<DefaultNla, DecodeError> {
-    let nla = DefaultNla::parse(buf)?;
+fn unknown(ty: u16, v: &[u8]) -> DefaultNla {
     let both = NLA_F_NESTED | NLA_F_NET_BYTEORDER;
-    if nla.kind() & both == both {
-        let mut value = vec![0; nla.value_len()];
-        nla.emit_value(&mut value);
-        return Ok(DefaultNla::new(nla.kind() & !NLA_F_NET_BYTEORDER, value));
+    let ty = if ty & both == both {
+        ty & !NLA_F_NET_BYTEORDER
+    } else {
+        ty
+    };
+    DefaultNla::new(ty, v.to_vec())
+}
+
+/// The type field of an attribute, flags included.
+fn raw_type<T: AsRef<[u8]> + ?Sized>(buf: &NlaBuffer<&T>) -> u16 {
+    let mut ty = buf.kind();
+    if buf.nested_flag() {
+        ty |= NLA_F_NESTED;
     }
-    Ok(nla)
+    if buf.network_byte_order_flag() {
+        ty |= NLA_F_NET_BYTEORDER;
+    }
+    ty
 }
 
 /// A nest of attributes, emitted without `NLA_F_NESTED` (as the kernel emits them).
@@ -929,14 +998,14 @@ impl CmdAttr {
         Ok(match (command, buf.kind()) {
             (Command::SetInfo, INFO_ATTR_VERSION) => Self::InfoVersion(u32v()?),
             (Command::SetInfo, INFO_ATTR_CONN_TAB_SIZE) => Self::InfoConnTableSize(u32v()?),
-            (Command::SetInfo, _) => Self::Other(unknown(buf)?),
+            (Command::SetInfo, _) => Self::Other(unknown(raw_type(buf), v)),
             (_, CMD_ATTR_SERVICE) => Self::Service(parse_nest(v)?),
             (_, CMD_ATTR_DEST) => Self::Dest(parse_nest(v)?),
             (_, CMD_ATTR_DAEMON) => Self::Daemon(parse_nest(v)?),
             (_, CMD_ATTR_TIMEOUT_TCP) => Self::TimeoutTcp(u32v()?),
             (_, CMD_ATTR_TIMEOUT_TCP_FIN) => Self::TimeoutTcpFin(u32v()?),
             (_, CMD_ATTR_TIMEOUT_UDP) => Self::TimeoutUdp(u32v()?),
-            _ => Self::Other(unknown(buf)?),
+            _ => Self::Other(unknown(raw_type(buf), v)),
         })
     }
 }
@@ -992,28 +1061,34 @@ impl IpvsMessage {
     }
 }
 
-/// Iterates the attributes of a nest and decodes each with `A::parse`, without collecting
-/// them: the allocation-free path used for dumps.
+/// Decodes the attributes of a nest one by one, without collecting them: the
+/// allocation-free path used for dumps. Attributes of kind `defer` are not decoded; the
+/// value of the last one is returned instead (for the 32-bit stats nest, which is only
+/// needed when the 64-bit one is absent).
 pub(crate) fn for_each_attr<A>(
     value: &[u8],
-    mut f: impl FnMut(A) -> Result<(), DecodeError>,
-) -> Result<(), DecodeError>
-where
-    A: for<'a> Parseable<NlaBuffer<&'a [u8]>>,
-{
-    for nla in NlasIterator::new(value) {
-        f(A::parse(&nla?)?)?;
+    defer: u16,
+    parse: fn(u16, &[u8]) -> Result<A, DecodeError>,
+    mut f: impl FnMut(A),
+) -> Result<Option<&[u8]>, DecodeError> {
+    let mut deferred = None;
+    for attr in raw_attrs(value) {
+        let (ty, v) = attr?;
+        if ty & NLA_TYPE_MASK == defer {
+            deferred = Some(v);
+        } else {
+            f(parse(ty, v)?);
+        }
     }
-    Ok(())
+    Ok(deferred)
 }
 
 /// Finds the first top-level attribute of `kind` in a message's attribute area.
 pub(crate) fn find_attr(attrs: &[u8], kind: u16) -> Result<Option<&[u8]>, DecodeError> {
-    for nla in NlasIterator::new(attrs) {
-        let nla = nla?;
-        if nla.kind() == kind {
-            let len = usize::from(nla.length());
-            return Ok(nla.into_inner().get(4..len));
+    for attr in raw_attrs(attrs) {
+        let (ty, v) = attr?;
+        if ty & NLA_TYPE_MASK == kind {
+            return Ok(Some(v));
         }
     }
     Ok(None)
@@ -1021,6 +1096,8 @@ pub(crate) fn find_attr(attrs: &[u8], kind: u16) -> Result<Option<&[u8]>, Decode
 
 /// Top-level attribute kinds the client looks up directly in dump replies.
 pub(crate) mod kind {
+    pub(crate) const SVC_STATS: u16 = super::SVC_ATTR_STATS;
+    pub(crate) const DEST_STATS: u16 = super::DEST_ATTR_STATS;
     pub(crate) const SERVICE: u16 = super::CMD_ATTR_SERVICE;
     pub(crate) const DEST: u16 = super::CMD_ATTR_DEST;
     pub(crate) const DAEMON: u16 = super::CMD_ATTR_DAEMON;

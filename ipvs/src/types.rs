@@ -9,7 +9,7 @@ use netlink_packet_core::DecodeError;
 use crate::nl::{
     AF_INET, AF_INET6, DaemonAttr, DestAttr, Scheduler, ServiceAttr, Stats, WireFlags,
 };
-use crate::nl::{WireNetmask, for_each_attr};
+use crate::nl::{WireNetmask, for_each_attr, kind};
 
 /// An address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -373,24 +373,32 @@ impl Service {
             stats64: Option<Stats>,
         }
         let mut a = Acc::default();
-        for_each_attr(value, |attr| {
-            match attr {
-                ServiceAttr::Family(v) => a.family = Some(v),
-                ServiceAttr::Protocol(v) => a.protocol = Some(v),
-                ServiceAttr::Addr(v) => a.addr = Some(v),
-                ServiceAttr::Port(v) => a.port = Some(v),
-                ServiceAttr::Fwmark(v) => a.fwmark = Some(v),
-                ServiceAttr::Scheduler(v) => a.scheduler = Some(v),
-                ServiceAttr::Flags(v) => a.flags = v.flags,
-                ServiceAttr::Timeout(v) => a.timeout = v,
-                ServiceAttr::Netmask(v) => a.netmask = Some(v),
-                ServiceAttr::PeName(v) => a.pe = Some(v),
-                ServiceAttr::Stats(v) => a.stats = Some(v),
-                ServiceAttr::Stats64(v) => a.stats64 = Some(v),
-                _ => {}
-            }
-            Ok(())
-        })?;
+        let stats32 =
+            for_each_attr(
+                value,
+                kind::SVC_STATS,
+                ServiceAttr::parse_raw,
+                |attr| match attr {
+                    ServiceAttr::Family(v) => a.family = Some(v),
+                    ServiceAttr::Protocol(v) => a.protocol = Some(v),
+                    ServiceAttr::Addr(v) => a.addr = Some(v),
+                    ServiceAttr::Port(v) => a.port = Some(v),
+                    ServiceAttr::Fwmark(v) => a.fwmark = Some(v),
+                    ServiceAttr::Scheduler(v) => a.scheduler = Some(v),
+                    ServiceAttr::Flags(v) => a.flags = v.flags,
+                    ServiceAttr::Timeout(v) => a.timeout = v,
+                    ServiceAttr::Netmask(v) => a.netmask = Some(v),
+                    ServiceAttr::PeName(v) => a.pe = Some(v),
+                    ServiceAttr::Stats(v) => a.stats = Some(v),
+                    ServiceAttr::Stats64(v) => a.stats64 = Some(v),
+                    _ => {}
+                },
+            )?;
+        if a.stats64.is_none()
+            && let Some(raw) = stats32
+        {
+            a.stats = Some(Stats::parse_nest(raw, false)?);
+        }
         let family = Family::from_number(a.family.ok_or("IPVS service without AF")?)?;
         // The kernel reports fwmark 0 for address-based services.
         let id = match a.fwmark {
@@ -600,8 +608,11 @@ impl Destination {
         let mut c = DestCounters::default();
         let (mut stats, mut stats64) = (None, None);
         let mut tunnel = Tunnel::default();
-        for_each_attr(value, |attr| {
-            match attr {
+        let stats32 = for_each_attr(
+            value,
+            kind::DEST_STATS,
+            DestAttr::parse_raw,
+            |attr| match attr {
                 DestAttr::Addr(v) => addr = Some(v),
                 DestAttr::Port(v) => port = Some(v),
                 DestAttr::FwdMethod(v) => fwd = v,
@@ -618,9 +629,13 @@ impl Destination {
                 DestAttr::TunPort(v) => tunnel.port = v,
                 DestAttr::TunFlags(v) => tunnel.flags = v,
                 _ => {}
-            }
-            Ok(())
-        })?;
+            },
+        )?;
+        if stats64.is_none()
+            && let Some(raw) = stats32
+        {
+            stats = Some(Stats::parse_nest(raw, false)?);
+        }
         let family = match family {
             Some(f) => Family::from_number(f)?,
             None => service_family,
@@ -716,20 +731,17 @@ impl SyncDaemon {
     pub fn parse_nest(value: &[u8]) -> Result<Self, DecodeError> {
         let mut d = Self::new(SyncState::Master, String::new(), 0);
         let mut state = None;
-        for_each_attr(value, |attr| {
-            match attr {
-                DaemonAttr::State(1) => state = Some(SyncState::Master),
-                DaemonAttr::State(2) => state = Some(SyncState::Backup),
-                DaemonAttr::Interface(v) => d.interface = v,
-                DaemonAttr::SyncId(v) => d.sync_id = v,
-                DaemonAttr::SyncMaxLen(v) => d.max_len = Some(v),
-                DaemonAttr::Group(g) if !g.is_unspecified() => d.group = Some(IpAddr::V4(g)),
-                DaemonAttr::Group6(g) if !g.is_unspecified() => d.group = Some(IpAddr::V6(g)),
-                DaemonAttr::Port(v) => d.port = Some(v),
-                DaemonAttr::Ttl(v) => d.ttl = Some(v),
-                _ => {}
-            }
-            Ok(())
+        for_each_attr(value, 0, DaemonAttr::parse_raw, |attr| match attr {
+            DaemonAttr::State(1) => state = Some(SyncState::Master),
+            DaemonAttr::State(2) => state = Some(SyncState::Backup),
+            DaemonAttr::Interface(v) => d.interface = v,
+            DaemonAttr::SyncId(v) => d.sync_id = v,
+            DaemonAttr::SyncMaxLen(v) => d.max_len = Some(v),
+            DaemonAttr::Group(g) if !g.is_unspecified() => d.group = Some(IpAddr::V4(g)),
+            DaemonAttr::Group6(g) if !g.is_unspecified() => d.group = Some(IpAddr::V6(g)),
+            DaemonAttr::Port(v) => d.port = Some(v),
+            DaemonAttr::Ttl(v) => d.ttl = Some(v),
+            _ => {}
         })?;
         d.state = state.ok_or("IPVS daemon without a known state")?;
         Ok(d)

@@ -17,6 +17,16 @@ cat > "$work/in-vm.sh" <<INVM
 #!/bin/sh
 echo "== \$(uname -r), \$(nproc) vCPU, \$(head -1 /proc/net/ip_vs)"
 rc=0
+if [ -x /usr/bin/strace ]; then
+    # Syscalls per rule for a 100 x 10 restore (1,100 rules), whole process.
+    /usr/bin/ipvs-bench rules 100 10 > /tmp/rules
+    for tool in ipvsadm ours; do
+        if [ \$tool = ipvsadm ]; then cmd="ipvsadm -R < /tmp/rules"; else cmd="/usr/bin/ipvs-bench restore 100 10"; fi
+        unshare -n sh -c 'ip link set lo up && exec /usr/bin/strace -f -c -o /tmp/strace sh -c "\$0"' "\$cmd" >/dev/null 2>&1 || rc=1
+        echo "STRACE tool=\$tool rules=1100 syscalls=\$(awk '\$NF=="total"{print \$4}' /tmp/strace) (including sh and exec startup)"
+        sleep 2
+    done
+fi
 for sz in $sizes; do
     s=\${sz%x*}; d=\${sz#*x}
     for tool in ipvsadm ours; do
@@ -28,4 +38,5 @@ done
 exit \$rc
 INVM
 chmod +x "$work/in-vm.sh"
-IPVS_VM_BINS="$bin" IPVS_VM_TIMEOUT=${IPVS_VM_TIMEOUT:-1800} nice "$here/run.sh" "$work/in-vm.sh"
+strace=$(command -v strace || true)
+IPVS_VM_BINS="$bin $strace" IPVS_VM_TIMEOUT=${IPVS_VM_TIMEOUT:-1800} nice "$here/run.sh" "$work/in-vm.sh"
