@@ -398,8 +398,9 @@ pub enum ConfigError {
         /// Instance name.
         instance: String,
     },
-    /// A virtual address carried in adverts has a different family from the instance.
-    #[error("instance {instance}: virtual address {addr} is not of the instance's family")]
+    /// A virtual address carried in adverts, or a unicast peer, has a different family from the
+    /// instance.
+    #[error("instance {instance}: {addr} is not of the instance's address family")]
     MixedFamily {
         /// Instance name.
         instance: String,
@@ -539,13 +540,17 @@ fn validate_instance(inst: &InstanceConfig, trackers: usize) -> Result<(), Confi
             instance: instance(),
         });
     }
-    for va in &inst.virtual_addresses {
-        if !va.excluded && va.addr.is_ipv6() != v6 {
-            return Err(ConfigError::MixedFamily {
-                instance: instance(),
-                addr: va.addr,
-            });
-        }
+    let carried = inst
+        .virtual_addresses
+        .iter()
+        .filter(|va| !va.excluded)
+        .map(|va| va.addr);
+    let peers = inst.unicast_peers.iter().map(|p| p.addr);
+    if let Some(addr) = carried.chain(peers).find(|a| a.is_ipv6() != v6) {
+        return Err(ConfigError::MixedFamily {
+            instance: instance(),
+            addr,
+        });
     }
     check_bindings(&inst.track, trackers, || format!("instance {}", inst.name))
 }

@@ -427,6 +427,10 @@ fn invalid_configurations_are_refused() {
         mk(&|c| c.virtual_addresses[0].addr = "fe80::1".parse().unwrap()),
         Some(ConfigError::MixedFamily { .. })
     ));
+    assert!(matches!(
+        mk(&|c| c.unicast_peers = vec![vrrp_engine::UnicastPeer::new("fe80::2".parse().unwrap())]),
+        Some(ConfigError::MixedFamily { .. })
+    ));
     let two = EngineConfig {
         instances: vec![
             inst("A", 51, 100, "10.0.0.1", &[]),
