@@ -652,13 +652,13 @@ impl<'l> Lexer<'l> {
             };
             let inner = self.substitute(&trimmed[rep.len()..close], span, 0);
             let rest = &trimmed[close + 1..];
-            let args: Vec<String> = inner.split(',').map(|s| s.trim().to_owned()).collect();
-            let Some(values) = self.repeat_values(rep, &args, span) else {
+            let args = split_top_level(&inner);
+            let Some((vars, rows)) = self.repeat_values(rep, &args, span) else {
                 return;
             };
-            let var = args[0].trim_start_matches('$').to_owned();
-            let saved = self.params.get(&var).cloned();
-            for v in values {
+            let saved: Vec<Option<String>> =
+                vars.iter().map(|v| self.params.get(v).cloned()).collect();
+            for row in rows {
                 if out.len() >= MAX_REPEAT_LINES {
                     self.report(Diagnostic::error(
                         "repeat-too-long",
@@ -667,14 +667,18 @@ impl<'l> Lexer<'l> {
                     ));
                     break;
                 }
-                self.params.insert(var.clone(), v);
+                for (var, value) in vars.iter().zip(row) {
+                    self.params.insert(var.clone(), value);
+                }
                 let padded = format!("{}{}", " ".repeat(indent), rest);
                 self.expand_line(&padded, file, line, depth + 1, out);
             }
-            match saved {
-                Some(s) => self.params.insert(var, s),
-                None => self.params.remove(&var),
-            };
+            for (var, old) in vars.into_iter().zip(saved) {
+                match old {
+                    Some(s) => self.params.insert(var, s),
+                    None => self.params.remove(&var),
+                };
+            }
             return;
         }
         let span = Self::span(file, line, indent, 1);
@@ -698,16 +702,26 @@ impl<'l> Lexer<'l> {
         }
     }
 
-    /// The values a `~SEQ(var, [start,] [step,] end)` or `~LST(var, v…)` iterates over.
-    fn repeat_values(&mut self, rep: &str, args: &[String], span: Span) -> Option<Vec<String>> {
+    /// The variables and the rows of values a `~SEQ(var, [start,] [step,] end)`, `~LST(var, v…)`
+    /// or `~LST({a,b}, {1,2}, …)` iterates over.
+    #[allow(clippy::type_complexity)]
+    fn repeat_values(
+        &mut self,
+        rep: &str,
+        args: &[String],
+        span: Span,
+    ) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+        let var_name = |v: &str| {
+            let v = v.trim().trim_start_matches('$');
+            (v.starts_with(is_name_start) && v.chars().all(is_name_char)).then(|| v.to_owned())
+        };
         let bad = |me: &mut Self, msg: String| {
             me.report(Diagnostic::error("bad-repeat", span, msg));
             None
         };
-        let var_ok = args.first().is_some_and(|v| {
-            let v = v.trim_start_matches('$');
-            v.starts_with(is_name_start) && v.chars().all(is_name_char)
-        });
+        let var_ok = args
+            .first()
+            .is_some_and(|v| var_name(v).is_some() || (rep == "~LST(" && v.starts_with('{')));
         if !var_ok {
             return bad(
                 self,
@@ -724,8 +738,42 @@ impl<'l> Lexer<'l> {
                     "~LST needs a variable and at least one value".to_owned(),
                 );
             }
-            return Some(args[1..].to_vec());
+            let Some(list) = args[0].strip_prefix('{').and_then(|a| a.strip_suffix('}')) else {
+                let var = var_name(&args[0]).unwrap_or_default();
+                return Some((
+                    vec![var],
+                    args[1..].iter().map(|v| vec![v.clone()]).collect(),
+                ));
+            };
+            // ~LST({a,b}, {1,2}, {3,4}): several variables, one row of values per group.
+            let vars: Option<Vec<String>> = list.split(',').map(var_name).collect();
+            let Some(vars) = vars else {
+                return bad(self, "~LST: {…} must list variable names".to_owned());
+            };
+            let mut rows = Vec::new();
+            for a in &args[1..] {
+                let Some(vals) = a.strip_prefix('{').and_then(|a| a.strip_suffix('}')) else {
+                    return bad(
+                        self,
+                        format!("~LST: '{a}' must be {{v1,v2,…}} like the variable list"),
+                    );
+                };
+                let row: Vec<String> = vals.split(',').map(|v| v.trim().to_owned()).collect();
+                if row.len() != vars.len() {
+                    return bad(
+                        self,
+                        format!(
+                            "~LST: '{a}' has {} values for {} variables",
+                            row.len(),
+                            vars.len()
+                        ),
+                    );
+                }
+                rows.push(row);
+            }
+            return Some((vars, rows));
         }
+        let var = var_name(&args[0]).unwrap_or_default();
         let hex = rep == "~SEQx(";
         let mut nums = Vec::new();
         for a in &args[1..] {
@@ -764,7 +812,7 @@ impl<'l> Lexer<'l> {
             let Some(n) = v.checked_add(step) else { break };
             v = n;
         }
-        Some(values)
+        Some((vec![var], values.into_iter().map(|v| vec![v]).collect()))
     }
 
     /// Replaces `$NAME` (followed by a non-name character) and `${NAME}` by their definitions,
@@ -1126,6 +1174,28 @@ pub(crate) fn push_capped(diags: &mut Vec<Diagnostic>, d: Diagnostic) {
     }
 }
 
+/// Splits at commas that are not inside `{…}`, trimming each part.
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(cur.trim().to_owned());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur.trim().to_owned());
+    out
+}
+
 fn is_include_keyword(s: &str) -> bool {
     matches!(
         s,
@@ -1217,6 +1287,9 @@ mod tests {
         let (o, d) = lex(
             "~SEQ(i, 3) r 10.0.0.$i\n~SEQ(i, 2, 2, 6) s $i\n~LST(n, a, b) t ${n}\n~SEQx(i, 9, b) h $i\n",
         );
+        let (o2, d2) = lex("~LST({a, b}, {1, x}, {2, y}) m $a $b\n~LST({a,b}, {1}) z\n");
+        assert_eq!(o2, ["m|1|x", "m|2|y"]);
+        assert!(d2.iter().any(|d| d.code == "bad-repeat"));
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(
             o,
