@@ -42,12 +42,23 @@ fn bench(c: &mut Criterion) {
         Destination::new("192.168.0.1".parse().unwrap(), 8080, Forward::Masquerade),
     );
     let mut buf = vec![0u8; 512];
-    c.bench_function("encode add-destination attributes", |b| {
+    c.bench_function("encode add-destination attributes (Vec model)", |b| {
         b.iter(|| {
             let attrs: Vec<CmdAttr> = black_box(&change).attrs();
             let len = attrs.as_slice().buffer_len();
             attrs.as_slice().emit(&mut buf[..len]);
             len
+        });
+    });
+    let changes = vec![change; 1000];
+    c.bench_function("encode 1000 add-destination messages (batch path)", |b| {
+        let mut out = Vec::with_capacity(256 * 1024);
+        b.iter(|| {
+            out.clear();
+            for c in black_box(&changes) {
+                c.encode(&mut out).unwrap();
+            }
+            out.len()
         });
     });
 }

@@ -89,20 +89,57 @@ impl Change {
 
     /// The top-level attributes of its message.
     pub fn attrs(&self) -> Vec<CmdAttr> {
+        let service = |id: &ServiceId| CmdAttr::Service(id.to_attrs());
         match self {
             Self::AddService(s) | Self::EditService(s) => vec![CmdAttr::Service(s.to_attrs())],
-            Self::DeleteService(id) => vec![CmdAttr::Service(id.to_attrs())],
+            Self::DeleteService(id) => vec![service(id)],
             Self::AddDestination(s, d) | Self::EditDestination(s, d) => {
-                vec![CmdAttr::Service(s.to_attrs()), CmdAttr::Dest(d.to_attrs())]
+                vec![service(s), CmdAttr::Dest(d.to_attrs())]
+            }
+            Self::DeleteDestination {
+                service: s,
+                addr,
+                port,
+            } => vec![
+                service(s),
+                CmdAttr::Dest(Destination::id_attrs(*addr, *port)),
+            ],
+        }
+    }
+
+    /// Appends the attributes of its message to `out` without intermediate allocations
+    /// (the batch path), exactly what [`Change::attrs`] describes. Fails only for a nest
+    /// longer than netlink's 16-bit attribute length (names of kilobytes).
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        self.encode_inner(out).map_err(Error::InvalidInput)
+    }
+
+    fn encode_inner(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        let service_id = |out: &mut Vec<u8>, id: &ServiceId| {
+            let (a, n) = id.id_parts();
+            nl::put_nest(out, kind::SERVICE, &[&a[..n]])
+        };
+        match self {
+            Self::AddService(s) | Self::EditService(s) => {
+                let (a, n) = s.id.id_parts();
+                let (config, pe) = s.config_parts();
+                nl::put_nest(out, kind::SERVICE, &[&a[..n], &config, pe.as_slice()])
+            }
+            Self::DeleteService(id) => service_id(out, id),
+            Self::AddDestination(s, d) | Self::EditDestination(s, d) => {
+                service_id(out, s)?;
+                let (base, tunnel) = d.parts();
+                let tunnel = tunnel.as_ref().map_or(&[][..], |t| &t[..]);
+                nl::put_nest(out, kind::DEST, &[&base, tunnel])
             }
             Self::DeleteDestination {
                 service,
                 addr,
                 port,
-            } => vec![
-                CmdAttr::Service(service.to_attrs()),
-                CmdAttr::Dest(Destination::id_attrs(*addr, *port)),
-            ],
+            } => {
+                service_id(out, service)?;
+                nl::put_nest(out, kind::DEST, &[&Destination::id_parts(*addr, *port)])
+            }
         }
     }
 }
@@ -298,34 +335,50 @@ impl Ipvs {
         Ok(())
     }
 
-    /// Appends one request to `tx`; returns its sequence number.
-    fn push(&mut self, command: Command, flags: u16, attrs: &[CmdAttr]) -> Result<u32> {
-        if let Some(a) = attrs
-            .iter()
-            .find(|a| a.value_len() + 4 > usize::from(u16::MAX))
-        {
-            return Err(Error::InvalidInput(format!(
-                "attribute {} is {} bytes, more than netlink can carry",
-                a.kind(),
-                a.value_len()
-            )));
+    /// Appends one request to `tx` whose attributes `body` writes; returns its sequence
+    /// number.
+    fn push_with(
+        &mut self,
+        command: Command,
+        flags: u16,
+        body: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+    ) -> Result<u32> {
+        let start = self.tx.len();
+        self.tx.resize(start + NLMSG_HDRLEN + GENL_HDRLEN, 0);
+        if let Err(e) = body(&mut self.tx) {
+            self.tx.truncate(start);
+            return Err(Error::InvalidInput(e));
         }
         let seq = self.next_seq();
-        let body = attrs.buffer_len();
-        let len = NLMSG_HDRLEN + GENL_HDRLEN + body;
-        let start = self.tx.len();
-        self.tx.resize(start + len, 0);
-        let b = &mut self.tx[start..];
-        b[0..4].copy_from_slice(&(len as u32).to_ne_bytes());
+        let len = u32::try_from(self.tx.len() - start).unwrap_or(u32::MAX);
+        let b = &mut self.tx[start..start + NLMSG_HDRLEN + GENL_HDRLEN];
+        b[0..4].copy_from_slice(&len.to_ne_bytes());
         b[4..6].copy_from_slice(&self.family.to_ne_bytes());
         b[6..8].copy_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
         b[8..12].copy_from_slice(&seq.to_ne_bytes());
-        b[12..16].fill(0);
         b[16] = command.number();
         b[17] = FAMILY_VERSION;
-        b[18..20].fill(0);
-        attrs.emit(&mut b[NLMSG_HDRLEN + GENL_HDRLEN..]);
         Ok(seq)
+    }
+
+    /// Appends one request with the given attributes to `tx`.
+    fn push(&mut self, command: Command, flags: u16, attrs: &[CmdAttr]) -> Result<u32> {
+        self.push_with(command, flags, |out| {
+            if let Some(a) = attrs
+                .iter()
+                .find(|a| u16::try_from(a.value_len() + 4).is_err())
+            {
+                return Err(format!(
+                    "attribute {} is {} bytes, more than netlink can carry",
+                    a.kind(),
+                    a.value_len()
+                ));
+            }
+            let start = out.len();
+            out.resize(start + attrs.buffer_len(), 0);
+            attrs.emit(&mut out[start..]);
+            Ok(())
+        })
     }
 
     /// Sends `tx`.
@@ -357,19 +410,36 @@ impl Ipvs {
         let mut start = 0;
         while start < changes.len() {
             self.tx.clear();
-            let mut seqs: Vec<u32> = Vec::new();
+            // (sequence number, index into `changes`) of each message sent.
+            let mut seqs: Vec<(u32, usize)> = Vec::new();
             let mut end = start;
             while end < changes.len() && end - start < self.batch_max && self.tx.len() < BATCH_BYTES
             {
-                seqs.push(self.push(changes[end].command(), 0, &changes[end].attrs())?);
+                let change = &changes[end];
+                match self.push_with(change.command(), 0, |out| change.encode_inner(out)) {
+                    Ok(seq) => seqs.push((seq, end)),
+                    // Too large to encode (a name of kilobytes): refused like the kernel
+                    // would refuse an oversized message, without stopping the others.
+                    Err(_) => failures.push(ChangeError {
+                        index: end,
+                        error: KernelError {
+                            command: change.command(),
+                            target: change.target(),
+                            errno: libc::EMSGSIZE,
+                        },
+                    }),
+                }
                 end += 1;
             }
             // Ask for an ack on the last message: once it arrives, every earlier message
             // of the batch has been processed (the kernel handles them in order).
-            let Some(&last_seq) = seqs.last() else { break };
+            let Some(&(last_seq, _)) = seqs.last() else {
+                start = end;
+                continue;
+            };
             self.set_ack_on_last();
             self.flush_tx()?;
-            let first_seq = seqs[0];
+            let first_seq = seqs[0].0;
             'wait: loop {
                 self.recv()?;
                 for m in messages(&self.rx) {
@@ -380,9 +450,10 @@ impl Ipvs {
                     }
                     let errno = m.errno()?;
                     if errno != 0 {
-                        let c = &changes[start + idx];
+                        let index = seqs[idx].1;
+                        let c = &changes[index];
                         failures.push(ChangeError {
-                            index: start + idx,
+                            index,
                             error: KernelError {
                                 command: c.command(),
                                 target: c.target(),
@@ -397,6 +468,7 @@ impl Ipvs {
             }
             start = end;
         }
+        failures.sort_by_key(|f| f.index);
         Ok(failures)
     }
 
@@ -709,5 +781,54 @@ impl Ipvs {
     /// to change a table, prefer [`crate::plan`] and [`Ipvs::apply_changes`], which edit in place.
     pub fn flush(&mut self) -> Result<()> {
         self.command(Command::Flush, &[], &"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Family, Forward, Scheduler, Tunnel, TunnelType};
+
+    #[test]
+    fn batch_encoding_matches_the_attribute_model() {
+        let v4 = ServiceId::tcp("10.0.0.1".parse().unwrap(), 80);
+        let fw = ServiceId::Fwmark {
+            family: Family::Ipv6,
+            mark: 3,
+        };
+        let mut pe = Service::new(fw, Scheduler::Other("xyz".into())).persistent(30);
+        pe.persistence_engine = Some("sip".into());
+        let gue = Destination::new(
+            "2001:db8::1".parse().unwrap(),
+            0,
+            Forward::Tunnel(Tunnel {
+                kind: TunnelType::Gue,
+                port: 6080,
+                flags: Tunnel::REMCSUM,
+            }),
+        );
+        let changes = [
+            Change::AddService(Service::new(v4, Scheduler::RoundRobin)),
+            Change::EditService(pe),
+            Change::DeleteService(fw),
+            Change::AddDestination(fw, gue.clone()),
+            Change::EditDestination(
+                v4,
+                Destination::new("10.1.1.1".parse().unwrap(), 80, Forward::DirectRoute),
+            ),
+            Change::DeleteDestination {
+                service: v4,
+                addr: gue.addr,
+                port: 0,
+            },
+        ];
+        for c in &changes {
+            let mut fast = Vec::new();
+            c.encode(&mut fast).unwrap();
+            let attrs = c.attrs();
+            let mut model = vec![0; attrs.as_slice().buffer_len()];
+            attrs.as_slice().emit(&mut model);
+            assert_eq!(fast, model, "{c:?}");
+        }
     }
 }

@@ -1094,6 +1094,37 @@ pub(crate) fn find_attr(attrs: &[u8], kind: u16) -> Result<Option<&[u8]>, Decode
     Ok(None)
 }
 
+/// Appends a nest of `kind` holding the attributes of every slice of `parts` (no
+/// `NLA_F_NESTED`, as the kernel emits them). Fails when the nest is too long for the
+/// 16-bit attribute length.
+pub(crate) fn put_nest<A: Nla>(out: &mut Vec<u8>, kind: u16, parts: &[&[A]]) -> Result<(), String> {
+    let len = 4 + parts
+        .iter()
+        .flat_map(|p| p.iter())
+        .map(|a| (a.value_len() + 7) & !3)
+        .sum::<usize>();
+    let Ok(len16) = u16::try_from(len) else {
+        return Err(format!(
+            "attribute {kind} would be {len} bytes, more than netlink carries"
+        ));
+    };
+    let start = out.len();
+    out.resize(start + len, 0);
+    out[start..start + 2].copy_from_slice(&len16.to_ne_bytes());
+    out[start + 2..start + 4].copy_from_slice(&kind.to_ne_bytes());
+    let mut off = start + 4;
+    for a in parts.iter().flat_map(|p| p.iter()) {
+        // Header written directly (the generic `Emitable` path re-parses it through
+        // out-of-line accessors); the buffer is already zeroed, so padding is too.
+        let vl = a.value_len();
+        out[off..off + 2].copy_from_slice(&((vl + 4) as u16).to_ne_bytes());
+        out[off + 2..off + 4].copy_from_slice(&a.kind().to_ne_bytes());
+        a.emit_value(&mut out[off + 4..off + 4 + vl]);
+        off += (vl + 7) & !3;
+    }
+    Ok(())
+}
+
 /// Top-level attribute kinds the client looks up directly in dump replies.
 pub(crate) mod kind {
     pub(crate) const SVC_STATS: u16 = super::SVC_ATTR_STATS;

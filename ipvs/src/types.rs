@@ -146,28 +146,34 @@ impl ServiceId {
         }
     }
 
-    /// The identifying attributes (enough for delete, get, and as the parent of a dest).
-    fn push_attrs(&self, out: &mut Vec<ServiceAttr>) {
-        out.push(ServiceAttr::Family(self.family().number()));
+    /// The identifying attributes (enough for delete, get, and as the parent of a
+    /// destination), without allocating: the first `n` entries of the array.
+    pub(crate) fn id_parts(&self) -> ([ServiceAttr; 4], usize) {
+        let af = ServiceAttr::Family(self.family().number());
         match *self {
             Self::Inet {
                 protocol,
                 addr,
                 port,
-            } => {
-                out.push(ServiceAttr::Protocol(protocol.number()));
-                out.push(ServiceAttr::Addr(addr));
-                out.push(ServiceAttr::Port(port));
+            } => (
+                [
+                    af,
+                    ServiceAttr::Protocol(protocol.number()),
+                    ServiceAttr::Addr(addr),
+                    ServiceAttr::Port(port),
+                ],
+                4,
+            ),
+            Self::Fwmark { mark, .. } => {
+                ([af.clone(), ServiceAttr::Fwmark(mark), af.clone(), af], 2)
             }
-            Self::Fwmark { mark, .. } => out.push(ServiceAttr::Fwmark(mark)),
         }
     }
 
     /// The attributes of `IPVS_CMD_ATTR_SERVICE` naming this service.
     pub fn to_attrs(&self) -> Vec<ServiceAttr> {
-        let mut v = Vec::with_capacity(4);
-        self.push_attrs(&mut v);
-        v
+        let (a, n) = self.id_parts();
+        a[..n].to_vec()
     }
 }
 
@@ -338,21 +344,28 @@ impl Service {
             && self.persistence_engine == other.persistence_engine
     }
 
+    /// The configuration attributes (besides the identifying ones), without allocating
+    /// unless a persistence engine or an unknown scheduler name is set.
+    pub(crate) fn config_parts(&self) -> ([ServiceAttr; 4], Option<ServiceAttr>) {
+        (
+            [
+                ServiceAttr::Scheduler(self.scheduler.clone()),
+                ServiceAttr::Flags(WireFlags {
+                    flags: self.flags.bits(),
+                    mask: u32::MAX,
+                }),
+                ServiceAttr::Timeout(self.timeout),
+                ServiceAttr::Netmask(self.netmask.wire()),
+            ],
+            self.persistence_engine.clone().map(ServiceAttr::PeName),
+        )
+    }
+
     /// The full attribute set for adding or editing it.
     pub fn to_attrs(&self) -> Vec<ServiceAttr> {
-        let mut v = Vec::with_capacity(9);
-        self.id.push_attrs(&mut v);
-        v.push(ServiceAttr::Scheduler(self.scheduler.clone()));
-        if let Some(pe) = &self.persistence_engine {
-            v.push(ServiceAttr::PeName(pe.clone()));
-        }
-        v.push(ServiceAttr::Flags(WireFlags {
-            flags: self.flags.bits(),
-            mask: u32::MAX,
-        }));
-        v.push(ServiceAttr::Timeout(self.timeout));
-        v.push(ServiceAttr::Netmask(self.netmask.wire()));
-        v
+        let (id, n) = self.id.id_parts();
+        let (config, pe) = self.config_parts();
+        id.into_iter().take(n).chain(config).chain(pe).collect()
     }
 
     /// Decodes the value of an `IPVS_CMD_ATTR_SERVICE` nest as the kernel sends it.
@@ -566,35 +579,53 @@ impl Destination {
             && self.lower_threshold == other.lower_threshold
     }
 
-    /// The identifying attributes (for delete).
-    pub fn id_attrs(addr: IpAddr, port: u16) -> Vec<DestAttr> {
-        vec![
+    /// The identifying attributes (for delete), without allocating.
+    pub(crate) fn id_parts(addr: IpAddr, port: u16) -> [DestAttr; 3] {
+        [
             DestAttr::Addr(addr),
             DestAttr::Port(port),
             DestAttr::AddrFamily(Family::of(&addr).number()),
         ]
     }
 
+    /// The identifying attributes (for delete).
+    pub fn id_attrs(addr: IpAddr, port: u16) -> Vec<DestAttr> {
+        Self::id_parts(addr, port).to_vec()
+    }
+
+    /// The full attribute set, without allocating: the base and, for a tunnel other than
+    /// plain IPIP, the tunnel attributes (older kernels do not know them, so they are sent
+    /// only when they say something).
+    pub(crate) fn parts(&self) -> ([DestAttr; 7], Option<[DestAttr; 3]>) {
+        let [addr, port, af] = Self::id_parts(self.addr, self.port);
+        let tunnel = match self.forward {
+            Forward::Tunnel(t) if t != Tunnel::default() => Some([
+                DestAttr::TunType(t.kind.number()),
+                DestAttr::TunPort(t.port),
+                DestAttr::TunFlags(t.flags),
+            ]),
+            _ => None,
+        };
+        (
+            [
+                addr,
+                port,
+                af,
+                DestAttr::FwdMethod(self.forward.number()),
+                DestAttr::Weight(self.weight),
+                DestAttr::UpperThreshold(self.upper_threshold),
+                DestAttr::LowerThreshold(self.lower_threshold),
+            ],
+            tunnel,
+        )
+    }
+
     /// The full attribute set for adding or editing it.
     pub fn to_attrs(&self) -> Vec<DestAttr> {
-        let mut v = Vec::with_capacity(10);
-        v.push(DestAttr::Addr(self.addr));
-        v.push(DestAttr::Port(self.port));
-        v.push(DestAttr::AddrFamily(Family::of(&self.addr).number()));
-        v.push(DestAttr::FwdMethod(self.forward.number()));
-        v.push(DestAttr::Weight(self.weight));
-        v.push(DestAttr::UpperThreshold(self.upper_threshold));
-        v.push(DestAttr::LowerThreshold(self.lower_threshold));
-        // Older kernels do not know the tunnel attributes: send them only when they say
-        // something other than plain IPIP.
-        if let Forward::Tunnel(t) = self.forward
-            && t != Tunnel::default()
-        {
-            v.push(DestAttr::TunType(t.kind.number()));
-            v.push(DestAttr::TunPort(t.port));
-            v.push(DestAttr::TunFlags(t.flags));
-        }
-        v
+        let (base, tunnel) = self.parts();
+        base.into_iter()
+            .chain(tunnel.into_iter().flatten())
+            .collect()
     }
 
     /// Decodes the value of an `IPVS_CMD_ATTR_DEST` nest; `service_family` applies when the
