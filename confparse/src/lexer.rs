@@ -311,6 +311,17 @@ struct Frame {
     canon: PathBuf,
     /// Physical lines split off a line that held bare `\r` separators.
     pending: VecDeque<String>,
+    /// Expanded lines that followed an `include` produced by the same expansion (`~SEQ`, a
+    /// multi-line parameter): they come after the included files.
+    after: VecDeque<(String, FileId, u32)>,
+}
+
+/// What reading a physical line gave.
+enum Physical {
+    /// A line of the top file: text, file, 1-based number.
+    Line(String, FileId, u32),
+    /// An included file ended and its includer has expanded lines to finish first.
+    Resume,
 }
 
 /// Options of the preprocessor.
@@ -453,6 +464,7 @@ impl<'l> Lexer<'l> {
             dir,
             canon,
             pending: VecDeque::new(),
+            after: VecDeque::new(),
         });
         Ok(())
     }
@@ -467,25 +479,37 @@ impl<'l> Lexer<'l> {
                 self.tokenize(&text, 0, file, line);
                 continue;
             }
-            let (raw, file, line) = self.read_physical()?;
+            if let Some(top) = self.frames.last_mut()
+                && !top.after.is_empty()
+            {
+                self.lines = std::mem::take(&mut top.after);
+                continue;
+            }
+            let Physical::Line(raw, file, line) = self.read_physical()? else {
+                continue;
+            };
             self.logical(&raw, file, line);
             // Give the line's allocation back to the read buffer.
             self.buf = raw.into_bytes();
         }
     }
 
-    /// Reads one physical line from the top frame, popping finished frames.
-    fn read_physical(&mut self) -> Option<(String, FileId, u32)> {
+    /// Reads one physical line from the top frame, popping finished frames. `Some(Physical::Resume)` when a
+    /// frame was popped and the includer has expanded lines waiting (see [`Frame::after`]).
+    fn read_physical(&mut self) -> Option<Physical> {
         loop {
             let frame = self.frames.last_mut()?;
             if let Some(l) = frame.pending.pop_front() {
                 frame.line += 1;
-                return Some((l, frame.file, frame.line));
+                return Some(Physical::Line(l, frame.file, frame.line));
             }
             self.buf.clear();
             match frame.reader.read_until(b'\n', &mut self.buf) {
                 Ok(0) => {
                     self.frames.pop();
+                    if self.frames.last().is_some_and(|f| !f.after.is_empty()) {
+                        return Some(Physical::Resume);
+                    }
                 }
                 Ok(_) => {
                     if self.buf.last() == Some(&b'\n') {
@@ -504,10 +528,10 @@ impl<'l> Lexer<'l> {
                         let first = parts.next().unwrap_or_default();
                         frame.pending.extend(parts);
                         frame.line += 1;
-                        return Some((first, frame.file, frame.line));
+                        return Some(Physical::Line(first, frame.file, frame.line));
                     }
                     frame.line += 1;
-                    return Some((text, frame.file, frame.line));
+                    return Some(Physical::Line(text, frame.file, frame.line));
                 }
                 Err(e) => {
                     let span = Span {
@@ -583,7 +607,7 @@ impl<'l> Lexer<'l> {
                 let mut value = def[name_len + 1..].trim_matches(ascii_space).to_owned();
                 while value.ends_with('\\') {
                     value.pop();
-                    let Some((next, _, _)) = self.read_physical() else {
+                    let Some(Physical::Line(next, _, _)) = self.read_physical() else {
                         break;
                     };
                     value.push('\n');
@@ -1116,6 +1140,14 @@ impl<'l> Lexer<'l> {
     }
 
     fn include(&mut self, toks: &[Token]) {
+        // Lines still waiting from the same expansion come after the included files.
+        if !self.lines.is_empty()
+            && let Some(top) = self.frames.last_mut()
+        {
+            let mut rest = std::mem::take(&mut self.lines);
+            rest.append(&mut top.after);
+            top.after = rest;
+        }
         let kw = &toks[0];
         if toks.len() != 2 {
             self.report(
@@ -1356,6 +1388,15 @@ mod tests {
         let (o, d) = lex_with(&l, None);
         assert_eq!(o, ["a", "one", "two", "b"]);
         assert!(d.iter().any(|d| d.code == "include-cycle"));
+    }
+
+    #[test]
+    fn includes_from_an_expansion_keep_their_order() {
+        let mut l = MemLoader::new();
+        l.add("/c/k.conf", "~SEQ(i, 1, 2) include part$i.conf\nend\n");
+        l.add("/c/part1.conf", "one\n");
+        l.add("/c/part2.conf", "two\n");
+        assert_eq!(lex_with(&l, None).0, ["one", "two", "end"]);
     }
 
     #[test]
