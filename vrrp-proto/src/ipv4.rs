@@ -138,6 +138,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Whether the header checksum verifies.
+    #[inline]
     pub fn verify_checksum(&self) -> bool {
         let hl = self.header_len().min(self.buffer.as_ref().len());
         checksum::checksum(&self.buffer.as_ref()[..hl]) == 0

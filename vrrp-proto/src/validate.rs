@@ -40,21 +40,25 @@ pub struct Received<'a> {
     pub ah: Option<ipsec_ah::Repr>,
     /// The advertisement.
     pub advert: vrrp::Repr<'a>,
-    /// The VRRP message bytes (for the checksum).
-    vrrp: &'a [u8],
-    /// The whole IPv4 datagram (for the AH ICV); empty for IPv6.
-    datagram: &'a [u8],
+    /// IPv4: the whole datagram (for the AH ICV); IPv6: the VRRP message.
+    bytes: &'a [u8],
+    /// Where the VRRP message starts in `bytes`. (A slice and an offset rather than two slices
+    /// keep `Received` small enough to move without a `memcpy` call: it is on the hot path.)
+    vrrp_at: u16,
 }
 
 impl<'a> Received<'a> {
     /// The VRRP message bytes.
     pub fn vrrp_bytes(&self) -> &'a [u8] {
-        self.vrrp
+        self.bytes.get(usize::from(self.vrrp_at)..).unwrap_or(&[])
     }
 
     /// The IPv4 datagram the advertisement came in (empty for IPv6).
     pub fn datagram(&self) -> &'a [u8] {
-        self.datagram
+        match self.endpoints {
+            Endpoints::V4 { .. } => self.bytes,
+            Endpoints::V6 { .. } => &[],
+        }
     }
 
     /// The checksum scope for this packet under `mode`.
@@ -66,7 +70,7 @@ impl<'a> Received<'a> {
     /// over IPv4.
     #[inline]
     pub fn check_checksum(&self, mode: Ipv4ChecksumMode) -> Result<(), Reject> {
-        let p = vrrp::Packet::new_unchecked(self.vrrp);
+        let p = vrrp::Packet::new_unchecked(self.vrrp_bytes());
         let scope = self.checksum_scope(mode);
         if p.verify_checksum(scope) {
             Ok(())
@@ -110,8 +114,9 @@ pub fn decode_ipv4(datagram: &[u8]) -> Result<Received<'_>, Reject> {
         ttl: ip_repr.ttl,
         ah,
         advert,
-        vrrp: vrrp_bytes,
-        datagram,
+        bytes: datagram,
+        // At most 60 + 24: the IPv4 header and the AH header.
+        vrrp_at: (datagram.len() - vrrp_bytes.len()) as u16,
     })
 }
 
@@ -130,8 +135,8 @@ pub fn decode_ipv6(
         ttl: hop_limit,
         ah: None,
         advert,
-        vrrp: payload,
-        datagram: &[],
+        bytes: payload,
+        vrrp_at: 0,
     })
 }
 
@@ -309,7 +314,7 @@ fn check_auth(rx: &Received<'_>, cfg: AuthConfig) -> Result<(), Reject> {
             {
                 return Err(AuthFailure::AhSpi { spi: ah.spi }.into());
             }
-            ipsec_ah::verify_icv(key, rx.datagram)
+            ipsec_ah::verify_icv(key, rx.datagram())
         }
         _ => Ok(()),
     }

@@ -375,6 +375,7 @@ impl ChecksumScope {
 
     /// The one's-complement sum of the pseudo-header (if any) and `message`, skipping the
     /// checksum field when `skip_field` is set. Not folded.
+    #[inline]
     fn sum(self, message: &[u8], skip_field: bool) -> u64 {
         let len = message.len();
         let acc = match self {
@@ -527,24 +528,31 @@ impl<'a> Addresses<'a> {
     }
 }
 
-/// Whether wire bytes hold exactly `typed`, in order, comparing addresses as integers.
-fn wire_eq<const N: usize, A: Copy, I: PartialEq>(
+/// Whether wire bytes hold exactly `typed`, in order, comparing addresses as native-endian
+/// integers (both sides in the same byte order, so no swapping).
+fn wire_eq<const N: usize, A: Copy, I>(
     wire: &[u8],
     typed: &[A],
     read: impl Fn(&[u8]) -> I,
     bits: impl Fn(A) -> I,
-) -> bool {
+) -> bool
+where
+    I: Copy + Default + PartialEq + core::ops::BitOr<Output = I> + core::ops::BitXor<Output = I>,
+{
+    // Branch-free: OR together the XOR of every pair, so the loop has no early exit and
+    // vectorises; lists that differ are rare and short anyway.
     wire.len() == typed.len() * N
         && wire
             .chunks_exact(N)
             .zip(typed)
-            .all(|(w, &a)| read(w) == bits(a))
+            .fold(I::default(), |diff, (w, &a)| diff | (read(w) ^ bits(a)))
+            == I::default()
 }
 
-fn be_u128(c: &[u8]) -> u128 {
+fn ne_u128(c: &[u8]) -> u128 {
     let mut b = [0u8; 16];
     b.copy_from_slice(&c[..16]);
-    u128::from_be_bytes(b)
+    u128::from_ne_bytes(b)
 }
 
 impl PartialEq for Addresses<'_> {
@@ -558,11 +566,11 @@ impl PartialEq for Addresses<'_> {
             (WireV4(w), V4(t)) | (V4(t), WireV4(w)) => wire_eq::<4, _, _>(
                 w,
                 t,
-                |c: &[u8]| u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
-                Ipv4Addr::to_bits,
+                |c: &[u8]| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]),
+                |a: Ipv4Addr| u32::from_ne_bytes(a.octets()),
             ),
             (WireV6(w), V6(t)) | (V6(t), WireV6(w)) => {
-                wire_eq::<16, _, _>(w, t, be_u128, Ipv6Addr::to_bits)
+                wire_eq::<16, _, _>(w, t, ne_u128, |a: Ipv6Addr| u128::from_ne_bytes(a.octets()))
             }
             _ => false,
         }
