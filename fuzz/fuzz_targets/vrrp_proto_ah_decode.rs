@@ -7,7 +7,14 @@ use vrrp_proto::ipsec_ah::{Packet, Repr, compute_icv, seal, verify_icv};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = Packet::new_checked(data) {
-        let _ = (p.next_header(), p.payload_len(), p.reserved(), p.spi(), p.sequence(), p.icv());
+        let _ = (
+            p.next_header(),
+            p.payload_len(),
+            p.reserved(),
+            p.spi(),
+            p.sequence(),
+            p.icv(),
+        );
         let _ = p.payload().len();
         if let Ok(r) = Repr::parse(&p) {
             let mut out = [0u8; 24];
@@ -28,6 +35,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut copy = data.to_vec();
     if seal(key, &mut copy).is_ok() {
-        assert!(verify_icv(key, &copy).is_ok(), "a sealed datagram must verify");
+        assert!(
+            verify_icv(key, &copy).is_ok(),
+            "a sealed datagram must verify"
+        );
     }
 });

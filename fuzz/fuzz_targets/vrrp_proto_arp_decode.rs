@@ -19,8 +19,13 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok((eth, a)) = arp::parse_frame(data) {
         let mut out = [0u8; arp::FRAME_LEN];
-        if a == arp::Repr::gratuitous(eth.src, a.sender_ip) && eth.dst == ethernet::MacAddr::BROADCAST {
-            assert_eq!(arp::emit_gratuitous(&mut out, eth.src, a.sender_ip), Some(arp::FRAME_LEN));
+        if a == arp::Repr::gratuitous(eth.src, a.sender_ip)
+            && eth.dst == ethernet::MacAddr::BROADCAST
+        {
+            assert_eq!(
+                arp::emit_gratuitous(&mut out, eth.src, a.sender_ip),
+                Some(arp::FRAME_LEN)
+            );
             assert_eq!(out[..], data[..arp::FRAME_LEN]);
         }
     }

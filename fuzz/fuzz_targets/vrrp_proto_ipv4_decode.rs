@@ -13,8 +13,22 @@ use vrrp_proto::{
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = Packet::new_checked(data) {
-        let _ = (p.version(), p.header_len(), p.tos(), p.total_len(), p.ident(), p.flags_frag());
-        let _ = (p.ttl(), p.protocol(), p.checksum(), p.src(), p.dst(), p.verify_checksum());
+        let _ = (
+            p.version(),
+            p.header_len(),
+            p.tos(),
+            p.total_len(),
+            p.ident(),
+            p.flags_frag(),
+        );
+        let _ = (
+            p.ttl(),
+            p.protocol(),
+            p.checksum(),
+            p.src(),
+            p.dst(),
+            p.verify_checksum(),
+        );
         let _ = (p.header().len(), p.payload().len(), p.datagram().len());
         if let Ok(r) = Ipv4Repr::parse(&p) {
             assert!(r.payload_len + 20 <= data.len());
@@ -24,8 +38,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let vips = [Ipv4Addr::new(10, 0, 0, 100), Ipv4Addr::new(10, 0, 0, 101)];
-    let auths = [AuthConfig::None, AuthConfig::Simple(*b"secret\0\0"), AuthConfig::Ah(*b"ahkey\0\0\0")];
-    let policies = [AddressPolicy::Skip, AddressPolicy::Reject, AddressPolicy::Report];
+    let auths = [
+        AuthConfig::None,
+        AuthConfig::Simple(*b"secret\0\0"),
+        AuthConfig::Ah(*b"ahkey\0\0\0"),
+    ];
+    let policies = [
+        AddressPolicy::Skip,
+        AddressPolicy::Reject,
+        AddressPolicy::Report,
+    ];
     for (i, auth) in auths.into_iter().enumerate() {
         for version in [Version::V2, Version::V3] {
             for mode in [
@@ -39,7 +61,11 @@ fuzz_target!(|data: &[u8]| {
                     check_ttl: i != 1,
                     checksum_mode: mode,
                     auth,
-                    interval: if i == 0 { Some(AdvertInterval::V2(Seconds(1))) } else { None },
+                    interval: if i == 0 {
+                        Some(AdvertInterval::V2(Seconds(1)))
+                    } else {
+                        None
+                    },
                     addresses: Addresses::v4(&vips),
                     address_policy: policies[i],
                 };

@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(f) = ndisc::parse_frame(data) {
         let mut out = [0u8; ndisc::FRAME_LEN];
         let canonical = ndisc::Repr::unsolicited(f.na.target, f.ethernet.src, f.na.router);
-        if f.na == canonical && f.ip.src == f.na.target && usize::from(f.ip.payload_len) == ndisc::MESSAGE_LEN {
+        if f.na == canonical
+            && f.ip.src == f.na.target
+            && usize::from(f.ip.payload_len) == ndisc::MESSAGE_LEN
+        {
             let n = ndisc::emit_unsolicited(&mut out, f.ethernet.src, f.na.target, f.na.router);
             assert_eq!(n, Some(ndisc::FRAME_LEN));
             let again = ndisc::parse_frame(&out).map(|g| g.na);

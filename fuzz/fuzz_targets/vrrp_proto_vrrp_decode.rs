@@ -18,18 +18,37 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = (p.version(), p.kind(), p.vrid(), p.priority(), p.count_ip());
-    let _ = (p.v2_auth_type(), p.v2_adver_int(), p.v3_max_adver_int(), p.v3_reserved());
-    let _ = (p.addresses(Family::Ipv4), p.addresses(Family::Ipv6), p.auth_data());
+    let _ = (
+        p.v2_auth_type(),
+        p.v2_adver_int(),
+        p.v3_max_adver_int(),
+        p.v3_reserved(),
+    );
+    let _ = (
+        p.addresses(Family::Ipv4),
+        p.addresses(Family::Ipv6),
+        p.auth_data(),
+    );
     for scope in [
         ChecksumScope::Message,
-        ChecksumScope::PseudoV4 { src: src4, dst: vrrp_proto::vrrp::MULTICAST_V4 },
-        ChecksumScope::PseudoV6 { src: src6, dst: vrrp_proto::vrrp::MULTICAST_V6 },
+        ChecksumScope::PseudoV4 {
+            src: src4,
+            dst: vrrp_proto::vrrp::MULTICAST_V4,
+        },
+        ChecksumScope::PseudoV6 {
+            src: src6,
+            dst: vrrp_proto::vrrp::MULTICAST_V6,
+        },
     ] {
         let c = p.compute_checksum(scope);
         if p.verify_checksum(scope) {
             // One's-complement arithmetic has two zeros: 0x0000 and 0xffff both verify.
             let same = c == p.checksum() || (c | p.checksum() == 0xffff && c & p.checksum() == 0);
-            assert!(same, "verified checksum {:#x} vs computed {c:#x}", p.checksum());
+            assert!(
+                same,
+                "verified checksum {:#x} vs computed {c:#x}",
+                p.checksum()
+            );
         }
     }
     for family in [Family::Ipv4, Family::Ipv6] {

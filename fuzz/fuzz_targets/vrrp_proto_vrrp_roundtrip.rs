@@ -12,9 +12,13 @@ fuzz_target!(|data: &[u8]| {
     // The bare VRRP message, both families.
     if let Ok(p) = Packet::new_checked(data) {
         for family in [Family::Ipv4, Family::Ipv6] {
-            let Ok(r) = Repr::parse(&p, family) else { continue };
+            let Ok(r) = Repr::parse(&p, family) else {
+                continue;
+            };
             let mut out = vec![0u8; r.buffer_len()];
-            let n = r.emit(&mut out, ChecksumScope::Message).expect("a parsed Repr must emit");
+            let n = r
+                .emit(&mut out, ChecksumScope::Message)
+                .expect("a parsed Repr must emit");
             assert_eq!(n, data.len());
             let q = Packet::new_checked(&out[..]).expect("emitted message must check");
             assert!(q.verify_checksum(ChecksumScope::Message));
@@ -40,10 +44,25 @@ fuzz_target!(|data: &[u8]| {
         let Ok(ip) = ipv4::Repr::parse(&ipv4::Packet::new_unchecked(data)) else {
             panic!("decode_ipv4 accepted a header ipv4::Repr rejects");
         };
-        let header = Ipv4Header { src: ip.src, dst: ip.dst, ident: ip.ident, ttl: ip.ttl, tos: ip.tos };
-        let ah = rx.ah.map(|a| AhParams { key: *b"fuzzkey\0", sequence: a.sequence });
+        let header = Ipv4Header {
+            src: ip.src,
+            dst: ip.dst,
+            ident: ip.ident,
+            ttl: ip.ttl,
+            tos: ip.tos,
+        };
+        let ah = rx.ah.map(|a| AhParams {
+            key: *b"fuzzkey\0",
+            sequence: a.sequence,
+        });
         let mut out = [0u8; 2048];
-        let Ok(n) = emit_ipv4(&mut out, &header, &rx.advert, Ipv4ChecksumMode::PseudoHeader, ah.as_ref()) else {
+        let Ok(n) = emit_ipv4(
+            &mut out,
+            &header,
+            &rx.advert,
+            Ipv4ChecksumMode::PseudoHeader,
+            ah.as_ref(),
+        ) else {
             // Only an AH header on a non-AH advert (or the reverse) cannot be re-emitted.
             assert!(rx.ah.is_some() != (rx.advert.auth == Auth::Ah));
             return;
