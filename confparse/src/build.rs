@@ -385,7 +385,7 @@ fn global_defs(p: &mut Parser<'_>, owner: &Stmt, g: &mut GlobalDefs) {
             }
         }
         "notification_email_from" => g.notification_email_from = p.string(&st),
-        "smtp_server" => match st.args.as_slice() {
+        "smtp_server" => match { p.at_most(&st, 2); st.args.as_slice() } {
             [] => p.error("missing-argument", st.kw.span, "'smtp_server' needs an address"),
             [h, rest @ ..] => {
                 if parse_ip(&h.text).is_none() {
@@ -1141,6 +1141,7 @@ fn route(p: &mut Parser<'_>, l: &Stmt) -> Option<Route> {
 }
 
 fn vsg_entry(p: &mut Parser<'_>, l: &Stmt) -> Option<VsgEntry> {
+    p.at_most(l, 1);
     if l.name() == "fwmark" {
         let t = l.args.first().or_else(|| {
             p.error("missing-argument", l.kw.span, "'fwmark' needs a number");
@@ -1236,6 +1237,9 @@ fn socket_addr(
     ip: &crate::lexer::Token,
     port: Option<&crate::lexer::Token>,
 ) -> Option<SocketAddr> {
+    if st.name() != "virtual_server" {
+        p.at_most(st, 2);
+    }
     let addr = p.ip_tok(st.name(), ip)?;
     let port = match port {
         Some(t) => p.int_tok("port", t, 0, 65535)?,

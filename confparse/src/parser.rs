@@ -346,7 +346,23 @@ impl<'l> Parser<'l> {
     }
 
     /// A flag with an optional boolean argument (`on|off|true|false|yes|no`).
+    /// Reports the arguments after the first `n` as ignored.
+    pub(crate) fn at_most(&mut self, st: &Stmt, n: usize) {
+        if st.args.len() > n {
+            let sp = st.args[n].span.to(st.args[st.args.len() - 1].span);
+            self.push(Diagnostic::warning(
+                "extra-arguments",
+                sp,
+                format!(
+                    "'{}' takes at most {n} value(s); the rest of the line is ignored",
+                    shown(st.name())
+                ),
+            ));
+        }
+    }
+
     pub(crate) fn flag(&mut self, st: &Stmt) -> bool {
+        self.at_most(st, 1);
         match st.args.first() {
             None => true,
             Some(t) => match t.text.to_ascii_lowercase().as_str() {

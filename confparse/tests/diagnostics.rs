@@ -484,3 +484,31 @@ fn sorted_and_rendered_with_file_names() {
     );
     assert!(r.contains("--> t.conf:3:2"), "{r}");
 }
+
+#[test]
+fn extra_arguments_are_never_dropped_silently() {
+    has(
+        &format!("{BASE} nopreempt on now\n}}\n"),
+        "extra-arguments",
+        4,
+        15,
+    );
+    has(
+        "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 81\n}\n",
+        "extra-arguments",
+        2,
+        26,
+    );
+    has(
+        "virtual_server_group G {\n 10.0.0.1 80 90\n}\n",
+        "extra-arguments",
+        2,
+        14,
+    );
+    has(
+        "global_defs {\n smtp_server 192.0.2.1 25 x\n}\n",
+        "extra-arguments",
+        2,
+        27,
+    );
+}
