@@ -385,9 +385,10 @@ fn global_defs(p: &mut Parser<'_>, owner: &Stmt, g: &mut GlobalDefs) {
             }
         }
         "notification_email_from" => g.notification_email_from = p.string(&st),
-        "smtp_server" => match { p.at_most(&st, 2); st.args.as_slice() } {
+        "smtp_server" => match st.args.as_slice() {
             [] => p.error("missing-argument", st.kw.span, "'smtp_server' needs an address"),
             [h, rest @ ..] => {
+                p.at_most(&st, 2);
                 if parse_ip(&h.text).is_none() {
                     p.push(
                         Diagnostic::warning("smtp-host-name", h.span, format!("smtp_server '{}' is not an IP address", h.text))
