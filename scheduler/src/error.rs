@@ -33,8 +33,8 @@ pub enum Error {
     /// Changing the signal mask or the signalfd failed.
     #[error("cannot change the watched signals: {0}")]
     Signals(#[source] io::Error),
-    /// The child could not be started (program not found, not executable, bad directory,
-    /// setuid refused, ...).
+    /// The helper thread that starts children could not be created. (A child that cannot be
+    /// started is reported to its handler as [`Event::SpawnFailed`](crate::Event::SpawnFailed).)
     #[error("task {task}: cannot spawn: {source}")]
     Spawn {
         /// The task's name.

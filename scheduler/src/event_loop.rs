@@ -19,6 +19,7 @@ use mio::{Interest, Poll, Token};
 use crate::child::{ChildExit, ChildSpec};
 use crate::error::Error;
 use crate::signal::{SIGINFO_LEN, Signal, SignalInfo, parse_siginfo};
+use crate::spawner::{Done, Job, Spawner};
 use crate::sys::{self, SigSet};
 use crate::time::{later, next_periodic, to_kernel_time};
 
@@ -57,6 +58,12 @@ pub enum Event {
     Signal(SignalInfo),
     /// A child exited and was reaped.
     Exit(ChildExit),
+    /// A child could not be started (program missing or not executable, bad directory, uid or
+    /// gid refused, ...). `errno` is the OS error (0 if none was given); the task is gone.
+    SpawnFailed {
+        /// The OS error number, for `std::io::Error::from_raw_os_error`.
+        errno: i32,
+    },
 }
 
 /// Why [`Loop::run`] returned.
@@ -196,6 +203,9 @@ enum Kind {
 
 struct ChildState {
     child: Option<Child>,
+    /// Set while the spawner thread starts the child (`child` is `None`, `pid` is 0); the value
+    /// matches the spawner's answer to this task.
+    starting: Option<u64>,
     pid: u32,
     pidfd: Option<OwnedFd>,
     group: bool,
@@ -206,9 +216,13 @@ struct ChildState {
 
 impl ChildState {
     fn signal(&self, sig: i32) {
+        // pid 0 (not started yet) would signal our own process group: never.
         let Ok(pid) = i32::try_from(self.pid) else {
             return;
         };
+        if pid <= 0 || self.child.is_none() {
+            return;
+        }
         if self.group && sys::kill(-pid, sig).is_ok() {
             return;
         }
@@ -269,6 +283,8 @@ pub struct Ctx<S> {
     slack: Duration,
     signalfd: File,
     wakers: Option<Arc<WakerShared>>,
+    spawner: Option<Spawner>,
+    next_spawn: u64,
     sigset: SigSet,
     we_blocked: SigSet,
     // The signal mask is per thread: the loop must stay on the thread that made it.
@@ -354,6 +370,8 @@ impl<S> Loop<S> {
                 slack: DEFAULT_TIMER_SLACK,
                 signalfd,
                 wakers: None,
+                spawner: None,
+                next_spawn: 1,
                 sigset,
                 we_blocked,
                 _not_send: PhantomData,
@@ -450,6 +468,7 @@ impl<S> Loop<S> {
                 sigchld |= self.ctx.read_signals();
             } else if token == TOKEN_WAKER {
                 self.ctx.queue_woken();
+                self.ctx.collect_spawned();
             } else if token.0 & 3 == KIND_CHILD {
                 if let Ok(index) = u32::try_from(token.0 >> 2) {
                     self.ctx.reap(index);
@@ -1018,16 +1037,18 @@ impl<S> Ctx<S> {
     }
 
     /// Spawns a child process and runs `handler` once with [`Event::Exit`] after it exits and
-    /// has been reaped. With a [timeout](ChildSpec::timeout), the child gets `SIGTERM` when it
-    /// expires and `SIGKILL` a grace period later; `timed_out` is then set in the exit report.
+    /// has been reaped, or with [`Event::SpawnFailed`] if it could not be started (missing
+    /// program, bad directory, uid refused). With a [timeout](ChildSpec::timeout), counted from
+    /// this call, the child gets `SIGTERM` when it expires and `SIGKILL` a grace period later;
+    /// `timed_out` is then set in the exit report.
     ///
-    /// Cancelling the task kills the child (`SIGKILL`) and reaps it silently.
+    /// The fork and exec happen on a helper thread (started on first use), so `spawn` returns
+    /// at once: `std`'s spawn waits until the child has called `execve`, 0.6 ms at the median
+    /// and milliseconds under load on the development machine, a stall a 10 ms VRRP loop should
+    /// not take per script. [`Ctx::child_pid`] is `None` until the child has started.
     ///
-    /// `spawn` runs on the loop's thread and returns once the child has called `execve` (so a
-    /// missing program is an error here, not an exit code): about 0.6 ms on the development
-    /// machine, several ms under load, during which no other task runs (docs/PERFORMANCE.md).
-    /// Keep spawning out of the hottest paths; a helper thread for the fork is a possible later
-    /// improvement.
+    /// Cancelling the task kills the child (`SIGKILL`; if it is still starting, as soon as it
+    /// has started) and reaps it silently. Errors: only if the helper thread cannot be started.
     ///
     /// Nothing else in the process may wait for the loop's children (`waitpid(-1)`,
     /// `std::process::Child::wait` on a child it did not spawn): if something does, the exit
@@ -1042,26 +1063,25 @@ impl<S> Ctx<S> {
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
         let name = name.into();
-        let (mut command, limits) = spec.into_command();
-        let child = match command.spawn() {
-            Ok(child) => child,
-            Err(source) => {
-                return Err(Error::Spawn {
-                    task: name.into_owned(),
-                    source,
-                });
-            }
-        };
-        let pid = child.id();
-        // Without pidfd (Linux < 5.3) the SIGCHLD sweep reaps the child instead.
-        let pidfd = if self.use_pidfd {
-            sys::pidfd_open(pid).ok()
-        } else {
-            None
-        };
+        let (command, limits) = spec.into_command();
+        if self.spawner.is_none() {
+            let shared = self.waker_shared()?;
+            let wake = Arc::new(move || {
+                // A failed wake only delays the report to the next wake-up.
+                let _ = shared.waker.wake();
+            });
+            let spawner = Spawner::start(wake).map_err(|source| Error::Spawn {
+                task: name.to_string(),
+                source,
+            })?;
+            self.spawner = Some(spawner);
+        }
+        let tag = self.next_spawn;
+        self.next_spawn += 1;
         let state = ChildState {
-            child: Some(child),
-            pid,
+            child: None,
+            starting: Some(tag),
+            pid: 0,
             pidfd: None,
             group: limits.group,
             grace: limits.grace,
@@ -1069,25 +1089,23 @@ impl<S> Ctx<S> {
             detached: false,
         };
         let id = self.insert(name, Box::new(handler), Kind::Child(state));
-        self.children.push(id.index);
-        if let Some(fd) = pidfd {
-            let token = Token(((id.index as usize) << 2) | KIND_CHILD);
-            let ok = self
-                .poll
-                .registry()
-                .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
-                .is_ok();
-            if ok
-                && let Some(task) = self
-                    .slots
-                    .get_mut(id.index as usize)
-                    .and_then(|s| s.task.as_mut())
+        let job = Job {
+            tag,
+            command,
+            pidfd: self.use_pidfd,
+        };
+        if !self.spawner.as_ref().is_some_and(|sp| sp.submit(job)) {
+            let task = self.name(id).unwrap_or_default().to_owned();
+            if let Some(task) = self.task_at(id.index)
                 && let Kind::Child(c) = &mut task.kind
             {
-                self.internal_fds.insert(fd.as_raw_fd());
-                c.pidfd = Some(fd);
+                c.starting = None;
             }
+            self.remove(id.index);
+            let source = io::Error::other("the spawner thread is gone");
+            return Err(Error::Spawn { task, source });
         }
+        self.children.push(id.index);
         if let Some(t) = limits.timeout {
             let seq = self.bump(id.index);
             self.push_due(id.index, later(self.now, t), seq, Action::Term);
@@ -1108,18 +1126,7 @@ impl<S> Ctx<S> {
     where
         F: FnMut(&mut S, &mut Ctx<S>, Event) + 'static,
     {
-        let shared = if let Some(shared) = &self.wakers {
-            Arc::clone(shared)
-        } else {
-            // mio allows one waker (an eventfd) per poll; every task shares it.
-            let waker = mio::Waker::new(self.poll.registry(), TOKEN_WAKER).map_err(Error::Setup)?;
-            let shared = Arc::new(WakerShared {
-                waker,
-                pending: Mutex::new(Vec::new()),
-            });
-            self.wakers = Some(Arc::clone(&shared));
-            shared
-        };
+        let shared = self.waker_shared()?;
         let id = self.insert(name.into(), Box::new(handler), Kind::Waker);
         Ok((id, Waker { shared, id }))
     }
@@ -1141,7 +1148,7 @@ impl<S> Ctx<S> {
         self.use_pidfd = yes;
     }
 
-    /// The process id of child task `id`, while it has not been reaped.
+    /// The process id of child task `id`, once started and until it is reaped.
     pub fn child_pid(&self, id: TaskId) -> Option<u32> {
         match &self.lookup(id)?.kind {
             Kind::Child(c) if c.child.is_some() => Some(c.pid),
@@ -1410,6 +1417,97 @@ impl<S> Ctx<S> {
         }
     }
 
+    /// The state shared with wakers and the spawner thread, created on first use (mio allows
+    /// one waker, an eventfd, per poll; everything shares it).
+    fn waker_shared(&mut self) -> Result<Arc<WakerShared>, Error> {
+        if let Some(shared) = &self.wakers {
+            return Ok(Arc::clone(shared));
+        }
+        let waker = mio::Waker::new(self.poll.registry(), TOKEN_WAKER).map_err(Error::Setup)?;
+        let shared = Arc::new(WakerShared {
+            waker,
+            pending: Mutex::new(Vec::new()),
+        });
+        self.wakers = Some(Arc::clone(&shared));
+        Ok(shared)
+    }
+
+    /// Takes the spawner thread's answers: records started children (registering their
+    /// pidfds), reports failures, and kills children whose task was cancelled meanwhile.
+    fn collect_spawned(&mut self) {
+        while let Some(done) = self.spawner.as_ref().and_then(Spawner::try_recv) {
+            self.spawned(done);
+        }
+    }
+
+    fn spawned(&mut self, done: Done) {
+        let found = self.children.iter().copied().find(|&i| {
+            matches!(
+                self.slots.get(i as usize).and_then(|s| s.task.as_ref()).map(|t| &t.kind),
+                Some(Kind::Child(c)) if c.starting == Some(done.tag)
+            )
+        });
+        let Some(index) = found else {
+            // Cannot happen (a starting child keeps its slot); never leave a child behind.
+            if let Ok((mut child, _)) = done.result {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            return;
+        };
+        let Some(task) = self
+            .slots
+            .get_mut(index as usize)
+            .and_then(|s| s.task.as_mut())
+        else {
+            return;
+        };
+        let Kind::Child(c) = &mut task.kind else {
+            return;
+        };
+        c.starting = None;
+        match done.result {
+            Ok((child, pidfd)) => {
+                c.pid = child.id();
+                c.child = Some(child);
+                if c.detached || c.timed_out {
+                    // Cancelled while starting, or its whole time budget went by: stop it now.
+                    c.signal(libc::SIGKILL);
+                }
+                if let Some(fd) = pidfd {
+                    let token = Token(((index as usize) << 2) | KIND_CHILD);
+                    let ok = self
+                        .poll
+                        .registry()
+                        .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
+                        .is_ok();
+                    if ok {
+                        self.internal_fds.insert(fd.as_raw_fd());
+                        c.pidfd = Some(fd);
+                    }
+                }
+                // It may already have exited (its SIGCHLD or pidfd readiness may predate
+                // this): look once.
+                self.reap(index);
+            }
+            Err(e) => {
+                let detached = c.detached;
+                self.children.retain(|i| *i != index);
+                let seq = self.bump(index);
+                if detached {
+                    self.free_slot(index);
+                } else {
+                    let errno = e.raw_os_error().unwrap_or(0);
+                    self.exit_q.push_back(Ticket {
+                        index,
+                        seq,
+                        event: Event::SpawnFailed { errno },
+                    });
+                }
+            }
+        }
+    }
+
     /// Turns the wakes recorded by other threads into tickets.
     fn queue_woken(&mut self) {
         let Some(shared) = &self.wakers else { return };
@@ -1536,7 +1634,7 @@ impl<S> Ctx<S> {
                 let _ = self.sync_fd(fd);
             }
             Kind::Signal(_) => self.watchers.retain(|(_, i)| *i != index),
-            Kind::Child(c) if c.child.is_some() => {
+            Kind::Child(c) if c.child.is_some() || c.starting.is_some() => {
                 // Still running: kill it and keep the slot until it is reaped, but make the id
                 // dead at once.
                 c.signal(libc::SIGKILL);
@@ -1598,17 +1696,37 @@ impl<S> Ctx<S> {
 
 impl<S> Drop for Ctx<S> {
     fn drop(&mut self) {
-        // No zombies: kill and reap every child still running.
+        // No zombies: first the children the spawner thread started but we never saw, then
+        // every child still running.
+        if let Some(mut spawner) = self.spawner.take() {
+            for done in spawner.shutdown() {
+                if let Ok((mut child, _)) = done.result {
+                    let group = self.children.iter().any(|&i| {
+                        matches!(
+                            self.slots.get(i as usize).and_then(|s| s.task.as_ref()).map(|t| &t.kind),
+                            Some(Kind::Child(c)) if c.starting == Some(done.tag) && c.group
+                        )
+                    });
+                    if group && let Ok(pid) = i32::try_from(child.id()) {
+                        let _ = sys::kill(-pid, libc::SIGKILL);
+                    }
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+        }
         for index in std::mem::take(&mut self.children) {
             if let Some(task) = self
                 .slots
                 .get_mut(index as usize)
                 .and_then(|s| s.task.as_mut())
                 && let Kind::Child(c) = &mut task.kind
-                && let Some(mut child) = c.child.take()
             {
+                // Signal first: `signal` refuses once the child has been taken out.
                 c.signal(libc::SIGKILL);
-                let _ = child.wait();
+                if let Some(mut child) = c.child.take() {
+                    let _ = child.wait();
+                }
             }
         }
         let _ = sys::change_thread_mask(&self.we_blocked, false);
@@ -1697,7 +1815,8 @@ mod tests {
         let epfd = lp.ctx.poll.as_raw_fd();
         let (a, _b) = UnixStream::pair().unwrap();
         let afd = a.as_raw_fd();
-        let timeout = Some(Duration::from_millis(10));
+        // Long enough for the spawner thread to start the child first.
+        let timeout = Some(Duration::from_millis(500));
         lp.ctx()
             .add_read("stale", afd, timeout, |n: &mut u32, _, _| *n += 1)
             .unwrap();
@@ -1707,6 +1826,10 @@ mod tests {
             .ctx()
             .spawn("child", spec, |_: &mut u32, _, _| {})
             .unwrap();
+        let mut n = 0;
+        while lp.ctx().child_pid(child).is_none() {
+            lp.run_once(&mut n, Some(Duration::from_millis(5))).unwrap();
+        }
         let Some(Kind::Child(c)) = lp.ctx.slots[child.index as usize]
             .task
             .as_ref()
@@ -1715,8 +1838,9 @@ mod tests {
             panic!("not a child");
         };
         let pidfd = c.pidfd.as_ref().unwrap().as_raw_fd();
-        if pidfd != afd {
-            // Another test thread took the number first; nothing to check in this run.
+        if pidfd != afd || n != 0 {
+            // Another thread took the number first, or the stale task already timed out:
+            // nothing to check in this run.
             lp.ctx().cancel(child);
             return;
         }
@@ -1727,7 +1851,6 @@ mod tests {
                 .add_write("bogus", afd, None, |_: &mut u32, _, _| {})
                 .is_err()
         );
-        let mut n = 0;
         while n == 0 {
             lp.run_once(&mut n, Some(Duration::from_secs(5))).unwrap();
         }

@@ -19,7 +19,8 @@
 //!   task run on the loop's thread ([`Ctx::add_waker`]).
 //! * **Children**: argv (a shell only when asked), environment, uid/gid, working directory;
 //!   a timeout that sends `SIGTERM` then `SIGKILL` to the child's process group; the exit status
-//!   to its handler; reaping through a pidfd, with `SIGCHLD` as the fallback. No zombies.
+//!   to its handler; reaping through a pidfd, with `SIGCHLD` as the fallback. No zombies. The
+//!   fork and exec run on a helper thread, so starting a script never stalls the loop.
 //! * **Signals** (`SIGHUP`, `SIGINT`, `SIGTERM`, `SIGUSR1`, `SIGUSR2`, `SIGCHLD`, `SIGRTMIN+2`, or
 //!   any other catchable one) delivered as ordinary events through a signalfd: no handler ever
 //!   runs in signal context. See [below](#signals-threads-and-children) for threads and
@@ -32,8 +33,9 @@
 //! # What it does not do
 //!
 //! * No protocol logic, no sockets of its own, no logging: handlers do that.
-//! * No threads, no async/await, no `Send` requirement: the state `S` is owned by the caller and
-//!   lent to each handler as `&mut S`.
+//! * No async/await, no `Send` requirement: the state `S` is owned by the caller and lent to
+//!   each handler as `&mut S`; every handler runs on the loop's thread. (The only other thread
+//!   is the one that forks children.)
 //! * It does not own the descriptors it watches: cancel a task before closing its fd.
 //! * Linux only (epoll, timerfd, signalfd; pidfd from 5.3, with a fallback).
 //!
@@ -174,6 +176,7 @@ mod error;
 mod event_loop;
 mod priority;
 mod signal;
+mod spawner;
 // The only module allowed to use `unsafe`: small FFI wrappers, each block with a SAFETY note.
 #[allow(unsafe_code)]
 mod sys;

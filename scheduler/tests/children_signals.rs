@@ -95,12 +95,25 @@ fn shell_is_only_used_when_asked() {
     let mut got = Vec::new();
     run_bounded(&mut lp, &mut got, LIMIT);
     assert_eq!(got, [Some(5)]);
-    // Without a shell, a command line is a (missing) program name.
-    let err = lp
-        .ctx()
-        .spawn("no-sh", ChildSpec::new("exit 0"), |_, _, _| {})
-        .unwrap_err();
-    assert!(matches!(err, Error::Spawn { .. }), "{err}");
+    // Without a shell, a command line is a (missing) program name: reported to the handler.
+    let mut failed = Vec::new();
+    let mut lp: Loop<Vec<Event>> = Loop::new().unwrap();
+    lp.ctx()
+        .spawn(
+            "no-sh",
+            ChildSpec::new("exit 0"),
+            |l: &mut Vec<_>, _, ev| {
+                l.push(ev);
+            },
+        )
+        .unwrap();
+    assert_eq!(run_bounded(&mut lp, &mut failed, LIMIT), Stop::Idle);
+    assert_eq!(
+        failed,
+        [Event::SpawnFailed {
+            errno: libc::ENOENT
+        }]
+    );
     assert_eq!(lp.stats().tasks, 0);
 }
 
@@ -185,11 +198,11 @@ fn cancelling_a_child_kills_and_reaps_it_silently() {
             |n: &mut u32, _, _| *n += 1,
         )
         .unwrap();
-    let pid = lp.ctx().child_pid(id).unwrap();
+    let mut calls = 0;
+    let pid = common::started_pid(&mut lp, &mut calls, id);
     assert!(lp.ctx().cancel(id));
     assert!(!lp.ctx().contains(id));
     assert_eq!(lp.ctx().child_pid(id), None);
-    let mut calls = 0;
     // The loop stays alive until the killed child is reaped, then goes idle.
     assert_eq!(run_bounded(&mut lp, &mut calls, LIMIT), Stop::Idle);
     assert_eq!(calls, 0, "a cancelled child's handler never runs");
@@ -205,8 +218,12 @@ fn dropping_the_loop_reaps_running_children() {
             .ctx()
             .spawn("orphan", ChildSpec::new("sleep").arg("30"), |(), _, _| {})
             .unwrap();
-        pid = lp.ctx().child_pid(id).unwrap();
+        pid = common::started_pid(&mut lp, &mut (), id);
         assert!(process_exists(pid));
+        let t0 = std::time::Instant::now();
+        drop(lp);
+        // Killed, not waited out.
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     }
     assert!(
         !process_exists(pid),
@@ -337,9 +354,13 @@ fn child_runs_as_another_user_and_group() {
         // Supplementary groups are dropped too (`id -G` shows only the new group).
         assert_eq!(run_child(spec).code(), Some(0));
     } else {
-        let mut lp: Loop<()> = Loop::new().unwrap();
-        let err = lp.ctx().spawn("setuid", spec, |(), _, _| {}).unwrap_err();
-        assert!(matches!(err, Error::Spawn { .. }), "{err}");
+        let mut lp: Loop<Vec<Event>> = Loop::new().unwrap();
+        lp.ctx()
+            .spawn("setuid", spec, |l: &mut Vec<_>, _, ev| l.push(ev))
+            .unwrap();
+        let mut got = Vec::new();
+        run_bounded(&mut lp, &mut got, LIMIT);
+        assert_eq!(got, [Event::SpawnFailed { errno: libc::EPERM }]);
     }
 }
 
@@ -367,4 +388,25 @@ fn signal_set_lists_what_the_loop_blocks() {
     for sig in [Signal::HUP, Signal::CHLD, Signal::json()] {
         assert_ne!(blocked & (1 << (sig.as_raw() - 1)), 0, "{sig} not blocked");
     }
+}
+
+#[test]
+fn cancelling_a_child_while_it_starts_kills_it_once_started() {
+    let mut lp: Loop<u32> = Loop::new().unwrap();
+    // Cancelled before the spawner thread has even started it.
+    let id = lp
+        .ctx()
+        .spawn(
+            "early",
+            ChildSpec::new("sleep").arg("60"),
+            |n: &mut u32, _, _| *n += 1,
+        )
+        .unwrap();
+    assert!(lp.ctx().cancel(id));
+    let mut calls = 0;
+    // Idle comes only once the child was started, killed and reaped: long before 60 s.
+    let t0 = std::time::Instant::now();
+    assert_eq!(run_bounded(&mut lp, &mut calls, LIMIT), Stop::Idle);
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    assert_eq!(calls, 0);
 }

@@ -87,10 +87,47 @@ fn sigchld_alone_reaps_every_child() {
     }
 }
 
+/// Processes (zombies included) whose parent is this process.
+fn children_of_this_process() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let pid: u32 = name.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may contain spaces, so split after the ')'.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .to_owned();
+            (ppid == me).then_some(pid)
+        })
+        .collect()
+}
+
+fn dropping_the_loop_while_children_start_leaves_no_child() {
+    {
+        let mut lp: Loop<()> = Loop::new().unwrap();
+        for _ in 0..5 {
+            lp.ctx()
+                .spawn("s", ChildSpec::new("sleep").arg("60"), |(), _, _| {})
+                .unwrap();
+        }
+        // Dropped at once: some children are still in the spawner thread's hands.
+    }
+    // Asserting an absence: give a spawner thread that wrongly outlived the loop the time to
+    // start its children, so that the check below would see them.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(children_of_this_process(), Vec::<u32>::new());
+}
+
 /// A minimal libtest-compatible front end, so that both `cargo test` and `cargo nextest`
 /// (which lists with `--list --format terse` and runs `--exact NAME`) can drive this binary.
 fn main() {
-    let tests: [(&str, fn()); 2] = [
+    let tests: [(&str, fn()); 3] = [
         (
             "process_directed_signals_are_events",
             process_directed_signals_are_events,
@@ -98,6 +135,10 @@ fn main() {
         (
             "sigchld_alone_reaps_every_child",
             sigchld_alone_reaps_every_child,
+        ),
+        (
+            "dropping_the_loop_while_children_start_leaves_no_child",
+            dropping_the_loop_while_children_start_leaves_no_child,
         ),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -51,3 +51,15 @@ pub fn run_until<S>(lp: &mut Loop<S>, state: &mut S, limit: Duration, done: impl
 pub fn process_exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
+
+/// Runs turns until child task `id` has been started by the spawner thread; returns its pid.
+pub fn started_pid<S>(lp: &mut Loop<S>, state: &mut S, id: scheduler::TaskId) -> u32 {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(pid) = lp.ctx().child_pid(id) {
+            return pid;
+        }
+        assert!(Instant::now() < end, "child not started within 20 s");
+        lp.run_once(state, Some(Duration::from_millis(10))).unwrap();
+    }
+}
