@@ -18,8 +18,17 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
-/// A real, non-loopback interface of this host, for configurations both daemons accept.
+/// A real, non-loopback interface of this host, for configurations both daemons accept: the
+/// interface of the default route if there is one (it has an address), else the first by name.
 fn interface() -> Option<String> {
+    let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let default = routes.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 1 && f[1] == "00000000" && f[0] != "lo").then(|| f[0].to_owned())
+    });
+    if default.is_some() {
+        return default;
+    }
     let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
