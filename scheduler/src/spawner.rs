@@ -36,14 +36,17 @@ pub(crate) struct Spawner {
 }
 
 impl Spawner {
-    /// Starts the thread. It inherits the calling thread's signal mask, so it never takes the
-    /// loop's signals. `wake` is called after each finished job.
+    /// Starts the thread, which blocks every signal and drops any real-time policy. `wake` is
+    /// called after each finished job.
     pub(crate) fn start(wake: Arc<dyn Fn() + Send + Sync>) -> io::Result<Spawner> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (done_tx, done) = mpsc::channel::<Done>();
         let thread = std::thread::Builder::new()
             .name("scheduler-spawn".into())
             .spawn(move || {
+                // Every signal stays with the loop's thread, including ones the loop starts to
+                // watch after this thread exists (children get a clean mask before exec).
+                let _ = sys::block_all_signals_in_thread();
                 // Threads inherit the creator's scheduling policy. Starting scripts is not
                 // urgent: never compete with a real-time loop for its CPU.
                 let _ = sys::set_thread_scheduler(None);

@@ -55,6 +55,18 @@ pub(crate) fn thread_mask() -> io::Result<SigSet> {
     }
 }
 
+/// Blocks every signal in the calling thread (for helper threads that must never take a
+/// process-directed signal meant for the loop). The kernel ignores the request for `SIGKILL`
+/// and `SIGSTOP`, and still delivers faults the thread itself causes.
+pub(crate) fn block_all_signals_in_thread() -> io::Result<()> {
+    let mut all = SigSet::empty();
+    // SAFETY: `all.0` is an initialised sigset_t; sigfillset only writes to it.
+    unsafe {
+        libc::sigfillset(&raw mut all.0);
+    }
+    change_thread_mask(&all, true)
+}
+
 /// Blocks (`block == true`) or unblocks the signals of `set` in the calling thread.
 pub(crate) fn change_thread_mask(set: &SigSet, block: bool) -> io::Result<()> {
     let how = if block {

@@ -124,10 +124,43 @@ fn dropping_the_loop_while_children_start_leaves_no_child() {
     assert_eq!(children_of_this_process(), Vec::<u32>::new());
 }
 
+/// A signal watched only after the spawner thread exists must still reach the loop, never
+/// the helper thread (where its default action would kill the process).
+fn signals_watched_after_the_first_spawn_reach_the_loop() {
+    let mut lp: Loop<Vec<Signal>> = Loop::new().unwrap();
+    lp.ctx()
+        .spawn(
+            "first",
+            ChildSpec::new("/bin/true"),
+            |_: &mut Vec<Signal>, _, _| {},
+        )
+        .unwrap();
+    let mut got = Vec::new();
+    // Let the spawner thread start and finish its job.
+    run_until(&mut lp, &mut got, |_| true);
+    lp.run_once(&mut got, Some(Duration::from_millis(50)))
+        .unwrap();
+    lp.ctx()
+        .add_signal("late", Signal::USR2, |l: &mut Vec<_>, _, ev| {
+            let Event::Signal(info) = ev else {
+                unreachable!()
+            };
+            l.push(info.signal);
+        })
+        .unwrap();
+    for _ in 0..20 {
+        Signal::USR2.send_to(std::process::id()).unwrap();
+        lp.run_once(&mut got, Some(Duration::from_millis(20)))
+            .unwrap();
+    }
+    run_until(&mut lp, &mut got, |g| !g.is_empty());
+    assert!(got.iter().all(|s| *s == Signal::USR2));
+}
+
 /// A minimal libtest-compatible front end, so that both `cargo test` and `cargo nextest`
 /// (which lists with `--list --format terse` and runs `--exact NAME`) can drive this binary.
 fn main() {
-    let tests: [(&str, fn()); 3] = [
+    let tests: [(&str, fn()); 4] = [
         (
             "process_directed_signals_are_events",
             process_directed_signals_are_events,
@@ -139,6 +172,10 @@ fn main() {
         (
             "dropping_the_loop_while_children_start_leaves_no_child",
             dropping_the_loop_while_children_start_leaves_no_child,
+        ),
+        (
+            "signals_watched_after_the_first_spawn_reach_the_loop",
+            signals_watched_after_the_first_spawn_reach_the_loop,
         ),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
