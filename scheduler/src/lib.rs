@@ -81,6 +81,8 @@
 //!   the main thread **before** starting other threads: threads inherit the mask. A thread
 //!   created earlier must block the loop's signals itself ([`block_signals`] with
 //!   [`Loop::signal_set`]); otherwise it may receive, say, `SIGTERM` and die of it.
+//! * The loop's own helper thread (it forks children) blocks every signal, so it never takes
+//!   one meant for the loop, even one first watched after the thread was started.
 //! * Children spawned by the loop start with an **empty mask and every disposition at its
 //!   default**, whatever the daemon blocked or ignored, and with no descriptor of the daemon but
 //!   0, 1 and 2. Spawn through the loop, not `std::process::Command`, to get this.
