@@ -75,7 +75,11 @@ pub mod action;
 pub mod config;
 pub mod counters;
 mod engine;
+#[cfg(feature = "linux")]
+pub mod linux;
 pub mod sim;
+#[cfg(feature = "testlab")]
+pub mod testlab;
 mod time;
 pub mod timer;
 pub mod tracker;

@@ -1,0 +1,666 @@
+//! The driver runner: one [`Engine`] on the `scheduler` event loop, with its raw sockets,
+//! rtnetlink and the GARP/NA sender.
+//!
+//! ```text
+//!   raw VRRP sockets ──readable──► decode ─► engine.handle_advert ─┐
+//!   netlink monitor ───readable──► link / address / route events ──┤
+//!   timer slot (engine.poll_timeout) ──► engine.handle_timeout ────┤──► perform actions in order:
+//!   timer slot (GARP pacing) ──► announcer.send_due                │    send, netlink, GARP/NA,
+//!   SIGTERM / SIGINT / StopHandle::shutdown ─► Command::Shutdown ──┘    hooks; re-arm timers
+//! ```
+//!
+//! Shutdown runs the engine's own stop sequence (priority-0 advert, then addresses, then
+//! routes, as its actions say), performs it synchronously, then leaves the loop.
+//! [`StopHandle::abort`] leaves at once without any of that, as a crash would (for tests).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant as StdInstant;
+
+use scheduler::{Ctx, Event, Loop, Signal, TaskId, Waker};
+
+use super::announce::Announcer;
+use super::netlink::{Added, LinkInfo, Monitor, NetEvent, NetlinkError, Rtnl};
+use super::socket::{Datagram, Family, SocketPool};
+use crate::{
+    Action, AdvertTx, Command, ConfigError, Destination, Engine, EngineConfig, Instant,
+    InterfaceId, LogRecord, Notification, VirtualRoute,
+};
+
+/// Why the driver could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The engine refused the configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A raw, packet or netlink socket could not be opened or used.
+    #[error("{what}: {source}")]
+    Io {
+        /// What failed.
+        what: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// rtnetlink failed.
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    /// The event loop failed.
+    #[error("event loop: {0}")]
+    Loop(#[from] scheduler::Error),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> DriverError {
+    let what = what.into();
+    move |source| DriverError::Io { what, source }
+}
+
+/// What the driver tells its embedder. Every method has a default that does nothing.
+pub trait Hooks {
+    /// A state or priority notification (the daemon runs notify scripts from here).
+    fn notify(&mut self, notification: &Notification) {
+        let _ = notification;
+    }
+    /// A log line from the engine.
+    fn log(&mut self, record: &LogRecord) {
+        let _ = record;
+    }
+    /// A problem the driver met and survived (a failed send, a refused netlink request, an
+    /// address left alone because it is not ours).
+    fn warning(&mut self, message: &str) {
+        let _ = message;
+    }
+}
+
+/// Hooks that do nothing.
+#[derive(Debug, Default)]
+pub struct NoHooks;
+
+impl Hooks for NoHooks {}
+
+/// Runner options.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Watch `SIGTERM` and `SIGINT` and shut down on them (a daemon wants this; a test running
+    /// several drivers in threads of one process does not).
+    pub handle_signals: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            handle_signals: true,
+        }
+    }
+}
+
+/// How [`Runner::run`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Orderly shutdown (signal or [`StopHandle::shutdown`]).
+    Shutdown,
+    /// [`StopHandle::abort`]: left without any cleanup.
+    Aborted,
+}
+
+/// Stops a running driver from another thread.
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    shutdown: Waker,
+    abort: Waker,
+    aborted: Arc<AtomicBool>,
+}
+
+impl StopHandle {
+    /// Asks for an orderly shutdown (as `SIGTERM` does).
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.shutdown.wake()
+    }
+
+    /// Leaves the loop at once: no priority-0 advert, addresses and routes left in place, as if
+    /// the process had crashed.
+    pub fn abort(&self) -> io::Result<()> {
+        self.aborted.store(true, Ordering::SeqCst);
+        self.abort.wake()
+    }
+}
+
+/// The state the loop's handlers work on.
+struct Driver {
+    engine: Engine,
+    pool: SocketPool,
+    rtnl: Rtnl,
+    monitor: Monitor,
+    announcer: Announcer,
+    links: HashMap<InterfaceId, LinkInfo>,
+    hooks: Box<dyn Hooks>,
+    origin: StdInstant,
+    ident: u16,
+    engine_timer: Option<TaskId>,
+    garp_timer: Option<TaskId>,
+    exit: Option<Exit>,
+    buf: Vec<u8>,
+}
+
+/// A driver ready to run on its own event loop (create and run it on one thread).
+pub struct Runner {
+    lp: Loop<Driver>,
+    driver: Driver,
+    handle: StopHandle,
+}
+
+impl core::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Runner")
+            .field("instances", &self.driver.engine.instance_count())
+            .field("sockets", &self.driver.pool.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// Builds the engine, opens a raw socket per (interface, family) the instances use, the
+    /// netlink sockets and the GARP/NA socket, and reads the links' state. Interface ids are
+    /// kernel ifindexes.
+    pub fn new(
+        config: EngineConfig,
+        hooks: Box<dyn Hooks>,
+        options: Options,
+    ) -> Result<Runner, DriverError> {
+        let engine = Engine::new(config)?;
+        let mut pool = SocketPool::new();
+        for i in 0..engine.instance_count() {
+            let id = crate::InstanceId(i as u32);
+            if let Some(cfg) = engine.config(id) {
+                let family = Family::of(cfg.primary_addr);
+                pool.get_or_open(cfg.interface, family)
+                    .map_err(io_err(format!(
+                        "opening the VRRP socket on interface #{}",
+                        cfg.interface.0
+                    )))?;
+            }
+        }
+        let monitor = Monitor::new()?;
+        let mut rtnl = Rtnl::new()?;
+        let links = rtnl
+            .links()?
+            .into_iter()
+            .map(|l| (l.interface, l))
+            .collect();
+        let announcer = Announcer::new().map_err(io_err("opening the AF_PACKET socket"))?;
+        let mut lp: Loop<Driver> = Loop::new()?;
+        let ctx = lp.ctx();
+        let aborted = Arc::new(AtomicBool::new(false));
+        let (_, shutdown) = ctx.add_waker("shutdown", |d: &mut Driver, ctx, _| {
+            d.shutdown(ctx);
+        })?;
+        let (_, abort) = ctx.add_waker("abort", |d: &mut Driver, ctx, _| {
+            d.exit = Some(Exit::Aborted);
+            ctx.terminate();
+        })?;
+        if options.handle_signals {
+            for sig in [Signal::TERM, Signal::INT] {
+                ctx.add_signal("stop", sig, |d: &mut Driver, ctx, _| d.shutdown(ctx))?;
+            }
+        }
+        let driver = Driver {
+            engine,
+            pool,
+            rtnl,
+            monitor,
+            announcer,
+            links,
+            hooks,
+            origin: StdInstant::now(),
+            ident: 0,
+            engine_timer: None,
+            garp_timer: None,
+            exit: None,
+            buf: vec![0u8; 65536],
+        };
+        Ok(Runner {
+            lp,
+            driver,
+            handle: StopHandle {
+                shutdown,
+                abort,
+                aborted,
+            },
+        })
+    }
+
+    /// A handle to stop the driver from another thread.
+    pub fn handle(&self) -> StopHandle {
+        self.handle.clone()
+    }
+
+    /// Starts the engine and runs until shutdown or abort.
+    pub fn run(mut self) -> Result<Exit, DriverError> {
+        let ctx = self.lp.ctx();
+        let d = &mut self.driver;
+        d.engine_timer = Some(ctx.add_timer_slot("engine", |d: &mut Driver, ctx, _| {
+            let now = d.now_at(ctx.now());
+            d.engine.handle_timeout(now);
+            d.after(ctx);
+        }));
+        d.garp_timer = Some(ctx.add_timer_slot("garp", |d: &mut Driver, ctx, _| {
+            if let Err(e) = d.announcer.send_due(ctx.now()) {
+                d.hooks.warning(&format!("sending GARP/NA: {e}"));
+            }
+            d.after(ctx);
+        }));
+        let fds: Vec<(InterfaceId, Family, i32)> = d
+            .pool
+            .iter()
+            .map(|(i, f, s)| (i, f, s.as_raw_fd()))
+            .collect();
+        for (interface, family, fd) in fds {
+            ctx.add_read("vrrp", fd, None, move |d: &mut Driver, ctx, ev| {
+                if ev == Event::Readable {
+                    d.receive(ctx, interface, family);
+                }
+                rearm(d, ctx);
+            })?;
+        }
+        ctx.add_read(
+            "netlink",
+            d.monitor.as_raw_fd(),
+            None,
+            |d: &mut Driver, ctx, ev| {
+                if ev == Event::Readable {
+                    d.netlink_events(ctx);
+                }
+                rearm(d, ctx);
+            },
+        )?;
+        // Initial link states, then start.
+        d.origin = ctx.now();
+        let now = d.now_at(ctx.now());
+        let links: Vec<(InterfaceId, bool)> =
+            d.links.values().map(|l| (l.interface, l.up)).collect();
+        for (i, up) in links {
+            d.engine.handle_link(now, i, up);
+        }
+        d.engine.start(now);
+        d.after(ctx);
+        self.lp.run(&mut self.driver)?;
+        if self.handle.aborted.load(Ordering::SeqCst) {
+            return Ok(Exit::Aborted);
+        }
+        Ok(self.driver.exit.unwrap_or(Exit::Shutdown))
+    }
+}
+
+fn rearm(d: &mut Driver, ctx: &mut Ctx<Driver>) {
+    if let Some(me) = ctx.current()
+        && let Err(e) = ctx.rearm_io(me, None)
+    {
+        d.hooks.warning(&format!("cannot re-arm a read task: {e}"));
+    }
+}
+
+impl Driver {
+    fn now_at(&self, t: StdInstant) -> Instant {
+        Instant::from_std(self.origin, t)
+    }
+
+    fn to_std(&self, t: Instant) -> StdInstant {
+        self.origin + (t - Instant::ZERO)
+    }
+
+    fn shutdown(&mut self, ctx: &mut Ctx<Driver>) {
+        if self.exit.is_some() {
+            return;
+        }
+        let now = self.now_at(ctx.now());
+        // Shutdown names no instance, so it cannot fail.
+        let _ = self.engine.handle_command(now, Command::Shutdown);
+        self.announcer.clear();
+        self.perform_actions(ctx);
+        self.exit = Some(Exit::Shutdown);
+        ctx.terminate();
+    }
+
+    /// Performs the engine's pending actions, then re-arms both timers.
+    fn after(&mut self, ctx: &mut Ctx<Driver>) {
+        self.perform_actions(ctx);
+        if self.exit.is_some() {
+            return;
+        }
+        let deadline = self.engine.poll_timeout().map(|t| self.to_std(t));
+        if let Some(id) = self.engine_timer {
+            ctx.set_deadline(id, deadline);
+        }
+        if let Some(id) = self.garp_timer {
+            ctx.set_deadline(id, self.announcer.next_due());
+        }
+    }
+
+    fn perform_actions(&mut self, ctx: &mut Ctx<Driver>) {
+        while let Some(action) = self.engine.poll_action() {
+            match action {
+                Action::SendAdvert(tx) => self.send_advert(&tx),
+                Action::AddAddress {
+                    interface, address, ..
+                } => match self.rtnl.add_address(interface, &address) {
+                    Ok(Added::New) => {}
+                    Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
+                        "{}/{} was already on interface #{}; it is not ours and will not be removed",
+                        address.addr, address.prefix_len, interface.0
+                    )),
+                    Err(e) => self.hooks.warning(&e.to_string()),
+                },
+                Action::RemoveAddress {
+                    interface, address, ..
+                } => match self.rtnl.remove_address(interface, &address) {
+                    Ok(true) => {}
+                    Ok(false) => self.hooks.warning(&format!(
+                        "{}/{} on interface #{} was not added by us; left alone",
+                        address.addr, address.prefix_len, interface.0
+                    )),
+                    Err(e) => self.hooks.warning(&e.to_string()),
+                },
+                Action::AddRoute { route, .. } => match self.rtnl.add_route(&route) {
+                    Ok(Added::New) => {}
+                    Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
+                        "route {}/{} already existed; it is not ours and will not be removed",
+                        route.dest, route.prefix_len
+                    )),
+                    Err(e) => self.hooks.warning(&e.to_string()),
+                },
+                Action::RemoveRoute { route, .. } => match self.rtnl.remove_route(&route) {
+                    Ok(true) => {}
+                    Ok(false) => self.hooks.warning(&format!(
+                        "route {}/{} was not added by us; left alone",
+                        route.dest, route.prefix_len
+                    )),
+                    Err(e) => self.hooks.warning(&e.to_string()),
+                },
+                Action::Announce {
+                    interface,
+                    addresses,
+                    repeat,
+                    garp_interval,
+                    gna_interval,
+                    ..
+                } => {
+                    if self.exit.is_some() {
+                        continue;
+                    }
+                    for va in addresses.iter() {
+                        let ifc = va.interface.unwrap_or(interface);
+                        let Some(link) = self.links.get(&ifc) else {
+                            self.hooks
+                                .warning(&format!("no interface #{} for GARP/NA", ifc.0));
+                            continue;
+                        };
+                        let Some(mac) = link.mac else {
+                            continue; // no hardware address: nothing to announce
+                        };
+                        let (interval, router) = match va.addr {
+                            IpAddr::V4(_) => (garp_interval, false),
+                            IpAddr::V6(_) => (gna_interval, ipv6_forwarding(&link.name)),
+                        };
+                        if let Err(e) = self.announcer.announce(
+                            ctx.now(),
+                            ifc.0,
+                            mac,
+                            va.addr,
+                            repeat,
+                            interval,
+                            router,
+                        ) {
+                            self.hooks
+                                .warning(&format!("GARP/NA for {}: {e}", va.addr));
+                        }
+                    }
+                }
+                Action::Notify(n) => self.hooks.notify(&n),
+                Action::Log(r) => self.hooks.log(&r),
+            }
+        }
+    }
+
+    fn send_advert(&mut self, tx: &AdvertTx) {
+        let family = Family::of(tx.source);
+        let Some(socket) = self.pool.get(tx.interface, family) else {
+            self.hooks
+                .warning(&format!("no VRRP socket on interface #{}", tx.interface.0));
+            return;
+        };
+        let dests: Vec<IpAddr> = match &tx.destination {
+            Destination::Multicast => vec![match family {
+                Family::V4 => IpAddr::V4(vrrp_proto::vrrp::MULTICAST_V4),
+                Family::V6 => IpAddr::V6(vrrp_proto::vrrp::MULTICAST_V6),
+            }],
+            Destination::Unicast(peers) => peers.to_vec(),
+        };
+        let mut buf = [0u8; 1500];
+        for dst in dests {
+            let sent = match (tx.source, dst) {
+                (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                    self.ident = self.ident.wrapping_add(1).max(1);
+                    let header = vrrp_proto::Ipv4Header {
+                        src,
+                        dst,
+                        ident: self.ident,
+                        ttl: vrrp_proto::vrrp::REQUIRED_TTL,
+                        tos: vrrp_proto::ipv4::TOS_INTERNETWORK_CONTROL,
+                    };
+                    let ah = tx.ah_params();
+                    vrrp_proto::emit_ipv4(
+                        &mut buf,
+                        &header,
+                        &tx.repr(),
+                        tx.checksum_mode,
+                        ah.as_ref(),
+                    )
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+                    .and_then(|n| socket.send_v4(&buf[..n], dst))
+                }
+                (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                    vrrp_proto::emit_ipv6(&mut buf, src, dst, &tx.repr())
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+                        .and_then(|n| socket.send_v6(&buf[..n], src, dst))
+                }
+                _ => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+            };
+            if let Err(e) = sent {
+                // A lost advert is something VRRP tolerates; report it and go on.
+                self.hooks.warning(&format!(
+                    "sending the advert of VRID {} to {dst}: {e}",
+                    tx.vrid
+                ));
+            }
+        }
+    }
+
+    fn receive(&mut self, ctx: &mut Ctx<Driver>, interface: InterfaceId, family: Family) {
+        let mut buf = core::mem::take(&mut self.buf);
+        // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.
+        for _ in 0..256 {
+            let Some(socket) = self.pool.get(interface, family) else {
+                break;
+            };
+            let now = self.now_at(StdInstant::now());
+            match socket.recv(&mut buf) {
+                Ok(None) => break,
+                Ok(Some(Datagram::V4(d))) => match vrrp_proto::decode_ipv4(d) {
+                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Err(e) => {
+                        let (src, vrid) = peek_v4(d);
+                        self.engine.handle_rx_error(now, interface, src, vrid, e);
+                    }
+                },
+                Ok(Some(Datagram::V6 {
+                    payload,
+                    src,
+                    dst,
+                    hop_limit,
+                })) => match vrrp_proto::decode_ipv6(payload, src, dst, hop_limit) {
+                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Err(e) => {
+                        let vrid = payload.get(1).copied();
+                        self.engine
+                            .handle_rx_error(now, interface, IpAddr::V6(src), vrid, e);
+                    }
+                },
+                Err(e) => {
+                    self.hooks
+                        .warning(&format!("receiving on interface #{}: {e}", interface.0));
+                    break;
+                }
+            }
+            self.perform_actions(ctx);
+        }
+        self.buf = buf;
+        self.after(ctx);
+    }
+
+    fn netlink_events(&mut self, ctx: &mut Ctx<Driver>) {
+        let events = match self.monitor.read() {
+            Ok(ev) => ev,
+            Err(e) => {
+                // ENOBUFS: events lost. Re-read the links; addresses reconcile on the next
+                // change (the engine re-adds on the next state change anyway).
+                self.hooks.warning(&format!("netlink monitor: {e}"));
+                if let Ok(links) = self.rtnl.links() {
+                    links.into_iter().map(NetEvent::Link).collect()
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        let now = self.now_at(ctx.now());
+        for ev in events {
+            match ev {
+                NetEvent::Link(info) => {
+                    let (ifc, up) = (info.interface, info.up);
+                    self.links.insert(ifc, info);
+                    self.engine.handle_link(now, ifc, up);
+                }
+                NetEvent::LinkGone(ifc) => {
+                    self.links.remove(&ifc);
+                    self.engine.handle_link(now, ifc, false);
+                }
+                NetEvent::Address {
+                    interface,
+                    addr,
+                    present,
+                    ..
+                } => {
+                    let ours = self.rtnl.owns_address(interface, addr);
+                    if present && !ours {
+                        self.engine.handle_address(now, interface, addr, true);
+                    } else if !present && ours {
+                        // Someone removed an address we installed.
+                        self.rtnl.forget_address(interface, addr);
+                        self.engine.handle_address(now, interface, addr, false);
+                    }
+                    // Otherwise it is the echo of our own change.
+                }
+                NetEvent::Route { route, present } => {
+                    let Some(mine) = self.configured_route(&route) else {
+                        continue;
+                    };
+                    let ours = self.rtnl.owns_route(&mine);
+                    if present && !ours {
+                        self.engine.handle_route(now, &mine, true);
+                    } else if !present && ours {
+                        self.rtnl.forget_route(&mine);
+                        self.engine.handle_route(now, &mine, false);
+                    }
+                }
+            }
+            self.perform_actions(ctx);
+        }
+        self.after(ctx);
+    }
+
+    /// The configured virtual route that a kernel route report stands for: the kernel fills in
+    /// what the configuration left open (output interface, IPv6 metric), so only the fields the
+    /// configuration sets are compared.
+    fn configured_route(&self, seen: &VirtualRoute) -> Option<VirtualRoute> {
+        (0..self.engine.instance_count()).find_map(|i| {
+            let cfg = self.engine.config(crate::InstanceId(i as u32))?;
+            cfg.virtual_routes
+                .iter()
+                .find(|r| route_matches(r, seen))
+                .cloned()
+        })
+    }
+}
+
+fn route_matches(cfg: &VirtualRoute, seen: &VirtualRoute) -> bool {
+    fn open<T: PartialEq>(want: Option<&T>, got: Option<&T>) -> bool {
+        want.is_none_or(|w| got == Some(w))
+    }
+    cfg.dest == seen.dest
+        && cfg.prefix_len == seen.prefix_len
+        && cfg.table == seen.table
+        && open(cfg.gateway.as_ref(), seen.gateway.as_ref())
+        && open(cfg.source.as_ref(), seen.source.as_ref())
+        && open(cfg.interface.as_ref(), seen.interface.as_ref())
+        && open(cfg.metric.as_ref(), seen.metric.as_ref())
+}
+
+/// Source and VRID of an IPv4 datagram the codec refused, for attributing the error.
+fn peek_v4(d: &[u8]) -> (IpAddr, Option<u8>) {
+    let src = d
+        .get(12..16)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |b| {
+            IpAddr::from(b)
+        });
+    let ihl = d.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+    (src, d.get(ihl + 1).copied())
+}
+
+/// Whether IPv6 forwarding is on for `ifname` (sets the NA's R flag, as keepalived does).
+fn ipv6_forwarding(ifname: &str) -> bool {
+    if ifname.contains('/') || ifname.is_empty() {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
+        .is_ok_and(|s| s.trim() == "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_fills_open_route_fields() {
+        let cfg = VirtualRoute {
+            dest: "198.51.100.0".parse().unwrap(),
+            prefix_len: 24,
+            gateway: Some("10.0.0.254".parse().unwrap()),
+            source: None,
+            interface: None,
+            table: None,
+            metric: None,
+        };
+        let seen = VirtualRoute {
+            interface: Some(InterfaceId(2)),
+            ..cfg.clone()
+        };
+        assert!(route_matches(&cfg, &seen));
+        let other_gw = VirtualRoute {
+            gateway: Some("10.0.0.1".parse().unwrap()),
+            ..seen
+        };
+        assert!(!route_matches(&cfg, &other_gw));
+    }
+
+    #[test]
+    fn peek_never_panics() {
+        for n in 0..24 {
+            let d = vec![0x45u8; n];
+            let _ = peek_v4(&d);
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! A network-namespace lab for integration tests (feature `testlab`): a switch namespace with a
+//! bridge and N host namespaces, each joined to it by a veth pair (`eth0` in the host).
+//!
+//! * Names are unique per process and lab (`kt<pid>n<counter>…`), so tests run in parallel
+//!   under `cargo test` (threads) and cargo-nextest (processes).
+//! * [`Lab`]'s `Drop` kills the processes it started, then deletes its namespaces, even when the
+//!   test failed.
+//! * Code runs inside a host either in a thread that entered its namespace ([`Lab::spawn_in`],
+//!   [`Lab::spawn_driver`]) or as a process under `ip netns exec` ([`Lab::command`],
+//!   [`Lab::spawn_process`]).
+//! * [`Capture`] records every frame a host's `eth0` sees (an `AF_PACKET` socket).
+//!
+//! Host `i` (from 0) has `10.99.0.(i+1)/24` and `fd99::(i+1)/64` (no DAD anywhere).
+//! Requires root and iproute2; [`privileged`] decides whether a test runs.
+
+use std::fs::File;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::EngineConfig;
+use crate::linux::{DriverError, Exit, Hooks, Options, Runner, StopHandle};
+
+/// Why the lab could not do something.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// A command failed.
+    #[error("`{command}` failed: {stderr}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its standard error.
+        stderr: String,
+    },
+    /// I/O error.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// `KARS_PRIVILEGED_TESTS=require` but root or a tool is missing.
+    #[error("privileged tests required but unavailable: {0}")]
+    Unavailable(String),
+    /// The driver failed to start.
+    #[error("driver: {0}")]
+    Driver(#[from] DriverError),
+}
+
+/// Whether privileged tests can run: `Ok(true)` with root and `ip`; `Ok(false)` (after printing
+/// "skipped: needs root") without; `Err` without when `KARS_PRIVILEGED_TESTS=require`.
+pub fn privileged(test: &str) -> Result<bool, LabError> {
+    privileged_with(test, &["ip"])
+}
+
+/// [`privileged`] plus the listed programs (looked up in `PATH` and `/usr/sbin`).
+pub fn privileged_with(test: &str, tools: &[&str]) -> Result<bool, LabError> {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| find_tool(t).is_none())
+        .collect();
+    if root && missing.is_empty() {
+        return Ok(true);
+    }
+    let why = if root {
+        format!("missing {}", missing.join(", "))
+    } else {
+        "not root".to_owned()
+    };
+    if std::env::var("KARS_PRIVILEGED_TESTS").is_ok_and(|v| v == "require") {
+        return Err(LabError::Unavailable(why));
+    }
+    println!("{test}: skipped: needs root ({why})");
+    Ok(false)
+}
+
+/// Full path of `tool` in `PATH`, `/usr/sbin` or `/sbin`.
+pub fn find_tool(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// One host of a lab.
+#[derive(Clone, Debug)]
+pub struct Host {
+    /// Namespace name.
+    pub ns: String,
+    /// Interface name inside the namespace.
+    pub ifname: String,
+    /// IPv4 address on it.
+    pub ipv4: Ipv4Addr,
+    /// IPv6 address on it.
+    pub ipv6: Ipv6Addr,
+}
+
+/// A bridge namespace and N hosts. Deleted on drop.
+#[derive(Debug)]
+pub struct Lab {
+    switch: String,
+    hosts: Vec<Host>,
+    dir: PathBuf,
+    children: Mutex<Vec<Child>>,
+}
+
+/// Runs `ip` (or any program) and returns its standard output.
+pub fn run(program: &str, args: &[&str]) -> Result<String, LabError> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(LabError::Command {
+            command: format!("{program} {}", args.join(" ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+impl Lab {
+    /// Builds the switch and `hosts` hosts.
+    pub fn new(hosts: usize) -> Result<Lab, LabError> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("kt{}n{n}", std::process::id());
+        let dir = std::env::temp_dir().join(&prefix);
+        std::fs::create_dir_all(&dir)?;
+        let mut lab = Lab {
+            switch: format!("{prefix}sw"),
+            hosts: Vec::new(),
+            dir,
+            children: Mutex::new(Vec::new()),
+        };
+        let sw = lab.switch.clone();
+        run("ip", &["netns", "add", &sw])?;
+        let ipn = |ns: &str, args: &str| -> Result<String, LabError> {
+            let mut v = vec!["-n", ns];
+            v.extend(args.split(' '));
+            run("ip", &v)
+        };
+        ipn(&sw, "link add br0 type bridge")?;
+        ipn(
+            &sw,
+            "link set br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0",
+        )?;
+        ipn(&sw, "link set lo up")?;
+        ipn(&sw, "link set br0 up")?;
+        for i in 0..hosts {
+            let k =
+                u8::try_from(i + 1).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+            let host = Host {
+                ns: format!("{prefix}h{i}"),
+                ifname: "eth0".to_owned(),
+                ipv4: Ipv4Addr::new(10, 99, 0, k),
+                ipv6: Ipv6Addr::new(0xfd99, 0, 0, 0, 0, 0, 0, u16::from(k)),
+            };
+            run("ip", &["netns", "add", &host.ns])?;
+            lab.hosts.push(host.clone());
+            // No DAD: addresses (link-local included) are usable at once.
+            run(
+                "ip",
+                &[
+                    "netns",
+                    "exec",
+                    &host.ns,
+                    "sh",
+                    "-c",
+                    "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; \
+                     echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad",
+                ],
+            )?;
+            let port = format!("p{i}");
+            ipn(
+                &sw,
+                &format!("link add {port} type veth peer name eth0 netns {}", host.ns),
+            )?;
+            ipn(&sw, &format!("link set {port} master br0 up"))?;
+            ipn(&host.ns, "link set lo up")?;
+            ipn(&host.ns, &format!("addr add {}/24 dev eth0", host.ipv4))?;
+            ipn(
+                &host.ns,
+                &format!("addr add {}/64 dev eth0 nodad", host.ipv6),
+            )?;
+            ipn(&host.ns, "link set eth0 up")?;
+        }
+        Ok(lab)
+    }
+
+    /// Host `i`.
+    pub fn host(&self, i: usize) -> &Host {
+        &self.hosts[i]
+    }
+
+    /// A directory for this lab's files (configs, pid files), removed on drop.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `ip -n <host> ARGS`.
+    pub fn ip(&self, host: usize, args: &[&str]) -> Result<String, LabError> {
+        let mut v = vec!["-n", self.hosts[host].ns.as_str()];
+        v.extend_from_slice(args);
+        run("ip", &v)
+    }
+
+    /// The addresses on `eth0` of `host` (from `ip -o addr`).
+    pub fn addresses(&self, host: usize) -> Result<Vec<IpAddr>, LabError> {
+        let out = self.ip(host, &["-o", "addr", "show", "dev", "eth0"])?;
+        Ok(out
+            .lines()
+            .filter_map(|l| {
+                let mut w = l
+                    .split_whitespace()
+                    .skip_while(|w| *w != "inet" && *w != "inet6");
+                w.next()?;
+                w.next()?.split('/').next()?.parse().ok()
+            })
+            .collect())
+    }
+
+    /// Whether `addr` is on `eth0` of `host`.
+    pub fn has_address(&self, host: usize, addr: IpAddr) -> bool {
+        self.addresses(host).is_ok_and(|a| a.contains(&addr))
+    }
+
+    /// A command that runs `program` inside `host` (`ip netns exec`).
+    pub fn command(&self, host: usize, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.hosts[host].ns]).arg(program);
+        c
+    }
+
+    /// Starts `command` and keeps it: the lab kills it (SIGKILL) on drop. Returns its pid.
+    pub fn spawn_process(&self, mut command: Command) -> Result<u32, LabError> {
+        let child = command.stdin(Stdio::null()).spawn()?;
+        let pid = child.id();
+        self.children
+            .lock()
+            .map_err(|_| io::Error::other("lab poisoned"))?
+            .push(child);
+        Ok(pid)
+    }
+
+    /// Runs `f` on a new thread inside `host`'s namespace.
+    pub fn spawn_in<T, F>(&self, host: usize, f: F) -> JoinHandle<Result<T, LabError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Host) -> Result<T, LabError> + Send + 'static,
+    {
+        let host = self.hosts[host].clone();
+        std::thread::spawn(move || {
+            let ns = File::open(Path::new("/var/run/netns").join(&host.ns))?;
+            crate::linux::enter_netns(&ns)?;
+            f(&host)
+        })
+    }
+
+    /// Runs a driver in a thread inside `host`: `config` gets the host and the ifindex of its
+    /// `eth0`. Returns once the driver has started (or failed to).
+    pub fn spawn_driver<F, H>(
+        &self,
+        host: usize,
+        config: F,
+        hooks: H,
+    ) -> Result<DriverThread, LabError>
+    where
+        F: FnOnce(&Host, crate::InterfaceId) -> EngineConfig + Send + 'static,
+        H: Hooks + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let join = self.spawn_in(host, move |h| {
+            let ifindex = crate::linux::if_index(&h.ifname)?;
+            let cfg = config(h, crate::InterfaceId(ifindex));
+            let runner = match Runner::new(
+                cfg,
+                Box::new(hooks),
+                Options {
+                    handle_signals: false,
+                },
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(None);
+                    return Err(e.into());
+                }
+            };
+            let _ = tx.send(Some(runner.handle()));
+            Ok(runner.run()?)
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Some(handle)) => Ok(DriverThread {
+                handle,
+                join: Some(join),
+            }),
+            _ => match join.join() {
+                Ok(Err(e)) => Err(e),
+                _ => Err(LabError::Io(io::Error::other(
+                    "driver thread did not start",
+                ))),
+            },
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Ok(mut children) = self.children.lock() {
+            for c in children.iter_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        for h in &self.hosts {
+            let _ = run("ip", &["netns", "del", &h.ns]);
+        }
+        let _ = run("ip", &["netns", "del", &self.switch]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A driver running on its own thread; an orderly shutdown is asked for on drop.
+#[derive(Debug)]
+pub struct DriverThread {
+    handle: StopHandle,
+    join: Option<JoinHandle<Result<Exit, LabError>>>,
+}
+
+impl DriverThread {
+    /// Orderly shutdown; waits for the thread.
+    pub fn shutdown(mut self) -> Result<Exit, LabError> {
+        self.handle.shutdown()?;
+        self.wait()
+    }
+
+    /// Stops without cleanup (a crash); waits for the thread.
+    pub fn abort(mut self) -> Result<Exit, LabError> {
+        self.handle.abort()?;
+        self.wait()
+    }
+
+    fn wait(&mut self) -> Result<Exit, LabError> {
+        match self.join.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(LabError::Io(io::Error::other("driver thread panicked"))),
+            None => Err(LabError::Io(io::Error::other("already stopped"))),
+        }
+    }
+}
+
+impl Drop for DriverThread {
+    fn drop(&mut self) {
+        if self.join.is_some() {
+            let _ = self.handle.shutdown();
+            let _ = self.wait();
+        }
+    }
+}
+
+/// Captured frames with their arrival times.
+type Frames = Arc<Mutex<Vec<(Instant, Vec<u8>)>>>;
+
+/// Records every frame seen on a host's interfaces until dropped.
+#[derive(Debug)]
+pub struct Capture {
+    frames: Frames,
+    stop: Arc<AtomicBool>,
+    join: Option<JoinHandle<Result<(), LabError>>>,
+}
+
+impl Capture {
+    /// Starts capturing in `host`; returns once the socket is open.
+    pub fn start(lab: &Lab, host: usize) -> Result<Capture, LabError> {
+        let frames: Frames = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (f2, s2) = (Arc::clone(&frames), Arc::clone(&stop));
+        let join = lab.spawn_in(host, move |_| {
+            let all = i32::from((libc::ETH_P_ALL as u16).to_be());
+            let socket = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(all)));
+            let socket = match socket {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(false);
+                    return Err(e.into());
+                }
+            };
+            socket.set_read_timeout(Some(Duration::from_millis(20)))?;
+            let _ = tx.send(true);
+            let mut buf = [0u8; 2048];
+            while !s2.load(Ordering::SeqCst) {
+                match std::io::Read::read(&mut &socket, &mut buf) {
+                    Ok(n) => {
+                        if let Ok(mut v) = f2.lock() {
+                            v.push((Instant::now(), buf[..n].to_vec()));
+                        }
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        });
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(true) => Ok(Capture {
+                frames,
+                stop,
+                join: Some(join),
+            }),
+            _ => Err(LabError::Io(io::Error::other("capture did not start"))),
+        }
+    }
+
+    /// A copy of the frames so far, with their arrival times.
+    pub fn frames(&self) -> Vec<(Instant, Vec<u8>)> {
+        self.frames.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds or `timeout` passes; returns whether it held.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The VRRP advert carried by an Ethernet frame, if any: (source, VRID, priority).
+pub fn vrrp_in_frame(frame: &[u8]) -> Option<(IpAddr, u8, u8)> {
+    let (eth, payload) = vrrp_proto::ethernet::Repr::parse(frame).ok()?;
+    match eth.ethertype {
+        vrrp_proto::ethernet::ETHERTYPE_IPV4 => {
+            let rx = vrrp_proto::decode_ipv4(payload).ok()?;
+            Some((rx.endpoints.src(), rx.advert.vrid, rx.advert.priority))
+        }
+        vrrp_proto::ethernet::ETHERTYPE_IPV6 => {
+            let (ip, msg) = vrrp_proto::ipv6::Repr::parse(payload).ok()?;
+            if ip.next_header != vrrp_proto::vrrp::IP_PROTOCOL {
+                return None;
+            }
+            let rx = vrrp_proto::decode_ipv6(msg, ip.src, ip.dst, ip.hop_limit).ok()?;
+            Some((rx.endpoints.src(), rx.advert.vrid, rx.advert.priority))
+        }
+        _ => None,
+    }
+}
+
+/// The address a gratuitous ARP frame announces, if it is one.
+pub fn garp_in_frame(frame: &[u8]) -> Option<Ipv4Addr> {
+    let (_, arp) = vrrp_proto::arp::parse_frame(frame).ok()?;
+    arp.is_gratuitous().then_some(arp.sender_ip)
+}
+
+/// The target of an unsolicited NA frame, if it is one.
+pub fn na_in_frame(frame: &[u8]) -> Option<Ipv6Addr> {
+    vrrp_proto::ndisc::parse_frame(frame)
+        .ok()
+        .map(|f| f.na.target)
+}

@@ -1,0 +1,249 @@
+//! The Linux driver with real packets between network namespaces (needs root; see
+//! `vrrp_engine::testlab`): election, VIP and GARP, crash and graceful failover, IPv6.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use vrrp_engine::linux::Hooks;
+use vrrp_engine::testlab::{
+    Capture, DriverThread, Lab, garp_in_frame, na_in_frame, privileged, vrrp_in_frame, wait_for,
+};
+use vrrp_engine::{
+    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord,
+    Notification, NotifyEvent, State, VirtualAddress,
+};
+
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
+const VIP6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd99, 0, 0, 0, 0, 0, 0, 0x100));
+
+/// Records what the driver reports, for assertions and for diagnosis on failure.
+#[derive(Clone, Default)]
+struct Recorder {
+    states: Arc<Mutex<Vec<State>>>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn states(&self) -> Vec<State> {
+        self.states.lock().unwrap().clone()
+    }
+    fn dump(&self, who: &str) {
+        for l in self.lines.lock().unwrap().iter() {
+            eprintln!("{who}: {l}");
+        }
+    }
+}
+
+impl Hooks for Recorder {
+    fn notify(&mut self, n: &Notification) {
+        if let NotifyEvent::State(s) = n.event {
+            self.states.lock().unwrap().push(s);
+        }
+    }
+    fn log(&mut self, r: &LogRecord) {
+        self.lines.lock().unwrap().push(r.to_string());
+    }
+    fn warning(&mut self, m: &str) {
+        self.lines.lock().unwrap().push(format!("warning: {m}"));
+    }
+}
+
+/// VRRPv3, 100 ms adverts, one VIP.
+fn v3_config(priority: u8, src: IpAddr, vip: IpAddr, ifc: InterfaceId) -> EngineConfig {
+    let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
+    vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
+    vi.virtual_addresses.push(VirtualAddress::host(vip));
+    vi.garp.master_delay = None;
+    EngineConfig {
+        instances: vec![vi],
+        log_interval: Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+fn garps_for(cap: &Capture, vip: Ipv4Addr) -> usize {
+    cap.frames()
+        .iter()
+        .filter(|(_, f)| garp_in_frame(f) == Some(vip))
+        .count()
+}
+
+fn adverts(cap: &Capture, from: IpAddr, priority: u8) -> Vec<Instant> {
+    cap.frames()
+        .iter()
+        .filter(|(_, f)| vrrp_in_frame(f).is_some_and(|(s, _, p)| s == from && p == priority))
+        .map(|(t, _)| *t)
+        .collect()
+}
+
+/// Two of our routers on hosts 0 (priority 200, source `s1`) and 1 (100, `s2`) and a capture
+/// on host 2; returns once host 0 holds `vip`.
+struct Pair {
+    cap: Capture,
+    r1: Recorder,
+    r2: Recorder,
+    d1: DriverThread,
+    d2: DriverThread,
+}
+
+fn start_pair(lab: &Lab, s1: IpAddr, s2: IpAddr, vip: IpAddr) -> Pair {
+    let cap = Capture::start(lab, 2).unwrap();
+    let (r1, r2) = (Recorder::default(), Recorder::default());
+    let d1 = lab
+        .spawn_driver(0, move |_, i| v3_config(200, s1, vip, i), r1.clone())
+        .unwrap();
+    let d2 = lab
+        .spawn_driver(1, move |_, i| v3_config(100, s2, vip, i), r2.clone())
+        .unwrap();
+    let ok = wait_for(Duration::from_secs(5), || lab.has_address(0, vip));
+    if !ok {
+        r1.dump("r1");
+        r2.dump("r2");
+    }
+    assert!(ok, "the VIP never appeared on r1");
+    assert!(wait_for(Duration::from_secs(2), || {
+        r2.states().last() == Some(&State::Backup)
+    }));
+    Pair {
+        cap,
+        r1,
+        r2,
+        d1,
+        d2,
+    }
+}
+
+/// (a) Two routers elect one master, the VIP is on the master only, a GARP is on the wire.
+/// (c) A graceful stop sends priority 0 and removes the VIP; the backup takes over.
+#[test]
+fn netns_election_garp_and_graceful_stop() {
+    if !privileged("netns_election_garp_and_graceful_stop").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let a1 = IpAddr::V4(lab.host(0).ipv4);
+    let Pair {
+        cap,
+        r1,
+        r2,
+        d1,
+        d2,
+    } = start_pair(&lab, a1, IpAddr::V4(lab.host(1).ipv4), VIP);
+    assert!(wait_for(Duration::from_secs(2), || garps_for(
+        &cap,
+        Ipv4Addr::new(10, 99, 0, 100)
+    ) >= 5));
+    assert!(!lab.has_address(1, VIP), "the VIP is on the backup too");
+    assert_eq!(r1.states().last(), Some(&State::Master));
+    assert_eq!(r2.states().last(), Some(&State::Backup));
+    // Adverts from r1 at priority 200 with TTL 255 reach the observer.
+    assert!(wait_for(Duration::from_secs(2), || adverts(&cap, a1, 200)
+        .len()
+        >= 3));
+
+    // (c) Graceful stop.
+    d1.shutdown().unwrap();
+    assert!(
+        !lab.has_address(0, VIP),
+        "r1 kept the VIP after a graceful stop"
+    );
+    assert!(
+        wait_for(Duration::from_secs(1), || !adverts(&cap, a1, 0).is_empty()),
+        "no priority-0 advert"
+    );
+    let released = adverts(&cap, a1, 0)[0];
+    assert!(wait_for(Duration::from_secs(2), || lab.has_address(1, VIP)));
+    // Priority 0 makes the backup take over after its skew time only (< 1 advert interval).
+    let took_over = Instant::now();
+    assert!(took_over - released < Duration::from_secs(1));
+    assert_eq!(r2.states().last(), Some(&State::Master));
+    d2.shutdown().unwrap();
+    assert!(!lab.has_address(1, VIP));
+}
+
+/// (b) The master crashes (no cleanup): the backup takes over within
+/// 3 x `advert_int` + skew (+ margin) of the last advert.
+#[test]
+fn netns_crash_failover() {
+    if !privileged("netns_crash_failover").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let a1 = IpAddr::V4(lab.host(0).ipv4);
+    let Pair {
+        cap, r2, d1, d2, ..
+    } = start_pair(&lab, a1, IpAddr::V4(lab.host(1).ipv4), VIP);
+    d1.abort().unwrap();
+    // A crash leaves the VIP behind on r1 (as keepalived after SIGKILL).
+    assert!(lab.has_address(0, VIP));
+    assert!(
+        wait_for(Duration::from_secs(3), || lab.has_address(1, VIP)),
+        "no takeover"
+    );
+    let took_over = Instant::now();
+    let last = *adverts(&cap, a1, 200).last().unwrap();
+    // Master_Down_Interval = 3 x 100 ms + (256 - 100) / 256 x 100 ms = 361 ms.
+    let bound = Duration::from_millis(361 + 200);
+    assert!(
+        took_over - last < bound,
+        "takeover {:?} after the last advert",
+        took_over - last
+    );
+    assert!(took_over - last > Duration::from_millis(300));
+    assert_eq!(r2.states().last(), Some(&State::Master));
+    d2.shutdown().unwrap();
+}
+
+/// (e) VRRPv3 over IPv6 between two of our routers: link-local sources, NA for the VIP,
+/// hop limit 255 checked by the receiver.
+#[test]
+fn netns_ipv6_election() {
+    if !privileged("netns_ipv6_election").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let ll = |i: usize| -> IpAddr {
+        let out = lab
+            .ip(
+                i,
+                &["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"],
+            )
+            .unwrap();
+        out.split_whitespace()
+            .skip_while(|w| *w != "inet6")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .expect("a link-local address")
+    };
+    let (l1, l2) = (ll(0), ll(1));
+    let Pair {
+        cap, r2, d1, d2, ..
+    } = start_pair(&lab, l1, l2, VIP6);
+    let IpAddr::V6(vip6) = VIP6 else {
+        unreachable!()
+    };
+    assert!(wait_for(Duration::from_secs(2), || {
+        cap.frames()
+            .iter()
+            .any(|(_, f)| na_in_frame(f) == Some(vip6))
+    }));
+    assert!(!lab.has_address(1, VIP6));
+    // The backup accepts r1's adverts (a hop-limit, source or checksum problem would make it
+    // time out and become a second master): let 10 adverts (1 s, > Master_Down_Interval) pass.
+    assert!(wait_for(Duration::from_secs(3), || adverts(&cap, l1, 200)
+        .len()
+        >= 10));
+    assert!(
+        !r2.states().contains(&State::Master),
+        "r2: {:?}",
+        r2.states()
+    );
+    d1.shutdown().unwrap();
+    assert!(wait_for(Duration::from_secs(2), || lab.has_address(1, VIP6)));
+    assert!(!lab.has_address(0, VIP6));
+    d2.shutdown().unwrap();
+}
