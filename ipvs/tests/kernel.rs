@@ -536,3 +536,23 @@ fn lister_matches_ipvsadm() {
         );
     }
 }
+
+/// Without `CAP_NET_ADMIN` over the namespace (here: inside a new user namespace, whose
+/// capabilities do not reach the initial one's network namespace), errors say so.
+#[test]
+fn missing_capability_is_reported() {
+    if !in_vm() {
+        return;
+    }
+    let lister = "/usr/bin/ipvs-list";
+    let out = Command::new("unshare")
+        .args(["-U", lister])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("permission denied (needs CAP_NET_ADMIN)"),
+        "{err}"
+    );
+}
