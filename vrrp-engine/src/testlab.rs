@@ -253,6 +253,63 @@ impl Lab {
         Ok(pid)
     }
 
+    /// Starts Debian's keepalived (`/usr/sbin/keepalived`, or `keepalived` in `PATH`) in `host`
+    /// with `config` as its configuration, in the foreground, logging to
+    /// [`Lab::keepalived_log`]. Returns its pid; the lab kills it on drop.
+    pub fn spawn_keepalived(&self, host: usize, config: &str) -> Result<u32, LabError> {
+        let bin = find_tool("keepalived")
+            .ok_or_else(|| LabError::Unavailable("keepalived is not installed".into()))?;
+        let path = |ext: &str| self.dir.join(format!("keepalived-h{host}.{ext}"));
+        std::fs::write(path("conf"), config)?;
+        let log = File::create(self.keepalived_log(host))?;
+        let mut cmd = self.command(host, bin);
+        cmd.args(["-n", "-l", "-D", "-f"])
+            .arg(path("conf"))
+            .arg("-p")
+            .arg(path("pid"))
+            .arg("-r")
+            .arg(path("vrrp.pid"))
+            .arg("-c")
+            .arg(path("check.pid"))
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        self.spawn_process(cmd)
+    }
+
+    /// Where [`Lab::spawn_keepalived`] sends the output of the keepalived in `host`.
+    pub fn keepalived_log(&self, host: usize) -> PathBuf {
+        self.dir.join(format!("keepalived-h{host}.log"))
+    }
+
+    /// Sends `SIGTERM` to process `pid` (one this lab started).
+    pub fn terminate(&self, pid: u32) -> Result<(), LabError> {
+        run("kill", &["-TERM", &pid.to_string()]).map(drop)
+    }
+
+    /// Waits up to `timeout` for process `pid` (started by this lab) to exit; returns whether
+    /// it did.
+    pub fn wait_exit(&self, pid: u32, timeout: Duration) -> Result<bool, LabError> {
+        let mut children = self
+            .children
+            .lock()
+            .map_err(|_| io::Error::other("lab poisoned"))?;
+        let Some(child) = children.iter_mut().find(|c| c.id() == pid) else {
+            return Ok(true);
+        };
+        let mut failure = None;
+        let exited = wait_for(timeout, || match child.try_wait() {
+            Ok(status) => status.is_some(),
+            Err(e) => {
+                failure = Some(e);
+                true
+            }
+        });
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(exited),
+        }
+    }
+
     /// Runs `f` on a new thread inside `host`'s namespace.
     pub fn spawn_in<T, F>(&self, host: usize, f: F) -> JoinHandle<Result<T, LabError>>
     where
@@ -316,6 +373,22 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        // Everything running in our namespaces was started by this lab (the names are unique):
+        // kill it all, including the children of processes we started (keepalived's VRRP
+        // child), which would otherwise outlive the lab.
+        for ns in self
+            .hosts
+            .iter()
+            .map(|h| h.ns.as_str())
+            .chain([self.switch.as_str()])
+        {
+            if let Ok(pids) = run("ip", &["netns", "pids", ns]) {
+                let me = std::process::id().to_string();
+                for pid in pids.split_whitespace().filter(|p| *p != me) {
+                    let _ = run("kill", &["-KILL", pid]);
+                }
+            }
+        }
         if let Ok(mut children) = self.children.lock() {
             for c in children.iter_mut() {
                 let _ = c.kill();
