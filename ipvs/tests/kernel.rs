@@ -556,3 +556,32 @@ fn missing_capability_is_reported() {
         "{err}"
     );
 }
+
+/// A batch in which every change fails: each failure is reported, none is lost to a
+/// receive-buffer overflow (the batch size is bounded by the buffer).
+#[test]
+fn a_batch_of_failures_loses_none() {
+    if !in_vm() {
+        return;
+    }
+    let mut ipvs = Ipvs::new().unwrap();
+    let n = ipvs.batch_limit() * 3;
+    let changes: Vec<Change> = (0..n)
+        .map(|i| {
+            Change::DeleteService(ServiceId::tcp(
+                IpAddr::from([10, 6, (i / 250) as u8, (i % 250) as u8 + 1]),
+                80,
+            ))
+        })
+        .collect();
+    let failures = ipvs.apply_changes(&changes).unwrap();
+    assert_eq!(failures.len(), n);
+    assert!(
+        failures
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f.index == i && f.error.kind() == ErrorKind::NotFound)
+    );
+    // The socket is still in step: the next command gets its own answer.
+    assert_eq!(ipvs.info().unwrap().version, (1, 2, 1));
+}
