@@ -12,8 +12,8 @@ use vrrp_engine::testlab::{
     Capture, DriverThread, Lab, garp_in_frame, na_in_frame, privileged, vrrp_in_frame, wait_for,
 };
 use vrrp_engine::{
-    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord,
-    Notification, NotifyEvent, State, VirtualAddress,
+    AdvertInterval, AuthConfig, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord,
+    Notification, NotifyEvent, Seconds, State, UnicastPeer, VirtualAddress, VirtualRoute,
 };
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
@@ -51,12 +51,23 @@ impl Hooks for Recorder {
     }
 }
 
-/// VRRPv3, 100 ms adverts, one VIP.
-fn v3_config(priority: u8, src: IpAddr, vip: IpAddr, ifc: InterfaceId) -> EngineConfig {
+/// Changes a test instance: gets the instance and the other router's address.
+type Tweak = fn(&mut InstanceConfig, IpAddr);
+
+/// VRRPv3, 100 ms adverts, one VIP, then `tweak`.
+fn v3_config(
+    priority: u8,
+    src: IpAddr,
+    vip: IpAddr,
+    ifc: InterfaceId,
+    peer: IpAddr,
+    tweak: Tweak,
+) -> EngineConfig {
     let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
     vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
     vi.virtual_addresses.push(VirtualAddress::host(vip));
     vi.garp.master_delay = None;
+    tweak(&mut vi, peer);
     EngineConfig {
         instances: vec![vi],
         log_interval: Duration::from_secs(1),
@@ -90,15 +101,28 @@ struct Pair {
 }
 
 fn start_pair(lab: &Lab, s1: IpAddr, s2: IpAddr, vip: IpAddr) -> Pair {
+    start_pair_with(lab, s1, s2, vip, |_, _| {})
+}
+
+/// [`start_pair`] with both instances changed by `tweak`.
+fn start_pair_with(lab: &Lab, s1: IpAddr, s2: IpAddr, vip: IpAddr, tweak: Tweak) -> Pair {
     let cap = Capture::start(lab, 2).unwrap();
     let (r1, r2) = (Recorder::default(), Recorder::default());
     let d1 = lab
-        .spawn_driver(0, move |_, i| v3_config(200, s1, vip, i), r1.clone())
+        .spawn_driver(
+            0,
+            move |_, i| v3_config(200, s1, vip, i, s2, tweak),
+            r1.clone(),
+        )
         .unwrap();
     let d2 = lab
-        .spawn_driver(1, move |_, i| v3_config(100, s2, vip, i), r2.clone())
+        .spawn_driver(
+            1,
+            move |_, i| v3_config(100, s2, vip, i, s1, tweak),
+            r2.clone(),
+        )
         .unwrap();
-    let ok = wait_for(Duration::from_secs(5), || lab.has_address(0, vip));
+    let ok = wait_for(Duration::from_secs(8), || lab.has_address(0, vip));
     if !ok {
         r1.dump("r1");
         r2.dump("r2");
@@ -245,5 +269,169 @@ fn netns_ipv6_election() {
     d1.shutdown().unwrap();
     assert!(wait_for(Duration::from_secs(2), || lab.has_address(1, VIP6)));
     assert!(!lab.has_address(0, VIP6));
+    d2.shutdown().unwrap();
+}
+
+fn v4(lab: &Lab, host: usize) -> IpAddr {
+    IpAddr::V4(lab.host(host).ipv4)
+}
+
+/// Unicast peers instead of multicast: the adverts go to the peer's address only.
+#[test]
+fn netns_unicast_peers() {
+    if !privileged("netns_unicast_peers").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let Pair {
+        cap, r2, d1, d2, ..
+    } = start_pair_with(&lab, a1, a2, VIP, |vi, peer| {
+        vi.unicast_peers.push(UnicastPeer::new(peer));
+    });
+    assert!(!lab.has_address(1, VIP));
+    // The observer sees no advert: unicast frames to r2's MAC are not flooded once the bridge
+    // has learnt it, and none goes to the multicast group.
+    let multicast = cap
+        .frames()
+        .iter()
+        .any(|(_, f)| f.first().is_some_and(|b| b & 1 == 1) && vrrp_in_frame(f).is_some());
+    assert!(!multicast, "a multicast advert was sent");
+    d1.abort().unwrap();
+    assert!(wait_for(Duration::from_secs(3), || lab.has_address(1, VIP)));
+    assert_eq!(r2.states().last(), Some(&State::Master));
+    d2.shutdown().unwrap();
+}
+
+/// keepalived's IPSEC-AH (VRRPv2) between two of our routers: adverts travel as IP protocol 51
+/// and are accepted.
+#[test]
+fn netns_ah_authentication() {
+    if !privileged("netns_ah_authentication").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let Pair {
+        cap, r2, d1, d2, ..
+    } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
+        vi.advert_interval = AdvertInterval::V2(Seconds(1));
+        vi.auth = AuthConfig::Ah(*b"secret\0\0");
+    });
+    // The backup hears AH adverts: 5 of them (> its 3.6 s down interval) and it stays backup.
+    let ah_from_r1 = || {
+        cap.frames()
+            .iter()
+            .filter(|(_, f)| vrrp_in_frame(f).is_some_and(|(s, _, p)| s == a1 && p == 200))
+            .filter(|(_, f)| f.get(14 + 9) == Some(&51))
+            .count()
+    };
+    assert!(wait_for(Duration::from_secs(8), || ah_from_r1() >= 5));
+    assert!(
+        !r2.states().contains(&State::Master),
+        "r2: {:?}",
+        r2.states()
+    );
+    d1.shutdown().unwrap();
+    assert!(wait_for(Duration::from_secs(2), || lab.has_address(1, VIP)));
+    d2.shutdown().unwrap();
+}
+
+/// Virtual routes: installed by the master with table, metric, gateway and device, removed on
+/// a graceful stop; never on the backup.
+#[test]
+fn netns_virtual_routes() {
+    if !privileged("netns_virtual_routes").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let Pair { d1, d2, .. } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
+        vi.virtual_routes.push(VirtualRoute {
+            dest: "198.51.100.0".parse().unwrap(),
+            prefix_len: 24,
+            gateway: Some("10.99.0.254".parse().unwrap()),
+            source: None,
+            interface: Some(vi.interface),
+            table: Some(100),
+            metric: Some(7),
+        });
+    });
+    // An empty table does not exist: read that as no route.
+    let routes = |h: usize| {
+        lab.ip(h, &["route", "show", "table", "100"])
+            .unwrap_or_default()
+    };
+    assert!(wait_for(Duration::from_secs(2), || routes(0)
+        .contains("198.51.100.0/24")));
+    let r = routes(0);
+    assert!(
+        r.contains("via 10.99.0.254") && r.contains("metric 7") && r.contains("dev eth0"),
+        "{r}"
+    );
+    assert!(!routes(1).contains("198.51.100.0/24"));
+    d1.shutdown().unwrap();
+    assert!(!routes(0).contains("198.51.100.0/24"), "route left behind");
+    assert!(wait_for(Duration::from_secs(2), || routes(1)
+        .contains("198.51.100.0/24")));
+    d2.shutdown().unwrap();
+    assert!(!routes(1).contains("198.51.100.0/24"));
+}
+
+/// Reconciliation: a VIP deleted behind the master's back is restored; an address that was on
+/// the interface before the driver started is never removed by it.
+#[test]
+fn netns_reconciliation_and_foreign_addresses() {
+    if !privileged("netns_reconciliation_and_foreign_addresses").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    // 10.99.0.101 is configured on r1 by "someone else" before the driver starts.
+    lab.ip(0, &["addr", "add", "10.99.0.101/32", "dev", "eth0"])
+        .unwrap();
+    let foreign: IpAddr = "10.99.0.101".parse().unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let Pair { r1, d1, d2, .. } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
+        vi.virtual_addresses
+            .push(VirtualAddress::host("10.99.0.101".parse().unwrap()));
+    });
+    lab.ip(0, &["addr", "del", "10.99.0.100/32", "dev", "eth0"])
+        .unwrap();
+    let ok = wait_for(Duration::from_secs(2), || lab.has_address(0, VIP));
+    if !ok {
+        r1.dump("r1");
+    }
+    assert!(ok, "the deleted VIP was not restored");
+    d1.shutdown().unwrap();
+    assert!(!lab.has_address(0, VIP));
+    assert!(
+        lab.has_address(0, foreign),
+        "the driver removed an address it did not add"
+    );
+    d2.shutdown().unwrap();
+}
+
+/// The master's link goes down: it leaves MASTER (FAULT) and the backup takes over; when the
+/// link returns, the higher priority preempts again.
+#[test]
+fn netns_link_down_fault() {
+    if !privileged("netns_link_down_fault").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let Pair { r1, d1, d2, .. } = start_pair(&lab, v4(&lab, 0), v4(&lab, 1), VIP);
+    lab.ip(0, &["link", "set", "eth0", "down"]).unwrap();
+    assert!(wait_for(Duration::from_secs(2), || r1.states().last()
+        == Some(&State::Fault)));
+    assert!(wait_for(Duration::from_secs(3), || lab.has_address(1, VIP)));
+    lab.ip(0, &["link", "set", "eth0", "up"]).unwrap();
+    let ok = wait_for(Duration::from_secs(5), || {
+        lab.has_address(0, VIP) && !lab.has_address(1, VIP)
+    });
+    if !ok {
+        r1.dump("r1");
+    }
+    assert!(ok, "r1 did not take back over; states {:?}", r1.states());
+    d1.shutdown().unwrap();
     d2.shutdown().unwrap();
 }

@@ -25,7 +25,7 @@ use scheduler::{Ctx, Event, Loop, Signal, TaskId, Waker};
 
 use super::announce::Announcer;
 use super::netlink::{Added, LinkInfo, Monitor, NetEvent, NetlinkError, Rtnl};
-use super::socket::{Datagram, Family, SocketPool};
+use super::socket::{Carrier, Datagram, Family, SocketKey, SocketPool};
 use crate::{
     Action, AdvertTx, Command, ConfigError, Destination, Engine, EngineConfig, Instant,
     InterfaceId, LogRecord, Notification, VirtualRoute,
@@ -176,12 +176,11 @@ impl Runner {
         for i in 0..engine.instance_count() {
             let id = crate::InstanceId(i as u32);
             if let Some(cfg) = engine.config(id) {
-                let family = Family::of(cfg.primary_addr);
-                pool.get_or_open(cfg.interface, family)
-                    .map_err(io_err(format!(
-                        "opening the VRRP socket on interface #{}",
-                        cfg.interface.0
-                    )))?;
+                let key = socket_key(cfg.interface, cfg.primary_addr, &cfg.auth);
+                pool.get_or_open(key).map_err(io_err(format!(
+                    "opening the VRRP socket on interface #{}",
+                    cfg.interface.0
+                )))?;
             }
         }
         let monitor = Monitor::new()?;
@@ -253,15 +252,11 @@ impl Runner {
             }
             d.after(ctx);
         }));
-        let fds: Vec<(InterfaceId, Family, i32)> = d
-            .pool
-            .iter()
-            .map(|(i, f, s)| (i, f, s.as_raw_fd()))
-            .collect();
-        for (interface, family, fd) in fds {
+        let fds: Vec<(SocketKey, i32)> = d.pool.iter().map(|(k, s)| (k, s.as_raw_fd())).collect();
+        for (key, fd) in fds {
             ctx.add_read("vrrp", fd, None, move |d: &mut Driver, ctx, ev| {
                 if ev == Event::Readable {
-                    d.receive(ctx, interface, family);
+                    d.receive(ctx, key);
                 }
                 rearm(d, ctx);
             })?;
@@ -427,7 +422,7 @@ impl Driver {
 
     fn send_advert(&mut self, tx: &AdvertTx) {
         let family = Family::of(tx.source);
-        let Some(socket) = self.pool.get(tx.interface, family) else {
+        let Some(socket) = self.pool.get(socket_key(tx.interface, tx.source, &tx.auth)) else {
             self.hooks
                 .warning(&format!("no VRRP socket on interface #{}", tx.interface.0));
             return;
@@ -479,11 +474,12 @@ impl Driver {
         }
     }
 
-    fn receive(&mut self, ctx: &mut Ctx<Driver>, interface: InterfaceId, family: Family) {
+    fn receive(&mut self, ctx: &mut Ctx<Driver>, key: SocketKey) {
+        let interface = key.0;
         let mut buf = core::mem::take(&mut self.buf);
         // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.
         for _ in 0..256 {
-            let Some(socket) = self.pool.get(interface, family) else {
+            let Some(socket) = self.pool.get(key) else {
                 break;
             };
             let now = self.now_at(StdInstant::now());
@@ -593,6 +589,15 @@ impl Driver {
                 .cloned()
         })
     }
+}
+
+/// The socket an instance sends and receives on.
+fn socket_key(interface: InterfaceId, primary: IpAddr, auth: &crate::AuthConfig) -> SocketKey {
+    let carrier = match auth {
+        crate::AuthConfig::Ah(_) => Carrier::Ah,
+        _ => Carrier::Vrrp,
+    };
+    (interface, Family::of(primary), carrier)
 }
 
 fn route_matches(cfg: &VirtualRoute, seen: &VirtualRoute) -> bool {

@@ -61,6 +61,25 @@ pub enum Datagram<'a> {
     },
 }
 
+/// The IP protocol a socket carries: plain VRRP (112), or keepalived's IPSEC-AH (51), which
+/// wraps VRRPv2 adverts of instances with `auth_type AH` (IPv4 only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Carrier {
+    /// IP protocol 112.
+    Vrrp,
+    /// IP protocol 51.
+    Ah,
+}
+
+impl Carrier {
+    fn protocol(self) -> i32 {
+        match self {
+            Carrier::Vrrp => i32::from(vrrp_proto::vrrp::IP_PROTOCOL),
+            Carrier::Ah => i32::from(vrrp_proto::ipsec_ah::IP_PROTOCOL),
+        }
+    }
+}
+
 /// A raw VRRP socket bound to one interface.
 #[derive(Debug)]
 pub struct VrrpSocket {
@@ -69,11 +88,13 @@ pub struct VrrpSocket {
     ifindex: u32,
 }
 
-const IPPROTO_VRRP: i32 = vrrp_proto::vrrp::IP_PROTOCOL as i32;
-
 impl VrrpSocket {
-    /// Opens the socket of `family` on interface `ifindex` and joins the VRRP group there.
-    pub fn open(ifindex: u32, family: Family) -> io::Result<VrrpSocket> {
+    /// Opens the socket of `family` for `carrier` on interface `ifindex` and joins the VRRP
+    /// group there. AH exists only over IPv4.
+    pub fn open(ifindex: u32, family: Family, carrier: Carrier) -> io::Result<VrrpSocket> {
+        if carrier == Carrier::Ah && family == Family::V6 {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
         let index =
             NonZeroU32::new(ifindex).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
         let domain = match family {
@@ -83,7 +104,7 @@ impl VrrpSocket {
         let socket = Socket::new(
             domain,
             Type::RAW.nonblocking().cloexec(),
-            Some(Protocol::from(IPPROTO_VRRP)),
+            Some(Protocol::from(carrier.protocol())),
         )?;
         match family {
             Family::V4 => {
@@ -180,10 +201,14 @@ impl AsRawFd for VrrpSocket {
     }
 }
 
-/// The raw sockets of a driver, keyed by interface and family and shared by the instances.
+/// Key of a socket in a [`SocketPool`].
+pub type SocketKey = (InterfaceId, Family, Carrier);
+
+/// The raw sockets of a driver, keyed by interface, family and carrier, and shared by the
+/// instances.
 #[derive(Debug, Default)]
 pub struct SocketPool {
-    sockets: HashMap<(InterfaceId, Family), VrrpSocket>,
+    sockets: HashMap<SocketKey, VrrpSocket>,
 }
 
 impl SocketPool {
@@ -192,27 +217,23 @@ impl SocketPool {
         SocketPool::default()
     }
 
-    /// The socket for (`interface`, `family`), opened on first use.
-    pub fn get_or_open(
-        &mut self,
-        interface: InterfaceId,
-        family: Family,
-    ) -> io::Result<&VrrpSocket> {
+    /// The socket for `key`, opened on first use.
+    pub fn get_or_open(&mut self, key: SocketKey) -> io::Result<&VrrpSocket> {
         use std::collections::hash_map::Entry;
-        match self.sockets.entry((interface, family)) {
+        match self.sockets.entry(key) {
             Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(e) => Ok(e.insert(VrrpSocket::open(interface.0, family)?)),
+            Entry::Vacant(e) => Ok(e.insert(VrrpSocket::open(key.0.0, key.1, key.2)?)),
         }
     }
 
-    /// The socket for (`interface`, `family`), if open.
-    pub fn get(&self, interface: InterfaceId, family: Family) -> Option<&VrrpSocket> {
-        self.sockets.get(&(interface, family))
+    /// The socket for `key`, if open.
+    pub fn get(&self, key: SocketKey) -> Option<&VrrpSocket> {
+        self.sockets.get(&key)
     }
 
     /// Every open socket with its key.
-    pub fn iter(&self) -> impl Iterator<Item = (InterfaceId, Family, &VrrpSocket)> + '_ {
-        self.sockets.iter().map(|(&(i, f), s)| (i, f, s))
+    pub fn iter(&self) -> impl Iterator<Item = (SocketKey, &VrrpSocket)> + '_ {
+        self.sockets.iter().map(|(&k, s)| (k, s))
     }
 
     /// Number of open sockets.
