@@ -68,6 +68,15 @@ fn reference() -> (Vec<VirtualService>, &'static str, &'static str) {
                     flags: Tunnel::CSUM,
                 }),
             ),
+            Destination::new(
+                ip("192.168.1.5"),
+                80,
+                Forward::Tunnel(Tunnel {
+                    kind: TunnelType::Gre,
+                    port: 0,
+                    flags: Tunnel::CSUM,
+                }),
+            ),
         ],
     };
     let t2 = VirtualService::new(Service::new(
@@ -141,6 +150,7 @@ ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.1:8080 -m -w 3 -x 100 -y 10
 ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.2:80 -g -w 0
 ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.3:80 -i
 ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.4:80 -i --tun-type gue --tun-port 6080 --tun-csum
+ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.5:80 -i --tun-type gre --tun-csum
 ipvsadm -A -t 10.0.0.9:0 -s rr -p 360
 ipvsadm -A -u 10.0.0.2:53 -s rr -o
 ipvsadm -A --sctp-service 10.0.0.3:5000 -s sh -b sh-port,sh-fallback
@@ -158,6 +168,7 @@ ipvsadm -a -f 8 -6 -r [2001:db8::20]:0 -g
 -a -t 10.0.0.1:80 -r 192.168.1.2:80 -g -w 0
 -a -t 10.0.0.1:80 -r 192.168.1.3:80 -i -w 1 --tun-type ipip
 -a -t 10.0.0.1:80 -r 192.168.1.4:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
+-a -t 10.0.0.1:80 -r 192.168.1.5:80 -i -w 1 --tun-type gre --tun-csum
 -A -t 10.0.0.9:0 -s rr -p 360
 -A -u 10.0.0.2:53 -s rr -o
 -A --sctp-service 10.0.0.3:5000 -s sh -b sh-fallback,sh-port
