@@ -560,3 +560,47 @@ pub fn na_in_frame(frame: &[u8]) -> Option<Ipv6Addr> {
         .ok()
         .map(|f| f.na.target)
 }
+
+/// The `main` of a `harness = false` test binary (tests that must own the main thread, such as
+/// signal handling): runs the selected `tests` in order, honouring libtest's name filters,
+/// `--exact`, `--list` and `--ignored` so that `cargo test` and cargo-nextest can drive it.
+/// A failing test panics, which fails the binary.
+pub fn run_harnessless(tests: &[(&str, fn())]) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let value_flags = ["--format", "--color", "--test-threads", "--logfile", "-Z"];
+    let filters: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| {
+            !a.starts_with('-') && (*i == 0 || !value_flags.contains(&args[i - 1].as_str()))
+        })
+        .map(|(_, a)| a)
+        .collect();
+    let exact = flag("--exact");
+    let selected = tests.iter().filter(|(name, _)| {
+        filters.is_empty()
+            || filters.iter().any(|f| {
+                if exact {
+                    f.as_str() == *name
+                } else {
+                    name.contains(f.as_str())
+                }
+            })
+    });
+    if flag("--list") {
+        if !flag("--ignored") {
+            for (name, _) in selected {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
+    if flag("--ignored") {
+        return;
+    }
+    for (name, test) in selected {
+        test();
+        println!("test {name} ... ok");
+    }
+}
