@@ -198,6 +198,19 @@ impl Msg<'_> {
     }
 }
 
+/// The answer to a request that is not a dump.
+enum Reply {
+    /// `NLMSG_ERROR`: 0 acknowledges, otherwise the positive errno.
+    Status(i32),
+    /// A message of its own.
+    Message {
+        /// Its netlink type.
+        ty: u16,
+        /// Its payload (generic-netlink header and attributes).
+        payload: Vec<u8>,
+    },
+}
+
 /// Iterates the netlink messages of one datagram.
 fn messages(buf: &[u8]) -> impl Iterator<Item = Result<Msg<'_>>> {
     let mut off = 0;
@@ -279,6 +292,30 @@ impl Ipvs {
         self.tx.clear();
         self.tx.extend_from_slice(&buf);
         self.flush_tx()?;
+        let (ty, payload) = match self.reply(seq)? {
+            Reply::Message { ty, payload } => (ty, payload),
+            Reply::Status(libc::ENOENT) => return Err(Error::FamilyMissing),
+            Reply::Status(errno) => {
+                return Err(Error::Kernel(KernelError {
+                    command: Command::Other(CTRL_CMD_GETFAMILY),
+                    target: "family IPVS".into(),
+                    errno,
+                }));
+            }
+        };
+        GenlMessage::<GenlCtrl>::parse_with_param(&payload, ty)?
+            .payload
+            .nlas
+            .iter()
+            .find_map(|a| match a {
+                GenlCtrlAttrs::FamilyId(id) => Some(*id),
+                _ => None,
+            })
+            .ok_or_else(|| Error::Decode("family reply without an id".into()))
+    }
+
+    /// Waits for the answer to request `seq` (replies to earlier requests are skipped).
+    fn reply(&mut self, seq: u32) -> Result<Reply> {
         loop {
             self.recv()?;
             for m in messages(&self.rx) {
@@ -286,26 +323,14 @@ impl Ipvs {
                 if m.seq != seq {
                     continue;
                 }
-                if m.ty == NLMSG_ERROR {
-                    return match m.errno()? {
-                        libc::ENOENT => Err(Error::FamilyMissing),
-                        errno => Err(Error::Kernel(KernelError {
-                            command: Command::Other(CTRL_CMD_GETFAMILY),
-                            target: "family IPVS".into(),
-                            errno,
-                        })),
-                    };
-                }
-                let reply = GenlMessage::<GenlCtrl>::parse_with_param(m.payload, m.ty)?;
-                return reply
-                    .payload
-                    .nlas
-                    .iter()
-                    .find_map(|a| match a {
-                        GenlCtrlAttrs::FamilyId(id) => Some(*id),
-                        _ => None,
-                    })
-                    .ok_or_else(|| Error::Decode("family reply without an id".into()));
+                return Ok(if m.ty == NLMSG_ERROR {
+                    Reply::Status(m.errno()?)
+                } else {
+                    Reply::Message {
+                        ty: m.ty,
+                        payload: m.payload.to_vec(),
+                    }
+                });
             }
         }
     }
@@ -513,21 +538,16 @@ impl Ipvs {
         self.tx.clear();
         let seq = self.push(command, NLM_F_ACK, attrs)?;
         self.flush_tx()?;
-        loop {
-            self.recv()?;
-            for m in messages(&self.rx) {
-                let m = m?;
-                if m.seq == seq && m.ty == NLMSG_ERROR {
-                    return match m.errno()? {
-                        0 => Ok(()),
-                        errno => Err(Error::Kernel(KernelError {
-                            command,
-                            target: target.to_string(),
-                            errno,
-                        })),
-                    };
-                }
-            }
+        match self.reply(seq)? {
+            Reply::Status(0) => Ok(()),
+            Reply::Status(errno) => Err(Error::Kernel(KernelError {
+                command,
+                target: target.to_string(),
+                errno,
+            })),
+            Reply::Message { .. } => Err(Error::Protocol(format!(
+                "{command}: a message where an acknowledgement was expected"
+            ))),
         }
     }
 
@@ -541,23 +561,16 @@ impl Ipvs {
         self.tx.clear();
         let seq = self.push(command, 0, attrs)?;
         self.flush_tx()?;
-        loop {
-            self.recv()?;
-            for m in messages(&self.rx) {
-                let m = m?;
-                if m.seq != seq {
-                    continue;
-                }
-                if m.ty == NLMSG_ERROR {
-                    let errno = m.errno()?;
-                    return Err(Error::Kernel(KernelError {
-                        command,
-                        target: target.to_string(),
-                        errno: if errno == 0 { libc::ENODATA } else { errno },
-                    }));
-                }
-                return Ok(m.genl_attrs()?.to_vec());
-            }
+        match self.reply(seq)? {
+            Reply::Message { payload, .. } => payload
+                .get(GENL_HDRLEN..)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| Error::Decode("generic netlink header missing".into())),
+            Reply::Status(errno) => Err(Error::Kernel(KernelError {
+                command,
+                target: target.to_string(),
+                errno: if errno == 0 { libc::ENODATA } else { errno },
+            })),
         }
     }
 
