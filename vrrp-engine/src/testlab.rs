@@ -230,6 +230,22 @@ impl Lab {
             .collect())
     }
 
+    /// The IPv6 link-local address of `eth0` in `host` (the source of its VRRPv3 adverts).
+    pub fn link_local(&self, host: usize) -> Result<Ipv6Addr, LabError> {
+        self.addresses(host)?
+            .into_iter()
+            .find_map(|a| match a {
+                IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(v6),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                LabError::Io(io::Error::other(format!(
+                    "no link-local address in {}",
+                    self.hosts[host].ns
+                )))
+            })
+    }
+
     /// Whether `addr` is on `eth0` of `host`.
     pub fn has_address(&self, host: usize, addr: IpAddr) -> bool {
         self.addresses(host).is_ok_and(|a| a.contains(&addr))

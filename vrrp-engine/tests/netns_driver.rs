@@ -229,20 +229,7 @@ fn netns_ipv6_election() {
         return;
     }
     let lab = Lab::new(3).unwrap();
-    let ll = |i: usize| -> IpAddr {
-        let out = lab
-            .ip(
-                i,
-                &["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"],
-            )
-            .unwrap();
-        out.split_whitespace()
-            .skip_while(|w| *w != "inet6")
-            .nth(1)
-            .and_then(|a| a.split('/').next())
-            .and_then(|a| a.parse().ok())
-            .expect("a link-local address")
-    };
+    let ll = |i: usize| IpAddr::V6(lab.link_local(i).unwrap());
     let (l1, l2) = (ll(0), ll(1));
     let Pair {
         cap, r2, d1, d2, ..
