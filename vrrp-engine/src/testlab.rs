@@ -230,6 +230,15 @@ impl Lab {
             .collect())
     }
 
+    /// The ifindex of `eth0` in `host`.
+    pub fn ifindex(&self, host: usize) -> Result<u32, LabError> {
+        let out = self.ip(host, &["-o", "link", "show", "dev", "eth0"])?;
+        out.split(':')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| LabError::Io(io::Error::other(format!("no eth0 index in {out:?}"))))
+    }
+
     /// The IPv6 link-local address of `eth0` in `host` (the source of its VRRPv3 adverts).
     pub fn link_local(&self, host: usize) -> Result<Ipv6Addr, LabError> {
         self.addresses(host)?
@@ -431,6 +440,11 @@ impl DriverThread {
     pub fn shutdown(mut self) -> Result<Exit, LabError> {
         self.handle.shutdown()?;
         self.wait()
+    }
+
+    /// Asks the driver to reload (it calls its hooks' `reload`).
+    pub fn reload(&self) -> Result<(), LabError> {
+        Ok(self.handle.reload()?)
     }
 
     /// Stops without cleanup (a crash); waits for the thread.

@@ -24,6 +24,8 @@ const VIP6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd99, 0, 0, 0, 0, 0, 0, 0x100));
 struct Recorder {
     states: Arc<Mutex<Vec<State>>>,
     lines: Arc<Mutex<Vec<String>>>,
+    /// What the next reload returns.
+    next_config: Arc<Mutex<Option<EngineConfig>>>,
 }
 
 impl Recorder {
@@ -48,6 +50,9 @@ impl Hooks for Recorder {
     }
     fn warning(&mut self, m: &str) {
         self.lines.lock().unwrap().push(format!("warning: {m}"));
+    }
+    fn reload(&mut self) -> Option<EngineConfig> {
+        self.next_config.lock().unwrap().take()
     }
 }
 
@@ -420,5 +425,56 @@ fn netns_link_down_fault() {
     }
     assert!(ok, "r1 did not take back over; states {:?}", r1.states());
     d1.shutdown().unwrap();
+    d2.shutdown().unwrap();
+}
+
+/// Reload as a diff: a new VIP on the running instance appears (and is announced) at once, and a
+/// new IPv6 instance gets its own socket and becomes master; the running instance stays MASTER
+/// throughout.
+#[test]
+fn netns_reload_adds_addresses_and_instances() {
+    if !privileged("netns_reload_adds_addresses_and_instances").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let Pair {
+        cap, r1, d1, d2, ..
+    } = start_pair(&lab, a1, a2, VIP);
+    let ifc = InterfaceId(lab.ifindex(0).unwrap());
+    let extra = Ipv4Addr::new(10, 99, 0, 102);
+    let vip6: IpAddr = "fd99::102".parse().unwrap();
+    let mut cfg = v3_config(200, a1, VIP, ifc, a2, |vi, _| {
+        vi.virtual_addresses
+            .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
+                10, 99, 0, 102,
+            ))));
+    });
+    let ll = IpAddr::V6(lab.link_local(0).unwrap());
+    let mut v6 = v3_config(200, ll, vip6, ifc, a2, |_, _| {})
+        .instances
+        .remove(0);
+    v6.name = "VI_6".into();
+    v6.vrid = 52;
+    cfg.instances.push(v6);
+    *r1.next_config.lock().unwrap() = Some(cfg);
+    d1.reload().unwrap();
+    let ok = wait_for(Duration::from_secs(2), || {
+        lab.has_address(0, IpAddr::V4(extra)) && lab.has_address(0, vip6)
+    });
+    if !ok {
+        r1.dump("r1");
+    }
+    assert!(ok, "reload did not install the new addresses");
+    assert!(wait_for(Duration::from_secs(1), || garps_for(&cap, extra) >= 1));
+    assert!(lab.has_address(0, VIP));
+    assert_eq!(
+        r1.states().iter().filter(|s| **s == State::Master).count(),
+        2,
+        "VI_1 left MASTER during the reload, or VI_6 did not become MASTER: {:?}",
+        r1.states()
+    );
+    d1.shutdown().unwrap();
+    assert!(!lab.has_address(0, vip6) && !lab.has_address(0, IpAddr::V4(extra)));
     d2.shutdown().unwrap();
 }

@@ -69,6 +69,12 @@ pub trait Hooks {
     fn log(&mut self, record: &LogRecord) {
         let _ = record;
     }
+    /// A reload was asked for (`SIGHUP` or [`StopHandle::reload`]): return the new
+    /// configuration to apply it as a diff, or `None` to keep running as is (the default).
+    /// Instances are matched by name; see `Engine::reload`.
+    fn reload(&mut self) -> Option<EngineConfig> {
+        None
+    }
     /// A problem the driver met and survived (a failed send, a refused netlink request, an
     /// address left alone because it is not ours).
     fn warning(&mut self, message: &str) {
@@ -107,11 +113,12 @@ pub enum Exit {
     Aborted,
 }
 
-/// Stops a running driver from another thread.
+/// Stops (or reloads) a running driver from another thread.
 #[derive(Clone, Debug)]
 pub struct StopHandle {
     shutdown: Waker,
     abort: Waker,
+    reload: Waker,
     aborted: Arc<AtomicBool>,
 }
 
@@ -119,6 +126,11 @@ impl StopHandle {
     /// Asks for an orderly shutdown (as `SIGTERM` does).
     pub fn shutdown(&self) -> io::Result<()> {
         self.shutdown.wake()
+    }
+
+    /// Asks for a reload (as `SIGHUP` does): the driver calls [`Hooks::reload`] on its thread.
+    pub fn reload(&self) -> io::Result<()> {
+        self.reload.wake()
     }
 
     /// Leaves the loop at once: no priority-0 advert, addresses and routes left in place, as if
@@ -201,10 +213,14 @@ impl Runner {
             d.exit = Some(Exit::Aborted);
             ctx.terminate();
         })?;
+        let (_, reload) = ctx.add_waker("reload", |d: &mut Driver, ctx, _| d.reload(ctx))?;
         if options.handle_signals {
             for sig in [Signal::TERM, Signal::INT] {
                 ctx.add_signal("stop", sig, |d: &mut Driver, ctx, _| d.shutdown(ctx))?;
             }
+            ctx.add_signal("reload", Signal::HUP, |d: &mut Driver, ctx, _| {
+                d.reload(ctx);
+            })?;
         }
         let driver = Driver {
             engine,
@@ -227,6 +243,7 @@ impl Runner {
             handle: StopHandle {
                 shutdown,
                 abort,
+                reload,
                 aborted,
             },
         })
@@ -254,12 +271,7 @@ impl Runner {
         }));
         let fds: Vec<(SocketKey, i32)> = d.pool.iter().map(|(k, s)| (k, s.as_raw_fd())).collect();
         for (key, fd) in fds {
-            ctx.add_read("vrrp", fd, None, move |d: &mut Driver, ctx, ev| {
-                if ev == Event::Readable {
-                    d.receive(ctx, key);
-                }
-                rearm(d, ctx);
-            })?;
+            watch_socket(ctx, key, fd)?;
         }
         ctx.add_read(
             "netlink",
@@ -282,12 +294,33 @@ impl Runner {
         }
         d.engine.start(now);
         d.after(ctx);
-        self.lp.run(&mut self.driver)?;
+        if let Err(e) = self.lp.run(&mut self.driver) {
+            // A handler panicked or the loop broke: still release mastership and remove what we
+            // installed, as an orderly stop would, unless an abort was asked for.
+            if !self.handle.aborted.load(Ordering::SeqCst) && self.driver.exit.is_none() {
+                self.driver.stop_engine();
+            }
+            return Err(e.into());
+        }
         if self.handle.aborted.load(Ordering::SeqCst) {
             return Ok(Exit::Aborted);
         }
         Ok(self.driver.exit.unwrap_or(Exit::Shutdown))
     }
+}
+
+/// Runs the receive path whenever the socket `key` (descriptor `fd`) is readable.
+fn watch_socket(
+    ctx: &mut Ctx<Driver>,
+    key: SocketKey,
+    fd: i32,
+) -> Result<TaskId, scheduler::Error> {
+    ctx.add_read("vrrp", fd, None, move |d: &mut Driver, ctx, ev| {
+        if ev == Event::Readable {
+            d.receive(ctx, key);
+        }
+        rearm(d, ctx);
+    })
 }
 
 fn rearm(d: &mut Driver, ctx: &mut Ctx<Driver>) {
@@ -311,18 +344,67 @@ impl Driver {
         if self.exit.is_some() {
             return;
         }
-        let now = self.now_at(ctx.now());
-        // Shutdown names no instance, so it cannot fail.
-        let _ = self.engine.handle_command(now, Command::Shutdown);
-        self.announcer.clear();
-        self.perform_actions(ctx);
-        self.exit = Some(Exit::Shutdown);
+        self.stop_engine();
         ctx.terminate();
+    }
+
+    /// The engine's orderly stop, performed at once (also used outside the loop when the loop
+    /// failed, so that a bug does not leave VIPs behind).
+    fn stop_engine(&mut self) {
+        let t = StdInstant::now();
+        // Shutdown names no instance, so it cannot fail.
+        let _ = self
+            .engine
+            .handle_command(self.now_at(t), Command::Shutdown);
+        self.announcer.clear();
+        self.exit = Some(Exit::Shutdown);
+        self.perform_actions(t);
+    }
+
+    /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),
+    /// opening and watching the sockets new instances need.
+    fn reload(&mut self, ctx: &mut Ctx<Driver>) {
+        if self.exit.is_some() {
+            return;
+        }
+        let Some(config) = self.hooks.reload() else {
+            return;
+        };
+        let now = self.now_at(ctx.now());
+        if let Err(e) = self.engine.reload(now, config) {
+            self.hooks.warning(&format!(
+                "reload refused, keeping the running configuration: {e}"
+            ));
+            return;
+        }
+        for i in 0..self.engine.instance_count() {
+            let Some(cfg) = self.engine.config(crate::InstanceId(i as u32)) else {
+                continue;
+            };
+            let key = socket_key(cfg.interface, cfg.primary_addr, &cfg.auth);
+            if self.pool.get(key).is_some() {
+                continue;
+            }
+            let fd = match self.pool.get_or_open(key) {
+                Ok(s) => s.as_raw_fd(),
+                Err(e) => {
+                    self.hooks.warning(&format!(
+                        "opening the VRRP socket on interface #{}: {e}",
+                        key.0.0
+                    ));
+                    continue;
+                }
+            };
+            if let Err(e) = watch_socket(ctx, key, fd) {
+                self.hooks.warning(&e.to_string());
+            }
+        }
+        self.after(ctx);
     }
 
     /// Performs the engine's pending actions, then re-arms both timers.
     fn after(&mut self, ctx: &mut Ctx<Driver>) {
-        self.perform_actions(ctx);
+        self.perform_actions(ctx.now());
         if self.exit.is_some() {
             return;
         }
@@ -335,7 +417,8 @@ impl Driver {
         }
     }
 
-    fn perform_actions(&mut self, ctx: &mut Ctx<Driver>) {
+    /// Performs the engine's pending actions in order (`now` paces GARP/NA).
+    fn perform_actions(&mut self, now: StdInstant) {
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::SendAdvert(tx) => self.send_advert(&tx),
@@ -401,7 +484,7 @@ impl Driver {
                             IpAddr::V6(_) => (gna_interval, ipv6_forwarding(&link.name)),
                         };
                         if let Err(e) = self.announcer.announce(
-                            ctx.now(),
+                            now,
                             ifc.0,
                             mac,
                             va.addr,
@@ -511,7 +594,7 @@ impl Driver {
                     break;
                 }
             }
-            self.perform_actions(ctx);
+            self.perform_actions(ctx.now());
         }
         self.buf = buf;
         self.after(ctx);
@@ -572,7 +655,7 @@ impl Driver {
                     }
                 }
             }
-            self.perform_actions(ctx);
+            self.perform_actions(ctx.now());
         }
         self.after(ctx);
     }
