@@ -1252,7 +1252,7 @@ fn socket_addr(
 /// Timing keywords shared by `virtual_server`, `real_server` and checkers. Returns false if not one.
 fn timing(p: &mut Parser<'_>, st: &Stmt, t: &mut CheckTiming) -> bool {
     match st.name() {
-        "delay_loop" => t.delay_loop = p.timer(st, 0.000_001, 86400.0 * 365.0),
+        "delay_loop" => t.delay_loop = p.timer(st, 0.000_001, 86400.0 * 365.0).map(Into::into),
         "retry" => t.retry = p.int(st, 0, i64::from(u32::MAX)),
         "nb_get_retry" => {
             p.push(
@@ -1261,9 +1261,9 @@ fn timing(p: &mut Parser<'_>, st: &Stmt, t: &mut CheckTiming) -> bool {
             );
             t.retry = p.int(st, 0, i64::from(u32::MAX));
         }
-        "delay_before_retry" => t.delay_before_retry = p.timer(st, 0.0, 86400.0),
-        "warmup" => t.warmup = p.timer(st, 0.0, 86400.0),
-        "connect_timeout" => t.connect_timeout = p.timer(st, 0.000_001, 86400.0),
+        "delay_before_retry" => t.delay_before_retry = p.timer(st, 0.0, 86400.0).map(Into::into),
+        "warmup" => t.warmup = p.timer(st, 0.0, 86400.0).map(Into::into),
+        "connect_timeout" => t.connect_timeout = p.timer(st, 0.000_001, 86400.0).map(Into::into),
         "alpha" => t.alpha = Some(p.flag(st)),
         _ => return false,
     }
@@ -1463,9 +1463,9 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
         "uthreshold" => rs.uthreshold = p.int(&s, 0, i64::from(u32::MAX)),
         "lthreshold" => rs.lthreshold = p.int(&s, 0, i64::from(u32::MAX)),
         "inhibit_on_failure" => rs.inhibit_on_failure = p.flag(&s),
-        "notify_up" => rs.notify_up = p.command(&s),
-        "notify_down" => rs.notify_down = p.command(&s),
-        "virtualhost" => rs.virtualhost = p.string(&s),
+        "notify_up" => rs.notify_up = p.command(&s).map(Box::new),
+        "notify_down" => rs.notify_down = p.command(&s).map(Box::new),
+        "virtualhost" => rs.virtualhost = p.string(&s).map(Into::into),
         "smtp_alert" => rs.smtp_alert = Some(p.flag(&s)),
         "lvs_method" => rs.lvs_method = lb_kind(p, &s),
         "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK"
@@ -1483,7 +1483,15 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
 }
 
 /// Socket options. Returns false if `st` is not one.
-fn connect(p: &mut Parser<'_>, st: &Stmt, c: &mut ConnectOpts) -> bool {
+fn connect(p: &mut Parser<'_>, st: &Stmt, c: &mut Option<Box<ConnectOpts>>) -> bool {
+    if !CONNECT_KW.contains(&st.name()) || st.name() == "connect_timeout" {
+        return false;
+    }
+    connect_opt(p, st, c.get_or_insert_with(Box::default))
+}
+
+/// Socket options into `c`. Returns false if `st` is not one.
+fn connect_opt(p: &mut Parser<'_>, st: &Stmt, c: &mut ConnectOpts) -> bool {
     match st.name() {
         "connect_ip" => c.connect_ip = p.ip(st),
         "connect_port" => c.connect_port = p.int(st, 1, 65535),
@@ -1502,7 +1510,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt) -> Checker {
         "HTTP_GET" => CheckerKind::Http(HttpCheck::default()),
         "SSL_GET" => CheckerKind::Ssl(HttpCheck::default()),
         "SMTP_CHECK" => CheckerKind::Smtp(SmtpCheck::default()),
-        "MISC_CHECK" => CheckerKind::Misc(MiscCheck::default()),
+        "MISC_CHECK" => CheckerKind::Misc(Box::default()),
         "DNS_CHECK" => CheckerKind::Dns(DnsCheck::default()),
         "UDP_CHECK" => CheckerKind::Udp(UdpCheck::default()),
         "PING_CHECK" => CheckerKind::Ping,
@@ -1510,7 +1518,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt) -> Checker {
     };
     let mut c = Checker {
         kind,
-        connect: ConnectOpts::default(),
+        connect: None,
         timing: CheckTiming::default(),
         log_all_failures: None,
         extra: Vec::new(),
@@ -1523,7 +1531,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt) -> Checker {
     p.each(st, |p, s| {
         let uses_socket = !matches!(c.kind, CheckerKind::Misc(_) | CheckerKind::File(_));
         if s.name() == "connect_timeout" && uses_socket {
-            c.timing.connect_timeout = p.timer(&s, 0.000_001, 86400.0);
+            c.timing.connect_timeout = p.timer(&s, 0.000_001, 86400.0).map(Into::into);
             return;
         }
         if uses_socket && !matches!(c.kind, CheckerKind::Smtp(_)) && connect(p, &s, &mut c.connect)
@@ -1550,7 +1558,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt) -> Checker {
                         p.each(&s, |p, hs| {
                             if hs.name() == "connect_timeout" {
                                 h.connect_timeout = p.timer(&hs, 0.000_001, 86400.0);
-                            } else if !connect(p, &hs, &mut h) {
+                            } else if !connect_opt(p, &hs, &mut h) {
                                 p.unknown(&hs, "SMTP_CHECK host", CONNECT_KW);
                             }
                         });
@@ -1662,6 +1670,10 @@ fn checker(p: &mut Parser<'_>, st: &Stmt) -> Checker {
             }
         }
     });
+    if c.connect.as_deref() == Some(&ConnectOpts::NONE) {
+        // Only invalid values were given: they were reported, and nothing is set.
+        c.connect = None;
+    }
     match &c.kind {
         CheckerKind::Misc(m) if m.path.is_none() => {
             p.error(
@@ -1703,7 +1715,7 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
             let mut extra = Vec::new();
             if p.open(s) {
                 p.each(s, |p, us| match us.name() {
-                    "path" => u.path = p.string(&us).unwrap_or_default(),
+                    "path" => u.path = p.string(&us).unwrap_or_default().into_boxed_str(),
                     "digest" => {
                         if let Some(d) = p.string(&us) {
                             if d.len() != 32 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -1713,12 +1725,12 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
                                     "digest must be 32 hexadecimal digits (an MD5 sum)",
                                 );
                             }
-                            u.digest = Some(d.to_ascii_lowercase());
+                            u.digest = Some(d.to_ascii_lowercase().into_boxed_str());
                         }
                     }
                     "status_code" => status_codes(p, &us, &mut u.status_code),
-                    "virtualhost" => u.virtualhost = p.string(&us),
-                    "regex" => u.regex = p.string(&us),
+                    "virtualhost" => u.virtualhost = p.string(&us).map(Into::into),
+                    "regex" => u.regex = p.string(&us).map(Into::into),
                     "regex_no_match" => u.regex_no_match = p.flag(&us),
                     n if URL_RAW.contains(&n) => p.keep_raw(&us, &mut extra),
                     _ => p.unknown(&us, "url", &concat(URL_KW, URL_RAW)),
@@ -1731,7 +1743,7 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
             h.urls.push(u);
             h.urls.shrink_to_fit();
         }
-        "virtualhost" => h.virtualhost = p.string(s),
+        "virtualhost" => h.virtualhost = p.string(s).map(Into::into),
         "http_protocol" => {
             if let Some(v) = p.string(s) {
                 if !["1.0", "1.0C", "1.0c", "1.1"].contains(&v.as_str()) {
@@ -1741,7 +1753,7 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
                         format!("http_protocol '{v}' is not 1.0, 1.0C or 1.1"),
                     );
                 }
-                h.http_protocol = Some(v);
+                h.http_protocol = Some(v.into_boxed_str());
             }
         }
         "enable_sni" => h.enable_sni = p.flag(s),

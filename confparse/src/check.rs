@@ -144,7 +144,7 @@ fn commands(c: &Config) -> Vec<(&'static str, &Command)> {
                 rs.notify_up
                     .iter()
                     .chain(&rs.notify_down)
-                    .map(|s| ("notify script", s)),
+                    .map(|s| ("notify script", &**s)),
             );
             for ch in &rs.checkers {
                 if let CheckerKind::Misc(m) = &ch.kind {

@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use crate::span::{Span, Spanned};
@@ -887,15 +888,15 @@ impl Protocol {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CheckTiming {
     /// `delay_loop`.
-    pub delay_loop: Option<Duration>,
+    pub delay_loop: Option<Interval>,
     /// `retry` (and the deprecated `nb_get_retry`).
     pub retry: Option<u32>,
     /// `delay_before_retry`.
-    pub delay_before_retry: Option<Duration>,
+    pub delay_before_retry: Option<Interval>,
     /// `warmup`.
-    pub warmup: Option<Duration>,
+    pub warmup: Option<Interval>,
     /// `connect_timeout`.
-    pub connect_timeout: Option<Duration>,
+    pub connect_timeout: Option<Interval>,
     /// `alpha`.
     pub alpha: Option<bool>,
 }
@@ -917,15 +918,73 @@ impl CheckTiming {
     /// `delay_before_retry` 1 s, `warmup` = `delay_loop`, `connect_timeout` 5 s, `alpha` off.
     #[must_use]
     pub fn resolve(&self) -> CheckTiming {
-        let delay_loop = self.delay_loop.unwrap_or(Duration::from_secs(60));
+        let delay_loop = self.delay_loop.unwrap_or(Interval::from_secs(60));
         CheckTiming {
             delay_loop: Some(delay_loop),
             retry: Some(self.retry.unwrap_or(1)),
-            delay_before_retry: Some(self.delay_before_retry.unwrap_or(Duration::from_secs(1))),
+            delay_before_retry: Some(self.delay_before_retry.unwrap_or(Interval::from_secs(1))),
             warmup: Some(self.warmup.unwrap_or(delay_loop)),
-            connect_timeout: Some(self.connect_timeout.unwrap_or(Duration::from_secs(5))),
+            connect_timeout: Some(self.connect_timeout.unwrap_or(Interval::from_secs(5))),
             alpha: Some(self.alpha.unwrap_or(false)),
         }
+    }
+}
+
+/// A checker time value (`delay_loop`, retry delays, timeouts) in whole microseconds, which
+/// is keepalived's resolution, in 8 bytes (`Option<Interval>` too), where a `Duration` takes 16.
+/// Converts to and from [`Duration`] (sub-microsecond parts are dropped; values saturate at
+/// about 584,000 years).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Interval(NonZeroU64);
+
+impl Interval {
+    /// Zero.
+    pub const ZERO: Interval = Interval(NonZeroU64::MIN);
+
+    /// An interval of `micros` microseconds.
+    pub const fn from_micros(micros: u64) -> Interval {
+        // Stored as micros + 1, so that `Option<Interval>` needs no extra tag.
+        match NonZeroU64::new(micros.saturating_add(1)) {
+            Some(v) => Interval(v),
+            None => Interval::ZERO,
+        }
+    }
+    /// An interval of `secs` seconds.
+    pub const fn from_secs(secs: u64) -> Interval {
+        Interval::from_micros(secs.saturating_mul(1_000_000))
+    }
+    /// The length in microseconds.
+    pub const fn as_micros(self) -> u64 {
+        self.0.get() - 1
+    }
+    /// The length as a [`Duration`].
+    pub const fn as_duration(self) -> Duration {
+        Duration::from_micros(self.as_micros())
+    }
+}
+
+impl From<Duration> for Interval {
+    fn from(d: Duration) -> Interval {
+        Interval::from_micros(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    }
+}
+
+impl From<Interval> for Duration {
+    fn from(i: Interval) -> Duration {
+        i.as_duration()
+    }
+}
+
+impl fmt::Debug for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_duration().fmt(f)
+    }
+}
+
+impl fmt::Display for Interval {
+    /// Seconds, as the configuration writes them (`6`, `0.5`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::parser::format_seconds(self.as_duration()))
     }
 }
 
@@ -1035,12 +1094,12 @@ pub struct RealServer {
     pub lthreshold: Option<u32>,
     /// `inhibit_on_failure`.
     pub inhibit_on_failure: bool,
-    /// `notify_up`.
-    pub notify_up: Option<Command>,
-    /// `notify_down`.
-    pub notify_down: Option<Command>,
+    /// `notify_up` (boxed: rarely set, and real servers are many).
+    pub notify_up: Option<Box<Command>>,
+    /// `notify_down` (boxed: rarely set).
+    pub notify_down: Option<Box<Command>>,
     /// `virtualhost`.
-    pub virtualhost: Option<String>,
+    pub virtualhost: Option<Box<str>>,
     /// `smtp_alert`.
     pub smtp_alert: Option<bool>,
     /// `lvs_method` for this destination.
@@ -1096,19 +1155,32 @@ pub struct ConnectOpts {
     pub connect_timeout: Option<Duration>,
 }
 
+impl ConnectOpts {
+    /// No option set.
+    pub const NONE: ConnectOpts = ConnectOpts {
+        connect_ip: None,
+        connect_port: None,
+        bindto: None,
+        bind_port: None,
+        bind_if: None,
+        fwmark: None,
+        connect_timeout: None,
+    };
+}
+
 /// One `url { }` of `HTTP_GET` / `SSL_GET`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Url {
     /// `path` (required).
-    pub path: String,
+    pub path: Box<str>,
     /// `digest`: lowercase hex MD5 of the body.
-    pub digest: Option<String>,
+    pub digest: Option<Box<str>>,
     /// `status_code`: list of inclusive ranges; empty means keepalived 2.x's default 200-299.
     pub status_code: Vec<(u16, u16)>,
     /// `virtualhost` for this URL.
-    pub virtualhost: Option<String>,
+    pub virtualhost: Option<Box<str>>,
     /// `regex`.
-    pub regex: Option<String>,
+    pub regex: Option<Box<str>>,
     /// `regex_no_match`.
     pub regex_no_match: bool,
     /// Where the block was.
@@ -1121,9 +1193,9 @@ pub struct HttpCheck {
     /// `url { }` blocks.
     pub urls: Vec<Url>,
     /// `virtualhost`.
-    pub virtualhost: Option<String>,
+    pub virtualhost: Option<Box<str>>,
     /// `http_protocol` (`1.0`, `1.0C`, `1.1`).
-    pub http_protocol: Option<String>,
+    pub http_protocol: Option<Box<str>>,
     /// `enable_sni`.
     pub enable_sni: bool,
     /// `fast_recovery`.
@@ -1199,8 +1271,8 @@ pub enum CheckerKind {
     Ssl(HttpCheck),
     /// `SMTP_CHECK`.
     Smtp(SmtpCheck),
-    /// `MISC_CHECK`.
-    Misc(MiscCheck),
+    /// `MISC_CHECK` (boxed: the largest settings, and the rarest in large configurations).
+    Misc(Box<MiscCheck>),
     /// `DNS_CHECK`.
     Dns(DnsCheck),
     /// `UDP_CHECK`.
@@ -1233,8 +1305,9 @@ impl CheckerKind {
 pub struct Checker {
     /// Type and type-specific settings.
     pub kind: CheckerKind,
-    /// Socket options (unused by `MISC_CHECK` and `FILE_CHECK`).
-    pub connect: ConnectOpts,
+    /// Socket options (unused by `MISC_CHECK` and `FILE_CHECK`); `None` when none was given
+    /// (boxed: most checkers use the real server's address). See [`Checker::connect_opts`].
+    pub connect: Option<Box<ConnectOpts>>,
     /// Timing; unset fields inherit from the real server, then the virtual server.
     pub timing: CheckTiming,
     /// `log_all_failures`.
@@ -1243,6 +1316,18 @@ pub struct Checker {
     pub extra: Vec<RawStatement>,
     /// Where the block was.
     pub span: Span,
+}
+
+impl Checker {
+    /// The socket options, all unset when none was given.
+    pub fn connect_opts(&self) -> &ConnectOpts {
+        static NONE: ConnectOpts = ConnectOpts::NONE;
+        self.connect.as_deref().unwrap_or(&NONE)
+    }
+    /// The socket options, for setting one (allocates them when none was set yet).
+    pub fn connect_mut(&mut self) -> &mut ConnectOpts {
+        self.connect.get_or_insert_with(Box::default)
+    }
 }
 
 /// The root `SSL { }` block.

@@ -56,9 +56,9 @@ impl W {
             self.line(&format!("{k} {v}"));
         }
     }
-    fn s(&mut self, k: &str, v: Option<&String>) {
+    fn s(&mut self, k: &str, v: Option<impl AsRef<str>>) {
         if let Some(v) = v {
-            self.line(&format!("{k} {}", q(v)));
+            self.line(&format!("{k} {}", q(v.as_ref())));
         }
     }
     fn flag(&mut self, k: &str, on: bool) {
@@ -71,9 +71,9 @@ impl W {
             self.line(&format!("{k} {}", if v { "on" } else { "off" }));
         }
     }
-    fn secs(&mut self, k: &str, v: Option<std::time::Duration>) {
+    fn secs(&mut self, k: &str, v: Option<impl Into<std::time::Duration>>) {
         if let Some(v) = v {
-            self.line(&format!("{k} {}", format_seconds(v)));
+            self.line(&format!("{k} {}", format_seconds(v.into())));
         }
     }
     fn cmd(&mut self, k: &str, v: Option<&Command>) {
@@ -621,8 +621,8 @@ fn virtual_server(w: &mut W, vs: &VirtualServer) {
         w.kv("uthreshold", rs.uthreshold);
         w.kv("lthreshold", rs.lthreshold);
         w.flag("inhibit_on_failure", rs.inhibit_on_failure);
-        w.cmd("notify_up", rs.notify_up.as_ref());
-        w.cmd("notify_down", rs.notify_down.as_ref());
+        w.cmd("notify_up", rs.notify_up.as_deref());
+        w.cmd("notify_down", rs.notify_down.as_deref());
         w.s("virtualhost", rs.virtualhost.as_ref());
         w.obool("smtp_alert", rs.smtp_alert);
         if let Some(m) = rs.lvs_method {
@@ -640,7 +640,7 @@ fn virtual_server(w: &mut W, vs: &VirtualServer) {
 
 fn checker(w: &mut W, c: &Checker) {
     w.open(c.kind.keyword());
-    connect(w, &c.connect);
+    connect(w, c.connect_opts());
     timing(w, &c.timing);
     w.obool("log_all_failures", c.log_all_failures);
     match &c.kind {

@@ -397,9 +397,9 @@ fn virtual_servers() {
         ("192.0.2.250:80".parse().unwrap(), true, Some(LbKind::Nat))
     );
     assert_eq!(vs.smtp_alert, Some(false));
-    assert_eq!(vs.timing.delay_loop, Some(Duration::from_secs(6)));
+    assert_eq!(vs.timing.delay_loop, Some(Interval::from_secs(6)));
     assert_eq!((vs.timing.retry, vs.timing.alpha), (Some(4), Some(true)));
-    assert_eq!(vs.timing.connect_timeout, Some(Duration::from_secs(4)));
+    assert_eq!(vs.timing.connect_timeout, Some(Interval::from_secs(4)));
 
     let rs = &vs.real_servers[0];
     assert_eq!(
@@ -411,14 +411,17 @@ fn virtual_servers() {
         ),
         (3, Some(1000), Some(10), true)
     );
-    assert_eq!(rs.notify_down, cmd(&["/etc/ka/rs.sh", "down"]));
+    assert_eq!(
+        rs.notify_down.as_deref(),
+        cmd(&["/etc/ka/rs.sh", "down"]).as_ref()
+    );
     assert_eq!(
         (rs.virtualhost.as_deref(), rs.smtp_alert, rs.lvs_method),
         (Some("rs1.example.net"), Some(true), Some(LbKind::Dr))
     );
     assert_eq!(
         (rs.timing.warmup, rs.timing.alpha),
-        (Some(Duration::ZERO), Some(false))
+        (Some(Interval::ZERO), Some(false))
     );
     let kinds: Vec<&str> = rs.checkers.iter().map(|c| c.kind.keyword()).collect();
     assert_eq!(
@@ -442,7 +445,7 @@ fn virtual_servers() {
     };
     assert_eq!(h.urls.len(), 2);
     let u = &h.urls[0];
-    assert_eq!(u.path, "/health");
+    assert_eq!(&*u.path, "/health");
     assert_eq!(
         u.digest.as_deref(),
         Some("9b3a0c85a887a256d6939da88aabd8cd")
@@ -469,7 +472,7 @@ fn virtual_servers() {
         ),
         (Some("c.example.net"), Some("1.1"), true, true)
     );
-    let k = &http.connect;
+    let k = http.connect_opts();
     assert_eq!(
         (k.connect_ip, k.connect_port, k.bindto, k.bind_port),
         (
@@ -485,7 +488,7 @@ fn virtual_servers() {
         Some(3),
         "nb_get_retry is the same field as retry; the later one wins"
     );
-    assert_eq!(http.timing.delay_loop, Some(Duration::from_secs(10)));
+    assert_eq!(http.timing.delay_loop, Some(Interval::from_secs(10)));
     assert_eq!(http.log_all_failures, Some(true));
     // Inheritance: checker, then real server, then virtual server, then keepalived's defaults.
     let eff = http
@@ -493,12 +496,12 @@ fn virtual_servers() {
         .inherit(&rs.timing)
         .inherit(&vs.timing)
         .resolve();
-    assert_eq!(eff.connect_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(eff.connect_timeout, Some(Interval::from_secs(3)));
     let tcp = &rs.checkers[2];
     let eff = tcp.timing.inherit(&rs.timing).inherit(&vs.timing).resolve();
     assert_eq!(
         (eff.delay_loop, eff.retry, eff.warmup),
-        (Some(Duration::from_secs(7)), Some(1), Some(Duration::ZERO))
+        (Some(Interval::from_secs(7)), Some(1), Some(Interval::ZERO))
     );
 
     let CheckerKind::Smtp(s) = &rs.checkers[3].kind else {
@@ -512,7 +515,7 @@ fn virtual_servers() {
     );
     assert_eq!(
         rs.checkers[3].timing.connect_timeout,
-        Some(Duration::from_secs(9))
+        Some(Interval::from_secs(9))
     );
     let CheckerKind::Misc(m) = &rs.checkers[4].kind else {
         panic!("not MISC")

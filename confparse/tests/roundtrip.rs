@@ -195,8 +195,8 @@ fn checker() -> impl Strategy<Value = Checker> {
         vec((200..300u16, 0..50u16), 0..3),
     )
         .prop_map(|(path, digest, codes)| Url {
-            path,
-            digest,
+            path: path.into(),
+            digest: digest.map(Into::into),
             status_code: codes.into_iter().map(|(a, d)| (a, a + d)).collect(),
             ..Url::default()
         });
@@ -206,11 +206,13 @@ fn checker() -> impl Strategy<Value = Checker> {
             urls,
             ..HttpCheck::default()
         })),
-        (command(), any::<bool>()).prop_map(|(c, dynamic)| CheckerKind::Misc(MiscCheck {
-            path: Some(c),
-            dynamic,
-            ..MiscCheck::default()
-        })),
+        (command(), any::<bool>()).prop_map(|(c, dynamic)| CheckerKind::Misc(Box::new(
+            MiscCheck {
+                path: Some(c),
+                dynamic,
+                ..MiscCheck::default()
+            }
+        ))),
         Just(CheckerKind::Ping),
     ];
     (kind, of(1..65535u16), of(0..10u32), of(secs(10_000))).prop_map(
@@ -218,13 +220,15 @@ fn checker() -> impl Strategy<Value = Checker> {
             let socket = !matches!(kind, CheckerKind::Misc(_));
             Checker {
                 kind,
-                connect: ConnectOpts {
-                    connect_port: if socket { port } else { None },
-                    ..ConnectOpts::default()
-                },
+                connect: port.filter(|_| socket).map(|port| {
+                    Box::new(ConnectOpts {
+                        connect_port: Some(port),
+                        ..ConnectOpts::default()
+                    })
+                }),
                 timing: CheckTiming {
                     retry,
-                    delay_before_retry: delay,
+                    delay_before_retry: delay.map(Into::into),
                     ..CheckTiming::default()
                 },
                 log_all_failures: None,
@@ -272,7 +276,7 @@ fn virtual_server() -> impl Strategy<Value = VirtualServer> {
                 vs.lb_kind = [LbKind::Nat, LbKind::Dr, LbKind::Tun][kind];
                 vs.protocol = proto.map(|p| [Protocol::Tcp, Protocol::Udp, Protocol::Sctp][p]);
                 vs.real_servers = real_servers;
-                vs.timing.delay_loop = delay_loop;
+                vs.timing.delay_loop = delay_loop.map(Into::into);
                 vs.quorum = quorum;
                 vs.quorum_up = up;
                 vs
