@@ -361,17 +361,31 @@ impl Lab {
         F: FnOnce(&Host, crate::InterfaceId) -> EngineConfig + Send + 'static,
         H: Hooks + Send + 'static,
     {
+        let options = Options {
+            handle_signals: false,
+            ..Options::default()
+        };
+        self.spawn_driver_with(host, config, hooks, options)
+    }
+
+    /// [`Lab::spawn_driver`] with explicit runner options (signal handling should stay off in
+    /// a thread).
+    pub fn spawn_driver_with<F, H>(
+        &self,
+        host: usize,
+        config: F,
+        hooks: H,
+        options: Options,
+    ) -> Result<DriverThread, LabError>
+    where
+        F: FnOnce(&Host, crate::InterfaceId) -> EngineConfig + Send + 'static,
+        H: Hooks + Send + 'static,
+    {
         let (tx, rx) = std::sync::mpsc::channel();
         let join = self.spawn_in(host, move |h| {
             let ifindex = crate::linux::if_index(&h.ifname)?;
             let cfg = config(h, crate::InterfaceId(ifindex));
-            let runner = match Runner::new(
-                cfg,
-                Box::new(hooks),
-                Options {
-                    handle_signals: false,
-                },
-            ) {
+            let runner = match Runner::new(cfg, Box::new(hooks), options) {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = tx.send(None);

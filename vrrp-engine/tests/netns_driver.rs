@@ -478,3 +478,68 @@ fn netns_reload_adds_addresses_and_instances() {
     assert!(!lab.has_address(0, vip6) && !lab.has_address(0, IpAddr::V4(extra)));
     d2.shutdown().unwrap();
 }
+
+/// Pain point "VIPs left behind after `kill -9`": with a journal, a restarted driver removes what
+/// its crashed predecessor installed, before anything else.
+#[test]
+fn netns_journal_cleans_up_after_a_crash() {
+    if !privileged("netns_journal_cleans_up_after_a_crash").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let journal = lab.dir().join("r1.journal");
+    let options = vrrp_engine::linux::Options {
+        handle_signals: false,
+        journal: Some(journal.clone()),
+    };
+    let r1 = Recorder::default();
+    let d1 = lab
+        .spawn_driver_with(
+            0,
+            move |_, i| v3_config(200, a1, VIP, i, a2, |_, _| {}),
+            r1.clone(),
+            options.clone(),
+        )
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(3), || lab.has_address(0, VIP)));
+    assert!(
+        std::fs::read_to_string(&journal)
+            .unwrap()
+            .contains("10.99.0.100/32")
+    );
+    d1.abort().unwrap();
+    assert!(
+        lab.has_address(0, VIP),
+        "the crash should have left the VIP"
+    );
+    // The peer takes over; r1 restarts with a lower priority and the same journal.
+    let d2 = lab
+        .spawn_driver(
+            1,
+            move |_, i| v3_config(150, a2, VIP, i, a1, |_, _| {}),
+            Recorder::default(),
+        )
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(3), || lab.has_address(1, VIP)));
+    let r1 = Recorder::default();
+    let d1 = lab
+        .spawn_driver_with(
+            0,
+            move |_, i| v3_config(100, a1, VIP, i, a2, |_, _| {}),
+            r1.clone(),
+            options,
+        )
+        .unwrap();
+    // Runner::new cleaned up before returning.
+    assert!(!lab.has_address(0, VIP), "the stale VIP is still on r1");
+    assert!(
+        !std::fs::read_to_string(&journal)
+            .unwrap()
+            .contains("10.99.0.100")
+    );
+    assert!(wait_for(Duration::from_secs(2), || r1.states().last()
+        == Some(&State::Backup)));
+    d1.shutdown().unwrap();
+    d2.shutdown().unwrap();
+}

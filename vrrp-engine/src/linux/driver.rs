@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant as StdInstant;
@@ -24,6 +25,7 @@ use std::time::Instant as StdInstant;
 use scheduler::{Ctx, Event, Loop, Signal, TaskId, Waker};
 
 use super::announce::Announcer;
+use super::journal::Journal;
 use super::netlink::{Added, LinkInfo, Monitor, NetEvent, NetlinkError, Rtnl};
 use super::socket::{Carrier, Datagram, Family, SocketKey, SocketPool};
 use crate::{
@@ -89,17 +91,22 @@ pub struct NoHooks;
 impl Hooks for NoHooks {}
 
 /// Runner options.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
-    /// Watch `SIGTERM` and `SIGINT` and shut down on them (a daemon wants this; a test running
-    /// several drivers in threads of one process does not).
+    /// Watch `SIGTERM`/`SIGINT` (shut down) and `SIGHUP` (reload) (a daemon wants this; a test
+    /// running several drivers in threads of one process does not).
     pub handle_signals: bool,
+    /// Keep a [`Journal`] of the addresses and routes we install in this file (for example
+    /// `/run/keepalived-rs/vrrp.journal`). At start, whatever a previous run recorded there and
+    /// did not remove (it crashed or was killed) is removed first.
+    pub journal: Option<PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             handle_signals: true,
+            journal: None,
         }
     }
 }
@@ -143,6 +150,9 @@ impl StopHandle {
 
 /// The state the loop's handlers work on.
 struct Driver {
+    journal: Option<Journal>,
+    /// What the journal holds now.
+    journaled: std::collections::HashSet<super::journal::Entry>,
     engine: Engine,
     pool: SocketPool,
     rtnl: Rtnl,
@@ -197,6 +207,23 @@ impl Runner {
         }
         let monitor = Monitor::new()?;
         let mut rtnl = Rtnl::new()?;
+        let journal = options.journal.map(Journal::new);
+        let mut startup_warnings = Vec::new();
+        if let Some(j) = &journal {
+            // What a crashed predecessor left behind; only entries it recorded, so only what it
+            // added itself.
+            let stale = j.read().map_err(io_err(format!(
+                "reading the journal {}",
+                j.path().display()
+            )))?;
+            for e in rtnl.remove_stale(&stale) {
+                startup_warnings.push(e.to_string());
+            }
+            j.write(&[]).map_err(io_err(format!(
+                "writing the journal {}",
+                j.path().display()
+            )))?;
+        }
         let links = rtnl
             .links()?
             .into_iter()
@@ -222,7 +249,9 @@ impl Runner {
                 d.reload(ctx);
             })?;
         }
-        let driver = Driver {
+        let mut driver = Driver {
+            journal,
+            journaled: std::collections::HashSet::new(),
             engine,
             pool,
             rtnl,
@@ -237,6 +266,9 @@ impl Runner {
             exit: None,
             buf: vec![0u8; 65536],
         };
+        for w in startup_warnings {
+            driver.hooks.warning(&w);
+        }
         Ok(Runner {
             lp,
             driver,
@@ -417,8 +449,31 @@ impl Driver {
         }
     }
 
+    /// Rewrites the journal if what we installed changed.
+    fn sync_journal(&mut self) {
+        let Some(j) = &self.journal else {
+            return;
+        };
+        let now: std::collections::HashSet<_> = self.rtnl.installed().into_iter().collect();
+        if now == self.journaled {
+            return;
+        }
+        match j.write(&now) {
+            Ok(()) => self.journaled = now,
+            Err(e) => {
+                let msg = format!("writing the journal {}: {e}", j.path().display());
+                self.hooks.warning(&msg);
+            }
+        }
+    }
+
     /// Performs the engine's pending actions in order (`now` paces GARP/NA).
     fn perform_actions(&mut self, now: StdInstant) {
+        self.perform_actions_inner(now);
+        self.sync_journal();
+    }
+
+    fn perform_actions_inner(&mut self, now: StdInstant) {
         while let Some(action) = self.engine.poll_action() {
             match action {
                 Action::SendAdvert(tx) => self.send_advert(&tx),

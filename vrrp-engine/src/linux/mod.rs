@@ -5,6 +5,7 @@
 //! * [`netlink`]: virtual addresses and routes over rtnetlink, and the link/address/route
 //!   monitor.
 //! * [`announce`]: gratuitous ARP and unsolicited NA over `AF_PACKET`, paced.
+//! * [`journal`]: what the driver installed, so that a restart cleans up after a crash.
 //! * [`driver`]: the [`Runner`] that glues them to the engine on the `scheduler` event loop.
 //!
 //! Interface ids are kernel ifindexes ([`if_index`] maps a name). The driver needs
@@ -12,6 +13,7 @@
 
 pub mod announce;
 pub mod driver;
+pub mod journal;
 pub mod netlink;
 pub mod socket;
 mod sys;

@@ -246,6 +246,62 @@ impl Rtnl {
         self.routes.remove(route);
     }
 
+    /// What we installed, for the journal.
+    pub fn installed(&self) -> Vec<super::journal::Entry> {
+        use super::journal::Entry;
+        let mut out: Vec<Entry> = self
+            .addresses
+            .iter()
+            .map(|&(interface, addr, prefix_len)| Entry::Address {
+                interface,
+                addr,
+                prefix_len,
+            })
+            .collect();
+        out.extend(self.routes.iter().cloned().map(Entry::Route));
+        out
+    }
+
+    /// Removes what a previous run recorded in its journal and did not remove (it crashed or
+    /// was killed). Entries already gone are fine. Returns the failures.
+    pub fn remove_stale(&mut self, entries: &[super::journal::Entry]) -> Vec<NetlinkError> {
+        use super::journal::Entry;
+        let mut failures = Vec::new();
+        for e in entries {
+            let (msg, what, gone) = match e {
+                Entry::Address {
+                    interface,
+                    addr,
+                    prefix_len,
+                } => {
+                    let va = VirtualAddress {
+                        addr: *addr,
+                        prefix_len: *prefix_len,
+                        interface: None,
+                        excluded: false,
+                    };
+                    (
+                        RouteNetlinkMessage::DelAddress(address_message(*interface, &va)),
+                        format!("removing stale {addr}/{prefix_len}"),
+                        [libc::EADDRNOTAVAIL, libc::ENODEV],
+                    )
+                }
+                Entry::Route(r) => (
+                    RouteNetlinkMessage::DelRoute(route_message(r)),
+                    format!("removing stale route {}/{}", r.dest, r.prefix_len),
+                    [libc::ESRCH, libc::ENODEV],
+                ),
+            };
+            match self.request(msg, 0, &what) {
+                Ok(()) => {}
+                Err(NetlinkError::Refused { source, .. })
+                    if source.raw_os_error().is_some_and(|c| gone.contains(&c)) => {}
+                Err(e) => failures.push(e),
+            }
+        }
+        failures
+    }
+
     /// Lists the interfaces.
     pub fn links(&mut self) -> Result<Vec<LinkInfo>, NetlinkError> {
         let seq = self.send(
