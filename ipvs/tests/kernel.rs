@@ -242,7 +242,10 @@ fn ipvsadm_writes_we_read() {
     let (table, commands, _) = reference();
     sh(commands);
     let mut ipvs = Ipvs::new().unwrap();
-    assert_eq!(normalised(ipvs.snapshot().unwrap()), normalised(table.clone()));
+    assert_eq!(
+        normalised(ipvs.snapshot().unwrap()),
+        normalised(table.clone())
+    );
     // Nothing to change: what ipvsadm wrote is exactly the table (no spurious edits on a
     // reload that did not change anything).
     let report = ipvs.apply(&table).unwrap();
@@ -599,4 +602,29 @@ fn a_batch_of_failures_loses_none() {
     );
     // The socket is still in step: the next command gets its own answer.
     assert_eq!(ipvs.info().unwrap().version, (1, 2, 1));
+}
+
+/// A destination of the other family is allowed with tunnelling only (`ADDR_FAMILY`).
+#[test]
+fn mixed_family_destinations() {
+    if !in_vm() {
+        return;
+    }
+    let mut ipvs = Ipvs::new().unwrap();
+    let id = ServiceId::tcp(ip("10.7.0.1"), 80);
+    ipvs.add_service(&Service::new(id, Scheduler::RoundRobin))
+        .unwrap();
+    let v6 = Destination::new(ip("2001:db8::7"), 80, Forward::Tunnel(Tunnel::default()));
+    ipvs.add_destination(&id, &v6).unwrap();
+    let back = ipvs.destinations(&id).unwrap();
+    assert_eq!(back.len(), 1);
+    assert!(back[0].same_config(&v6), "{back:?}");
+    let save = sh("ipvsadm -Sn");
+    assert!(
+        save.contains("-a -t 10.7.0.1:80 -r [2001:db8::7]:80 -i -w 1"),
+        "{save}"
+    );
+    let nat = Destination::new(ip("2001:db8::8"), 80, Forward::Masquerade);
+    let e = ipvs.add_destination(&id, &nat).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
 }
