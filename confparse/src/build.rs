@@ -1521,7 +1521,7 @@ fn checker(p: &mut Parser<'_>, st: &Stmt) -> Checker {
         connect: None,
         timing: CheckTiming::default(),
         log_all_failures: None,
-        extra: Vec::new(),
+        extra: Extra::default(),
         span: st.kw.span,
     };
     if !p.open(st) {
@@ -1712,10 +1712,12 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
                 span: s.kw.span,
                 ..Url::default()
             };
-            let mut extra = Vec::new();
+            let mut extra: Vec<RawStatement> = Vec::new();
+            let mut path = String::new();
+            let mut codes = Vec::new();
             if p.open(s) {
                 p.each(s, |p, us| match us.name() {
-                    "path" => u.path = p.string(&us).unwrap_or_default().into_boxed_str(),
+                    "path" => path = p.string(&us).unwrap_or_default(),
                     "digest" => {
                         if let Some(d) = p.string(&us) {
                             if d.len() != 32 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -1728,7 +1730,7 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
                             u.digest = Some(d.to_ascii_lowercase().into_boxed_str());
                         }
                     }
-                    "status_code" => status_codes(p, &us, &mut u.status_code),
+                    "status_code" => status_codes(p, &us, &mut codes),
                     "virtualhost" => u.virtualhost = p.string(&us).map(Into::into),
                     "regex" => u.regex = p.string(&us).map(Into::into),
                     "regex_no_match" => u.regex_no_match = p.flag(&us),
@@ -1736,7 +1738,8 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
                     _ => p.unknown(&us, "url", &concat(URL_KW, URL_RAW)),
                 });
             }
-            u.status_code.shrink_to_fit();
+            u.path = p.interned.str(&path);
+            u.status_code = p.interned.codes(&codes);
             if u.path.is_empty() {
                 p.error("missing-keyword", s.kw.span, "url has no 'path'");
             }

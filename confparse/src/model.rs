@@ -10,6 +10,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU64;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::span::{Span, Spanned};
@@ -52,6 +54,49 @@ pub struct RawStatement {
     pub block: Option<Vec<RawStatement>>,
     /// Where the keyword was.
     pub span: Span,
+}
+
+/// Statements kept verbatim in a block that a large configuration repeats many times (real
+/// servers, checkers): like a `Vec<RawStatement>`, which it dereferences to as a slice, but
+/// 8 bytes when empty instead of 24.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(clippy::box_collection)] // deliberate: one pointer when empty, the usual case
+pub struct Extra(Option<Box<Vec<RawStatement>>>);
+
+impl Extra {
+    /// Adds a statement.
+    pub fn push(&mut self, s: RawStatement) {
+        self.0.get_or_insert_with(Box::default).push(s);
+    }
+}
+
+impl Deref for Extra {
+    type Target = [RawStatement];
+    fn deref(&self) -> &[RawStatement] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl From<Vec<RawStatement>> for Extra {
+    fn from(v: Vec<RawStatement>) -> Extra {
+        Extra((!v.is_empty()).then(|| Box::new(v)))
+    }
+}
+
+impl Extend<RawStatement> for Extra {
+    fn extend<I: IntoIterator<Item = RawStatement>>(&mut self, iter: I) {
+        for s in iter {
+            self.push(s);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Extra {
+    type Item = &'a RawStatement;
+    type IntoIter = std::slice::Iter<'a, RawStatement>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 /// A command line (a script with arguments), as keepalived 2.x splits it into words.
@@ -1109,7 +1154,7 @@ pub struct RealServer {
     /// Health checkers.
     pub checkers: Vec<Checker>,
     /// Keywords kept verbatim.
-    pub extra: Vec<RawStatement>,
+    pub extra: Extra,
     /// Where the block was.
     pub span: Span,
 }
@@ -1130,7 +1175,7 @@ impl RealServer {
             lvs_method: None,
             timing: CheckTiming::default(),
             checkers: Vec::new(),
-            extra: Vec::new(),
+            extra: Extra::default(),
             span: Span::NONE,
         }
     }
@@ -1171,12 +1216,13 @@ impl ConnectOpts {
 /// One `url { }` of `HTTP_GET` / `SSL_GET`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Url {
-    /// `path` (required).
-    pub path: Box<str>,
+    /// `path` (required). Shared with the URLs of other checkers that have the same path.
+    pub path: Arc<str>,
     /// `digest`: lowercase hex MD5 of the body.
     pub digest: Option<Box<str>>,
     /// `status_code`: list of inclusive ranges; empty means keepalived 2.x's default 200-299.
-    pub status_code: Vec<(u16, u16)>,
+    /// Shared with the URLs of other checkers that have the same list.
+    pub status_code: Arc<[(u16, u16)]>,
     /// `virtualhost` for this URL.
     pub virtualhost: Option<Box<str>>,
     /// `regex`.
@@ -1313,7 +1359,7 @@ pub struct Checker {
     /// `log_all_failures`.
     pub log_all_failures: Option<bool>,
     /// Keywords kept verbatim.
-    pub extra: Vec<RawStatement>,
+    pub extra: Extra,
     /// Where the block was.
     pub span: Span,
 }

@@ -1,6 +1,8 @@
 //! Statements and blocks on top of the token stream, and helpers that read typed arguments.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diag::{Diagnostic, did_you_mean};
@@ -47,6 +49,37 @@ pub(crate) struct Parser<'l> {
     pub lex: Lexer<'l>,
     peeked: Option<Item>,
     pub diags: Vec<Diagnostic>,
+    /// Values that many blocks repeat (URL paths, status code lists), shared.
+    pub interned: Interner,
+}
+
+/// Shares equal values between the model's blocks: a large configuration repeats the same URL
+/// path and status codes for every real server.
+#[derive(Default)]
+pub(crate) struct Interner {
+    strs: HashSet<Arc<str>>,
+    codes: HashSet<Arc<[(u16, u16)]>>,
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub(crate) fn str(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strs.get(s) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strs.insert(Arc::clone(&a));
+        a
+    }
+    /// The shared copy of a status code list.
+    pub(crate) fn codes(&mut self, c: &[(u16, u16)]) -> Arc<[(u16, u16)]> {
+        if let Some(a) = self.codes.get(c) {
+            return Arc::clone(a);
+        }
+        let a: Arc<[(u16, u16)]> = Arc::from(c);
+        self.codes.insert(Arc::clone(&a));
+        a
+    }
 }
 
 impl<'l> Parser<'l> {
@@ -55,6 +88,7 @@ impl<'l> Parser<'l> {
             lex,
             peeked: None,
             diags: Vec::new(),
+            interned: Interner::default(),
         }
     }
 
@@ -214,7 +248,7 @@ impl<'l> Parser<'l> {
     }
 
     /// Keeps a keyword that keepalived knows but the model does not interpret, and says so.
-    pub(crate) fn keep_raw(&mut self, st: &Stmt, extra: &mut Vec<RawStatement>) {
+    pub(crate) fn keep_raw(&mut self, st: &Stmt, extra: &mut impl Extend<RawStatement>) {
         self.warn(
             "not-implemented",
             st.kw.span,
@@ -226,11 +260,11 @@ impl<'l> Parser<'l> {
         } else {
             None
         };
-        extra.push(RawStatement {
+        extra.extend([RawStatement {
             words: st.words(),
             block,
             span: st.kw.span,
-        });
+        }]);
     }
 
     // ----- argument helpers -----

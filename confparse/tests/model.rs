@@ -450,7 +450,7 @@ fn virtual_servers() {
         u.digest.as_deref(),
         Some("9b3a0c85a887a256d6939da88aabd8cd")
     );
-    assert_eq!(u.status_code, [(200, 200), (301, 303)]);
+    assert_eq!(*u.status_code, [(200, 200), (301, 303)]);
     assert_eq!(
         (
             u.virtualhost.as_deref(),

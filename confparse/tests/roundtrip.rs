@@ -232,7 +232,7 @@ fn checker() -> impl Strategy<Value = Checker> {
                     ..CheckTiming::default()
                 },
                 log_all_failures: None,
-                extra: Vec::new(),
+                extra: Extra::default(),
                 span: Span::NONE,
             }
         },
