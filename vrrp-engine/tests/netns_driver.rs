@@ -543,3 +543,48 @@ fn netns_journal_cleans_up_after_a_crash() {
     d1.shutdown().unwrap();
     d2.shutdown().unwrap();
 }
+
+/// rtnetlink directly: dumps, ownership (an address already there is never ours), routes.
+#[test]
+fn netns_rtnl_ownership_and_dumps() {
+    use vrrp_engine::linux::netlink::{Added, Rtnl};
+    if !privileged("netns_rtnl_ownership_and_dumps").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    lab.ip(0, &["addr", "add", "10.99.0.201/32", "dev", "eth0"])
+        .unwrap();
+    let result = lab
+        .spawn_in(0, |h| {
+            let ifc = InterfaceId(vrrp_engine::linux::if_index(&h.ifname)?);
+            let mut rtnl = Rtnl::new().unwrap();
+            let links = rtnl.links().unwrap();
+            let eth0 = links.iter().find(|l| l.name == "eth0").unwrap();
+            assert!(eth0.up && eth0.mac.is_some() && eth0.interface == ifc);
+            let mine = VirtualAddress::host("10.99.0.200".parse().unwrap());
+            let theirs = VirtualAddress::host("10.99.0.201".parse().unwrap());
+            let v6 = VirtualAddress::host("fd99::200".parse().unwrap());
+            assert_eq!(rtnl.add_address(ifc, &mine).unwrap(), Added::New);
+            assert_eq!(rtnl.add_address(ifc, &v6).unwrap(), Added::New);
+            assert_eq!(
+                rtnl.add_address(ifc, &theirs).unwrap(),
+                Added::AlreadyPresent
+            );
+            let present = rtnl.addresses().unwrap();
+            for a in [&mine, &theirs, &v6] {
+                assert!(present.contains(&(ifc, a.addr)), "{} missing", a.addr);
+            }
+            assert!(rtnl.remove_address(ifc, &mine).unwrap());
+            assert!(rtnl.remove_address(ifc, &v6).unwrap());
+            assert!(!rtnl.remove_address(ifc, &theirs).unwrap(), "not ours");
+            let present = rtnl.addresses().unwrap();
+            assert!(!present.contains(&(ifc, mine.addr)));
+            assert!(!present.contains(&(ifc, v6.addr)));
+            assert!(present.contains(&(ifc, theirs.addr)));
+            assert!(rtnl.installed().is_empty());
+            Ok(())
+        })
+        .join()
+        .unwrap();
+    result.unwrap();
+}

@@ -657,16 +657,15 @@ impl Driver {
 
     fn netlink_events(&mut self, ctx: &mut Ctx<Driver>) {
         let events = match self.monitor.read() {
-            Ok(ev) => ev,
+            Ok(batch) if batch.lost => {
+                let mut events = batch.events;
+                events.extend(self.resync());
+                events
+            }
+            Ok(batch) => batch.events,
             Err(e) => {
-                // ENOBUFS: events lost. Re-read the links; addresses reconcile on the next
-                // change (the engine re-adds on the next state change anyway).
                 self.hooks.warning(&format!("netlink monitor: {e}"));
-                if let Ok(links) = self.rtnl.links() {
-                    links.into_iter().map(NetEvent::Link).collect()
-                } else {
-                    Vec::new()
-                }
+                Vec::new()
             }
         };
         let now = self.now_at(ctx.now());
@@ -713,6 +712,40 @@ impl Driver {
             self.perform_actions(ctx.now());
         }
         self.after(ctx);
+    }
+
+    /// After lost notifications: the links as they are now, and a removal event for each
+    /// address of ours that is gone. (Routes are not re-read.)
+    fn resync(&mut self) -> Vec<NetEvent> {
+        self.hooks
+            .warning("netlink monitor overflowed; re-reading links and addresses");
+        let mut events = Vec::new();
+        match self.rtnl.links() {
+            Ok(links) => events.extend(links.into_iter().map(NetEvent::Link)),
+            Err(e) => self.hooks.warning(&e.to_string()),
+        }
+        match self.rtnl.addresses() {
+            Ok(present) => {
+                for e in self.rtnl.installed() {
+                    if let super::journal::Entry::Address {
+                        interface,
+                        addr,
+                        prefix_len,
+                    } = e
+                        && !present.contains(&(interface, addr))
+                    {
+                        events.push(NetEvent::Address {
+                            interface,
+                            addr,
+                            prefix_len,
+                            present: false,
+                        });
+                    }
+                }
+            }
+            Err(e) => self.hooks.warning(&e.to_string()),
+        }
+        events
     }
 
     /// The configured virtual route that a kernel route report stands for: the kernel fills in

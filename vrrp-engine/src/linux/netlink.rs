@@ -246,6 +246,29 @@ impl Rtnl {
         self.routes.remove(route);
     }
 
+    /// Every address on every interface.
+    pub fn addresses(&mut self) -> Result<Vec<(InterfaceId, IpAddr)>, NetlinkError> {
+        let seq = self.send(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        let mut out = Vec::new();
+        self.replies(seq, "listing addresses", |payload| match payload {
+            NetlinkPayload::Done(_) => true,
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(a)) => {
+                if let Some(NetEvent::Address {
+                    interface, addr, ..
+                }) = address_event(&a, true)
+                {
+                    out.push((interface, addr));
+                }
+                false
+            }
+            _ => false,
+        })?;
+        Ok(out)
+    }
+
     /// What we installed, for the journal.
     pub fn installed(&self) -> Vec<super::journal::Entry> {
         use super::journal::Entry;
@@ -411,27 +434,46 @@ impl Monitor {
         })
     }
 
-    /// Reads every pending notification. `Err` with `ENOBUFS` means events were lost: the
-    /// caller should re-read the state it depends on.
-    pub fn read(&mut self) -> Result<Vec<NetEvent>, NetlinkError> {
-        let mut out = Vec::new();
-        loop {
+    /// Reads the pending notifications (at most 1024 datagrams; readiness brings the rest).
+    /// [`MonitorBatch::lost`] says that the kernel dropped some (`ENOBUFS`) or one could not be
+    /// decoded: the caller should re-read the state it depends on.
+    pub fn read(&mut self) -> Result<MonitorBatch, NetlinkError> {
+        let mut batch = MonitorBatch::default();
+        for _ in 0..1024 {
             self.buf.clear();
             match self.socket.recv(&mut self.buf, 0) {
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    batch.lost = true;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
-            for msg in parse_all(&self.buf)? {
+            let Ok(msgs) = parse_all(&self.buf) else {
+                batch.lost = true;
+                continue;
+            };
+            for msg in msgs {
                 let NetlinkPayload::InnerMessage(inner) = msg.payload else {
                     continue;
                 };
                 if let Some(ev) = event_of(inner) {
-                    out.push(ev);
+                    batch.events.push(ev);
                 }
             }
         }
+        Ok(batch)
     }
+}
+
+/// What one [`Monitor::read`] got.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonitorBatch {
+    /// The events, in order.
+    pub events: Vec<NetEvent>,
+    /// Some notifications were lost.
+    pub lost: bool,
 }
 
 impl AsRawFd for Monitor {

@@ -88,6 +88,9 @@ pub struct VrrpSocket {
     ifindex: u32,
 }
 
+/// Receive buffer of a VRRP socket.
+const RECV_BUFFER: usize = 256 * 1024;
+
 impl VrrpSocket {
     /// Opens the socket of `family` for `carrier` on interface `ifindex` and joins the VRRP
     /// group there. AH exists only over IPv4.
@@ -106,6 +109,8 @@ impl VrrpSocket {
             Type::RAW.nonblocking().cloexec(),
             Some(Protocol::from(carrier.protocol())),
         )?;
+        // Room for bursts from many instances on one interface.
+        socket.set_recv_buffer_size(RECV_BUFFER)?;
         match family {
             Family::V4 => {
                 socket.bind_device_by_index_v4(Some(index))?;
