@@ -588,3 +588,32 @@ fn netns_rtnl_ownership_and_dumps() {
         .unwrap();
     result.unwrap();
 }
+
+/// Boot ordering: the driver starts while its link is down (FAULT), and runs normally once the
+/// link comes up.
+#[test]
+fn netns_start_with_link_down() {
+    if !privileged("netns_start_with_link_down").unwrap() {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    lab.ip(0, &["link", "set", "eth0", "down"]).unwrap();
+    let r1 = Recorder::default();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let d1 = lab
+        .spawn_driver(
+            0,
+            move |_, i| v3_config(200, a1, VIP, i, a2, |_, _| {}),
+            r1.clone(),
+        )
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(1), || r1.states().last()
+        == Some(&State::Fault)));
+    lab.ip(0, &["link", "set", "eth0", "up"]).unwrap();
+    let ok = wait_for(Duration::from_secs(3), || lab.has_address(0, VIP));
+    if !ok {
+        r1.dump("r1");
+    }
+    assert!(ok, "states {:?}", r1.states());
+    d1.shutdown().unwrap();
+}
