@@ -617,3 +617,34 @@ fn netns_start_with_link_down() {
     assert!(ok, "states {:?}", r1.states());
     d1.shutdown().unwrap();
 }
+
+/// `vrrp_garp_interval`: the burst's frames are paced on the wire.
+#[test]
+fn netns_garp_pacing() {
+    if !privileged("netns_garp_pacing").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let Pair { cap, d1, d2, .. } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
+        vi.garp.garp_interval = Duration::from_millis(50);
+    });
+    let vip = Ipv4Addr::new(10, 99, 0, 100);
+    assert!(wait_for(Duration::from_secs(2), || garps_for(&cap, vip) >= 5));
+    let times: Vec<Instant> = cap
+        .frames()
+        .iter()
+        .filter(|(_, f)| garp_in_frame(f) == Some(vip))
+        .map(|(t, _)| *t)
+        .collect();
+    for w in times.windows(2) {
+        // Timer slack and capture timestamps allow a little less than the interval.
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(45),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+    d1.shutdown().unwrap();
+    d2.shutdown().unwrap();
+}
