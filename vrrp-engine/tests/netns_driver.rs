@@ -648,3 +648,71 @@ fn netns_garp_pacing() {
     d1.shutdown().unwrap();
     d2.shutdown().unwrap();
 }
+
+/// 40 instances over one shared socket per router: each router masters the VRIDs where it has
+/// the higher priority, and every VIP ends up on exactly one router.
+#[test]
+fn netns_many_instances_share_one_socket() {
+    if !privileged("netns_many_instances_share_one_socket").unwrap() {
+        return;
+    }
+    const N: u8 = 40;
+    fn config(me: IpAddr, ifc: InterfaceId, odd_wins: bool) -> EngineConfig {
+        let instances = (1..=N)
+            .map(|vrid| {
+                let wins = (vrid % 2 == 1) == odd_wins;
+                let mut vi = InstanceConfig::new(
+                    format!("VI_{vrid}"),
+                    ifc,
+                    vrid,
+                    if wins { 200 } else { 100 },
+                    me,
+                );
+                vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
+                vi.virtual_addresses
+                    .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
+                        10, 99, 1, vrid,
+                    ))));
+                vi.garp.master_delay = None;
+                vi
+            })
+            .collect();
+        EngineConfig {
+            instances,
+            ..Default::default()
+        }
+    }
+    let lab = Lab::new(2).unwrap();
+    let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
+    let (r1, r2) = (Recorder::default(), Recorder::default());
+    let d1 = lab
+        .spawn_driver(0, move |_, i| config(a1, i, true), r1.clone())
+        .unwrap();
+    let d2 = lab
+        .spawn_driver(1, move |_, i| config(a2, i, false), r2.clone())
+        .unwrap();
+    let expected = |host: usize, vrid: u8| (vrid % 2 == 1) == (host == 0);
+    let settled = || {
+        let (h0, h1) = (lab.addresses(0).unwrap(), lab.addresses(1).unwrap());
+        (1..=N).all(|vrid| {
+            let vip = IpAddr::V4(Ipv4Addr::new(10, 99, 1, vrid));
+            h0.contains(&vip) == expected(0, vrid) && h1.contains(&vip) == expected(1, vrid)
+        })
+    };
+    let ok = wait_for(Duration::from_secs(5), settled);
+    if !ok {
+        r1.dump("r1");
+        r2.dump("r2");
+    }
+    assert!(ok, "VIPs not split by priority");
+    let count = |r: &Recorder, s: State| r.states().iter().filter(|x| **x == s).count();
+    assert_eq!(count(&r1, State::Master), usize::from(N / 2));
+    assert_eq!(count(&r2, State::Master), usize::from(N / 2));
+    d1.shutdown().unwrap();
+    // r1's instances release: r2 takes all of them.
+    assert!(wait_for(Duration::from_secs(3), || {
+        let h1 = lab.addresses(1).unwrap();
+        (1..=N).all(|v| h1.contains(&IpAddr::V4(Ipv4Addr::new(10, 99, 1, v))))
+    }));
+    d2.shutdown().unwrap();
+}
