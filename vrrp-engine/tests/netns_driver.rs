@@ -649,6 +649,35 @@ fn netns_garp_pacing() {
     d2.shutdown().unwrap();
 }
 
+/// Instances per router in `netns_many_instances_share_one_socket`.
+const N: u8 = 40;
+/// VRIDs 1..=N, one VIP each; priority 200 on the odd (`odd_wins`) or even VRIDs.
+fn many_config(me: IpAddr, ifc: InterfaceId, odd_wins: bool) -> EngineConfig {
+    let instances = (1..=N)
+        .map(|vrid| {
+            let wins = (vrid % 2 == 1) == odd_wins;
+            let mut vi = InstanceConfig::new(
+                format!("VI_{vrid}"),
+                ifc,
+                vrid,
+                if wins { 200 } else { 100 },
+                me,
+            );
+            vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
+            vi.virtual_addresses
+                .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
+                    10, 99, 1, vrid,
+                ))));
+            vi.garp.master_delay = None;
+            vi
+        })
+        .collect();
+    EngineConfig {
+        instances,
+        ..Default::default()
+    }
+}
+
 /// 40 instances over one shared socket per router: each router masters the VRIDs where it has
 /// the higher priority, and every VIP ends up on exactly one router.
 #[test]
@@ -656,40 +685,14 @@ fn netns_many_instances_share_one_socket() {
     if !privileged("netns_many_instances_share_one_socket").unwrap() {
         return;
     }
-    const N: u8 = 40;
-    fn config(me: IpAddr, ifc: InterfaceId, odd_wins: bool) -> EngineConfig {
-        let instances = (1..=N)
-            .map(|vrid| {
-                let wins = (vrid % 2 == 1) == odd_wins;
-                let mut vi = InstanceConfig::new(
-                    format!("VI_{vrid}"),
-                    ifc,
-                    vrid,
-                    if wins { 200 } else { 100 },
-                    me,
-                );
-                vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
-                vi.virtual_addresses
-                    .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
-                        10, 99, 1, vrid,
-                    ))));
-                vi.garp.master_delay = None;
-                vi
-            })
-            .collect();
-        EngineConfig {
-            instances,
-            ..Default::default()
-        }
-    }
     let lab = Lab::new(2).unwrap();
     let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
     let (r1, r2) = (Recorder::default(), Recorder::default());
     let d1 = lab
-        .spawn_driver(0, move |_, i| config(a1, i, true), r1.clone())
+        .spawn_driver(0, move |_, i| many_config(a1, i, true), r1.clone())
         .unwrap();
     let d2 = lab
-        .spawn_driver(1, move |_, i| config(a2, i, false), r2.clone())
+        .spawn_driver(1, move |_, i| many_config(a2, i, false), r2.clone())
         .unwrap();
     let expected = |host: usize, vrid: u8| (vrid % 2 == 1) == (host == 0);
     let settled = || {
