@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::diag::Diagnostic;
 #[allow(clippy::wildcard_imports)] // every model type is used here
 use crate::model::*;
-use crate::parser::{Next, Parser, Stmt, parse_ip};
+use crate::parser::{Next, Parser, Stmt, parse_ip, take_from};
 use crate::span::Spanned;
 
 /// Root keywords.
@@ -1306,6 +1306,7 @@ fn virtual_server(p: &mut Parser<'_>, st: &Stmt) -> Option<VirtualServer> {
     let mut vs = VirtualServer::new(key);
     vs.span = st.kw.span;
     let mut sorry_inhibit_before = None;
+    let mark = p.scratch.real_servers.len();
     p.each(st, |p, s| match s.name() {
         "lb_algo" | "lvs_sched" => {
             if let Some(a) = p.string(&s) {
@@ -1410,7 +1411,7 @@ fn virtual_server(p: &mut Parser<'_>, st: &Stmt) -> Option<VirtualServer> {
         "smtp_alert" => vs.smtp_alert = Some(p.flag(&s)),
         "real_server" => {
             if let Some(rs) = real_server(p, &s) {
-                vs.real_servers.push(rs);
+                p.scratch.real_servers.push(rs);
             }
         }
         n if timing(p, &s, &mut vs.timing) => {
@@ -1419,7 +1420,7 @@ fn virtual_server(p: &mut Parser<'_>, st: &Stmt) -> Option<VirtualServer> {
         n if VS_RAW.contains(&n) => p.keep_raw(&s, &mut vs.extra),
         _ => p.unknown(&s, "virtual_server", &concat(VS_KW, VS_RAW)),
     });
-    vs.real_servers.shrink_to_fit();
+    vs.real_servers = take_from(&mut p.scratch.real_servers, mark);
     if let (Some(sp), None) = (sorry_inhibit_before, &vs.sorry_server) {
         p.warn(
             "ignored",
@@ -1454,6 +1455,7 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
         return Some(rs);
     }
     p.open(st);
+    let mark = p.scratch.checkers.len();
     p.each(st, |p, s| match s.name() {
         "weight" => {
             if let Some(w) = p.int(&s, 0, 65535) {
@@ -1470,7 +1472,8 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
         "lvs_method" => rs.lvs_method = lb_kind(p, &s),
         "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK"
         | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" => {
-            rs.checkers.push(checker(p, &s));
+            let c = checker(p, &s);
+            p.scratch.checkers.push(c);
         }
         n if timing(p, &s, &mut rs.timing) => {
             let _ = n;
@@ -1478,7 +1481,7 @@ fn real_server(p: &mut Parser<'_>, st: &Stmt) -> Option<RealServer> {
         n if RS_RAW.contains(&n) => p.keep_raw(&s, &mut rs.extra),
         _ => p.unknown(&s, "real_server", &concat(RS_KW, RS_RAW)),
     });
-    rs.checkers.shrink_to_fit();
+    rs.checkers = take_from(&mut p.scratch.checkers, mark);
     Some(rs)
 }
 
@@ -1743,8 +1746,10 @@ fn http_kw(p: &mut Parser<'_>, s: &Stmt, h: &mut HttpCheck) -> bool {
             if u.path.is_empty() {
                 p.error("missing-keyword", s.kw.span, "url has no 'path'");
             }
+            // Usually one url per checker: push into the exact-size list directly, without the
+            // capacity of 4 that a first push gives.
+            h.urls.reserve_exact(1);
             h.urls.push(u);
-            h.urls.shrink_to_fit();
         }
         "virtualhost" => h.virtualhost = p.string(s).map(Into::into),
         "http_protocol" => {

@@ -51,6 +51,24 @@ pub(crate) struct Parser<'l> {
     pub diags: Vec<Diagnostic>,
     /// Values that many blocks repeat (URL paths, status code lists), shared.
     pub interned: Interner,
+    /// Lists being built, reused from block to block (see [`Scratch`]).
+    pub scratch: Scratch,
+}
+
+/// Growing buffers for the lists of repeated blocks. A block pushes its items here from a mark
+/// and then takes them out into a list of the exact size: one allocation per list, instead of
+/// growing each list by doubling and leaving the freed blocks scattered through the heap.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub real_servers: Vec<crate::model::RealServer>,
+    pub checkers: Vec<crate::model::Checker>,
+}
+
+/// The items of `v` from `mark` on, moved into a list of the exact size.
+pub(crate) fn take_from<T>(v: &mut Vec<T>, mark: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(v.len().saturating_sub(mark));
+    out.extend(v.drain(mark.min(v.len())..));
+    out
 }
 
 /// Shares equal values between the model's blocks: a large configuration repeats the same URL
@@ -89,6 +107,7 @@ impl<'l> Parser<'l> {
             peeked: None,
             diags: Vec::new(),
             interned: Interner::default(),
+            scratch: Scratch::default(),
         }
     }
 
