@@ -477,6 +477,20 @@ fn sync_daemons_both_directions() {
     ipvs.stop_daemon(SyncState::Master).unwrap();
     assert!(ipvs.daemons().unwrap().is_empty());
     assert_eq!(sh("ipvsadm -Ln --daemon"), "");
+    // An IPv6 group (its own attribute, MCAST_GROUP6).
+    let mut v6 = SyncDaemon::new(SyncState::Backup, "d0", 9);
+    v6.group = Some(ip("ff02::1:9"));
+    v6.port = Some(8850);
+    ipvs.start_daemon(&v6).unwrap();
+    let daemons = ipvs.daemons().unwrap();
+    assert_eq!(daemons.len(), 1);
+    assert_eq!(
+        (daemons[0].group, daemons[0].port, daemons[0].sync_id),
+        (v6.group, v6.port, 9)
+    );
+    let listed = sh("ipvsadm -Ln --daemon");
+    assert!(listed.contains("group=ff02::1:9, port=8850"), "{listed}");
+    ipvs.stop_daemon(SyncState::Backup).unwrap();
 }
 
 #[test]
