@@ -69,22 +69,27 @@ fn keepalived_log(lab: &Lab, host: usize) -> String {
     std::fs::read_to_string(lab.keepalived_log(host)).unwrap_or_default()
 }
 
-/// Ours (priority 200) becomes master; keepalived (100) stays backup; our graceful stop hands
-/// over to keepalived at once (priority 0).
-#[test]
-fn netns_keepalived_ours_master() {
-    if !privileged_with("netns_keepalived_ours_master", &["ip", "keepalived"]).unwrap() {
-        return;
-    }
-    let lab = Lab::new(3).unwrap();
-    let cap = Capture::start(&lab, 2).unwrap();
+/// Ours (priority 200) becomes master; keepalived (100, configured by `ka_conf`) stays backup;
+/// our graceful stop hands over to keepalived at once (priority 0). `capture_host` is where the
+/// adverts are watched (the observer for multicast, keepalived's host for unicast).
+fn ours_master_then_handover(
+    lab: &Lab,
+    capture_host: usize,
+    ka_conf: &str,
+    tweak: fn(&mut InstanceConfig, IpAddr),
+) {
+    let cap = Capture::start(lab, capture_host).unwrap();
     let (ours, theirs) = (lab.host(0).ipv4, lab.host(1).ipv4);
-    lab.spawn_keepalived(1, &keepalived_conf(100)).unwrap();
+    lab.spawn_keepalived(1, ka_conf).unwrap();
     let states = States::default();
     let d = lab
         .spawn_driver(
             0,
-            |h, i| our_conf(200, IpAddr::V4(h.ipv4), i),
+            move |h, i| {
+                let mut c = our_conf(200, IpAddr::V4(h.ipv4), i);
+                tweak(&mut c.instances[0], IpAddr::V4(theirs));
+                c
+            },
             states.clone(),
         )
         .unwrap();
@@ -102,21 +107,53 @@ fn netns_keepalived_ours_master() {
         adverts_from(&cap, theirs, 100),
         0,
         "keepalived also went master:\n{}",
-        keepalived_log(&lab, 1)
+        keepalived_log(lab, 1)
     );
     assert!(!lab.has_address(1, VIP));
     assert_eq!(states.get(), vec![State::Backup, State::Master]);
     // Graceful stop: priority 0, and keepalived takes over after its skew time (0.61 s).
     d.shutdown().unwrap();
-    assert!(
-        adverts_from(&cap, ours, 0) >= 1
-            || wait_for(Duration::from_secs(1), || adverts_from(&cap, ours, 0) >= 1)
-    );
+    assert!(wait_for(Duration::from_secs(1), || adverts_from(
+        &cap, ours, 0
+    ) >= 1));
     assert!(!lab.has_address(0, VIP));
     assert!(
         wait_for(Duration::from_secs(2), || lab.has_address(1, VIP)),
         "keepalived did not take over:\n{}",
-        keepalived_log(&lab, 1)
+        keepalived_log(lab, 1)
+    );
+}
+
+/// Multicast VRRPv2: ours master, keepalived backup, handover on our priority 0.
+#[test]
+fn netns_keepalived_ours_master() {
+    if !privileged_with("netns_keepalived_ours_master", &["ip", "keepalived"]).unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    ours_master_then_handover(&lab, 2, &keepalived_conf(100), |_, _| {});
+}
+
+/// Unicast VRRPv2 (`unicast_src_ip` / `unicast_peer` on keepalived's side, a unicast peer on
+/// ours): the same handover, with no multicast at all.
+#[test]
+fn netns_keepalived_unicast() {
+    if !privileged_with("netns_keepalived_unicast", &["ip", "keepalived"]).unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let extra = format!(
+        "advert_int 1\n  unicast_src_ip {}\n  unicast_peer {{\n    {}\n  }}",
+        lab.host(1).ipv4,
+        lab.host(0).ipv4
+    );
+    ours_master_then_handover(
+        &lab,
+        1,
+        &keepalived_conf_with(100, &extra, VIP),
+        |vi, peer| {
+            vi.unicast_peers.push(vrrp_engine::UnicastPeer::new(peer));
+        },
     );
 }
 
@@ -226,13 +263,9 @@ fn netns_keepalived_ah_theirs_master() {
 
 /// keepalived's IPSEC-AH (VRRPv2), ours master: keepalived must accept our AH adverts.
 ///
-/// Fails today: the engine sends its first AH sequence number as 0 and increments after each
-/// send; keepalived increments its own counter before checking `received >= local`, so it drops
-/// every advert of ours and becomes a second master. keepalived numbers from 1 (incremented
-/// before each send). Verified: with `vrrp-engine/src/engine/output.rs` incrementing
-/// `tx_sequence` before use, this test passes.
+/// keepalived numbers its AH adverts from 1 and drops a sequence number below its own counter
+/// plus one; an engine that started at 0 made keepalived a second master here.
 #[test]
-#[ignore = "engine bug: AH sequence numbers start at 0, keepalived drops them (see doc comment)"]
 fn netns_keepalived_ah_ours_master() {
     if !privileged_with("netns_keepalived_ah_ours_master", &["ip", "keepalived"]).unwrap() {
         return;

@@ -122,7 +122,7 @@ struct Instance {
     counters: Counters,
     limiter: LogLimiter,
     advert_addrs: AdvertAddresses,
-    /// AH: sequence number of the next advert we send.
+    /// AH: sequence number of the last advert we sent (0 before the first).
     tx_sequence: u32,
     /// AH: (source, last accepted sequence number) of the current master.
     rx_sequence: Option<(IpAddr, u32)>,

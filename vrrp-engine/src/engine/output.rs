@@ -19,8 +19,11 @@ impl Engine {
         if priority == Priority::RELEASE {
             inst.counters.sent_pri_zero += 1;
         }
-        let sequence = inst.tx_sequence;
+        // keepalived increments its AH counter before each send, so the first advert carries 1;
+        // its receiver increments its own copy before requiring `received >= local`, so a
+        // sequence of 0 from a fresh sender would be dropped as a replay.
         inst.tx_sequence = inst.tx_sequence.wrapping_add(1);
+        let sequence = inst.tx_sequence;
         let tx = AdvertTx {
             instance: InstanceId(i as u32),
             interface: inst.cfg.interface,
