@@ -155,6 +155,10 @@ pub struct ChangeError {
 
 /// A connection to the kernel's IPVS: one generic-netlink socket with the `IPVS` family
 /// resolved at creation. Not thread-safe by design (`&mut self`); open one per thread.
+///
+/// Calls block until the kernel has answered (it answers at once: the work happens in the
+/// `sendmsg`). If `ip_vs` is unloaded and loaded again, the family may get another id:
+/// open a new `Ipvs` then.
 #[derive(Debug)]
 pub struct Ipvs {
     sock: Socket,
