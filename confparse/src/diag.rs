@@ -77,13 +77,13 @@ impl Diagnostic {
 /// Files given in memory are taken from the [`SourceMap`]; files read from disk are read again
 /// (only the lines needed). When a file can no longer be read the source line is left out.
 pub fn render(diags: &[Diagnostic], sources: &SourceMap) -> String {
-    let mut needed: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut needed: HashMap<u16, Vec<u32>> = HashMap::new();
     for d in diags {
         if d.span.is_real() {
             needed.entry(d.span.file.0).or_default().push(d.span.line);
         }
     }
-    let mut lines: HashMap<(u32, u32), String> = HashMap::new();
+    let mut lines: HashMap<(u16, u32), String> = HashMap::new();
     for (file, mut want) in needed {
         want.sort_unstable();
         want.dedup();
@@ -126,7 +126,7 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap) -> String {
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{no} | {shown}");
                 let caret_pad = " ".repeat(d.span.col.saturating_sub(1) as usize);
-                let carets = "^".repeat(d.span.len.max(1) as usize);
+                let carets = "^".repeat(usize::from(d.span.len.max(1)));
                 let _ = writeln!(out, "{pad} | {caret_pad}{carets}");
             }
         }

@@ -556,7 +556,7 @@ impl<'l> Lexer<'l> {
             file,
             line,
             col: u32::try_from(col + 1).unwrap_or(u32::MAX),
-            len: u32::try_from(len.max(1)).unwrap_or(u32::MAX),
+            len: u16::try_from(len.max(1)).unwrap_or(u16::MAX),
         }
     }
 

@@ -3,12 +3,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Index of a file in a [`SourceMap`].
+/// Index of a file in a [`SourceMap`] (16 bits, to keep [`Span`]s small: a parse that reads
+/// more than 65,535 files gives the last id to all the files after that).
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq, Hash, PartialOrd, Ord)]
-pub struct FileId(pub u32);
+pub struct FileId(pub u16);
 
 /// Where a token or a statement came from: file, 1-based line and column (in characters) and the
-/// length of the token in characters.
+/// length of the token in characters. 12 bytes: the model keeps one in every block, and a large
+/// configuration has many blocks.
 ///
 /// Spans never take part in equality: two spans always compare equal, so that two models with the
 /// same meaning compare equal whatever file they were read from (for example a model and the model
@@ -21,8 +23,8 @@ pub struct Span {
     pub line: u32,
     /// 1-based column of the first character.
     pub col: u32,
-    /// Length in characters (at least 1 for real tokens).
-    pub len: u32,
+    /// Length in characters (at least 1 for real tokens; saturates at 65,535).
+    pub len: u16,
 }
 
 impl Span {
@@ -44,7 +46,13 @@ impl Span {
     pub fn to(self, other: Span) -> Span {
         if self.file == other.file && self.line == other.line && other.col >= self.col {
             Span {
-                len: other.col + other.len - self.col,
+                len: u16::try_from(
+                    other
+                        .col
+                        .saturating_add(u32::from(other.len))
+                        .saturating_sub(self.col),
+                )
+                .unwrap_or(u16::MAX),
                 ..self
             }
         } else {
@@ -79,7 +87,7 @@ pub struct SourceMap {
 impl SourceMap {
     /// Registers a file and returns its id.
     pub fn add(&mut self, path: PathBuf, text: Option<String>) -> FileId {
-        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        let id = FileId(u16::try_from(self.files.len()).unwrap_or(u16::MAX));
         self.files.push(SourceFile { path, text });
         id
     }
