@@ -27,6 +27,8 @@ const RX_BUF: usize = 128 * 1024;
 const BATCH_BYTES: usize = 64 * 1024;
 /// Socket receive buffer we ask for; the kernel caps it at `net.core.rmem_max`.
 const RCVBUF_WANT: usize = 4 << 20;
+/// How long a call waits for each reply datagram by default.
+const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Receive-buffer space one error acknowledgement occupies (its skb's true size,
 /// generously): a batch never has more messages than the buffer has room for failures.
 const ACK_TRUESIZE: usize = 1024;
@@ -253,6 +255,9 @@ impl Ipvs {
         let _ = sock.set_cap_ack(true);
         let _ = sock.set_rx_buf_sz(RCVBUF_WANT);
         let rcvbuf = sock.get_rx_buf_sz().unwrap_or(0);
+        // The kernel answers within the send; a reply that never comes must not hang a
+        // daemon forever.
+        socket2::SockRef::from(&sock).set_read_timeout(Some(DEFAULT_TIMEOUT))?;
         let mut this = Self {
             sock,
             family: 0,
@@ -268,6 +273,13 @@ impl Ipvs {
     /// The family id the kernel assigned to `IPVS`.
     pub fn family_id(&self) -> u16 {
         self.family
+    }
+
+    /// Sets how long a call waits for each reply datagram before failing with
+    /// [`Error::Io`] (`WouldBlock`); `None` waits forever. Default: 30 s.
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
+        socket2::SockRef::from(&self.sock).set_read_timeout(timeout)?;
+        Ok(())
     }
 
     /// How many changes go into one `sendmsg` at most (bounded by the receive buffer).
