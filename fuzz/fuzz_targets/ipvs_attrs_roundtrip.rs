@@ -4,11 +4,11 @@
 //! the typed decoders, which must never panic.
 #![no_main]
 
+use ipvs::netlink_packet_core::{Emitable, Nla, ParseableParametrized};
+use ipvs::netlink_packet_generic::GenlHeader;
 use ipvs::nl::{CmdAttr, Command, IpvsMessage};
 use ipvs::{Destination, Family, Service, SyncDaemon};
 use libfuzzer_sys::fuzz_target;
-use ipvs::netlink_packet_core::{Emitable, Nla, ParseableParametrized};
-use ipvs::netlink_packet_generic::GenlHeader;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&cmd, attrs)) = data.split_first() else {
