@@ -523,10 +523,14 @@ impl Capture {
                             v.push((Instant::now(), buf[..n].to_vec()));
                         }
                     }
+                    // EINTR too: a socket read with SO_RCVTIMEO is not restarted after a
+                    // signal handler (SIGCHLD when a lab process exits), even with SA_RESTART.
                     Err(e)
                         if matches!(
                             e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                            io::ErrorKind::WouldBlock
+                                | io::ErrorKind::TimedOut
+                                | io::ErrorKind::Interrupted
                         ) => {}
                     Err(e) => return Err(e.into()),
                 }

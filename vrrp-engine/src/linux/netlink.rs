@@ -382,7 +382,13 @@ impl Rtnl {
         let mut buf = Vec::with_capacity(RECV_BUF);
         loop {
             buf.clear();
-            self.socket.recv(&mut buf, 0)?;
+            match self.socket.recv(&mut buf, 0) {
+                Ok(_) => {}
+                // A blocking read with a receive timeout is not restarted after a signal
+                // handler, even with SA_RESTART: a signal must not fail an address change.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
             for msg in parse_all(&buf)? {
                 if msg.header.sequence_number != seq {
                     continue;
