@@ -8,6 +8,9 @@
 //! warnings. `--dump-conf` (`-d`) prints the configuration as parsed, in canonical form.
 //! Running the daemon is not implemented yet.
 
+#[allow(dead_code)] // used by the daemon (next step)
+mod vrrp_config;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
