@@ -219,7 +219,7 @@ fn s6_4_3_master_answers_lower_priority_with_advert_and_garp() {
 }
 
 #[test]
-fn s6_4_3_shutdown_sends_priority_zero_after_removing_addresses() {
+fn s6_4_3_shutdown_sends_priority_zero_before_removing_addresses() {
     let mut e = master(100, |_| {});
     e.handle_command(at(5000), Command::Shutdown).unwrap();
     let a = actions(&mut e);
@@ -231,7 +231,8 @@ fn s6_4_3_shutdown_sends_priority_zero_after_removing_addresses() {
         .iter()
         .position(|a| matches!(a, Action::SendAdvert(tx) if tx.priority == Priority(0)))
         .unwrap();
-    assert!(remove < release);
+    // keepalived's order since 1.2.6: tell the peers, then touch traffic.
+    assert!(release < remove);
     assert_eq!(e.state(ID), Some(State::Stopped));
     assert_eq!(e.poll_timeout(), None);
 }

@@ -112,16 +112,19 @@ impl Engine {
         self.actions.extend(dels);
     }
 
-    /// Leaves MASTER (if MASTER): addresses and routes go first, then, if `release`, a
-    /// priority-0 advert tells the backups to take over after their skew (RFC 5798 §6.4.3).
+    /// Leaves MASTER (if MASTER). If `release`, a priority-0 advert first tells the backups to
+    /// take over after their skew (RFC 5798 §6.4.3); then routes and addresses are removed.
+    /// Telling the peers before touching traffic is keepalived's order since 1.2.6: the backup's
+    /// skew runs while we remove, so the gap with no VIP owner is not lengthened by slow netlink
+    /// work, and a stop interrupted mid-removal has already handed over.
     pub(super) fn leave_master(&mut self, i: usize, release: bool) {
         if self.instances[i].state != State::Master {
             return;
         }
-        self.remove_owned(i);
         if release {
             self.send_advert(i, Some(Priority::RELEASE));
         }
+        self.remove_owned(i);
         let inst = &mut self.instances[i];
         inst.timers.stop_all();
         inst.master_addr = None;
@@ -136,7 +139,7 @@ impl Engine {
     }
 
     /// Enters BACKUP with the Master_Down_Timer set `down` from now (disarmed if `None`). A
-    /// MASTER first removes its addresses and routes, then releases with priority 0 if `release`.
+    /// MASTER first releases with priority 0 if `release`, then removes its routes and addresses.
     pub(super) fn enter_backup(
         &mut self,
         now: Instant,
