@@ -514,13 +514,19 @@ impl Capture {
                 }
             };
             socket.set_read_timeout(Some(Duration::from_millis(20)))?;
+            // Kernel receive timestamps: a capture thread descheduled under load must not make
+            // frames look closer together than they were on the wire.
+            crate::linux::sys::set_int_option(&socket, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
             let _ = tx.send(true);
             let mut buf = [0u8; 2048];
+            let mut control = [0u8; 128];
             while !s2.load(Ordering::SeqCst) {
-                match std::io::Read::read(&mut &socket, &mut buf) {
-                    Ok(n) => {
+                match crate::linux::sys::recvmsg(&socket, &mut buf, &mut control) {
+                    Ok((n, control_len, _)) => {
+                        let n = n.min(buf.len());
+                        let at = kernel_stamp(&control[..control_len.min(control.len())]);
                         if let Ok(mut v) = f2.lock() {
-                            v.push((Instant::now(), buf[..n].to_vec()));
+                            v.push((at, buf[..n].to_vec()));
                         }
                     }
                     // EINTR too: a socket read with SO_RCVTIMEO is not restarted after a
@@ -551,6 +557,30 @@ impl Capture {
     pub fn frames(&self) -> Vec<(Instant, Vec<u8>)> {
         self.frames.lock().map(|v| v.clone()).unwrap_or_default()
     }
+}
+
+/// The kernel's receive time of a frame (`SO_TIMESTAMPNS`, wall clock) as an [`Instant`]: now,
+/// less how long ago the kernel stamped it. Falls back to now without a timestamp.
+fn kernel_stamp(control: &[u8]) -> Instant {
+    let now = Instant::now();
+    let stamp = crate::linux::socket::control_messages(control).find_map(|(level, kind, data)| {
+        (level == libc::SOL_SOCKET && kind == libc::SO_TIMESTAMPNS && data.len() >= 16).then(|| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&data[..8]);
+            let secs = i64::from_ne_bytes(w);
+            w.copy_from_slice(&data[8..16]);
+            let nanos = i64::from_ne_bytes(w);
+            (u64::try_from(secs).ok(), u32::try_from(nanos).ok())
+        })
+    });
+    let Some((Some(secs), Some(nanos))) = stamp else {
+        return now;
+    };
+    let stamped = std::time::UNIX_EPOCH + Duration::new(secs, nanos);
+    let age = std::time::SystemTime::now()
+        .duration_since(stamped)
+        .unwrap_or(Duration::ZERO);
+    now.checked_sub(age).unwrap_or(now)
 }
 
 impl Drop for Capture {

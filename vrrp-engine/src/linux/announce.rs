@@ -15,20 +15,50 @@ use vrrp_proto::ethernet::{ETHERTYPE_ARP, ETHERTYPE_IPV6, MacAddr};
 /// One frame waiting for its turn.
 #[derive(Debug)]
 struct Pending {
-    due: Instant,
     ifindex: u32,
-    ethertype: u16,
     frame: Vec<u8>,
+    /// The least time after this frame before the next one of its kind may go.
+    interval: Duration,
+}
+
+/// The frames of one kind (GARP or NA), sent in order and paced.
+///
+/// `vrrp_garp_interval` / `vrrp_gna_interval` exist to keep switches' rate limits happy, so the
+/// interval is a minimum gap between frames on the wire: the next frame is allowed `interval`
+/// after the previous one was actually sent, never earlier because a wake-up was late, and a
+/// late wake-up never sends several frames back to back.
+#[derive(Debug)]
+struct Lane {
+    ethertype: u16,
+    queue: VecDeque<Pending>,
+    /// The next frame may not go before this.
+    not_before: Option<Instant>,
+}
+
+impl Lane {
+    fn new(ethertype: u16) -> Lane {
+        Lane {
+            ethertype,
+            queue: VecDeque::new(),
+            not_before: None,
+        }
+    }
+
+    /// When the next queued frame may go, if any is queued. Frames are queued only by
+    /// [`Announcer::announce`], which sends at once what may go, so a lane that still holds
+    /// frames always has its `not_before` set.
+    fn next_due(&self) -> Option<Instant> {
+        self.queue.front()?;
+        self.not_before
+    }
 }
 
 /// Sends and paces GARP/NA frames.
 #[derive(Debug)]
 pub struct Announcer {
     socket: Socket,
-    queue: VecDeque<Pending>,
-    /// When the last frame of each kind was (or will be) sent, for pacing.
-    last_arp: Option<Instant>,
-    last_na: Option<Instant>,
+    arp: Lane,
+    na: Lane,
     sent: u64,
 }
 
@@ -42,16 +72,15 @@ impl Announcer {
         )?;
         Ok(Announcer {
             socket,
-            queue: VecDeque::new(),
-            last_arp: None,
-            last_na: None,
+            arp: Lane::new(ETHERTYPE_ARP),
+            na: Lane::new(ETHERTYPE_IPV6),
             sent: 0,
         })
     }
 
-    /// Queues `repeat` frames for `addr` out of `ifindex` (hardware address `mac`), `interval`
-    /// apart from the previous frame of the same kind, and sends what is due at `now`.
-    /// `router` sets the NA's R flag (IPv6 forwarding on).
+    /// Queues `repeat` frames for `addr` out of `ifindex` (hardware address `mac`), each at
+    /// least `interval` after the previous frame of the same kind, and sends what may go at
+    /// `now`. `router` sets the NA's R flag (IPv6 forwarding on).
     #[allow(clippy::too_many_arguments)]
     pub fn announce(
         &mut self,
@@ -64,67 +93,64 @@ impl Announcer {
         router: bool,
     ) -> io::Result<()> {
         let mut frame = vec![0u8; vrrp_proto::ndisc::FRAME_LEN.max(vrrp_proto::arp::FRAME_LEN)];
-        let (len, ethertype, last) = match addr {
+        let (len, lane) = match addr {
             IpAddr::V4(a) => (
                 vrrp_proto::arp::emit_gratuitous(&mut frame, MacAddr(mac), a),
-                ETHERTYPE_ARP,
-                &mut self.last_arp,
+                &mut self.arp,
             ),
             IpAddr::V6(a) => (
                 vrrp_proto::ndisc::emit_unsolicited(&mut frame, MacAddr(mac), a, router),
-                ETHERTYPE_IPV6,
-                &mut self.last_na,
+                &mut self.na,
             ),
         };
         let len = len.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
         frame.truncate(len);
         for _ in 0..repeat {
-            let due = match *last {
-                Some(t) if !interval.is_zero() => (t + interval).max(now),
-                _ => now,
-            };
-            *last = Some(due);
-            self.queue.push_back(Pending {
-                due,
+            lane.queue.push_back(Pending {
                 ifindex,
-                ethertype,
                 frame: frame.clone(),
+                interval,
             });
         }
         self.send_due(now)
     }
 
-    /// Sends every frame due at `now` (frames are queued in due order per kind; a frame not yet
-    /// due does not hold back a due one of the other kind).
+    /// Sends what may go at `now`: per kind, the next frame once its gap has passed (and, with
+    /// a zero interval, every queued frame). A frame not yet allowed does not hold back the
+    /// other kind.
     pub fn send_due(&mut self, now: Instant) -> io::Result<()> {
         let mut first_err = None;
-        let mut keep = VecDeque::with_capacity(self.queue.len());
-        while let Some(p) = self.queue.pop_front() {
-            if p.due > now {
-                keep.push_back(p);
-                continue;
-            }
-            match super::sys::link_layer_addr(p.ifindex, p.ethertype)
-                .and_then(|to| self.socket.send_to(&p.frame, &to))
-            {
-                Ok(_) => self.sent += 1,
-                Err(e) => {
-                    first_err.get_or_insert(e);
+        for lane in [&mut self.arp, &mut self.na] {
+            while lane.not_before.is_none_or(|t| now >= t) {
+                let Some(p) = lane.queue.pop_front() else {
+                    break;
+                };
+                match super::sys::link_layer_addr(p.ifindex, lane.ethertype)
+                    .and_then(|to| self.socket.send_to(&p.frame, &to))
+                {
+                    Ok(_) => self.sent += 1,
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
                 }
+                lane.not_before = (!p.interval.is_zero()).then(|| now + p.interval);
             }
         }
-        self.queue = keep;
         first_err.map_or(Ok(()), Err)
     }
 
-    /// When the next queued frame is due.
+    /// When the next queued frame may go.
     pub fn next_due(&self) -> Option<Instant> {
-        self.queue.iter().map(|p| p.due).min()
+        match (self.arp.next_due(), self.na.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Drops queued frames (on shutdown, or when an interface goes away).
     pub fn clear(&mut self) {
-        self.queue.clear();
+        self.arp.queue.clear();
+        self.na.queue.clear();
     }
 
     /// Frames sent so far.

@@ -16,7 +16,7 @@ pub mod driver;
 pub mod journal;
 pub mod netlink;
 pub mod socket;
-mod sys;
+pub(crate) mod sys;
 
 pub use driver::{DriverError, Exit, Hooks, NoHooks, Options, Runner, StopHandle};
 pub use sys::{enter_netns, if_index};

@@ -286,30 +286,39 @@ struct V6Info {
     hop_limit: Option<u8>,
 }
 
-/// Walks received control messages, bounds-checked (the kernel is trusted for layout, not for
-/// lengths).
-fn parse_cmsgs_v6(mut control: &[u8]) -> V6Info {
-    let mut info = V6Info::default();
-    while control.len() >= CMSG_HDR {
+/// The received control messages as `(level, type, data)`, bounds-checked (the kernel is
+/// trusted for the layout, not for the lengths).
+pub(crate) fn control_messages(mut control: &[u8]) -> impl Iterator<Item = (i32, i32, &[u8])> {
+    core::iter::from_fn(move || {
+        if control.len() < CMSG_HDR {
+            return None;
+        }
         let mut word = [0u8; CMSG_ALIGN];
         word.copy_from_slice(&control[..CMSG_ALIGN]);
         let len = usize::from_ne_bytes(word);
-        let level = i32::from_ne_bytes([
-            control[CMSG_ALIGN],
-            control[CMSG_ALIGN + 1],
-            control[CMSG_ALIGN + 2],
-            control[CMSG_ALIGN + 3],
-        ]);
-        let kind = i32::from_ne_bytes([
-            control[CMSG_ALIGN + 4],
-            control[CMSG_ALIGN + 5],
-            control[CMSG_ALIGN + 6],
-            control[CMSG_ALIGN + 7],
-        ]);
+        let int_at = |at: usize| {
+            i32::from_ne_bytes([
+                control[at],
+                control[at + 1],
+                control[at + 2],
+                control[at + 3],
+            ])
+        };
+        let (level, kind) = (int_at(CMSG_ALIGN), int_at(CMSG_ALIGN + 4));
         if len < CMSG_HDR || len > control.len() {
-            break;
+            return None;
         }
         let data = &control[CMSG_HDR..len];
+        let step = len.next_multiple_of(CMSG_ALIGN).min(control.len());
+        control = &control[step..];
+        Some((level, kind, data))
+    })
+}
+
+/// The destination and hop limit of a received IPv6 datagram, from its control messages.
+fn parse_cmsgs_v6(control: &[u8]) -> V6Info {
+    let mut info = V6Info::default();
+    for (level, kind, data) in control_messages(control) {
         if level == libc::IPPROTO_IPV6 {
             if kind == libc::IPV6_HOPLIMIT && data.len() >= 4 {
                 let v = i32::from_ne_bytes([data[0], data[1], data[2], data[3]]);
@@ -320,8 +329,6 @@ fn parse_cmsgs_v6(mut control: &[u8]) -> V6Info {
                 info.dst = Some(Ipv6Addr::from(a));
             }
         }
-        let step = len.next_multiple_of(CMSG_ALIGN).min(control.len());
-        control = &control[step..];
     }
     info
 }
