@@ -6,9 +6,13 @@
 //! finding with `file:line:column`, the source line and a hint, and exits like keepalived 2.x:
 //! 0 when the configuration is clean, 4 when it cannot be read, 5 when there are errors or
 //! warnings. `--dump-conf` (`-d`) prints the configuration as parsed, in canonical form.
-//! Running the daemon is not implemented yet.
+//!
+//! `keepalived -n [-l] [-D] [-P] [-f FILE] [-p FILE] [-r FILE]` runs the VRRP side in the
+//! foreground (see [`daemon`]). Forking into the background and the health checker are not
+//! implemented yet and are refused with exit status 4.
 
-#[allow(dead_code)] // used by the daemon (next step)
+mod daemon;
+mod syslog;
 mod vrrp_config;
 
 use std::io::Write as _;
@@ -185,8 +189,66 @@ fn main() -> ExitCode {
             &mut std::io::sink(),
         ));
     }
-    eprintln!(
-        "keepalived-rs: running the daemon is not implemented yet; use -t to test a configuration"
-    );
-    ExitCode::from(EXIT_FATAL)
+    if cli.check {
+        eprintln!(
+            "keepalived-rs: the health checker (-C/--check) is not implemented yet; only the VRRP side runs"
+        );
+        return ExitCode::from(EXIT_FATAL);
+    }
+    if !cli.dont_fork {
+        eprintln!(
+            "keepalived-rs: running in the background is not implemented yet; run with -n/--dont-fork (for example under systemd with Type=simple)"
+        );
+        return ExitCode::from(EXIT_FATAL);
+    }
+    let Some(facility) = facility(cli.log_facility.as_deref()) else {
+        eprintln!("keepalived-rs: unknown log facility; use 0-7, local0-local7, user or daemon");
+        return ExitCode::from(EXIT_FATAL);
+    };
+    let files = config_files(&cli.use_file);
+    let [config] = files.as_slice() else {
+        eprintln!(
+            "keepalived-rs: '{}' must name exactly one configuration file (it matches {})",
+            cli.use_file.display(),
+            files.len()
+        );
+        return ExitCode::from(EXIT_FATAL);
+    };
+    let args = daemon::DaemonArgs {
+        config: config.clone(),
+        config_id: cli.config_id.clone().or_else(default_config_id),
+        log_console: cli.log_console,
+        log_detail: cli.log_detail,
+        facility,
+        pidfile: cli.pid.clone(),
+        vrrp_pidfile: cli.vrrp_pid.clone(),
+    };
+    ExitCode::from(daemon::run(&args))
+}
+
+/// The syslog facility of `-S` (keepalived: a digit for `LOG_LOCAL0`..7; names accepted too).
+fn facility(arg: Option<&str>) -> Option<libc::c_int> {
+    const LOCAL: [libc::c_int; 8] = [
+        libc::LOG_LOCAL0,
+        libc::LOG_LOCAL1,
+        libc::LOG_LOCAL2,
+        libc::LOG_LOCAL3,
+        libc::LOG_LOCAL4,
+        libc::LOG_LOCAL5,
+        libc::LOG_LOCAL6,
+        libc::LOG_LOCAL7,
+    ];
+    let Some(arg) = arg else {
+        return Some(libc::LOG_DAEMON);
+    };
+    match arg {
+        "user" => return Some(libc::LOG_USER),
+        "daemon" => return Some(libc::LOG_DAEMON),
+        _ => {}
+    }
+    let digit = arg.strip_prefix("local").unwrap_or(arg);
+    digit
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| LOCAL.get(i).copied())
 }
