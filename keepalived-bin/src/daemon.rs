@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use vrrp_engine::action::Level;
-use vrrp_engine::linux::{self, Hooks, Options, Runner};
+use vrrp_engine::linux::{self, Exit, Hooks, Options, Runner};
 use vrrp_engine::{EngineConfig, LogEvent, LogRecord, Notification, NotifyEvent, NotifyTarget};
 
 use crate::vrrp_config::{self, HostView};
@@ -263,9 +263,10 @@ pub(crate) fn run(args: &DaemonArgs) -> u8 {
         log.error(&format!("cannot create {JOURNAL_DIR}: {e}"));
         return crate::EXIT_FATAL;
     }
+    let journal = journal_path(&vrrp_pidfile);
     let options = Options {
         handle_signals: true,
-        journal: Some(journal_path(&vrrp_pidfile)),
+        journal: Some(journal.clone()),
     };
     let hooks = Box::new(DaemonHooks {
         args: args.clone(),
@@ -289,7 +290,11 @@ pub(crate) fn run(args: &DaemonArgs) -> u8 {
         let _ = std::fs::remove_file(p);
     }
     match result {
-        Ok(_) => {
+        Ok(exit) => {
+            if exit == Exit::Shutdown {
+                // Everything it recorded was removed: nothing for a successor to clean up.
+                let _ = std::fs::remove_file(&journal);
+            }
             log.info("Stopped");
             0
         }
