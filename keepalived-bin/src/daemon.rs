@@ -102,15 +102,16 @@ impl HostView for KernelView {
     fn if_index(&self, name: &str) -> Option<u32> {
         linux::if_index(name).ok()
     }
-    fn primary_address(&self, ifindex: u32, ipv6: bool) -> Option<IpAddr> {
+    fn source_addresses(&self, ifindex: u32, ipv6: bool) -> Vec<IpAddr> {
         self.addresses
             .iter()
             .filter(|(i, _)| *i == ifindex)
             .map(|(_, a)| *a)
-            .find(|a| match a {
+            .filter(|a| match a {
                 IpAddr::V4(_) => !ipv6,
                 IpAddr::V6(v6) => ipv6 && v6.is_unicast_link_local(),
             })
+            .collect()
     }
 }
 
@@ -302,5 +303,22 @@ pub(crate) fn run(args: &DaemonArgs) -> u8 {
             log.error(&format!("VRRP driver failed: {e}"));
             crate::EXIT_FATAL
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_names_follow_the_vrrp_pidfile() {
+        assert_eq!(
+            journal_path(Path::new(DEFAULT_VRRP_PIDFILE)),
+            Path::new("/run/keepalived-rs/vrrp.journal")
+        );
+        assert_eq!(
+            journal_path(Path::new("/run/ns1/vrrp.pid")),
+            Path::new("/run/keepalived-rs/run_ns1_vrrp.pid.journal")
+        );
     }
 }

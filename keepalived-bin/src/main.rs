@@ -252,3 +252,18 @@ fn facility(arg: Option<&str>) -> Option<libc::c_int> {
         .ok()
         .and_then(|i| LOCAL.get(i).copied())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::facility;
+
+    #[test]
+    fn log_facilities() {
+        assert_eq!(facility(None), Some(libc::LOG_DAEMON));
+        assert_eq!(facility(Some("0")), Some(libc::LOG_LOCAL0));
+        assert_eq!(facility(Some("local7")), Some(libc::LOG_LOCAL7));
+        assert_eq!(facility(Some("user")), Some(libc::LOG_USER));
+        assert_eq!(facility(Some("8")), None);
+        assert_eq!(facility(Some("kern")), None);
+    }
+}

@@ -22,9 +22,9 @@ use vrrp_engine::{AdvertInterval, AuthConfig, Centiseconds, Seconds};
 pub(crate) trait HostView {
     /// The kernel index of interface `name`, if it exists.
     fn if_index(&self, name: &str) -> Option<u32>;
-    /// An address of interface `ifindex` in the given family to send adverts from (for IPv6, a
-    /// link-local one).
-    fn primary_address(&self, ifindex: u32, ipv6: bool) -> Option<IpAddr>;
+    /// The addresses of interface `ifindex` in the given family that adverts may be sent from
+    /// (for IPv6, the link-local ones), in the kernel's order.
+    fn source_addresses(&self, ifindex: u32, ipv6: bool) -> Vec<IpAddr>;
 }
 
 /// Something in the configuration that is not acted on, with where it was written.
@@ -475,7 +475,18 @@ fn instance(
         .as_ref()
         .or(vi.mcast_src_ip.as_ref())
         .map(|s| s.value)
-        .or_else(|| cx.host.primary_address(ifindex.0, ipv6))
+        .or_else(|| {
+            // Never one of our own virtual addresses: a crashed run may have left one behind.
+            cx.host
+                .source_addresses(ifindex.0, ipv6)
+                .into_iter()
+                .find(|a| {
+                    !vi.virtual_ipaddress
+                        .iter()
+                        .chain(&vi.virtual_ipaddress_excluded)
+                        .any(|v| v.prefix.addr == *a)
+                })
+        })
         .ok_or_else(|| MapError {
             span: ifname.span,
             message: format!(
@@ -603,11 +614,15 @@ mod tests {
                 _ => None,
             }
         }
-        fn primary_address(&self, ifindex: u32, ipv6: bool) -> Option<IpAddr> {
+        fn source_addresses(&self, ifindex: u32, ipv6: bool) -> Vec<IpAddr> {
             match (ifindex, ipv6) {
-                (2, false) => Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
-                (2, true) => Some("fe80::1".parse().unwrap()),
-                _ => None,
+                // A VIP left over by a crashed run comes first here.
+                (2, false) => vec![
+                    IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                ],
+                (2, true) => vec!["fe80::1".parse().unwrap()],
+                _ => Vec::new(),
             }
         }
     }
@@ -741,6 +756,17 @@ mod tests {
             .collect();
         assert_eq!(vs.len(), 1, "{lines:#?}");
         assert!(vs[0].starts_with("test.conf:16:"), "{lines:#?}");
+    }
+
+    #[test]
+    fn interface_without_address_is_an_error() {
+        let parsed = confparse::parse_str(
+            "vrrp_instance A {\n interface eth1\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+            "t.conf",
+        );
+        let e = map(&parsed.config, &FakeHost).unwrap_err();
+        assert_eq!(e.span.line, 2);
+        assert!(e.message.contains("no IPv4 address"), "{}", e.message);
     }
 
     #[test]
