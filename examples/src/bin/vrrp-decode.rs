@@ -20,6 +20,20 @@ use vrrp_proto::{
     decode_ipv4, decode_ipv6, ipv6, ndisc, validate,
 };
 
+/// `println!` that ends the program quietly when stdout goes away (`vrrp-decode … | head`)
+/// instead of panicking on the broken pipe.
+macro_rules! out {
+    () => {
+        out!("")
+    };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            std::process::exit(i32::from(e.kind() != std::io::ErrorKind::BrokenPipe));
+        }
+    }};
+}
+
 const USAGE: &str = "usage: vrrp-decode FILE.hex|FILE.pcap [--pass PASSWORD]";
 
 /// How the frames of a file start.
@@ -37,7 +51,7 @@ fn main() -> ExitCode {
         match a.as_str() {
             "--pass" => pass = args.next(),
             "-h" | "--help" => {
-                println!("{USAGE}");
+                out!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
             _ if path.is_none() => path = Some(a),
@@ -72,12 +86,12 @@ fn main() -> ExitCode {
     };
     let key = pass.map(|p| Auth::key_from_password(p.as_bytes()));
     for (i, frame) in frames.iter().enumerate() {
-        println!("frame {} ({} bytes)", i + 1, frame.len());
+        out!("frame {} ({} bytes)", i + 1, frame.len());
         match link {
             Link::Ethernet => print_ethernet(frame, key),
             Link::RawIp => print_ip(frame, key),
         }
-        println!();
+        out!();
     }
     ExitCode::SUCCESS
 }
@@ -154,17 +168,19 @@ fn read_pcap(data: &[u8]) -> Result<(Link, Vec<Vec<u8>>), String> {
 fn print_ethernet(frame: &[u8], key: Option<[u8; 8]>) {
     let (eth, payload) = match ethernet::Repr::parse(frame) {
         Ok(x) => x,
-        Err(e) => return println!("  not an Ethernet frame: {e}"),
+        Err(e) => return out!("  not an Ethernet frame: {e}"),
     };
-    println!(
+    out!(
         "  Ethernet {} -> {} type {:#06x}",
-        eth.src, eth.dst, eth.ethertype
+        eth.src,
+        eth.dst,
+        eth.ethertype
     );
     match eth.ethertype {
         ethernet::ETHERTYPE_ARP => print_arp(frame),
         ethernet::ETHERTYPE_IPV6 if is_na(payload) => print_na(frame),
         ethernet::ETHERTYPE_IPV4 | ethernet::ETHERTYPE_IPV6 => print_ip(payload, key),
-        other => println!("  not VRRP (ethertype {other:#06x})"),
+        other => out!("  not VRRP (ethertype {other:#06x})"),
     }
 }
 
@@ -180,12 +196,16 @@ fn print_arp(frame: &[u8]) {
             } else {
                 "ARP"
             };
-            println!(
+            out!(
                 "  {kind} {:?}: sender {} {}, target {} {}",
-                a.operation, a.sender_hw, a.sender_ip, a.target_hw, a.target_ip
+                a.operation,
+                a.sender_hw,
+                a.sender_ip,
+                a.target_hw,
+                a.target_ip
             );
         }
-        Err(e) => println!("  malformed ARP: {e}"),
+        Err(e) => out!("  malformed ARP: {e}"),
     }
 }
 
@@ -195,11 +215,13 @@ fn print_na(frame: &[u8]) {
             let mac =
                 f.na.target_mac
                     .map_or_else(|| "none".to_string(), |m: MacAddr| m.to_string());
-            println!(
+            out!(
                 "  IPv6 {} -> {} hop limit {}",
-                f.ip.src, f.ip.dst, f.ip.hop_limit
+                f.ip.src,
+                f.ip.dst,
+                f.ip.hop_limit
             );
-            println!(
+            out!(
                 "  neighbour advertisement target {} flags R={} S={} O={} target MAC {mac}, checksum ok",
                 f.na.target,
                 u8::from(f.na.router),
@@ -207,7 +229,7 @@ fn print_na(frame: &[u8]) {
                 u8::from(f.na.override_)
             );
         }
-        Err(e) => println!("  malformed neighbour advertisement: {e}"),
+        Err(e) => out!("  malformed neighbour advertisement: {e}"),
     }
 }
 
@@ -218,20 +240,20 @@ fn print_ip(packet: &[u8], key: Option<[u8; 8]>) {
             Ok((h, payload)) if h.next_header == vrrp_proto::vrrp::IP_PROTOCOL => {
                 decode_ipv6(payload, h.src, h.dst, h.hop_limit)
             }
-            Ok((h, _)) => return println!("  IPv6 next header {}: not VRRP", h.next_header),
-            Err(e) => return println!("  malformed IPv6: {e}"),
+            Ok((h, _)) => return out!("  IPv6 next header {}: not VRRP", h.next_header),
+            Err(e) => return out!("  malformed IPv6: {e}"),
         },
-        _ => return println!("  not an IP packet"),
+        _ => return out!("  not an IP packet"),
     };
     match rx {
         Ok(rx) => print_advert(&rx, key),
-        Err(e) => println!("  rejected while decoding: {e} [{}]", e.kind().mib_name()),
+        Err(e) => out!("  rejected while decoding: {e} [{}]", e.kind().mib_name()),
     }
 }
 
 fn print_advert(rx: &Received<'_>, key: Option<[u8; 8]>) {
     let a = &rx.advert;
-    println!(
+    out!(
         "  {} {} -> {} ttl/hop limit {}",
         if matches!(rx.endpoints.src(), IpAddr::V4(_)) {
             "IPv4"
@@ -248,9 +270,10 @@ fn print_advert(rx: &Received<'_>, key: Option<[u8; 8]>) {
             let _ = write!(s, "{b:02x}");
             s
         });
-        println!(
+        out!(
             "  AH spi {:#010x} sequence {} icv {icv}",
-            ah.spi, ah.sequence
+            ah.spi,
+            ah.sequence
         );
     }
     let auth = match a.auth {
@@ -261,7 +284,7 @@ fn print_advert(rx: &Received<'_>, key: Option<[u8; 8]>) {
         ),
         Auth::Ah => "AH".to_string(),
     };
-    println!(
+    out!(
         "  VRRPv{} advertisement vrid {} priority {} interval {} ({:?}) auth {auth}",
         a.version().number(),
         a.vrid,
@@ -270,7 +293,7 @@ fn print_advert(rx: &Received<'_>, key: Option<[u8; 8]>) {
         a.interval.to_duration()
     );
     let addrs: Vec<String> = a.addresses.iter().map(|x| x.to_string()).collect();
-    println!("  addresses ({}): {}", addrs.len(), addrs.join(", "));
+    out!("  addresses ({}): {}", addrs.len(), addrs.join(", "));
 
     // Which checksum convention(s) verify.
     let modes = [
@@ -298,14 +321,14 @@ fn print_advert(rx: &Received<'_>, key: Option<[u8; 8]>) {
         (Version::V3, IpAddr::V6(_), _) => "ok (IPv6 pseudo-header)".to_string(),
         (Version::V3, IpAddr::V4(_), [(_, what), ..]) => format!("ok {what}"),
     };
-    println!("  checksum {stored:#06x}: {verdict}");
+    out!("  checksum {stored:#06x}: {verdict}");
 
     let auth_cfg = match (a.auth, key) {
         (Auth::Simple(_), Some(k)) => AuthConfig::Simple(k),
         (Auth::Ah, Some(k)) => AuthConfig::Ah(k),
         (Auth::None, _) => AuthConfig::None,
         (_, None) => {
-            println!("  validation: skipped (the packet is authenticated; pass --pass PASSWORD)");
+            out!("  validation: skipped (the packet is authenticated; pass --pass PASSWORD)");
             return;
         }
     };
@@ -322,7 +345,7 @@ fn print_advert(rx: &Received<'_>, key: Option<[u8; 8]>) {
         address_policy: AddressPolicy::Reject,
     };
     match validate(rx, &ctx) {
-        Ok(_) => println!("  validation: accepted"),
-        Err(e) => println!("  validation: rejected: {e} [{}]", e.kind().mib_name()),
+        Ok(_) => out!("  validation: accepted"),
+        Err(e) => out!("  validation: rejected: {e} [{}]", e.kind().mib_name()),
     }
 }
