@@ -8,7 +8,8 @@
 //! (`vs<k>` on both sides, A `10.200.<k>.1/24`, B `10.200.<k>.2/24`, IPv6 off). Instance `i`
 //! runs on `vs<i % K>` with VRID `i / K + 1` and the VIP `10.<100+k>.0.<vrid>/32`, no
 //! authentication; A is `state MASTER` priority 150, B `state BACKUP` priority 100. Each daemon
-//! (ours, then keepalived; `SCALE_DAEMONS`) runs on both routers with the same generated
+//! (ours, then keepalived; `SCALE_DAEMONS=ours,keepalived`, either can be left out while
+//! developing) runs on both routers with the same generated
 //! configuration, started as `ip netns exec NS DAEMON -n -l -f CONF -p PID -r PID -c PID`.
 //!
 //! Modes (`SCALE_MODES`, default `v2,v3`): `v2` = `SCALE_N_V2` (1,000) instances of `VRRPv2` at
@@ -31,6 +32,8 @@
 //! 6. SIGTERM B, tear down.
 //!
 //! Finally a table per mode: ours, keepalived, the ratio, and the goals of issue #6.
+//! `SCALE_RT_PRIORITY=N` adds `vrrp_rt_priority N` and `vrrp_rlimit_rttime 200000` to both
+//! daemons' `global_defs`.
 //! Other settings: `SCALE_K` (8), `SCALE_OURS` (our binary; default the one cargo built),
 //! `SCALE_KEEPALIVED` (`keepalived` in PATH or /usr/sbin), `SCALE_QUIET_PCT` (10) and
 //! `SCALE_QUIET_WAIT_S` (0): wait up to that long for the machine to be at most that busy
@@ -60,6 +63,9 @@ use vrrp_engine::testlab::{Capture, find_tool, privileged_with, run, vrrp_in_fra
 const USER_HZ: f64 = 100.0;
 const PRIO_A: u8 = 150;
 const PRIO_B: u8 = 100;
+/// `vrrp_rlimit_rttime` with `SCALE_RT_PRIORITY`: keepalived's default (10 ms) gets its VRRP
+/// child killed over and over at 1,000 instances; both get our default, 200 ms.
+const RT_CPU_LIMIT_US: u32 = 200_000;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -80,6 +86,7 @@ struct Settings {
     quiet_pct: f64,
     quiet_wait: Duration,
     out: PathBuf,
+    rt_priority: Option<u8>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -182,7 +189,7 @@ impl Drop for Topology {
     }
 }
 
-fn gen_conf(side: char, mode: Mode, k: usize) -> String {
+fn gen_conf(side: char, mode: Mode, k: usize, rt_priority: Option<u8>) -> String {
     let (state, prio) = if side == 'a' {
         ("MASTER", PRIO_A)
     } else {
@@ -191,8 +198,14 @@ fn gen_conf(side: char, mode: Mode, k: usize) -> String {
     let mut s = format!(
         "# vrrp_scale: side {side}, {} instances over {k} interfaces, VRRPv{}, advert_int {}\n\
          global_defs {{\n    router_id vrrp_scale_{side}\n    vrrp_garp_master_delay 1\n    \
-         vrrp_garp_master_repeat 1\n    vrrp_version {}\n}}\n\n",
-        mode.n, mode.version, mode.advert_int, mode.version
+         vrrp_garp_master_repeat 1\n    vrrp_version {}\n{}}}\n\n",
+        mode.n,
+        mode.version,
+        mode.advert_int,
+        mode.version,
+        rt_priority.map_or(String::new(), |p| format!(
+            "    vrrp_rt_priority {p}\n    vrrp_rlimit_rttime {RT_CPU_LIMIT_US}\n"
+        ))
     );
     for i in 0..mode.n {
         let (ifc, vrid) = (i % k, i / k + 1);
@@ -472,8 +485,8 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
     let dir = s.out.join(format!("{}-{}", mode.name, daemon.label));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("a.conf"), gen_conf('a', mode, s.k))?;
-    std::fs::write(dir.join("b.conf"), gen_conf('b', mode, s.k))?;
+    std::fs::write(dir.join("a.conf"), gen_conf('a', mode, s.k, s.rt_priority))?;
+    std::fs::write(dir.join("b.conf"), gen_conf('b', mode, s.k, s.rt_priority))?;
     let topo = Topology::new(tag, s.k)?;
     let mut f = Figures {
         host_busy_pre: wait_quiet(s),
@@ -534,14 +547,14 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
     f.host_busy = busy_pct(h0, h1);
     f.load = load_avg();
     let pct = |ticks: u64| ticks as f64 / USER_HZ / el * 100.0;
-    f.usr_a = pct(ca1.user - ca0.user);
-    f.sys_a = pct(ca1.system - ca0.system);
+    f.usr_a = pct(ca1.user.saturating_sub(ca0.user));
+    f.sys_a = pct(ca1.system.saturating_sub(ca0.system));
     f.cpu_a = f.usr_a + f.sys_a;
-    f.rt_a = (ca1.runtime_ns - ca0.runtime_ns) as f64 / 1e9 / el * 100.0;
-    f.usr_b = pct(cb1.user - cb0.user);
-    f.sys_b = pct(cb1.system - cb0.system);
+    f.rt_a = ca1.runtime_ns.saturating_sub(ca0.runtime_ns) as f64 / 1e9 / el * 100.0;
+    f.usr_b = pct(cb1.user.saturating_sub(cb0.user));
+    f.sys_b = pct(cb1.system.saturating_sub(cb0.system));
     f.cpu_b = f.usr_b + f.sys_b;
-    f.rt_b = (cb1.runtime_ns - cb0.runtime_ns) as f64 / 1e9 / el * 100.0;
+    f.rt_b = cb1.runtime_ns.saturating_sub(cb0.runtime_ns) as f64 / 1e9 / el * 100.0;
     f.rss_a = median_u64(&mem_a.iter().map(|m| m.0).collect::<Vec<_>>());
     f.pss_a = median_u64(&mem_a.iter().map(|m| m.1).collect::<Vec<_>>());
     f.rss_b = median_u64(&mem_b.iter().map(|m| m.0).collect::<Vec<_>>());
@@ -692,14 +705,17 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "\n=== {}: {} instances, VRRPv{}, advert_int {} s, {} veth pairs; window {} s, capture {} s",
+        "\n=== {}: {} instances, VRRPv{}, advert_int {} s, {} veth pairs; window {} s, capture {} s{}",
         mode.name,
         mode.n,
         mode.version,
         mode.advert_int,
         s.k,
         s.window.as_secs_f64(),
-        s.pcap.as_secs_f64()
+        s.pcap.as_secs_f64(),
+        s.rt_priority.map_or(String::new(), |p| format!(
+            "; both with vrrp_rt_priority {p}"
+        ))
     );
     let _ = writeln!(
         t,
@@ -949,6 +965,9 @@ fn main() {
         quiet_pct: env_or("SCALE_QUIET_PCT", 10.0),
         quiet_wait: secs("SCALE_QUIET_WAIT_S", 0.0),
         out: PathBuf::from(env_or("SCALE_OUT", "/tmp/vrrp-scale".to_owned())),
+        rt_priority: std::env::var("SCALE_RT_PRIORITY")
+            .ok()
+            .and_then(|v| v.parse().ok()),
     };
     let ours = Daemon {
         label: "ours",
@@ -964,6 +983,7 @@ fn main() {
             .or_else(|| find_tool("keepalived"))
             .unwrap(),
     };
+    let daemons = std::env::var("SCALE_DAEMONS").unwrap_or_else(|_| "ours,keepalived".to_owned());
     let modes_env = std::env::var("SCALE_MODES").unwrap_or_else(|_| "v2,v3".to_owned());
     let mut modes = Vec::new();
     for m in modes_env.split(',') {
@@ -1004,6 +1024,10 @@ fn main() {
     for mode in modes {
         let mut figs = Vec::new();
         for d in [&ours, &theirs] {
+            if !daemons.split(',').any(|x| x.trim() == d.label) {
+                figs.push(Figures::default());
+                continue;
+            }
             println!("--- {} with {}", mode.name, d.label);
             match run_one(&s, mode, d, &tag) {
                 Ok(f) => {

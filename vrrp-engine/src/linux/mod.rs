@@ -15,6 +15,7 @@ pub mod announce;
 pub mod driver;
 pub mod journal;
 pub mod netlink;
+mod outbox;
 pub mod socket;
 pub(crate) mod sys;
 

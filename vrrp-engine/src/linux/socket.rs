@@ -157,6 +157,12 @@ impl VrrpSocket {
         self.socket.send_to(datagram, &to).map(drop)
     }
 
+    /// Sends several IPv4 datagrams built by `vrrp_proto::emit_ipv4`, each to its destination,
+    /// in one `sendmmsg`; returns how many the kernel took (an error only if none was).
+    pub fn send_many_v4(&self, datagrams: &[(&[u8], Ipv4Addr)]) -> io::Result<usize> {
+        super::sys::sendmmsg_v4(&self.socket, datagrams)
+    }
+
     /// Sends a VRRP message built by `vrrp_proto::emit_ipv6` from `src` to `dst`.
     pub fn send_v6(&self, message: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> io::Result<()> {
         let scope = if is_link_scope(dst) { self.ifindex } else { 0 };

@@ -108,3 +108,59 @@ pub(crate) fn recvmsg(
     let control_len = msg.control_len();
     Ok((n, control_len, from))
 }
+
+/// `sendmmsg(2)` of IPv4 datagrams to their destinations (port 0, as raw sockets want), at most
+/// `UIO_MAXIOV` (1024) per call: returns how many the kernel took, or the error of the first.
+pub(crate) fn sendmmsg_v4(
+    socket: &socket2::Socket,
+    datagrams: &[(&[u8], std::net::Ipv4Addr)],
+) -> io::Result<usize> {
+    let datagrams = &datagrams[..datagrams.len().min(1024)];
+    if datagrams.is_empty() {
+        return Ok(0);
+    }
+    let mut addrs: Vec<libc::sockaddr_in> = datagrams
+        .iter()
+        .map(|(_, dst)| libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(dst.octets()),
+            },
+            sin_zero: [0; 8],
+        })
+        .collect();
+    let mut iovs: Vec<libc::iovec> = datagrams
+        .iter()
+        .map(|(d, _)| libc::iovec {
+            // sendmmsg only reads through iov_base; the type says *mut for recvmmsg's sake.
+            iov_base: d.as_ptr().cast_mut().cast(),
+            iov_len: d.len(),
+        })
+        .collect();
+    let mut msgs: Vec<libc::mmsghdr> = addrs
+        .iter_mut()
+        .zip(iovs.iter_mut())
+        .map(|(addr, iov)| {
+            // SAFETY: `mmsghdr` is plain data (pointers and integers), for which all zeroes
+            // is a valid value (null pointers, no control data, no flags).
+            let mut m: libc::mmsghdr = unsafe { core::mem::zeroed() };
+            m.msg_hdr.msg_name = (&raw mut *addr).cast();
+            m.msg_hdr.msg_namelen = core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            m.msg_hdr.msg_iov = &raw mut *iov;
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect();
+    // SAFETY: `msgs` holds `msgs.len()` initialised headers whose name and iovec pointers point
+    // into `addrs`, `iovs` and the caller's datagrams, all alive and unmoved for the call.
+    let n = unsafe {
+        libc::sendmmsg(
+            socket.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            msgs.len() as libc::c_uint,
+            0,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
