@@ -419,6 +419,9 @@ struct Figures {
     adverts_per_s: f64,
     adverts_expected: f64,
     vrids_seen: usize,
+    /// Intervals longer than 1.5 x `advert_int` among all VRIDs of `vs0` (adverts not sent,
+    /// or lost).
+    gaps: usize,
     adverts_from_b: usize,
     jit_med_ms: f64,
     jit_p99_ms: f64,
@@ -599,7 +602,9 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
     let mut jall = Vec::new();
     let mut slopes = Vec::new();
     for ts in by_vrid.values() {
-        jall.extend(jitter(&intervals(ts)));
+        let iv = intervals(ts);
+        f.gaps += iv.iter().filter(|&&x| x > 1.5 * adv).count();
+        jall.extend(jitter(&iv));
         slopes.extend(mean_period(ts, adv));
     }
     f.jit_all_p99_ms = percentile(&jall, 0.99);
@@ -868,6 +873,13 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         ours.jit_all_max_ms,
         theirs.jit_all_max_ms,
         3,
+        "",
+    );
+    row(
+        "intervals over 1.5 x advert_int",
+        ours.gaps as f64,
+        theirs.gaps as f64,
+        0,
         "",
     );
     row(

@@ -539,6 +539,14 @@ impl Capture {
             // Kernel receive timestamps: a capture thread descheduled under load must not make
             // frames look closer together than they were on the wire.
             crate::linux::sys::set_int_option(&socket, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+            // Room for seconds of traffic, so that a capture thread kept off the CPU by a busy
+            // machine loses no frame (root may exceed rmem_max; failing that, the default).
+            let _ = crate::linux::sys::set_int_option(
+                &socket,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                16 << 20,
+            );
             let _ = tx.send(true);
             let mut buf = [0u8; 2048];
             let mut control = [0u8; 128];

@@ -798,8 +798,8 @@ impl Driver {
 }
 
 /// Moves the adverts of a batch of actions ahead of its other work (netlink changes, GARP/NA,
-/// notifications, logs) wherever that keeps each instance's own order: an advert moves only
-/// past actions of other instances. Instances due at the same moment then advertise together
+/// notifications, logs) wherever that keeps each instance's own kernel changes in order: an
+/// advert moves past reports (logs, notifications) and past other instances' work only. Instances due at the same moment then advertise together
 /// and on time, instead of each advert waiting for the address changes of the instances before
 /// it (100 instances taking over at once: the last advert left about 4 ms late). An action
 /// whose instance is unknown stops the reordering there.
@@ -835,11 +835,9 @@ fn adverts_first(actions: &mut Vec<Action>) {
             | Action::AddRoute { instance, .. }
             | Action::RemoveRoute { instance, .. }
             | Action::Announce { instance, .. } => Some(Some(*instance)),
-            Action::Notify(n) => match n.target {
-                crate::NotifyTarget::Instance(id) => Some(Some(id)),
-                crate::NotifyTarget::Group(_) => Some(None),
-            },
-            Action::Log(r) => Some(r.instance),
+            // Log lines and notifications only report: an advert may pass them (keepalived
+            // too sends before it notifies), including its own instance's "master down" line.
+            Action::Notify(_) | Action::Log(_) => Some(None),
             #[allow(unreachable_patterns)] // action kinds added later: keep their order
             _ => None,
         };
