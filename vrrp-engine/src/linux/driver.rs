@@ -646,7 +646,52 @@ impl Driver {
         }
     }
 
+    /// IPv4: the datagrams waiting, read `RX_BATCH` at a time with `recvmmsg` (one system call
+    /// for a burst of adverts instead of one each, plus one that finds nothing).
+    fn receive_v4(&mut self, ctx: &mut Ctx<Driver>, key: SocketKey) {
+        const SLOT: usize = 2048; // the largest VRRP datagram (255 addresses, AH) is ~1.1 KB
+        const RX_BATCH: usize = 32;
+        let interface = key.0;
+        let mut buf = core::mem::take(&mut self.buf);
+        let mut lens = [0usize; RX_BATCH];
+        // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.
+        for _ in 0..256 / RX_BATCH {
+            let Some(socket) = self.pool.get(key) else {
+                break;
+            };
+            let n = match socket.recv_many_v4(&mut buf, SLOT, &mut lens) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.hooks
+                        .warning(&format!("receiving on interface #{}: {e}", interface.0));
+                    break;
+                }
+            };
+            // They had all arrived by now.
+            let now = self.now_at(StdInstant::now());
+            for (i, &len) in lens[..n].iter().enumerate() {
+                let d = &buf[i * SLOT..i * SLOT + len];
+                match vrrp_proto::decode_ipv4(d) {
+                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Err(e) => {
+                        let (src, vrid) = peek_v4(d);
+                        self.engine.handle_rx_error(now, interface, src, vrid, e);
+                    }
+                }
+                self.perform_actions(ctx.now());
+            }
+            if n < RX_BATCH {
+                break;
+            }
+        }
+        self.buf = buf;
+        self.after(ctx);
+    }
+
     fn receive(&mut self, ctx: &mut Ctx<Driver>, key: SocketKey) {
+        if key.1 == Family::V4 {
+            return self.receive_v4(ctx, key);
+        }
         let interface = key.0;
         let mut buf = core::mem::take(&mut self.buf);
         // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.

@@ -176,6 +176,21 @@ impl VrrpSocket {
         self.socket.sendmsg(&msg, 0).map(drop)
     }
 
+    /// Reads the IPv4 datagrams waiting (header included), up to `lens.len()`, into `slot`-byte
+    /// slices of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`.
+    /// Returns how many; 0 when nothing is waiting.
+    pub fn recv_many_v4(
+        &self,
+        buf: &mut [u8],
+        slot: usize,
+        lens: &mut [usize],
+    ) -> io::Result<usize> {
+        match super::sys::recvmmsg(&self.socket, buf, slot, lens) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            r => r,
+        }
+    }
+
     /// Reads one datagram into `buf`; `Ok(None)` when nothing is waiting.
     pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<Datagram<'b>>> {
         let mut control = [0u8; 128];

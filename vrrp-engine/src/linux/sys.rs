@@ -164,3 +164,54 @@ pub(crate) fn sendmmsg_v4(
     };
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
+
+/// `recvmmsg(2)` without waiting: up to `lens.len()` datagrams into consecutive `slot`-byte
+/// slices of `buf` (datagram `i` in `buf[i * slot..]`, its length in `lens[i]`, cut to `slot`).
+/// Returns how many were read; `WouldBlock` when none was waiting.
+pub(crate) fn recvmmsg(
+    socket: &socket2::Socket,
+    buf: &mut [u8],
+    slot: usize,
+    lens: &mut [usize],
+) -> io::Result<usize> {
+    let count = lens.len().min(buf.len() / slot.max(1)).min(1024);
+    if count == 0 {
+        return Ok(0);
+    }
+    let mut iovs: Vec<libc::iovec> = buf
+        .chunks_exact_mut(slot)
+        .take(count)
+        .map(|c| libc::iovec {
+            iov_base: c.as_mut_ptr().cast(),
+            iov_len: c.len(),
+        })
+        .collect();
+    let mut msgs: Vec<libc::mmsghdr> = iovs
+        .iter_mut()
+        .map(|iov| {
+            // SAFETY: `mmsghdr` is plain data for which all zeroes is valid (no name, no
+            // control buffer, no flags).
+            let mut m: libc::mmsghdr = unsafe { core::mem::zeroed() };
+            m.msg_hdr.msg_iov = &raw mut *iov;
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect();
+    // SAFETY: each header points at one iovec of `iovs`, each covering a distinct `slot`-byte
+    // part of `buf`; all live and unmoved for the call. The kernel writes only bytes (into
+    // initialised memory) and the lengths and flags of the headers.
+    let n = unsafe {
+        libc::recvmmsg(
+            socket.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            msgs.len() as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            core::ptr::null_mut(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    for (len, m) in lens.iter_mut().zip(&msgs[..n]) {
+        *len = (m.msg_len as usize).min(slot);
+    }
+    Ok(n)
+}
