@@ -158,6 +158,10 @@ struct Driver {
     journal_dirty: bool,
     /// IPv4 adverts encoded but not yet sent, flushed with one `sendmmsg` per socket.
     outbox: super::outbox::Outbox,
+    /// Gives free heap memory back to the kernel a little after start-up and after each large
+    /// burst of actions (mass takeovers), once the netlink echoes have been read too.
+    trim_timer: Option<TaskId>,
+    trim_soon: bool,
     engine: Engine,
     pool: SocketPool,
     rtnl: Rtnl,
@@ -259,6 +263,8 @@ impl Runner {
             journaled: std::collections::HashSet::new(),
             journal_dirty: true,
             outbox: super::outbox::Outbox::default(),
+            trim_timer: None,
+            trim_soon: true,
             engine,
             pool,
             rtnl,
@@ -331,6 +337,9 @@ impl Runner {
         for (i, up) in links {
             d.engine.handle_link(now, i, up);
         }
+        d.trim_timer = Some(ctx.add_timer_slot("trim", |_: &mut Driver, _, _| {
+            super::sys::trim_heap();
+        }));
         d.engine.start(now);
         d.after(ctx);
         if let Err(e) = self.lp.run(&mut self.driver) {
@@ -454,6 +463,11 @@ impl Driver {
         if let Some(id) = self.garp_timer {
             ctx.set_deadline(id, self.announcer.next_due());
         }
+        if let Some(id) = self.trim_timer
+            && core::mem::take(&mut self.trim_soon)
+        {
+            ctx.set_deadline(id, Some(ctx.now() + TRIM_DELAY));
+        }
     }
 
     /// Rewrites the journal if what we installed changed.
@@ -485,6 +499,7 @@ impl Driver {
 
     fn perform_actions_inner(&mut self, now: StdInstant) {
         let mut actions: Vec<Action> = core::iter::from_fn(|| self.engine.poll_action()).collect();
+        self.trim_soon |= actions.len() >= LARGE_BURST;
         adverts_first(&mut actions);
         for action in actions {
             if !matches!(action, Action::SendAdvert(_)) {
@@ -841,6 +856,11 @@ impl Driver {
         })
     }
 }
+
+/// Actions in one step that make a burst worth giving memory back after.
+const LARGE_BURST: usize = 512;
+/// How long after a burst (or the start) the heap is trimmed.
+const TRIM_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Moves the adverts of a batch of actions ahead of its other work (netlink changes, GARP/NA,
 /// notifications, logs) wherever that keeps each instance's own kernel changes in order: an
