@@ -329,14 +329,14 @@ fn run_parent(args: &daemon::DaemonArgs) -> u8 {
         }
     };
     daemon::write_pidfile(&args.pidfile, &log);
-    if let Some(mut ready) = ready {
-        // The launcher returns now: the pidfile exists, as service managers expect.
-        let _ = ready.write_all(b"1");
-    }
     log.info(&format!(
         "Starting keepalived-rs v{} (parent, VRRP only)",
         env!("CARGO_PKG_VERSION")
     ));
+    if let Some(mut ready) = ready {
+        // The launcher returns now: the pidfile exists, as service managers expect.
+        let _ = ready.write_all(b"1");
+    }
     let status = process::supervise(args, &log);
     daemon::remove_own_pidfile(&args.pidfile);
     // The children's pidfiles, if a child could not remove its own (killed).
