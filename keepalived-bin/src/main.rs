@@ -194,9 +194,10 @@ fn config_test(cli: &Cli, report: &mut dyn std::io::Write) -> u8 {
     status
 }
 
-/// The signals the VRRP child acts on, blocked before anything else runs: one sent while it
-/// starts waits for its loop instead of killing it halfway.
-fn block_child_signals() {
+/// The signals the daemon (parent and VRRP child) acts on, blocked before anything else runs:
+/// one sent while it starts (a dump signal's default action is to terminate) waits for its
+/// event loop instead of killing it halfway.
+fn block_daemon_signals() {
     use scheduler::Signal;
     let _ = scheduler::block_signals(&[
         Signal::TERM,
@@ -213,7 +214,7 @@ fn main() -> ExitCode {
         .nth(1)
         .is_some_and(|a| a == "--vrrp-child")
     {
-        block_child_signals();
+        block_daemon_signals();
     }
     let cli = Cli::parse();
     if let Some(name) = &cli.signum {
@@ -297,6 +298,7 @@ fn main() -> ExitCode {
 /// The parent: checks, goes to the background unless `-n`, writes its pidfile and supervises
 /// the VRRP child until stopped.
 fn run_parent(args: &daemon::DaemonArgs) -> u8 {
+    block_daemon_signals();
     let log = daemon::Logger::new(
         syslog::PARENT,
         args.log_console,
@@ -417,7 +419,48 @@ fn facility(arg: Option<&str>) -> Option<libc::c_int> {
 
 #[cfg(test)]
 mod tests {
-    use super::{facility, signum};
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::path::{Path, PathBuf};
+
+    use clap::Parser as _;
+
+    use super::{Cli, daemon, facility, signum};
+
+    /// What the parent passes its VRRP child is read back by the child as the same settings.
+    #[test]
+    fn the_child_understands_its_command_line() {
+        let args = daemon::DaemonArgs {
+            config: PathBuf::from("/etc/k a/keepalived.conf"),
+            config_id: Some("lb1".into()),
+            log_console: true,
+            log_detail: true,
+            facility_arg: Some("local3".into()),
+            facility: libc::LOG_LOCAL3,
+            log_file: Some(PathBuf::from("/var/log/k.log")),
+            dump_conf: true,
+            pidfile: PathBuf::from("/run/p.pid"),
+            vrrp_pidfile: PathBuf::from("/run/v.pid"),
+            checkers_pidfile: PathBuf::from("/run/c.pid"),
+            dont_fork: false,
+            dont_respawn: true,
+            vrrp_only: true,
+        };
+        let mut argv = vec![std::ffi::OsString::from("keepalived")];
+        argv.extend(crate::process::child_args(&args, 4242));
+        let cli = Cli::try_parse_from(argv).unwrap();
+        assert_eq!(cli.vrrp_child, Some(4242));
+        assert_eq!(cli.use_file, Path::new("/etc/k a/keepalived.conf"));
+        assert_eq!(cli.vrrp_pid.as_deref(), Some(Path::new("/run/v.pid")));
+        assert_eq!(cli.config_id.as_deref(), Some("lb1"));
+        assert_eq!(cli.log_facility.as_deref(), Some("local3"));
+        assert_eq!(cli.log_file, Some(Some(PathBuf::from("/var/log/k.log"))));
+        assert!(cli.log_console && cli.log_detail && cli.dump_conf && cli.vrrp);
+        assert!(
+            cli.config_test.is_none(),
+            "the child must not run the config test"
+        );
+    }
 
     #[test]
     fn signal_numbers_like_keepalived() {
