@@ -69,7 +69,7 @@ impl Backoff {
     }
 }
 
-/// How the parent's loop ended: its exit status.
+/// The parent's state on its event loop.
 struct Supervisor {
     args: DaemonArgs,
     log: Logger,
@@ -82,7 +82,6 @@ struct Supervisor {
     pending: Vec<Signal>,
     retry: Option<TaskId>,
     stopping: bool,
-    stop_deadline: Option<TaskId>,
     status: u8,
 }
 
@@ -260,19 +259,16 @@ impl Supervisor {
             return;
         }
         self.forward(ctx, Signal::TERM);
-        self.stop_deadline =
-            Some(
-                ctx.add_timer_after("stop wait", STOP_WAIT, |s: &mut Supervisor, ctx, _| {
-                    if let Some(t) = s.child.take() {
-                        s.log.error(&format!(
-                            "the VRRP child did not stop within {} s: killing it",
-                            STOP_WAIT.as_secs()
-                        ));
-                        ctx.cancel(t); // SIGKILL, reaped by the loop
-                    }
-                    ctx.terminate();
-                }),
-            );
+        ctx.add_timer_after("stop wait", STOP_WAIT, |s: &mut Supervisor, ctx, _| {
+            if let Some(t) = s.child.take() {
+                s.log.error(&format!(
+                    "the VRRP child did not stop within {} s: killing it",
+                    STOP_WAIT.as_secs()
+                ));
+                ctx.cancel(t); // SIGKILL; its journal tells the next start what to remove
+            }
+            ctx.terminate();
+        });
     }
 }
 
@@ -314,7 +310,6 @@ pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
         pending: Vec::new(),
         retry: None,
         stopping: false,
-        stop_deadline: None,
         status: 0,
     };
     sup.spawn(lp.ctx());

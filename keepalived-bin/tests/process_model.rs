@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
 use scheduler::Signal;
-use vrrp_engine::testlab::{Capture, Lab, privileged, vrrp_in_frame, wait_for};
+use vrrp_engine::testlab::{Capture, Lab, privileged, run, vrrp_in_frame, wait_for};
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
 const SHORT: Duration = Duration::from_secs(8);
@@ -341,6 +341,37 @@ fn sighup_and_dump_signals_are_forwarded() {
     d.signal(Signal::json());
     assert!(wait_for(SHORT, || file("keepalived.json").exists()));
     assert_eq!(read_json()[0]["data"]["vips"][0], "10.99.0.101/24 dev eth0");
+}
+
+#[test]
+fn the_wait_for_a_stuck_child_is_bounded() {
+    if !privileged("the_wait_for_a_stuck_child_is_bounded").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let d = spawn(&lab, 0, &[]);
+    d.wait_log("(VI_1) Entering MASTER STATE");
+    assert!(wait_for(SHORT, || lab.has_address(0, VIP)));
+    let child = d.child();
+    // A child that cannot act on SIGTERM: the parent kills it after 5 s and exits.
+    run("kill", &["-STOP", &child.to_string()]).unwrap();
+    let asked = Instant::now();
+    d.signal(Signal::TERM);
+    assert!(lab.wait_exit(d.pid, SHORT + SHORT).unwrap(), "{}", d.log());
+    assert!(asked.elapsed() >= Duration::from_secs(5), "did not wait");
+    d.wait_log("did not stop within 5 s: killing it");
+    assert!(wait_for(SHORT, || !alive(child)));
+    assert!(!d.pidfile().exists() && !d.vrrp_pidfile().exists());
+    // Killed, it could not remove the VIP; the next start does (journal).
+    assert!(lab.has_address(0, VIP));
+    let mon = monitor(&lab, 0);
+    let again = spawn(&lab, 0, &[]);
+    assert!(
+        wait_for(SHORT, || deleted_at(&mon, VIP).is_some()),
+        "{}",
+        again.log()
+    );
+    again.wait_log("(VI_1) Entering MASTER STATE");
 }
 
 #[test]
