@@ -52,6 +52,8 @@ pub(crate) struct DaemonArgs {
     /// `-S` as given (passed on to the child).
     pub facility_arg: Option<String>,
     pub facility: libc::c_int,
+    /// `-G`: not to syslog.
+    pub no_syslog: bool,
     /// `-g`: also log to this file (the VRRP child to the same name with `_vrrp` added).
     pub log_file: Option<PathBuf>,
     /// `-d`: log the configuration as parsed at start.
@@ -67,27 +69,25 @@ pub(crate) struct DaemonArgs {
     pub vrrp_only: bool,
 }
 
-/// Where log lines go: the console (`-l`), a file (`-g`) and syslog.
+/// Where log lines go: the console (`-l`), a file (`-g`) and syslog (unless `-G`).
 #[derive(Clone, Debug)]
 pub(crate) struct Logger {
     console: bool,
     detail: bool,
+    syslog: bool,
     file: Option<Arc<File>>,
 }
 
 impl Logger {
-    /// Opens syslog as `ident`; with `file`, appends every line there too.
-    pub(crate) fn new(
-        ident: &'static CStr,
-        console: bool,
-        detail: bool,
-        facility: libc::c_int,
-        file: Option<&Path>,
-    ) -> Logger {
-        crate::syslog::open(ident, facility);
+    /// Opens syslog as `ident` (unless `-G`); with `file`, appends every line there too.
+    pub(crate) fn new(ident: &'static CStr, args: &DaemonArgs, file: Option<&Path>) -> Logger {
+        if !args.no_syslog {
+            crate::syslog::open(ident, args.facility);
+        }
         let mut log = Logger {
-            console,
-            detail,
+            console: args.log_console,
+            detail: args.log_detail,
+            syslog: !args.no_syslog,
             file: None,
         };
         if let Some(path) = file {
@@ -111,7 +111,9 @@ impl Logger {
         if let Some(f) = &self.file {
             let _ = writeln!(&**f, "{}: {message}", timestamp());
         }
-        crate::syslog::send(priority, message);
+        if self.syslog {
+            crate::syslog::send(priority, message);
+        }
     }
     pub(crate) fn info(&self, message: &str) {
         self.line(libc::LOG_INFO, message);
@@ -408,13 +410,7 @@ pub(crate) fn remove_own_pidfile(path: &Path) {
 /// parent does not respawn a child that ended with 4 or 5).
 pub(crate) fn run_vrrp(args: &DaemonArgs, parent: u32) -> u8 {
     let log_file = args.log_file.as_deref().map(child_log_file);
-    let log = Logger::new(
-        crate::syslog::VRRP,
-        args.log_console,
-        args.log_detail,
-        args.facility,
-        log_file.as_deref(),
-    );
+    let log = Logger::new(crate::syslog::VRRP, args, log_file.as_deref());
     // Ask for SIGTERM (blocked since main(), so it waits for the loop) when the parent dies,
     // then check that it has not died already, before the request was made.
     if let Err(e) = crate::posix::parent_death_signal(libc::SIGTERM) {

@@ -109,6 +109,9 @@ struct Cli {
     #[allow(clippy::option_option)]
     #[arg(short = 'g', long = "log-file", value_name = "FILE", num_args = 0..=1, require_equals = true)]
     log_file: Option<Option<PathBuf>>,
+    /// Do not log to syslog (with -l or -g, the only log is there).
+    #[arg(short = 'G', long = "no-syslog")]
+    no_syslog: bool,
     /// Print the number of the signal for STOP, RELOAD, DATA, STATS or JSON, and exit.
     #[arg(long = "signum", value_name = "NAME")]
     signum: Option<String>,
@@ -275,6 +278,7 @@ fn main() -> ExitCode {
         log_detail: cli.log_detail,
         facility_arg: cli.log_facility.clone(),
         facility,
+        no_syslog: cli.no_syslog,
         log_file: cli.log_file.as_ref().map(|f| {
             absolute(
                 f.as_deref()
@@ -299,13 +303,7 @@ fn main() -> ExitCode {
 /// the VRRP child until stopped.
 fn run_parent(args: &daemon::DaemonArgs) -> u8 {
     block_daemon_signals();
-    let log = daemon::Logger::new(
-        syslog::PARENT,
-        args.log_console,
-        args.log_detail,
-        args.facility,
-        args.log_file.as_deref(),
-    );
+    let log = daemon::Logger::new(syslog::PARENT, args, args.log_file.as_deref());
     if let Err(code) = daemon::precheck(args, &log) {
         return code;
     }
@@ -437,6 +435,7 @@ mod tests {
             log_detail: true,
             facility_arg: Some("local3".into()),
             facility: libc::LOG_LOCAL3,
+            no_syslog: true,
             log_file: Some(PathBuf::from("/var/log/k.log")),
             dump_conf: true,
             pidfile: PathBuf::from("/run/p.pid"),
@@ -455,7 +454,7 @@ mod tests {
         assert_eq!(cli.config_id.as_deref(), Some("lb1"));
         assert_eq!(cli.log_facility.as_deref(), Some("local3"));
         assert_eq!(cli.log_file, Some(Some(PathBuf::from("/var/log/k.log"))));
-        assert!(cli.log_console && cli.log_detail && cli.dump_conf && cli.vrrp);
+        assert!(cli.log_console && cli.log_detail && cli.dump_conf && cli.vrrp && cli.no_syslog);
         assert!(
             cli.config_test.is_none(),
             "the child must not run the config test"

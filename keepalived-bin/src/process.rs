@@ -98,6 +98,7 @@ pub(crate) fn child_args(args: &DaemonArgs, parent: u32) -> Vec<std::ffi::OsStri
     for (on, flag) in [
         (args.log_console, "-l"),
         (args.log_detail, "-D"),
+        (args.no_syslog, "-G"),
         (args.dump_conf, "-d"),
         (args.vrrp_only, "-P"),
     ] {

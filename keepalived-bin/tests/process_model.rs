@@ -427,7 +427,7 @@ fn without_dont_fork_it_goes_to_the_background() {
     std::fs::write(dir.join("bg.conf"), conf(VIP)).unwrap();
     let mut launcher = lab
         .command(0, env!("CARGO_BIN_EXE_keepalived"))
-        .args(["-P", "-D", "-f"])
+        .args(["-P", "-D", "-G", "-f"])
         .arg(dir.join("bg.conf"))
         .arg("-p")
         .arg(&pidfile)
