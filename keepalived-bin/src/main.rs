@@ -1,7 +1,7 @@
 //! The `keepalived` command of keepalived-rs.
 //!
 //! It takes keepalived's command-line options (the 1.2.13 letters plus the modern `-t`, `-i`,
-//! `-g`, `--signum`), so that service files and scripts written for keepalived keep working.
+//! `-g`, `-G`, `--signum`), so that service files and scripts written for keepalived keep working.
 //!
 //! * `keepalived -t [-f FILE]` reads the configuration, prints every finding with
 //!   `file:line:column`, the source line and a hint, and exits like keepalived 2.x: 0 when the

@@ -128,6 +128,16 @@ fn spawn_with(lab: &Lab, host: usize, text: &str, extra: &[&str]) -> Daemon {
     d
 }
 
+/// Starts a daemon on host 0 and waits until it is MASTER with the VIP; returns it and its
+/// VRRP child's pid.
+fn master(lab: &Lab, extra: &[&str]) -> (Daemon, u32) {
+    let d = spawn(lab, 0, extra);
+    d.wait_log("(VI_1) Entering MASTER STATE");
+    assert!(wait_for(SHORT, || lab.has_address(0, VIP)), "{}", d.log());
+    let child = d.child();
+    (d, child)
+}
+
 /// `ip -ts -o monitor address` in `host`, printing UTC times, into a file; returns once it is
 /// known to be listening (it has reported an address added for the purpose).
 fn monitor(lab: &Lab, host: usize) -> PathBuf {
@@ -187,11 +197,8 @@ fn a_killed_child_is_respawned_and_cleans_up_after_itself() {
         return;
     }
     let lab = Lab::new(1).unwrap();
-    let d = spawn(&lab, 0, &[]);
-    d.wait_log("(VI_1) Entering MASTER STATE");
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)));
+    let (d, first) = master(&lab, &[]);
     assert_eq!(pid_in(&d.pidfile()), Some(d.pid), "parent pidfile");
-    let first = d.child();
     assert_ne!(first, d.pid);
     let mon = monitor(&lab, 0);
 
@@ -224,9 +231,7 @@ fn with_dont_respawn_the_parent_stops_when_the_child_dies() {
         return;
     }
     let lab = Lab::new(1).unwrap();
-    let d = spawn(&lab, 0, &["-R"]);
-    d.wait_log("(VI_1) Entering MASTER STATE");
-    let child = d.child();
+    let (d, child) = master(&lab, &["-R"]);
     Signal::KILL.send_to(child).unwrap();
     assert!(lab.wait_exit(d.pid, SHORT).unwrap(), "{}", d.log());
     d.wait_log("--dont-respawn");
@@ -240,10 +245,7 @@ fn sigterm_stops_child_and_parent_in_order() {
     }
     let lab = Lab::new(2).unwrap();
     let capture = Capture::start(&lab, 1).unwrap();
-    let d = spawn(&lab, 0, &[]);
-    d.wait_log("(VI_1) Entering MASTER STATE");
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)));
-    let child = d.child();
+    let (d, child) = master(&lab, &[]);
     let mon = monitor(&lab, 0);
 
     d.signal(Signal::TERM);
@@ -282,10 +284,7 @@ fn sighup_and_dump_signals_are_forwarded() {
         return;
     }
     let lab = Lab::new(1).unwrap();
-    let d = spawn(&lab, 0, &[]);
-    d.wait_log("(VI_1) Entering MASTER STATE");
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)));
-    let child = d.child();
+    let (d, child) = master(&lab, &[]);
     let file = |name: &str| d.dir.join(name);
     let read_json = || -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(file("keepalived.json")).unwrap()).unwrap()
@@ -349,10 +348,7 @@ fn the_wait_for_a_stuck_child_is_bounded() {
         return;
     }
     let lab = Lab::new(1).unwrap();
-    let d = spawn(&lab, 0, &[]);
-    d.wait_log("(VI_1) Entering MASTER STATE");
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)));
-    let child = d.child();
+    let (d, child) = master(&lab, &[]);
     // A child that cannot act on SIGTERM: the parent kills it after 5 s and exits.
     run("kill", &["-STOP", &child.to_string()]).unwrap();
     let asked = Instant::now();
