@@ -339,10 +339,11 @@ fn run_parent(args: &daemon::DaemonArgs) -> u8 {
     }
     let status = process::supervise(args, &log);
     daemon::remove_own_pidfile(&args.pidfile);
-    // The children's pidfiles, if a child could not remove its own (killed).
-    for p in [&args.vrrp_pidfile, &args.checkers_pidfile] {
-        let _ = daemon::running(p);
-    }
+    // The VRRP child's pidfile, if it could not remove it (killed): it is ours (no other daemon
+    // held it when we started); keepalived's parent removes its children's too. We start no
+    // checker, so its pidfile is only removed when stale.
+    let _ = std::fs::remove_file(&args.vrrp_pidfile);
+    let _ = daemon::running(&args.checkers_pidfile);
     log.info("Stopped");
     status
 }
