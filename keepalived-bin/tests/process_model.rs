@@ -239,6 +239,28 @@ fn with_dont_respawn_the_parent_stops_when_the_child_dies() {
 }
 
 #[test]
+fn a_child_that_cannot_start_is_not_respawned() {
+    if !privileged("a_child_that_cannot_start_is_not_respawned").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let (d, child) = master(&lab, &[]);
+    // The file is broken by the time the crashed child is respawned: the new child exits 5
+    // (configuration unusable) and the parent stops rather than respawn it in a loop.
+    std::fs::write(d.conf(), "vrrp_instance VI_1 {\n  interface eth0\n").unwrap();
+    Signal::KILL.send_to(child).unwrap();
+    assert!(lab.wait_exit(d.pid, SHORT).unwrap(), "{}", d.log());
+    d.wait_log("exited with status 5 (it cannot start with this configuration)");
+    assert_eq!(
+        d.log().matches("Starting VRRP child").count(),
+        2,
+        "{}",
+        d.log()
+    );
+    assert!(!d.pidfile().exists() && !d.vrrp_pidfile().exists());
+}
+
+#[test]
 fn sigterm_stops_child_and_parent_in_order() {
     if !privileged("sigterm_stops_child_and_parent_in_order").unwrap() {
         return;
