@@ -6,7 +6,7 @@
 
 use core::time::Duration;
 use std::collections::HashSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use vrrp_proto::{AdvertInterval, AuthConfig, Centiseconds, Ipv4ChecksumMode, Seconds};
 
@@ -43,6 +43,8 @@ pub struct EngineConfig {
     /// `log_unknown_vrids`: log adverts for VRIDs no instance runs (at most once per
     /// `log_interval`); they are always counted.
     pub log_unknown_vrids: bool,
+    /// Static addresses, routes and rules (the driver's business; see [`StaticConfig`]).
+    pub statics: StaticConfig,
 }
 
 /// Which state an instance asks for at start (`state MASTER|BACKUP`).
@@ -56,8 +58,10 @@ pub enum InitialState {
     Master,
 }
 
-/// A virtual address (`virtual_ipaddress` or `virtual_ipaddress_excluded` entry).
+/// A virtual or static address (`virtual_ipaddress`, `virtual_ipaddress_excluded` or
+/// `static_ipaddress` line; keepalived-behaviour.md §1.3.3, `ip addr add` options).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(clippy::struct_excessive_bools)] // one per `ip addr` flag keyword
 pub struct VirtualAddress {
     /// The address.
     pub addr: IpAddr,
@@ -67,6 +71,32 @@ pub struct VirtualAddress {
     pub interface: Option<InterfaceId>,
     /// `true` for `virtual_ipaddress_excluded`: installed and announced, never put in adverts.
     pub excluded: bool,
+    /// `label`: the IPv4 address label (`eth0:1`); ignored for IPv6, as by the kernel.
+    pub label: Option<String>,
+    /// `scope`: the kernel's numeric scope (0 global, 200 site, 253 link, 254 host, 255
+    /// nowhere); `None` is global.
+    pub scope: Option<u8>,
+    /// `brd`/`broadcast` (IPv4 only).
+    pub broadcast: Option<Ipv4Addr>,
+    /// `peer ADDR/LEN`: the remote end of a point-to-point address (its prefix length is the
+    /// one the kernel records).
+    pub peer: Option<(IpAddr, u8)>,
+    /// IPv6: install without duplicate address detection (`IFA_F_NODAD`), so the address is
+    /// usable and announceable at once. On by default, as in keepalived; `-nodad` clears it.
+    pub nodad: bool,
+    /// IPv6 preferred lifetime in seconds (`preferred_lft`): `None` is keepalived's default,
+    /// 0 (deprecated, never chosen as a source address) for a /128 and forever otherwise;
+    /// `Some(u32::MAX)` is `forever`.
+    pub preferred_lft: Option<u32>,
+    /// `home` (`IFA_F_HOMEADDRESS`, IPv6).
+    pub home: bool,
+    /// `noprefixroute` (`IFA_F_NOPREFIXROUTE`): no prefix route is added with the address.
+    pub noprefixroute: bool,
+    /// `autojoin` (`IFA_F_MCAUTOJOIN`): join the multicast group of a multicast address.
+    pub autojoin: bool,
+    /// `no_track`: when removed behind our back, the address is not put back until the
+    /// instance next becomes MASTER.
+    pub no_track: bool,
 }
 
 impl VirtualAddress {
@@ -78,11 +108,62 @@ impl VirtualAddress {
             prefix_len,
             interface: None,
             excluded: false,
+            label: None,
+            scope: None,
+            broadcast: None,
+            peer: None,
+            nodad: true,
+            preferred_lft: None,
+            home: false,
+            noprefixroute: false,
+            autojoin: false,
+            no_track: false,
+        }
+    }
+
+    /// The preferred lifetime to install (seconds, `u32::MAX` = forever), keepalived's default
+    /// applied: IPv6 /128 addresses are deprecated (0), everything else is preferred forever.
+    pub fn effective_preferred_lft(&self) -> u32 {
+        match self.preferred_lft {
+            Some(v) => v,
+            None if self.addr.is_ipv6() && self.prefix_len == 128 => 0,
+            None => u32::MAX,
         }
     }
 }
 
-/// A virtual route (`virtual_routes` entry), installed while MASTER.
+/// What a route does with matching traffic (`ip route` route types).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RouteKind {
+    /// A normal route (through a gateway or out of an interface).
+    #[default]
+    Unicast,
+    /// `blackhole`: silently dropped.
+    Blackhole,
+    /// `unreachable`: dropped with ICMP unreachable.
+    Unreachable,
+    /// `prohibit`: dropped with ICMP administratively prohibited.
+    Prohibit,
+    /// `throw`: the lookup continues with the next rule.
+    Throw,
+}
+
+/// One hop of a multipath route (`nexthop via GW dev IF weight W onlink`, or the deprecated
+/// `or GW`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NextHop {
+    /// Gateway, if any.
+    pub gateway: Option<IpAddr>,
+    /// Output interface, if any.
+    pub interface: Option<InterfaceId>,
+    /// Weight, 1..=256 (1 when not given).
+    pub weight: u16,
+    /// `onlink`: the gateway is reachable on the interface without a matching route.
+    pub onlink: bool,
+}
+
+/// A virtual or static route (`virtual_routes` / `static_routes` line; keepalived-behaviour.md
+/// §1.3.4, `ip route add` options).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VirtualRoute {
     /// Destination network.
@@ -99,6 +180,119 @@ pub struct VirtualRoute {
     pub table: Option<u32>,
     /// Metric, if any.
     pub metric: Option<u32>,
+    /// Route type.
+    pub kind: RouteKind,
+    /// `scope`: the kernel's numeric scope; `None` lets the driver choose as `ip route` does
+    /// (link for an IPv4 route out of an interface with no gateway, global otherwise).
+    pub scope: Option<u8>,
+    /// Multipath hops (`nexthop …`); when not empty, `gateway` and `interface` are unused.
+    pub nexthops: Vec<NextHop>,
+    /// `onlink` for the single gateway.
+    pub onlink: bool,
+    /// `no_track`: when removed behind our back, the route is not put back until the instance
+    /// next becomes MASTER.
+    pub no_track: bool,
+}
+
+impl VirtualRoute {
+    /// A unicast route to `dest/prefix_len` in the main table with nothing else set.
+    pub fn to(dest: IpAddr, prefix_len: u8) -> Self {
+        VirtualRoute {
+            dest,
+            prefix_len,
+            gateway: None,
+            source: None,
+            interface: None,
+            table: None,
+            metric: None,
+            kind: RouteKind::Unicast,
+            scope: None,
+            nexthops: Vec::new(),
+            onlink: false,
+            no_track: false,
+        }
+    }
+}
+
+/// What a policy routing rule does (`ip rule` actions).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RuleAction {
+    /// `table N` (also the default: the main table).
+    #[default]
+    ToTable,
+    /// `goto PRIORITY`: continue with the rule of that priority.
+    Goto(u32),
+    /// `nop`.
+    Nop,
+    /// `blackhole`.
+    Blackhole,
+    /// `unreachable`.
+    Unreachable,
+    /// `prohibit`.
+    Prohibit,
+}
+
+/// A policy routing rule (`virtual_rules` / `static_rules` line, `ip rule add` syntax).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualRule {
+    /// IPv6 rule (given by the addresses, or `inet6`).
+    pub ipv6: bool,
+    /// `from PREFIX`.
+    pub from: Option<(IpAddr, u8)>,
+    /// `to PREFIX`.
+    pub to: Option<(IpAddr, u8)>,
+    /// `iif NAME` (rules name interfaces; they may not exist yet).
+    pub iif: Option<String>,
+    /// `oif NAME`.
+    pub oif: Option<String>,
+    /// `fwmark MARK[/MASK]`.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `tos`.
+    pub tos: u8,
+    /// `not`: the selector is inverted.
+    pub invert: bool,
+    /// `priority`/`preference`/`order`; the kernel picks one when `None`.
+    pub priority: Option<u32>,
+    /// `table` (for [`RuleAction::ToTable`]; main when `None`).
+    pub table: Option<u32>,
+    /// The action.
+    pub action: RuleAction,
+    /// `no_track` (accepted; rules are not watched for removal).
+    pub no_track: bool,
+}
+
+impl VirtualRule {
+    /// A rule of the given family matching everything and looking up the main table.
+    pub fn new(ipv6: bool) -> Self {
+        VirtualRule {
+            ipv6,
+            from: None,
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            tos: 0,
+            invert: false,
+            priority: None,
+            table: None,
+            action: RuleAction::ToTable,
+            no_track: false,
+        }
+    }
+}
+
+/// `static_ipaddress`, `static_routes` and `static_rules`: installed by the driver when it
+/// starts whatever the VRRP state, restored while running (addresses and routes), removed at
+/// an orderly stop (rules, then routes, then addresses, keepalived-behaviour.md §7.5) and, after
+/// a crash, by the next start's journal. The engine itself never acts on them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StaticConfig {
+    /// Addresses; each names its interface.
+    pub addresses: Vec<VirtualAddress>,
+    /// Routes.
+    pub routes: Vec<VirtualRoute>,
+    /// Rules.
+    pub rules: Vec<VirtualRule>,
 }
 
 /// A unicast peer (`unicast_peer { IP [min_ttl N] [max_ttl N] }`).
@@ -290,6 +484,9 @@ pub struct InstanceConfig {
     pub virtual_addresses: Vec<VirtualAddress>,
     /// Virtual routes, in order.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// Virtual rules (`virtual_rules`), in order: installed after the routes, removed before
+    /// them.
+    pub virtual_rules: Vec<VirtualRule>,
     /// Unicast peers; empty means multicast.
     pub unicast_peers: Vec<UnicastPeer>,
     /// Trackers affecting this instance.
@@ -345,6 +542,7 @@ impl InstanceConfig {
             primary_addr,
             virtual_addresses: Vec::new(),
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
             unicast_peers: Vec::new(),
             track: Vec::new(),
             garp: GarpConfig::default(),

@@ -340,13 +340,11 @@ fn netns_virtual_routes() {
     let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
     let Pair { d1, d2, .. } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
         vi.virtual_routes.push(VirtualRoute {
-            dest: "198.51.100.0".parse().unwrap(),
-            prefix_len: 24,
             gateway: Some("10.99.0.254".parse().unwrap()),
-            source: None,
             interface: Some(vi.interface),
             table: Some(100),
             metric: Some(7),
+            ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
         });
     });
     // An empty table does not exist: read that as no route.

@@ -209,6 +209,7 @@ impl Engine {
             trackers,
             log_interval,
             log_unknown_vrids,
+            statics: _,
         } = config;
         let mut groups_of = vec![None; instances.len()];
         for (g, group) in sync_groups.iter().enumerate() {
@@ -559,7 +560,8 @@ impl Engine {
                 continue;
             };
             let master = inst.state == State::Master;
-            if master == present {
+            // `no_track`: a vanished address waits for the next transition to MASTER.
+            if master == present || (master && va.no_track) {
                 continue;
             }
             if master {
@@ -599,7 +601,7 @@ impl Engine {
                 continue;
             }
             let master = inst.state == State::Master;
-            if master == present {
+            if master == present || (master && route.no_track) {
                 continue;
             }
             let instance = InstanceId(i as u32);

@@ -1,4 +1,4 @@
-//! A journal of the kernel state the driver installed (virtual addresses and routes), kept in a
+//! A journal of the kernel state the driver installed (addresses, routes and rules), kept in a
 //! file (for example under `/run`) so that the next start can remove what a crash or `kill -9`
 //! left behind, and nothing else.
 //!
@@ -7,7 +7,10 @@
 //!
 //! ```text
 //! addr IFINDEX ADDRESS/PREFIX
-//! route DEST/PREFIX GATEWAY|- SOURCE|- OIF|- TABLE|- METRIC|-
+//! route DEST/PREFIX GATEWAY|- SOURCE|- OIF|- TABLE|- METRIC|- [type=T] [scope=N] [onlink]
+//!       [nh=GATEWAY|-,OIF|-,WEIGHT[,onlink]]...
+//! rule inet|inet6 [from=A/L] [to=A/L] [iif=NAME] [oif=NAME] [fwmark=M] [fwmask=M] [tos=N]
+//!       [not] [prio=N] [table=N] [goto=N|action=nop|blackhole|unreachable|prohibit]
 //! ```
 //!
 //! Lines that do not parse are ignored (a journal is advice for cleaning up, never a reason to
@@ -18,7 +21,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::{InterfaceId, VirtualRoute};
+use crate::{InterfaceId, NextHop, RouteKind, RuleAction, VirtualRoute, VirtualRule};
 
 /// Something the driver installed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +37,8 @@ pub enum Entry {
     },
     /// A route.
     Route(VirtualRoute),
+    /// A policy routing rule.
+    Rule(VirtualRule),
 }
 
 /// The journal file.
@@ -80,6 +85,20 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
+const ROUTE_KINDS: [(RouteKind, &str); 4] = [
+    (RouteKind::Blackhole, "blackhole"),
+    (RouteKind::Unreachable, "unreachable"),
+    (RouteKind::Prohibit, "prohibit"),
+    (RouteKind::Throw, "throw"),
+];
+
+const RULE_ACTIONS: [(RuleAction, &str); 4] = [
+    (RuleAction::Nop, "nop"),
+    (RuleAction::Blackhole, "blackhole"),
+    (RuleAction::Unreachable, "unreachable"),
+    (RuleAction::Prohibit, "prohibit"),
+];
+
 fn format_entry(e: &Entry) -> String {
     match e {
         Entry::Address {
@@ -97,6 +116,70 @@ fn format_entry(e: &Entry) -> String {
                 opt(r.metric),
             ] {
                 let _ = write!(s, " {field}");
+            }
+            if let Some((_, name)) = ROUTE_KINDS.iter().find(|(k, _)| *k == r.kind) {
+                let _ = write!(s, " type={name}");
+            }
+            if let Some(scope) = r.scope {
+                let _ = write!(s, " scope={scope}");
+            }
+            if r.onlink {
+                s.push_str(" onlink");
+            }
+            for h in &r.nexthops {
+                let _ = write!(
+                    s,
+                    " nh={},{},{}{}",
+                    opt(h.gateway),
+                    opt(h.interface.map(|i| i.0)),
+                    h.weight,
+                    if h.onlink { ",onlink" } else { "" }
+                );
+            }
+            s
+        }
+        Entry::Rule(r) => {
+            let mut s = format!("rule {}", if r.ipv6 { "inet6" } else { "inet" });
+            if let Some((a, l)) = r.from {
+                let _ = write!(s, " from={a}/{l}");
+            }
+            if let Some((a, l)) = r.to {
+                let _ = write!(s, " to={a}/{l}");
+            }
+            if let Some(i) = &r.iif {
+                let _ = write!(s, " iif={i}");
+            }
+            if let Some(o) = &r.oif {
+                let _ = write!(s, " oif={o}");
+            }
+            if let Some((m, mask)) = r.fwmark {
+                let _ = write!(s, " fwmark={m}");
+                if let Some(mask) = mask {
+                    let _ = write!(s, " fwmask={mask}");
+                }
+            }
+            if r.tos != 0 {
+                let _ = write!(s, " tos={}", r.tos);
+            }
+            if r.invert {
+                s.push_str(" not");
+            }
+            if let Some(p) = r.priority {
+                let _ = write!(s, " prio={p}");
+            }
+            if let Some(t) = r.table {
+                let _ = write!(s, " table={t}");
+            }
+            match r.action {
+                RuleAction::ToTable => {}
+                RuleAction::Goto(t) => {
+                    let _ = write!(s, " goto={t}");
+                }
+                other => {
+                    if let Some((_, name)) = RULE_ACTIONS.iter().find(|(a, _)| *a == other) {
+                        let _ = write!(s, " action={name}");
+                    }
+                }
             }
             s
         }
@@ -130,20 +213,79 @@ fn parse_line(line: &str) -> Option<Entry> {
                 prefix_len,
             })
         }
-        ["route", d, gw, src, oif, table, metric] => {
+        ["route", d, gw, src, oif, table, metric, extra @ ..] => {
             let (dest, prefix_len) = parse_prefixed(d)?;
-            Some(Entry::Route(VirtualRoute {
-                dest,
-                prefix_len,
+            let mut r = VirtualRoute {
                 gateway: parse_opt(gw).ok()?,
                 source: parse_opt(src).ok()?,
                 interface: parse_opt::<u32>(oif).ok()?.map(InterfaceId),
                 table: parse_opt(table).ok()?,
                 metric: parse_opt(metric).ok()?,
-            }))
+                ..VirtualRoute::to(dest, prefix_len)
+            };
+            for x in extra {
+                match x.split_once('=') {
+                    None if *x == "onlink" => r.onlink = true,
+                    Some(("type", t)) => {
+                        r.kind = ROUTE_KINDS.iter().find(|(_, n)| *n == t)?.0;
+                    }
+                    Some(("scope", v)) => r.scope = Some(v.parse().ok()?),
+                    Some(("nh", v)) => r.nexthops.push(parse_hop(v)?),
+                    _ => return None,
+                }
+            }
+            Some(Entry::Route(r))
+        }
+        ["rule", family, extra @ ..] => {
+            let mut r = VirtualRule::new(match *family {
+                "inet" => false,
+                "inet6" => true,
+                _ => return None,
+            });
+            for x in extra {
+                match x.split_once('=') {
+                    None if *x == "not" => r.invert = true,
+                    Some(("from", v)) => r.from = Some(parse_prefixed(v)?),
+                    Some(("to", v)) => r.to = Some(parse_prefixed(v)?),
+                    Some(("iif", v)) => r.iif = Some(v.to_owned()),
+                    Some(("oif", v)) => r.oif = Some(v.to_owned()),
+                    Some(("fwmark", v)) => {
+                        let mask = r.fwmark.and_then(|(_, m)| m);
+                        r.fwmark = Some((v.parse().ok()?, mask));
+                    }
+                    Some(("fwmask", v)) => {
+                        let (mark, _) = r.fwmark?;
+                        r.fwmark = Some((mark, Some(v.parse().ok()?)));
+                    }
+                    Some(("tos", v)) => r.tos = v.parse().ok()?,
+                    Some(("prio", v)) => r.priority = Some(v.parse().ok()?),
+                    Some(("table", v)) => r.table = Some(v.parse().ok()?),
+                    Some(("goto", v)) => r.action = RuleAction::Goto(v.parse().ok()?),
+                    Some(("action", v)) => {
+                        r.action = RULE_ACTIONS.iter().find(|(_, n)| *n == v)?.0;
+                    }
+                    _ => return None,
+                }
+            }
+            Some(Entry::Rule(r))
         }
         _ => None,
     }
+}
+
+fn parse_hop(v: &str) -> Option<NextHop> {
+    let parts: Vec<&str> = v.split(',').collect();
+    let (gw, oif, weight, onlink) = match parts.as_slice() {
+        [gw, oif, weight] => (gw, oif, weight, false),
+        [gw, oif, weight, "onlink"] => (gw, oif, weight, true),
+        _ => return None,
+    };
+    Some(NextHop {
+        gateway: parse_opt(gw).ok()?,
+        interface: parse_opt::<u32>(oif).ok()?.map(InterfaceId),
+        weight: weight.parse().ok()?,
+        onlink,
+    })
 }
 
 #[cfg(test)]
@@ -168,18 +310,60 @@ mod tests {
                 prefix_len: 64,
             },
             Entry::Route(VirtualRoute {
-                dest: "198.51.100.0".parse().unwrap(),
-                prefix_len: 24,
                 gateway: Some("10.0.0.254".parse().unwrap()),
-                source: None,
                 interface: Some(InterfaceId(2)),
                 table: Some(100),
-                metric: None,
+                ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
+            }),
+            Entry::Route(VirtualRoute {
+                kind: RouteKind::Blackhole,
+                scope: Some(0),
+                onlink: true,
+                metric: Some(5),
+                nexthops: vec![
+                    NextHop {
+                        gateway: Some("10.0.0.1".parse().unwrap()),
+                        interface: Some(InterfaceId(2)),
+                        weight: 3,
+                        onlink: true,
+                    },
+                    NextHop {
+                        gateway: None,
+                        interface: None,
+                        weight: 1,
+                        onlink: false,
+                    },
+                ],
+                ..VirtualRoute::to("fd00::".parse().unwrap(), 64)
+            }),
+            Entry::Rule(VirtualRule {
+                from: Some(("10.1.0.0".parse().unwrap(), 16)),
+                to: Some(("10.2.0.0".parse().unwrap(), 24)),
+                iif: Some("eth1".to_owned()),
+                oif: Some("eth2".to_owned()),
+                fwmark: Some((16, Some(255))),
+                tos: 4,
+                invert: true,
+                priority: Some(100),
+                table: Some(1000),
+                ..VirtualRule::new(false)
+            }),
+            Entry::Rule(VirtualRule {
+                action: RuleAction::Goto(7),
+                ..VirtualRule::new(true)
+            }),
+            Entry::Rule(VirtualRule {
+                action: RuleAction::Prohibit,
+                ..VirtualRule::new(true)
             }),
         ];
         j.write(&entries).unwrap();
         assert_eq!(j.read().unwrap(), entries);
-        std::fs::write(j.path(), "addr x 1.2.3.4/32\naddr 2 1.2.3.4/33\nroute\n").unwrap();
+        std::fs::write(
+            j.path(),
+            "addr x 1.2.3.4/32\naddr 2 1.2.3.4/33\nroute\nroute 1.0.0.0/8 - - - - - type=x\nrule ipx\nrule inet fwmask=1\n",
+        )
+        .unwrap();
         assert_eq!(j.read().unwrap(), Vec::new());
         std::fs::remove_dir_all(&dir).unwrap();
     }

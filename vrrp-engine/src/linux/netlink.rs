@@ -1,9 +1,10 @@
-//! rtnetlink: virtual addresses and routes ([`Rtnl`]), and the link/address/route monitor
-//! ([`Monitor`]) that feeds the engine's link and reconciliation inputs.
+//! rtnetlink: virtual and static addresses, routes and rules ([`Rtnl`]), and the
+//! link/address/route monitor ([`Monitor`]) that feeds the engine's link and reconciliation
+//! inputs.
 //!
-//! [`Rtnl`] remembers what it installed: it removes only addresses and routes it added itself
-//! (an address that was already there when the engine asked for it is left alone, and so is
-//! any address another program put on the interface).
+//! [`Rtnl`] remembers what it installed: it removes only addresses, routes and rules it added
+//! itself (one that was already there when the engine asked for it is left alone, and so is
+//! anything another program installed).
 
 use std::collections::HashSet;
 use std::io;
@@ -15,15 +16,21 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::rule::{RuleAction as NlRuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
-use crate::{InterfaceId, VirtualAddress, VirtualRoute};
+use crate::{
+    InterfaceId, NextHop, RouteKind, RuleAction, VirtualAddress, VirtualRoute, VirtualRule,
+};
 
 /// A failed rtnetlink operation.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +102,7 @@ pub struct Rtnl {
     seq: u32,
     addresses: HashSet<(InterfaceId, IpAddr, u8)>,
     routes: HashSet<VirtualRoute>,
+    rules: HashSet<VirtualRule>,
 }
 
 /// What [`Rtnl::add_address`] and [`Rtnl::add_route`] did.
@@ -118,39 +126,22 @@ impl Rtnl {
             seq: 0,
             addresses: HashSet::new(),
             routes: HashSet::new(),
+            rules: HashSet::new(),
         })
     }
 
-    /// Installs `address` on `interface` (IPv6 with `nodad`, so it is usable and announceable
-    /// at once).
+    /// Installs `address` on `interface` with its attributes (label, scope, broadcast, peer;
+    /// for IPv6 `nodad` and the preferred lifetime, see [`VirtualAddress`]).
     pub fn add_address(
         &mut self,
         interface: InterfaceId,
         address: &VirtualAddress,
     ) -> Result<Added, NetlinkError> {
         let msg = address_message(interface, address);
-        let key = (interface, address.addr, address.prefix_len);
+        let key = (interface, address.addr, kernel_prefix(address));
         let what = format!("adding {}/{}", address.addr, address.prefix_len);
-        match self.request(
-            RouteNetlinkMessage::NewAddress(msg),
-            NLM_F_CREATE | NLM_F_EXCL,
-            &what,
-        ) {
-            Ok(()) => {
-                self.addresses.insert(key);
-                Ok(Added::New)
-            }
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::EEXIST) =>
-            {
-                Ok(if self.addresses.contains(&key) {
-                    Added::New
-                } else {
-                    Added::AlreadyPresent
-                })
-            }
-            Err(e) => Err(e),
-        }
+        let new = self.install(RouteNetlinkMessage::NewAddress(msg), &what)?;
+        Ok(owned_if(new, &mut self.addresses, key))
     }
 
     /// Removes `address` from `interface` if we installed it; returns whether it was ours.
@@ -160,21 +151,18 @@ impl Rtnl {
         interface: InterfaceId,
         address: &VirtualAddress,
     ) -> Result<bool, NetlinkError> {
-        let key = (interface, address.addr, address.prefix_len);
+        let key = (interface, address.addr, kernel_prefix(address));
         if !self.addresses.remove(&key) {
             return Ok(false);
         }
         let msg = address_message(interface, address);
         let what = format!("removing {}/{}", address.addr, address.prefix_len);
-        match self.request(RouteNetlinkMessage::DelAddress(msg), 0, &what) {
-            Ok(()) => Ok(true),
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::EADDRNOTAVAIL) =>
-            {
-                Ok(true)
-            }
-            Err(e) => Err(e),
-        }
+        self.uninstall(
+            RouteNetlinkMessage::DelAddress(msg),
+            &what,
+            &[libc::EADDRNOTAVAIL],
+        )?;
+        Ok(true)
     }
 
     /// Whether we installed `addr` (any prefix) on `interface`.
@@ -193,26 +181,11 @@ impl Rtnl {
     /// Installs `route`.
     pub fn add_route(&mut self, route: &VirtualRoute) -> Result<Added, NetlinkError> {
         let what = format!("adding route {}/{}", route.dest, route.prefix_len);
-        match self.request(
-            RouteNetlinkMessage::NewRoute(route_message(route)),
-            NLM_F_CREATE | NLM_F_EXCL,
+        let new = self.install(
+            RouteNetlinkMessage::NewRoute(route_message(route, false)),
             &what,
-        ) {
-            Ok(()) => {
-                self.routes.insert(route.clone());
-                Ok(Added::New)
-            }
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::EEXIST) =>
-            {
-                Ok(if self.routes.contains(route) {
-                    Added::New
-                } else {
-                    Added::AlreadyPresent
-                })
-            }
-            Err(e) => Err(e),
-        }
+        )?;
+        Ok(owned_if(new, &mut self.routes, route.clone()))
     }
 
     /// Removes `route` if we installed it; returns whether it was ours.
@@ -221,19 +194,12 @@ impl Rtnl {
             return Ok(false);
         }
         let what = format!("removing route {}/{}", route.dest, route.prefix_len);
-        match self.request(
-            RouteNetlinkMessage::DelRoute(route_message(route)),
-            0,
+        self.uninstall(
+            RouteNetlinkMessage::DelRoute(route_message(route, true)),
             &what,
-        ) {
-            Ok(()) => Ok(true),
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::ESRCH) =>
-            {
-                Ok(true)
-            }
-            Err(e) => Err(e),
-        }
+            &[libc::ESRCH],
+        )?;
+        Ok(true)
     }
 
     /// Whether we installed `route`.
@@ -244,6 +210,57 @@ impl Rtnl {
     /// Forgets a route of ours that someone else removed.
     pub fn forget_route(&mut self, route: &VirtualRoute) {
         self.routes.remove(route);
+    }
+
+    /// Installs the policy routing rule `rule`.
+    pub fn add_rule(&mut self, rule: &VirtualRule) -> Result<Added, NetlinkError> {
+        let what = format!("adding rule {}", rule_text(rule));
+        let new = self.install(RouteNetlinkMessage::NewRule(rule_message(rule)), &what)?;
+        Ok(owned_if(new, &mut self.rules, rule.clone()))
+    }
+
+    /// Removes `rule` if we installed it; returns whether it was ours.
+    pub fn remove_rule(&mut self, rule: &VirtualRule) -> Result<bool, NetlinkError> {
+        if !self.rules.remove(rule) {
+            return Ok(false);
+        }
+        let what = format!("removing rule {}", rule_text(rule));
+        self.uninstall(
+            RouteNetlinkMessage::DelRule(rule_message(rule)),
+            &what,
+            &[libc::ENOENT],
+        )?;
+        Ok(true)
+    }
+
+    /// Sends a creation request: `Ok(true)` when it was created, `Ok(false)` when it existed.
+    fn install(&mut self, msg: RouteNetlinkMessage, what: &str) -> Result<bool, NetlinkError> {
+        match self.request(msg, NLM_F_CREATE | NLM_F_EXCL, what) {
+            Ok(()) => Ok(true),
+            Err(NetlinkError::Refused { source, .. })
+                if source.raw_os_error() == Some(libc::EEXIST) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends a deletion request; the `gone` error codes mean "already removed" and are fine.
+    fn uninstall(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        what: &str,
+        gone: &[i32],
+    ) -> Result<(), NetlinkError> {
+        match self.request(msg, 0, what) {
+            Err(NetlinkError::Refused { source, .. })
+                if source.raw_os_error().is_some_and(|c| gone.contains(&c)) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Every address on every interface.
@@ -282,6 +299,7 @@ impl Rtnl {
             })
             .collect();
         out.extend(self.routes.iter().cloned().map(Entry::Route));
+        out.extend(self.rules.iter().cloned().map(Entry::Rule));
         out
     }
 
@@ -296,30 +314,28 @@ impl Rtnl {
                     interface,
                     addr,
                     prefix_len,
-                } => {
-                    let va = VirtualAddress {
-                        addr: *addr,
-                        prefix_len: *prefix_len,
-                        interface: None,
-                        excluded: false,
-                    };
-                    (
-                        RouteNetlinkMessage::DelAddress(address_message(*interface, &va)),
-                        format!("removing stale {addr}/{prefix_len}"),
-                        [libc::EADDRNOTAVAIL, libc::ENODEV],
-                    )
-                }
+                } => (
+                    RouteNetlinkMessage::DelAddress(stale_address_message(
+                        *interface,
+                        *addr,
+                        *prefix_len,
+                    )),
+                    format!("removing stale {addr}/{prefix_len}"),
+                    [libc::EADDRNOTAVAIL, libc::ENODEV],
+                ),
                 Entry::Route(r) => (
-                    RouteNetlinkMessage::DelRoute(route_message(r)),
+                    RouteNetlinkMessage::DelRoute(route_message(r, true)),
                     format!("removing stale route {}/{}", r.dest, r.prefix_len),
                     [libc::ESRCH, libc::ENODEV],
                 ),
+                Entry::Rule(r) => (
+                    RouteNetlinkMessage::DelRule(rule_message(r)),
+                    format!("removing stale rule {}", rule_text(r)),
+                    [libc::ENOENT, libc::ENODEV],
+                ),
             };
-            match self.request(msg, 0, &what) {
-                Ok(()) => {}
-                Err(NetlinkError::Refused { source, .. })
-                    if source.raw_os_error().is_some_and(|c| gone.contains(&c)) => {}
-                Err(e) => failures.push(e),
+            if let Err(e) = self.uninstall(msg, &what, &gone) {
+                failures.push(e);
             }
         }
         failures
@@ -527,41 +543,62 @@ fn address_event(a: &AddressMessage, present: bool) -> Option<NetEvent> {
 }
 
 fn route_of(r: &RouteMessage) -> Option<VirtualRoute> {
-    if r.header.kind != RouteType::Unicast {
-        return None;
-    }
-    let ip = |a: &RouteAddress| match a {
-        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
-        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
-        _ => None,
+    let kind = match r.header.kind {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::BlackHole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        RouteType::Throw => RouteKind::Throw,
+        _ => return None,
     };
-    let mut route = VirtualRoute {
-        dest: if r.header.address_family == AddressFamily::Inet6 {
+    let mut route = VirtualRoute::to(
+        if r.header.address_family == AddressFamily::Inet6 {
             IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
         } else {
             IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
         },
-        prefix_len: r.header.destination_prefix_length,
-        gateway: None,
-        source: None,
-        interface: None,
-        table: None,
-        metric: None,
-    };
+        r.header.destination_prefix_length,
+    );
+    route.kind = kind;
+    route.scope = Some(u8::from(r.header.scope));
+    route.onlink = r.header.flags.contains(RouteFlags::Onlink);
     let mut table = u32::from(r.header.table);
     for attr in &r.attributes {
         match attr {
-            RouteAttribute::Destination(a) => route.dest = ip(a)?,
-            RouteAttribute::Gateway(a) => route.gateway = ip(a),
-            RouteAttribute::PrefSource(a) => route.source = ip(a),
+            RouteAttribute::Destination(a) => route.dest = route_ip(a)?,
+            RouteAttribute::Gateway(a) => route.gateway = route_ip(a),
+            RouteAttribute::PrefSource(a) => route.source = route_ip(a),
             RouteAttribute::Oif(i) => route.interface = Some(InterfaceId(*i)),
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Priority(m) => route.metric = Some(*m),
+            RouteAttribute::MultiPath(hops) => {
+                route.nexthops = hops
+                    .iter()
+                    .map(|h| NextHop {
+                        gateway: h.attributes.iter().find_map(|a| match a {
+                            RouteAttribute::Gateway(g) => route_ip(g),
+                            _ => None,
+                        }),
+                        interface: (h.interface_index != 0)
+                            .then_some(InterfaceId(h.interface_index)),
+                        weight: u16::from(h.hops) + 1,
+                        onlink: h.flags.contains(RouteNextHopFlags::Onlink),
+                    })
+                    .collect();
+            }
             _ => {}
         }
     }
     route.table = (table != u32::from(RouteHeader::RT_TABLE_MAIN)).then_some(table);
     Some(route)
+}
+
+fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
+        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
+        _ => None,
+    }
 }
 
 fn link_info(l: &LinkMessage) -> LinkInfo {
@@ -606,28 +643,93 @@ fn parse_all(mut buf: &[u8]) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>,
     Ok(out)
 }
 
+/// Records `key` as ours when the kernel created it (`new`), or when it was already ours (a
+/// re-add of something we installed); anything else was there before us.
+fn owned_if<K: Eq + std::hash::Hash>(new: bool, set: &mut HashSet<K>, key: K) -> Added {
+    if new {
+        set.insert(key);
+        Added::New
+    } else if set.contains(&key) {
+        Added::New
+    } else {
+        Added::AlreadyPresent
+    }
+}
+
+/// The prefix length the kernel records for `address` (a peer's own length when it has one).
+fn kernel_prefix(address: &VirtualAddress) -> u8 {
+    address.peer.map_or(address.prefix_len, |(_, len)| len)
+}
+
+/// `RTM_NEWADDR`/`RTM_DELADDR` for `address` (keepalived-behaviour.md §1.3.3: IPv6 gets
+/// `IFA_F_NODAD` and, for a /128, preferred lifetime 0; IPv4 gets its broadcast and label).
 fn address_message(interface: InterfaceId, address: &VirtualAddress) -> AddressMessage {
     let mut msg = AddressMessage::default();
     msg.header.index = interface.0;
-    msg.header.prefix_len = address.prefix_len;
-    msg.header.scope = AddressScope::Universe;
-    match address.addr {
-        IpAddr::V4(_) => {
-            msg.header.family = AddressFamily::Inet;
-            msg.attributes.push(AddressAttribute::Local(address.addr));
-            msg.attributes.push(AddressAttribute::Address(address.addr));
+    msg.header.prefix_len = kernel_prefix(address);
+    msg.header.scope = AddressScope::from(address.scope.unwrap_or(0));
+    let remote = address.peer.map_or(address.addr, |(p, _)| p);
+    msg.header.family = if address.addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    msg.attributes.push(AddressAttribute::Local(address.addr));
+    msg.attributes.push(AddressAttribute::Address(remote));
+    let mut flags = AddressFlags::empty();
+    if address.addr.is_ipv6() && address.nodad {
+        flags |= AddressFlags::Nodad;
+    }
+    for (set, flag) in [
+        (address.home, AddressFlags::Homeaddress),
+        (address.noprefixroute, AddressFlags::Noprefixroute),
+        (address.autojoin, AddressFlags::Mcautojoin),
+    ] {
+        if set {
+            flags |= flag;
         }
-        IpAddr::V6(_) => {
-            msg.header.family = AddressFamily::Inet6;
-            msg.attributes.push(AddressAttribute::Address(address.addr));
-            msg.attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    if !flags.is_empty() {
+        msg.attributes.push(AddressAttribute::Flags(flags));
+    }
+    if address.addr.is_ipv4() {
+        if let Some(brd) = address.broadcast {
+            msg.attributes.push(AddressAttribute::Broadcast(brd));
         }
+        if let Some(label) = &address.label {
+            msg.attributes.push(AddressAttribute::Label(label.clone()));
+        }
+    }
+    let preferred = address.effective_preferred_lft();
+    if preferred != u32::MAX {
+        let mut info = CacheInfo::default();
+        info.ifa_preferred = preferred;
+        info.ifa_valid = u32::MAX;
+        msg.attributes.push(AddressAttribute::CacheInfo(info));
     }
     msg
 }
 
-fn route_message(route: &VirtualRoute) -> RouteMessage {
+/// `RTM_DELADDR` for a journal entry: only what identifies the address (local address, prefix
+/// length, interface), whatever else it was installed with.
+fn stale_address_message(interface: InterfaceId, addr: IpAddr, prefix_len: u8) -> AddressMessage {
+    let mut msg = AddressMessage::default();
+    msg.header.index = interface.0;
+    msg.header.prefix_len = prefix_len;
+    msg.header.family = if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    msg.attributes.push(AddressAttribute::Local(addr));
+    msg
+}
+
+/// `RTM_NEWROUTE` (or, with `delete`, `RTM_DELROUTE`) for `route` (keepalived-behaviour.md
+/// §1.3.4). Without an explicit scope, an IPv4 unicast route out of an interface with no
+/// gateway is on-link and everything else global, as `ip route add` chooses; a deletion then
+/// matches any scope.
+fn route_message(route: &VirtualRoute, delete: bool) -> RouteMessage {
     let mut msg = RouteMessage::default();
     let v6 = route.dest.is_ipv6();
     msg.header.address_family = if v6 {
@@ -637,54 +739,341 @@ fn route_message(route: &VirtualRoute) -> RouteMessage {
     };
     msg.header.destination_prefix_length = route.prefix_len;
     msg.header.protocol = RouteProtocol::Static;
-    msg.header.kind = RouteType::Unicast;
-    // A route through a gateway is global; a route out of an interface alone is on-link.
-    msg.header.scope = if route.gateway.is_none() && route.interface.is_some() && !v6 {
-        RouteScope::Link
-    } else {
-        RouteScope::Universe
+    msg.header.kind = match route.kind {
+        RouteKind::Unicast => RouteType::Unicast,
+        RouteKind::Blackhole => RouteType::BlackHole,
+        RouteKind::Unreachable => RouteType::Unreachable,
+        RouteKind::Prohibit => RouteType::Prohibit,
+        RouteKind::Throw => RouteType::Throw,
     };
+    let has_gateway = route.gateway.is_some() || route.nexthops.iter().any(|h| h.gateway.is_some());
+    msg.header.scope = match route.scope {
+        Some(s) => RouteScope::from(s),
+        None if delete => RouteScope::NoWhere,
+        None if route.kind == RouteKind::Unicast
+            && !has_gateway
+            && (route.interface.is_some() || !route.nexthops.is_empty())
+            && !v6 =>
+        {
+            RouteScope::Link
+        }
+        None => RouteScope::Universe,
+    };
+    if route.onlink {
+        msg.header.flags |= RouteFlags::Onlink;
+    }
     let table = route.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN));
     msg.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
     msg.attributes.push(RouteAttribute::Table(table));
     msg.attributes
         .push(RouteAttribute::Destination(route.dest.into()));
-    if let Some(gw) = route.gateway {
-        msg.attributes.push(RouteAttribute::Gateway(gw.into()));
-    }
     if let Some(src) = route.source {
         msg.attributes.push(RouteAttribute::PrefSource(src.into()));
-    }
-    if let Some(dev) = route.interface {
-        msg.attributes.push(RouteAttribute::Oif(dev.0));
     }
     if let Some(metric) = route.metric {
         msg.attributes.push(RouteAttribute::Priority(metric));
     }
+    if route.nexthops.is_empty() {
+        if let Some(gw) = route.gateway {
+            msg.attributes.push(RouteAttribute::Gateway(gw.into()));
+        }
+        if let Some(dev) = route.interface {
+            msg.attributes.push(RouteAttribute::Oif(dev.0));
+        }
+    } else {
+        let hops = route
+            .nexthops
+            .iter()
+            .map(|h| {
+                let mut hop = RouteNextHop::default();
+                hop.hops = u8::try_from(h.weight.clamp(1, 256) - 1).unwrap_or(u8::MAX);
+                hop.interface_index = h.interface.map_or(0, |i| i.0);
+                if h.onlink {
+                    hop.flags |= RouteNextHopFlags::Onlink;
+                }
+                if let Some(gw) = h.gateway {
+                    hop.attributes.push(RouteAttribute::Gateway(gw.into()));
+                }
+                hop
+            })
+            .collect();
+        msg.attributes.push(RouteAttribute::MultiPath(hops));
+    }
     msg
+}
+
+/// `RTM_NEWRULE`/`RTM_DELRULE` for `rule` (`ip rule` semantics: a table rule with no table
+/// looks up the main table).
+fn rule_message(rule: &VirtualRule) -> RuleMessage {
+    let mut msg = RuleMessage::default();
+    msg.header.family = if rule.ipv6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    msg.header.tos = rule.tos;
+    if rule.invert {
+        msg.header.flags |= RuleFlags::Invert;
+    }
+    if let Some((addr, len)) = rule.from {
+        msg.header.src_len = len;
+        msg.attributes.push(RuleAttribute::Source(addr));
+    }
+    if let Some((addr, len)) = rule.to {
+        msg.header.dst_len = len;
+        msg.attributes.push(RuleAttribute::Destination(addr));
+    }
+    if let Some(i) = &rule.iif {
+        msg.attributes.push(RuleAttribute::Iifname(i.clone()));
+    }
+    if let Some(o) = &rule.oif {
+        msg.attributes.push(RuleAttribute::Oifname(o.clone()));
+    }
+    if let Some((mark, mask)) = rule.fwmark {
+        msg.attributes.push(RuleAttribute::FwMark(mark));
+        if let Some(mask) = mask {
+            msg.attributes.push(RuleAttribute::FwMask(mask));
+        }
+    }
+    if let Some(p) = rule.priority {
+        msg.attributes.push(RuleAttribute::Priority(p));
+    }
+    msg.header.action = match rule.action {
+        RuleAction::ToTable => {
+            let table = rule.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN));
+            msg.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+            msg.attributes.push(RuleAttribute::Table(table));
+            NlRuleAction::ToTable
+        }
+        RuleAction::Goto(target) => {
+            msg.attributes.push(RuleAttribute::Goto(target));
+            NlRuleAction::Goto
+        }
+        RuleAction::Nop => NlRuleAction::Nop,
+        RuleAction::Blackhole => NlRuleAction::Blackhole,
+        RuleAction::Unreachable => NlRuleAction::Unreachable,
+        RuleAction::Prohibit => NlRuleAction::Prohibit,
+    };
+    msg
+}
+
+/// A rule in `ip rule` words, for messages.
+pub(crate) fn rule_text(rule: &VirtualRule) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    if rule.invert {
+        s.push_str("not ");
+    }
+    match rule.from {
+        Some((a, l)) => {
+            let _ = write!(s, "from {a}/{l}");
+        }
+        None => s.push_str("from all"),
+    }
+    if let Some((a, l)) = rule.to {
+        let _ = write!(s, " to {a}/{l}");
+    }
+    if let Some(i) = &rule.iif {
+        let _ = write!(s, " iif {i}");
+    }
+    if let Some(o) = &rule.oif {
+        let _ = write!(s, " oif {o}");
+    }
+    if let Some((m, mask)) = rule.fwmark {
+        let _ = write!(s, " fwmark {m:#x}");
+        if let Some(mask) = mask {
+            let _ = write!(s, "/{mask:#x}");
+        }
+    }
+    if let Some(p) = rule.priority {
+        let _ = write!(s, " priority {p}");
+    }
+    match rule.action {
+        RuleAction::ToTable => {
+            let _ = write!(s, " table {}", rule.table.unwrap_or(254));
+        }
+        RuleAction::Goto(t) => {
+            let _ = write!(s, " goto {t}");
+        }
+        RuleAction::Nop => s.push_str(" nop"),
+        RuleAction::Blackhole => s.push_str(" blackhole"),
+        RuleAction::Unreachable => s.push_str(" unreachable"),
+        RuleAction::Prohibit => s.push_str(" prohibit"),
+    }
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn route_message_round_trips_through_route_of() {
-        let route = VirtualRoute {
-            dest: "198.51.100.0".parse().unwrap(),
-            prefix_len: 24,
+    fn route() -> VirtualRoute {
+        VirtualRoute {
             gateway: Some("10.0.0.254".parse().unwrap()),
             source: Some("10.0.0.100".parse().unwrap()),
             interface: Some(InterfaceId(3)),
             table: Some(100),
             metric: Some(7),
-        };
-        assert_eq!(route_of(&route_message(&route)), Some(route.clone()));
+            scope: Some(0),
+            ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
+        }
+    }
+
+    /// Encodes, serializes and parses back, as the kernel's echo would arrive.
+    fn echo(msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
+        let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+        m.finalize();
+        let mut buf = vec![0u8; m.buffer_len()];
+        m.serialize(&mut buf);
+        match parse_all(&buf).unwrap().pop().unwrap().payload {
+            NetlinkPayload::InnerMessage(inner) => inner,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn route_echo(r: &VirtualRoute) -> Option<VirtualRoute> {
+        match echo(RouteNetlinkMessage::NewRoute(route_message(r, false))) {
+            RouteNetlinkMessage::NewRoute(m) => route_of(&m),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn route_message_round_trips_through_route_of() {
+        let route = route();
+        assert_eq!(route_echo(&route), Some(route.clone()));
         let main = VirtualRoute {
             table: None,
             ..route
         };
-        assert_eq!(route_of(&route_message(&main)), Some(main));
+        assert_eq!(route_echo(&main), Some(main));
+    }
+
+    #[test]
+    fn route_types_scope_and_multipath_round_trip() {
+        let hole = VirtualRoute {
+            kind: RouteKind::Blackhole,
+            table: Some(200),
+            scope: Some(0),
+            ..VirtualRoute::to("203.0.113.0".parse().unwrap(), 24)
+        };
+        assert_eq!(route_echo(&hole), Some(hole.clone()));
+        for kind in [RouteKind::Unreachable, RouteKind::Prohibit, RouteKind::Throw] {
+            let r = VirtualRoute { kind, ..hole.clone() };
+            assert_eq!(route_echo(&r), Some(r.clone()));
+        }
+        let multi = VirtualRoute {
+            nexthops: vec![
+                NextHop {
+                    gateway: Some("10.0.0.1".parse().unwrap()),
+                    interface: Some(InterfaceId(3)),
+                    weight: 1,
+                    onlink: false,
+                },
+                NextHop {
+                    gateway: Some("10.0.0.2".parse().unwrap()),
+                    interface: Some(InterfaceId(3)),
+                    weight: 256,
+                    onlink: true,
+                },
+            ],
+            ..VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
+        };
+        let back = route_echo(&multi).unwrap();
+        assert_eq!(back.nexthops, multi.nexthops);
+        assert_eq!(back.gateway, None);
+        // An interface-only IPv4 route is on-link, a gateway route global, a deletion any.
+        let link = VirtualRoute {
+            interface: Some(InterfaceId(2)),
+            ..VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
+        };
+        assert_eq!(route_message(&link, false).header.scope, RouteScope::Link);
+        assert_eq!(route_message(&route(), false).header.scope, RouteScope::Universe);
+        assert_eq!(route_message(&link, true).header.scope, RouteScope::NoWhere);
+        assert!(route_of(&route_message(&link, false)).unwrap().scope == Some(253));
+    }
+
+    #[test]
+    fn address_message_carries_every_attribute() {
+        let mut v4 = VirtualAddress::host("192.0.2.10".parse().unwrap());
+        v4.prefix_len = 24;
+        v4.label = Some("eth0:vip".to_owned());
+        v4.scope = Some(253);
+        v4.broadcast = Some("192.0.2.255".parse().unwrap());
+        v4.noprefixroute = true;
+        let m = address_message(InterfaceId(4), &v4);
+        assert_eq!(m.header.prefix_len, 24);
+        assert_eq!(m.header.scope, AddressScope::Link);
+        let has = |m: &AddressMessage, a: &AddressAttribute| m.attributes.contains(a);
+        assert!(has(&m, &AddressAttribute::Label("eth0:vip".to_owned())));
+        assert!(has(&m, &AddressAttribute::Broadcast("192.0.2.255".parse().unwrap())));
+        assert!(has(&m, &AddressAttribute::Flags(AddressFlags::Noprefixroute)));
+        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::CacheInfo(_))));
+        // IPv6 /128: nodad and deprecated (preferred lifetime 0), no label or broadcast.
+        let mut v6 = VirtualAddress::host("2001:db8::10".parse().unwrap());
+        v6.label = Some("ignored".to_owned());
+        let m = address_message(InterfaceId(4), &v6);
+        assert!(has(&m, &AddressAttribute::Flags(AddressFlags::Nodad)));
+        assert!(m.attributes.iter().any(|a| matches!(a,
+            AddressAttribute::CacheInfo(c) if c.ifa_preferred == 0 && c.ifa_valid == u32::MAX)));
+        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::Label(_))));
+        // A /64, or `preferred_lft forever`, stays preferred; `-nodad` clears the flag.
+        v6.prefix_len = 64;
+        v6.nodad = false;
+        let m = address_message(InterfaceId(4), &v6);
+        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::CacheInfo(_))));
+        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::Flags(_))));
+        // A peer address: the kernel's prefix is the peer's.
+        let mut p = VirtualAddress::host("10.9.0.1".parse().unwrap());
+        p.peer = Some(("10.9.0.2".parse().unwrap(), 32));
+        p.prefix_len = 24;
+        let m = address_message(InterfaceId(4), &p);
+        assert_eq!(m.header.prefix_len, 32);
+        assert!(has(&m, &AddressAttribute::Address("10.9.0.2".parse().unwrap())));
+        assert!(has(&m, &AddressAttribute::Local("10.9.0.1".parse().unwrap())));
+    }
+
+    #[test]
+    fn rule_message_encodes_selectors_and_action() {
+        let rule = VirtualRule {
+            from: Some(("10.1.0.0".parse().unwrap(), 16)),
+            to: Some(("10.2.0.0".parse().unwrap(), 24)),
+            iif: Some("eth1".to_owned()),
+            fwmark: Some((0x10, Some(0xff))),
+            priority: Some(100),
+            table: Some(1000),
+            invert: true,
+            ..VirtualRule::new(false)
+        };
+        let RouteNetlinkMessage::NewRule(m) = echo(RouteNetlinkMessage::NewRule(rule_message(&rule)))
+        else {
+            panic!()
+        };
+        assert_eq!((m.header.src_len, m.header.dst_len), (16, 24));
+        assert_eq!(m.header.action, NlRuleAction::ToTable);
+        assert_eq!(m.header.table, RouteHeader::RT_TABLE_UNSPEC);
+        assert!(m.header.flags.contains(RuleFlags::Invert));
+        for a in [
+            RuleAttribute::Table(1000),
+            RuleAttribute::Priority(100),
+            RuleAttribute::FwMark(0x10),
+            RuleAttribute::FwMask(0xff),
+            RuleAttribute::Iifname("eth1".to_owned()),
+            RuleAttribute::Source("10.1.0.0".parse().unwrap()),
+        ] {
+            assert!(m.attributes.contains(&a), "{a:?} in {m:?}");
+        }
+        let goto = VirtualRule {
+            action: RuleAction::Goto(500),
+            ..VirtualRule::new(true)
+        };
+        let m = rule_message(&goto);
+        assert_eq!(m.header.family, AddressFamily::Inet6);
+        assert!(m.attributes.contains(&RuleAttribute::Goto(500)));
+        assert_eq!(
+            rule_text(&rule),
+            "not from 10.1.0.0/16 to 10.2.0.0/24 iif eth1 fwmark 0x10/0xff priority 100 table 1000"
+        );
     }
 
     #[test]
