@@ -572,7 +572,10 @@ fn virtual_rules_come_after_routes_and_go_before_them() {
     };
     let a = actions(&mut e);
     assert_eq!(kinds(&a), ["+addr", "+route", "+rule"]);
-    assert!(a.iter().any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule)));
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule))
+    );
     e.handle_command(at(9000), Command::Shutdown).unwrap();
     assert_eq!(kinds(&actions(&mut e)), ["-rule", "-route", "-addr"]);
 }

@@ -426,7 +426,12 @@ impl Driver {
         for r in old.routes.iter().rev().filter(|r| !keep.routes.contains(r)) {
             self.remove_route(r);
         }
-        for va in old.addresses.iter().rev().filter(|a| !keep.addresses.contains(a)) {
+        for va in old
+            .addresses
+            .iter()
+            .rev()
+            .filter(|a| !keep.addresses.contains(a))
+        {
             if let Some(ifc) = va.interface {
                 self.remove_address(ifc, va);
             }
@@ -558,17 +563,11 @@ impl Driver {
                             IpAddr::V4(_) => (garp_interval, false),
                             IpAddr::V6(_) => (gna_interval, ipv6_forwarding(&link.name)),
                         };
-                        if let Err(e) = self.announcer.announce(
-                            now,
-                            ifc.0,
-                            mac,
-                            va.addr,
-                            repeat,
-                            interval,
-                            router,
-                        ) {
-                            self.hooks
-                                .warning(&format!("GARP/NA for {}: {e}", va.addr));
+                        if let Err(e) = self
+                            .announcer
+                            .announce(now, ifc.0, mac, va.addr, repeat, interval, router)
+                        {
+                            self.hooks.warning(&format!("GARP/NA for {}: {e}", va.addr));
                         }
                     }
                 }
@@ -782,7 +781,9 @@ impl Driver {
                     let ours = self.rtnl.owns_address(interface, addr);
                     if present && !ours {
                         self.engine.handle_address(now, interface, addr, true);
-                    } else if !present && ours && let Some(va) = self.static_address(interface, addr)
+                    } else if !present
+                        && ours
+                        && let Some(va) = self.static_address(interface, addr)
                     {
                         // A static address removed behind our back is put back.
                         self.rtnl.forget_address(interface, addr);
@@ -915,7 +916,9 @@ fn route_matches(cfg: &VirtualRoute, seen: &VirtualRoute) -> bool {
     }
     let hops = cfg.nexthops.len() == seen.nexthops.len()
         && cfg.nexthops.iter().zip(&seen.nexthops).all(|(c, s)| {
-            c.gateway == s.gateway && c.weight == s.weight && open(c.interface.as_ref(), s.interface.as_ref())
+            c.gateway == s.gateway
+                && c.weight == s.weight
+                && open(c.interface.as_ref(), s.interface.as_ref())
         });
     cfg.dest == seen.dest
         && cfg.prefix_len == seen.prefix_len

@@ -24,7 +24,9 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
     RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
 };
-use netlink_packet_route::rule::{RuleAction as NlRuleAction, RuleAttribute, RuleFlags, RuleMessage};
+use netlink_packet_route::rule::{
+    RuleAction as NlRuleAction, RuleAttribute, RuleFlags, RuleMessage,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -921,7 +923,8 @@ mod tests {
 
     /// Encodes, serializes and parses back, as the kernel's echo would arrive.
     fn echo(msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
-        let mut m = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+        let mut m =
+            NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
         m.finalize();
         let mut buf = vec![0u8; m.buffer_len()];
         m.serialize(&mut buf);
@@ -958,8 +961,15 @@ mod tests {
             ..VirtualRoute::to("203.0.113.0".parse().unwrap(), 24)
         };
         assert_eq!(route_echo(&hole), Some(hole.clone()));
-        for kind in [RouteKind::Unreachable, RouteKind::Prohibit, RouteKind::Throw] {
-            let r = VirtualRoute { kind, ..hole.clone() };
+        for kind in [
+            RouteKind::Unreachable,
+            RouteKind::Prohibit,
+            RouteKind::Throw,
+        ] {
+            let r = VirtualRoute {
+                kind,
+                ..hole.clone()
+            };
             assert_eq!(route_echo(&r), Some(r.clone()));
         }
         let multi = VirtualRoute {
@@ -988,7 +998,10 @@ mod tests {
             ..VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
         };
         assert_eq!(route_message(&link, false).header.scope, RouteScope::Link);
-        assert_eq!(route_message(&route(), false).header.scope, RouteScope::Universe);
+        assert_eq!(
+            route_message(&route(), false).header.scope,
+            RouteScope::Universe
+        );
         assert_eq!(route_message(&link, true).header.scope, RouteScope::NoWhere);
         assert!(route_of(&route_message(&link, false)).unwrap().scope == Some(253));
     }
@@ -1006,9 +1019,19 @@ mod tests {
         assert_eq!(m.header.scope, AddressScope::Link);
         let has = |m: &AddressMessage, a: &AddressAttribute| m.attributes.contains(a);
         assert!(has(&m, &AddressAttribute::Label("eth0:vip".to_owned())));
-        assert!(has(&m, &AddressAttribute::Broadcast("192.0.2.255".parse().unwrap())));
-        assert!(has(&m, &AddressAttribute::Flags(AddressFlags::Noprefixroute)));
-        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::CacheInfo(_))));
+        assert!(has(
+            &m,
+            &AddressAttribute::Broadcast("192.0.2.255".parse().unwrap())
+        ));
+        assert!(has(
+            &m,
+            &AddressAttribute::Flags(AddressFlags::Noprefixroute)
+        ));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::CacheInfo(_)))
+        );
         // IPv6 /128: nodad and deprecated (preferred lifetime 0), no label or broadcast.
         let mut v6 = VirtualAddress::host("2001:db8::10".parse().unwrap());
         v6.label = Some("ignored".to_owned());
@@ -1016,21 +1039,39 @@ mod tests {
         assert!(has(&m, &AddressAttribute::Flags(AddressFlags::Nodad)));
         assert!(m.attributes.iter().any(|a| matches!(a,
             AddressAttribute::CacheInfo(c) if c.ifa_preferred == 0 && c.ifa_valid == u32::MAX)));
-        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::Label(_))));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::Label(_)))
+        );
         // A /64, or `preferred_lft forever`, stays preferred; `-nodad` clears the flag.
         v6.prefix_len = 64;
         v6.nodad = false;
         let m = address_message(InterfaceId(4), &v6);
-        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::CacheInfo(_))));
-        assert!(!m.attributes.iter().any(|a| matches!(a, AddressAttribute::Flags(_))));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::CacheInfo(_)))
+        );
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::Flags(_)))
+        );
         // A peer address: the kernel's prefix is the peer's.
         let mut p = VirtualAddress::host("10.9.0.1".parse().unwrap());
         p.peer = Some(("10.9.0.2".parse().unwrap(), 32));
         p.prefix_len = 24;
         let m = address_message(InterfaceId(4), &p);
         assert_eq!(m.header.prefix_len, 32);
-        assert!(has(&m, &AddressAttribute::Address("10.9.0.2".parse().unwrap())));
-        assert!(has(&m, &AddressAttribute::Local("10.9.0.1".parse().unwrap())));
+        assert!(has(
+            &m,
+            &AddressAttribute::Address("10.9.0.2".parse().unwrap())
+        ));
+        assert!(has(
+            &m,
+            &AddressAttribute::Local("10.9.0.1".parse().unwrap())
+        ));
     }
 
     #[test]
@@ -1045,7 +1086,8 @@ mod tests {
             invert: true,
             ..VirtualRule::new(false)
         };
-        let RouteNetlinkMessage::NewRule(m) = echo(RouteNetlinkMessage::NewRule(rule_message(&rule)))
+        let RouteNetlinkMessage::NewRule(m) =
+            echo(RouteNetlinkMessage::NewRule(rule_message(&rule)))
         else {
             panic!()
         };
