@@ -1,0 +1,387 @@
+//! Address, route and rule attributes, and the `static_*` entries, installed by the Linux
+//! driver in network namespaces (needs root; see `vrrp_engine::testlab`). Every assertion reads
+//! the kernel's own view with `ip`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use vrrp_engine::linux::{Hooks, Options};
+use vrrp_engine::testlab::{DriverThread, Lab, privileged, wait_for};
+use vrrp_engine::{
+    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord, NextHop,
+    Notification, NotifyEvent, RouteKind, RuleAction, State, StaticConfig, VirtualAddress,
+    VirtualRoute, VirtualRule,
+};
+
+/// Records states and warnings.
+#[derive(Clone, Default)]
+struct Recorder {
+    states: Arc<Mutex<Vec<State>>>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn state(&self) -> Option<State> {
+        self.states.lock().unwrap().last().copied()
+    }
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Hooks for Recorder {
+    fn notify(&mut self, n: &Notification) {
+        if let NotifyEvent::State(s) = n.event {
+            self.states.lock().unwrap().push(s);
+        }
+    }
+    fn log(&mut self, r: &LogRecord) {
+        self.lines.lock().unwrap().push(r.to_string());
+    }
+    fn warning(&mut self, m: &str) {
+        self.lines.lock().unwrap().push(format!("warning: {m}"));
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// One VRRPv3 instance at 100 ms on the host's eth0, primary address `src`.
+fn instance(ifc: InterfaceId, src: IpAddr, priority: u8) -> InstanceConfig {
+    let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
+    vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
+    vi.garp.master_delay = None;
+    vi
+}
+
+/// The show command's output, or "" (an empty table does not exist for `ip route`).
+fn show(lab: &Lab, host: usize, args: &[&str]) -> String {
+    lab.ip(host, args).unwrap_or_default()
+}
+
+/// The line of `text` that contains `needle`, or "".
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines().find(|l| l.contains(needle)).unwrap_or("")
+}
+
+/// A master with every kind of attribute: assert them in the kernel, restore a typed route
+/// deleted behind its back, then remove everything on stop.
+#[test]
+fn netns_vip_route_rule_attributes() {
+    if !privileged("netns_vip_route_rule_attributes").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let src = IpAddr::V4(lab.host(0).ipv4);
+    let rec = Recorder::default();
+    let d = lab
+        .spawn_driver(
+            0,
+            move |_, ifc| {
+                let mut vi = instance(ifc, src, 200);
+                let mut a = VirtualAddress::host(ip("10.98.0.100"));
+                a.prefix_len = 24;
+                a.label = Some("eth0:vip".to_owned());
+                a.broadcast = Some(Ipv4Addr::new(10, 98, 0, 255));
+                let mut b = VirtualAddress::host(ip("10.97.0.5"));
+                b.scope = Some(253);
+                b.excluded = true;
+                let mut c = VirtualAddress::host(ip("fd98::100"));
+                c.excluded = true;
+                let mut e = VirtualAddress::host(ip("fd97::1"));
+                e.prefix_len = 64;
+                e.noprefixroute = true;
+                e.excluded = true;
+                vi.virtual_addresses = vec![a, b, c, e];
+                vi.virtual_routes = vec![
+                    VirtualRoute {
+                        kind: RouteKind::Blackhole,
+                        table: Some(100),
+                        ..VirtualRoute::to(ip("203.0.113.0"), 24)
+                    },
+                    VirtualRoute {
+                        gateway: Some(ip("10.99.0.254")),
+                        source: Some(ip("10.98.0.100")),
+                        interface: Some(ifc),
+                        table: Some(100),
+                        metric: Some(5),
+                        ..VirtualRoute::to(ip("198.51.100.0"), 24)
+                    },
+                    VirtualRoute {
+                        kind: RouteKind::Unreachable,
+                        table: Some(100),
+                        ..VirtualRoute::to(ip("198.51.101.0"), 24)
+                    },
+                    VirtualRoute {
+                        table: Some(100),
+                        nexthops: vec![
+                            NextHop {
+                                gateway: Some(ip("10.99.0.253")),
+                                interface: Some(ifc),
+                                weight: 2,
+                                onlink: false,
+                            },
+                            NextHop {
+                                gateway: Some(ip("10.99.0.254")),
+                                interface: Some(ifc),
+                                weight: 1,
+                                onlink: false,
+                            },
+                        ],
+                        ..VirtualRoute::to(ip("198.51.102.0"), 24)
+                    },
+                ];
+                vi.virtual_rules = vec![
+                    VirtualRule {
+                        from: Some((ip("10.98.0.0"), 24)),
+                        table: Some(100),
+                        priority: Some(1000),
+                        ..VirtualRule::new(false)
+                    },
+                    VirtualRule {
+                        fwmark: Some((0x10, Some(0xff))),
+                        iif: Some("eth0".to_owned()),
+                        table: Some(100),
+                        priority: Some(1001),
+                        ..VirtualRule::new(false)
+                    },
+                    VirtualRule {
+                        to: Some((ip("fd98::"), 64)),
+                        action: RuleAction::Prohibit,
+                        priority: Some(1002),
+                        ..VirtualRule::new(true)
+                    },
+                ];
+                EngineConfig {
+                    instances: vec![vi],
+                    ..Default::default()
+                }
+            },
+            rec.clone(),
+        )
+        .unwrap();
+    let rules4 = || show(&lab, 0, &["rule", "show"]);
+    let ok = wait_for(Duration::from_secs(5), || rules4().contains("1001:"));
+    assert!(ok, "rules never appeared: {:#?}", rec.lines());
+    assert_eq!(rec.state(), Some(State::Master));
+    let addrs = show(&lab, 0, &["-d", "addr", "show", "dev", "eth0"]);
+    let a = line_with(&addrs, "10.98.0.100/24");
+    assert!(
+        a.contains("brd 10.98.0.255") && a.ends_with("eth0:vip"),
+        "{addrs}"
+    );
+    assert!(
+        line_with(&addrs, "10.97.0.5/32").contains("scope link"),
+        "{addrs}"
+    );
+    let c = line_with(&addrs, "fd98::100/128");
+    assert!(c.contains("deprecated") && c.contains("nodad"), "{addrs}");
+    let e = line_with(&addrs, "fd97::1/64");
+    assert!(
+        e.contains("noprefixroute") && !e.contains("deprecated"),
+        "{addrs}"
+    );
+    let table = || show(&lab, 0, &["route", "show", "table", "100"]);
+    let t = table();
+    assert!(
+        line_with(&t, "203.0.113.0/24").starts_with("blackhole"),
+        "{t}"
+    );
+    assert!(
+        line_with(&t, "198.51.101.0/24").starts_with("unreachable"),
+        "{t}"
+    );
+    let r = line_with(&t, "198.51.100.0/24");
+    assert!(
+        r.contains("via 10.99.0.254") && r.contains("src 10.98.0.100") && r.contains("metric 5"),
+        "{t}"
+    );
+    assert!(
+        t.contains("nexthop via 10.99.0.253 dev eth0 weight 2")
+            && t.contains("nexthop via 10.99.0.254 dev eth0 weight 1"),
+        "{t}"
+    );
+    let r4 = rules4();
+    assert!(
+        line_with(&r4, "1000:").contains("from 10.98.0.0/24 lookup 100"),
+        "{r4}"
+    );
+    let f = line_with(&r4, "1001:");
+    assert!(
+        f.contains("fwmark 0x10/0xff") && f.contains("iif eth0") && f.contains("lookup 100"),
+        "{r4}"
+    );
+    let r6 = show(&lab, 0, &["-6", "rule", "show"]);
+    assert!(
+        line_with(&r6, "1002:").contains("to fd98::/64 prohibit"),
+        "{r6}"
+    );
+    // A typed route removed behind the master's back comes back.
+    lab.ip(
+        0,
+        &[
+            "route",
+            "del",
+            "blackhole",
+            "203.0.113.0/24",
+            "table",
+            "100",
+        ],
+    )
+    .unwrap();
+    let ok = wait_for(Duration::from_secs(3), || {
+        line_with(&table(), "203.0.113.0/24").starts_with("blackhole")
+    });
+    assert!(ok, "blackhole route not restored: {:#?}", rec.lines());
+    let refused: Vec<String> = rec
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("refused") || l.contains("not ours"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
+    d.shutdown().unwrap();
+    let addrs = show(&lab, 0, &["addr", "show", "dev", "eth0"]);
+    for gone in ["10.98.0.100", "10.97.0.5", "fd98::100", "fd97::1"] {
+        assert!(!addrs.contains(gone), "{gone} left behind: {addrs}");
+    }
+    assert_eq!(table().trim(), "", "routes left behind");
+    let r4 = rules4();
+    assert!(!r4.contains("1000:") && !r4.contains("1001:"), "{r4}");
+    assert!(!show(&lab, 0, &["-6", "rule", "show"]).contains("1002:"));
+}
+
+fn statics(ifc: InterfaceId) -> StaticConfig {
+    let mut a = VirtualAddress::host(ip("10.96.0.1"));
+    a.prefix_len = 24;
+    a.interface = Some(ifc);
+    a.label = Some("eth0:st".to_owned());
+    StaticConfig {
+        addresses: vec![a],
+        routes: vec![VirtualRoute {
+            gateway: Some(ip("10.99.0.254")),
+            table: Some(200),
+            ..VirtualRoute::to(ip("192.0.2.0"), 24)
+        }],
+        rules: vec![VirtualRule {
+            from: Some((ip("10.96.0.0"), 24)),
+            table: Some(200),
+            priority: Some(2000),
+            ..VirtualRule::new(false)
+        }],
+    }
+}
+
+/// Our driver at priority 100 with the static entries (or none), and a journal.
+fn spawn_backup(lab: &Lab, journal: &PathBuf, with_statics: bool, rec: &Recorder) -> DriverThread {
+    let src = IpAddr::V4(lab.host(0).ipv4);
+    let options = Options {
+        handle_signals: false,
+        journal: Some(journal.clone()),
+    };
+    lab.spawn_driver_with(
+        0,
+        move |_, ifc| {
+            let mut vi = instance(ifc, src, 100);
+            vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))];
+            EngineConfig {
+                instances: vec![vi],
+                statics: if with_statics {
+                    statics(ifc)
+                } else {
+                    StaticConfig::default()
+                },
+                ..Default::default()
+            }
+        },
+        rec.clone(),
+        options,
+    )
+    .unwrap()
+}
+
+/// Static entries: installed at start whatever the VRRP state (here BACKUP), restored when
+/// removed behind our back, removed at an orderly stop, and after a crash removed by the next
+/// start's journal.
+#[test]
+fn netns_static_entries() {
+    if !privileged("netns_static_entries").unwrap() {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let journal = lab.dir().join("statics.journal");
+    // A higher-priority master on host 1 keeps ours in BACKUP.
+    let peer_src = IpAddr::V4(lab.host(1).ipv4);
+    let master = lab
+        .spawn_driver(
+            1,
+            move |_, ifc| {
+                let mut vi = instance(ifc, peer_src, 200);
+                vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))];
+                EngineConfig {
+                    instances: vec![vi],
+                    ..Default::default()
+                }
+            },
+            Recorder::default(),
+        )
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(5), || lab
+        .has_address(1, ip("10.99.0.100"))));
+    let st_addr = ip("10.96.0.1");
+    let has_route = || show(&lab, 0, &["route", "show", "table", "200"]).contains("192.0.2.0/24");
+    let has_rule = || {
+        line_with(&show(&lab, 0, &["rule", "show"]), "2000:")
+            .contains("from 10.96.0.0/24 lookup 200")
+    };
+    let present = || lab.has_address(0, st_addr) && has_route() && has_rule();
+    let absent = || !lab.has_address(0, st_addr) && !has_route() && !has_rule();
+
+    let rec = Recorder::default();
+    let d = spawn_backup(&lab, &journal, true, &rec);
+    assert!(present(), "statics not installed at start");
+    let addrs = show(&lab, 0, &["addr", "show", "dev", "eth0"]);
+    assert!(
+        line_with(&addrs, "10.96.0.1/24").ends_with("eth0:st"),
+        "{addrs}"
+    );
+    assert!(wait_for(Duration::from_secs(3), || rec.state()
+        == Some(State::Backup)));
+    assert!(!lab.has_address(0, ip("10.99.0.100")));
+    assert!(present(), "statics must not depend on the VRRP state");
+    lab.ip(0, &["addr", "del", "10.96.0.1/24", "dev", "eth0"])
+        .unwrap();
+    let ok = wait_for(Duration::from_secs(3), || lab.has_address(0, st_addr));
+    assert!(ok, "static address not restored: {:#?}", rec.lines());
+    lab.ip(0, &["route", "del", "192.0.2.0/24", "table", "200"])
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(3), has_route),
+        "static route not restored: {:#?}",
+        rec.lines()
+    );
+    d.shutdown().unwrap();
+    assert!(absent(), "statics left behind after an orderly stop");
+
+    // A crash leaves them; the next start (configured without them) removes them.
+    let d = spawn_backup(&lab, &journal, true, &Recorder::default());
+    assert!(present());
+    d.abort().unwrap();
+    assert!(present(), "the crash should have left the statics");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        text.contains("10.96.0.1/24")
+            && text.contains("192.0.2.0/24")
+            && text.contains("prio=2000"),
+        "{text}"
+    );
+    let rec = Recorder::default();
+    let d = spawn_backup(&lab, &journal, false, &rec);
+    assert!(absent(), "the journal did not clean up: {:#?}", rec.lines());
+    d.shutdown().unwrap();
+    master.shutdown().unwrap();
+}
