@@ -450,16 +450,20 @@ fn address(
             "autojoin" => va.autojoin = true,
             "preferred_lft" => {
                 let v = opts.next().map_or("", String::as_str);
-                va.preferred_lft = match v {
-                    "forever" => Some(u32::MAX),
-                    n => match n.parse() {
-                        Ok(n) => Some(n),
-                        Err(_) => {
-                            cx.warn(a.span, format!("{section} {}: preferred_lft '{n}' is not a number or 'forever': ignored", a.prefix.addr));
-                            None
-                        }
-                    },
+                va.preferred_lft = if v == "forever" {
+                    Some(u32::MAX)
+                } else {
+                    v.parse().ok()
                 };
+                if va.preferred_lft.is_none() {
+                    cx.warn(
+                        a.span,
+                        format!(
+                            "{section} {}: preferred_lft '{v}' is not a number or 'forever': ignored",
+                            a.prefix.addr
+                        ),
+                    );
+                }
             }
             other => {
                 let _ = opts.next(); // track_group NAME and anything else with a value
@@ -636,21 +640,32 @@ fn route(
 /// An `ip rule` line. A selector this mapping does not know makes the whole rule ignored (a
 /// rule installed without one of its selectors would match more traffic than configured).
 fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule> {
+    match parse_rule(&r.words) {
+        Ok((rule, track_group)) => {
+            if track_group {
+                cx.warn(
+                    r.span,
+                    format!("{section}: track_group is not supported yet: ignored"),
+                );
+            }
+            Some(rule)
+        }
+        Err(why) => {
+            cx.warn(
+                r.span,
+                format!("{section} '{}': {why}: rule ignored", r.words.join(" ")),
+            );
+            None
+        }
+    }
+}
+
+/// The words of an `ip rule` line; also whether it named a `track_group`.
+fn parse_rule(words: &[String]) -> Result<(VirtualRule, bool), String> {
     let mut out = VirtualRule::new(false);
     let mut family: Option<bool> = None;
-    let mut it = r.words.iter().map(String::as_str);
-    let refuse = |cx: &mut Ctx<'_>, why: String| {
-        cx.warn(
-            r.span,
-            format!("{section} '{}': {why}: rule ignored", r.words.join(" ")),
-        );
-    };
-    let prefix = |v: &str| -> Option<Option<(IpAddr, u8)>> {
-        if v == "all" || v == "default" {
-            return Some(None);
-        }
-        model::IpPrefix::parse(v).map(|p| Some((p.addr, p.len)))
-    };
+    let mut track_group = false;
+    let mut it = words.iter().map(String::as_str);
     while let Some(w) = it.next() {
         let takes_value = matches!(
             w,
@@ -672,30 +687,23 @@ fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule>
                 | "track_group"
         );
         let v = if takes_value {
-            match it.next() {
-                Some(v) => v,
-                None => {
-                    refuse(cx, format!("'{w}' needs a value"));
-                    return None;
-                }
-            }
+            it.next().ok_or_else(|| format!("'{w}' needs a value"))?
         } else {
             ""
         };
         let bad = |what: &str| format!("'{v}' is not {what}");
         match w {
             "from" | "to" => {
-                let Some(p) = prefix(v) else {
-                    refuse(cx, bad("an address prefix"));
-                    return None;
-                };
-                if let Some((a, _)) = p {
-                    if family.is_some_and(|f| f != a.is_ipv6()) {
-                        refuse(cx, "mixed address families".to_owned());
-                        return None;
+                let p = if v == "all" || v == "default" {
+                    None
+                } else {
+                    let p = model::IpPrefix::parse(v).ok_or_else(|| bad("an address prefix"))?;
+                    if family.is_some_and(|f| f != p.addr.is_ipv6()) {
+                        return Err("mixed address families".to_owned());
                     }
-                    family = Some(a.is_ipv6());
-                }
+                    family = Some(p.addr.is_ipv6());
+                    Some((p.addr, p.len))
+                };
                 if w == "from" {
                     out.from = p;
                 } else {
@@ -706,47 +714,26 @@ fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule>
             "oif" => out.oif = Some(v.to_owned()),
             "fwmark" => {
                 let (m, mask) = match v.split_once('/') {
-                    Some((m, k)) => (m, Some(k)),
+                    Some((m, k)) => (m, Some(parse_u32(k).ok_or_else(|| bad("a mark[/mask]"))?)),
                     None => (v, None),
                 };
-                let mask = match mask {
-                    None => Some(None),
-                    Some(k) => parse_u32(k).map(Some),
-                };
-                let (Some(m), Some(mask)) = (parse_u32(m), mask) else {
-                    refuse(cx, bad("a mark[/mask]"));
-                    return None;
-                };
-                out.fwmark = Some((m, mask));
+                out.fwmark = Some((parse_u32(m).ok_or_else(|| bad("a mark[/mask]"))?, mask));
             }
-            "tos" | "dsfield" => match parse_u32(v).and_then(|n| u8::try_from(n).ok()) {
-                Some(t) => out.tos = t,
-                None => {
-                    refuse(cx, bad("a TOS value"));
-                    return None;
-                }
-            },
-            "priority" | "preference" | "order" | "pref" => match v.parse() {
-                Ok(p) => out.priority = Some(p),
-                Err(_) => {
-                    refuse(cx, bad("a priority"));
-                    return None;
-                }
-            },
-            "table" | "lookup" => match table_number(v) {
-                Some(t) => out.table = Some(t),
-                None => {
-                    refuse(cx, format!("table '{v}' by name is not supported yet"));
-                    return None;
-                }
-            },
-            "goto" => match v.parse() {
-                Ok(t) => out.action = RuleAction::Goto(t),
-                Err(_) => {
-                    refuse(cx, bad("a rule priority"));
-                    return None;
-                }
-            },
+            "tos" | "dsfield" => {
+                out.tos = parse_u32(v)
+                    .and_then(|n| u8::try_from(n).ok())
+                    .ok_or_else(|| bad("a TOS value"))?;
+            }
+            "priority" | "preference" | "order" | "pref" => {
+                out.priority = Some(v.parse().map_err(|_| bad("a priority"))?);
+            }
+            "table" | "lookup" => {
+                out.table = Some(
+                    table_number(v)
+                        .ok_or_else(|| format!("table '{v}' by name is not supported yet"))?,
+                );
+            }
+            "goto" => out.action = RuleAction::Goto(v.parse().map_err(|_| bad("a rule priority"))?),
             "nop" => out.action = RuleAction::Nop,
             "blackhole" => out.action = RuleAction::Blackhole,
             "unreachable" => out.action = RuleAction::Unreachable,
@@ -755,18 +742,12 @@ fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule>
             "inet" => family = Some(false),
             "inet6" => family = Some(true),
             "no_track" => out.no_track = true,
-            "track_group" => cx.warn(
-                r.span,
-                format!("{section}: track_group is not supported yet: ignored"),
-            ),
-            other => {
-                refuse(cx, format!("'{other}' is not supported yet"));
-                return None;
-            }
+            "track_group" => track_group = true,
+            other => return Err(format!("'{other}' is not supported yet")),
         }
     }
     out.ipv6 = family.unwrap_or(false);
-    Some(out)
+    Ok((out, track_group))
 }
 
 /// A decimal or `0x` hexadecimal number.
@@ -1090,10 +1071,8 @@ mod tests {
         assert!(vs[0].starts_with("test.conf:16:"), "{lines:#?}");
     }
 
-    #[test]
-    fn address_route_rule_attributes_and_statics() {
-        let (m, parsed) = mapped(
-            "global_defs {
+    /// Every address, route and rule attribute, and the static sections.
+    const ATTRS: &str = "global_defs {
  default_interface eth1
 }
 static_ipaddress {
@@ -1133,13 +1112,11 @@ vrrp_instance A {
   to 10.0.0.0/8 ipproto tcp table 5
  }
 }
-",
-        );
-        let lines: Vec<String> = m
-            .warnings
-            .iter()
-            .map(|w| w.render(&parsed.sources))
-            .collect();
+";
+
+    #[test]
+    fn address_route_and_rule_attributes() {
+        let (m, _) = mapped(ATTRS);
         let c = &m.config.instances[0];
         let v = &c.virtual_addresses;
         assert_eq!(v[0].label.as_deref(), Some("eth0:vip"));
@@ -1183,6 +1160,17 @@ vrrp_instance A {
         assert_eq!(rules[1].action, RuleAction::Goto(60));
         assert!(!rules[2].ipv6);
         assert_eq!(rules[2].action, RuleAction::Prohibit);
+        assert!(m.config.validate().is_ok());
+    }
+
+    #[test]
+    fn static_sections_and_attribute_warnings() {
+        let (m, parsed) = mapped(ATTRS);
+        let lines: Vec<String> = m
+            .warnings
+            .iter()
+            .map(|w| w.render(&parsed.sources))
+            .collect();
         let st = &m.config.statics;
         assert_eq!(st.addresses.len(), 2);
         assert_eq!(st.addresses[0].interface, Some(InterfaceId(3)));

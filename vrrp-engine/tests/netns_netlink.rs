@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,6 +69,88 @@ fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
     text.lines().find(|l| l.contains(needle)).unwrap_or("")
 }
 
+/// One master instance with every kind of address, route and rule attribute.
+fn attribute_config(ifc: InterfaceId, src: IpAddr) -> EngineConfig {
+    let mut vi = instance(ifc, src, 200);
+    let mut a = VirtualAddress::host(ip("10.98.0.100"));
+    a.prefix_len = 24;
+    a.label = Some("eth0:vip".to_owned());
+    a.broadcast = Some(Ipv4Addr::new(10, 98, 0, 255));
+    let mut b = VirtualAddress::host(ip("10.97.0.5"));
+    b.scope = Some(253);
+    b.excluded = true;
+    let mut c = VirtualAddress::host(ip("fd98::100"));
+    c.excluded = true;
+    let mut e = VirtualAddress::host(ip("fd97::1"));
+    e.prefix_len = 64;
+    e.noprefixroute = true;
+    e.excluded = true;
+    vi.virtual_addresses = vec![a, b, c, e];
+    vi.virtual_routes = vec![
+        VirtualRoute {
+            kind: RouteKind::Blackhole,
+            table: Some(100),
+            ..VirtualRoute::to(ip("203.0.113.0"), 24)
+        },
+        VirtualRoute {
+            gateway: Some(ip("10.99.0.254")),
+            source: Some(ip("10.98.0.100")),
+            interface: Some(ifc),
+            table: Some(100),
+            metric: Some(5),
+            ..VirtualRoute::to(ip("198.51.100.0"), 24)
+        },
+        VirtualRoute {
+            kind: RouteKind::Unreachable,
+            table: Some(100),
+            ..VirtualRoute::to(ip("198.51.101.0"), 24)
+        },
+        VirtualRoute {
+            table: Some(100),
+            nexthops: vec![
+                NextHop {
+                    gateway: Some(ip("10.99.0.253")),
+                    interface: Some(ifc),
+                    weight: 2,
+                    onlink: false,
+                },
+                NextHop {
+                    gateway: Some(ip("10.99.0.254")),
+                    interface: Some(ifc),
+                    weight: 1,
+                    onlink: false,
+                },
+            ],
+            ..VirtualRoute::to(ip("198.51.102.0"), 24)
+        },
+    ];
+    vi.virtual_rules = vec![
+        VirtualRule {
+            from: Some((ip("10.98.0.0"), 24)),
+            table: Some(100),
+            priority: Some(1000),
+            ..VirtualRule::new(false)
+        },
+        VirtualRule {
+            fwmark: Some((0x10, Some(0xff))),
+            iif: Some("eth0".to_owned()),
+            table: Some(100),
+            priority: Some(1001),
+            ..VirtualRule::new(false)
+        },
+        VirtualRule {
+            to: Some((ip("fd98::"), 64)),
+            action: RuleAction::Prohibit,
+            priority: Some(1002),
+            ..VirtualRule::new(true)
+        },
+    ];
+    EngineConfig {
+        instances: vec![vi],
+        ..Default::default()
+    }
+}
+
 /// A master with every kind of attribute: assert them in the kernel, restore a typed route
 /// deleted behind its back, then remove everything on stop.
 #[test]
@@ -79,111 +161,31 @@ fn netns_vip_route_rule_attributes() {
     let lab = Lab::new(1).unwrap();
     let src = IpAddr::V4(lab.host(0).ipv4);
     let rec = Recorder::default();
-    let d = lab
-        .spawn_driver(
-            0,
-            move |_, ifc| {
-                let mut vi = instance(ifc, src, 200);
-                let mut a = VirtualAddress::host(ip("10.98.0.100"));
-                a.prefix_len = 24;
-                a.label = Some("eth0:vip".to_owned());
-                a.broadcast = Some(Ipv4Addr::new(10, 98, 0, 255));
-                let mut b = VirtualAddress::host(ip("10.97.0.5"));
-                b.scope = Some(253);
-                b.excluded = true;
-                let mut c = VirtualAddress::host(ip("fd98::100"));
-                c.excluded = true;
-                let mut e = VirtualAddress::host(ip("fd97::1"));
-                e.prefix_len = 64;
-                e.noprefixroute = true;
-                e.excluded = true;
-                vi.virtual_addresses = vec![a, b, c, e];
-                vi.virtual_routes = vec![
-                    VirtualRoute {
-                        kind: RouteKind::Blackhole,
-                        table: Some(100),
-                        ..VirtualRoute::to(ip("203.0.113.0"), 24)
-                    },
-                    VirtualRoute {
-                        gateway: Some(ip("10.99.0.254")),
-                        source: Some(ip("10.98.0.100")),
-                        interface: Some(ifc),
-                        table: Some(100),
-                        metric: Some(5),
-                        ..VirtualRoute::to(ip("198.51.100.0"), 24)
-                    },
-                    VirtualRoute {
-                        kind: RouteKind::Unreachable,
-                        table: Some(100),
-                        ..VirtualRoute::to(ip("198.51.101.0"), 24)
-                    },
-                    VirtualRoute {
-                        table: Some(100),
-                        nexthops: vec![
-                            NextHop {
-                                gateway: Some(ip("10.99.0.253")),
-                                interface: Some(ifc),
-                                weight: 2,
-                                onlink: false,
-                            },
-                            NextHop {
-                                gateway: Some(ip("10.99.0.254")),
-                                interface: Some(ifc),
-                                weight: 1,
-                                onlink: false,
-                            },
-                        ],
-                        ..VirtualRoute::to(ip("198.51.102.0"), 24)
-                    },
-                ];
-                vi.virtual_rules = vec![
-                    VirtualRule {
-                        from: Some((ip("10.98.0.0"), 24)),
-                        table: Some(100),
-                        priority: Some(1000),
-                        ..VirtualRule::new(false)
-                    },
-                    VirtualRule {
-                        fwmark: Some((0x10, Some(0xff))),
-                        iif: Some("eth0".to_owned()),
-                        table: Some(100),
-                        priority: Some(1001),
-                        ..VirtualRule::new(false)
-                    },
-                    VirtualRule {
-                        to: Some((ip("fd98::"), 64)),
-                        action: RuleAction::Prohibit,
-                        priority: Some(1002),
-                        ..VirtualRule::new(true)
-                    },
-                ];
-                EngineConfig {
-                    instances: vec![vi],
-                    ..Default::default()
-                }
-            },
-            rec.clone(),
-        )
+    let driver = lab
+        .spawn_driver(0, move |_, ifc| attribute_config(ifc, src), rec.clone())
         .unwrap();
     let rules4 = || show(&lab, 0, &["rule", "show"]);
     let ok = wait_for(Duration::from_secs(5), || rules4().contains("1001:"));
     assert!(ok, "rules never appeared: {:#?}", rec.lines());
     assert_eq!(rec.state(), Some(State::Master));
     let addrs = show(&lab, 0, &["-d", "addr", "show", "dev", "eth0"]);
-    let a = line_with(&addrs, "10.98.0.100/24");
+    let vip = line_with(&addrs, "10.98.0.100/24");
     assert!(
-        a.contains("brd 10.98.0.255") && a.ends_with("eth0:vip"),
+        vip.contains("brd 10.98.0.255") && vip.ends_with("eth0:vip"),
         "{addrs}"
     );
     assert!(
         line_with(&addrs, "10.97.0.5/32").contains("scope link"),
         "{addrs}"
     );
-    let c = line_with(&addrs, "fd98::100/128");
-    assert!(c.contains("deprecated") && c.contains("nodad"), "{addrs}");
-    let e = line_with(&addrs, "fd97::1/64");
+    let host6 = line_with(&addrs, "fd98::100/128");
     assert!(
-        e.contains("noprefixroute") && !e.contains("deprecated"),
+        host6.contains("deprecated") && host6.contains("nodad"),
+        "{addrs}"
+    );
+    let net6 = line_with(&addrs, "fd97::1/64");
+    assert!(
+        net6.contains("noprefixroute") && !net6.contains("deprecated"),
         "{addrs}"
     );
     let table = || show(&lab, 0, &["route", "show", "table", "100"]);
@@ -196,9 +198,11 @@ fn netns_vip_route_rule_attributes() {
         line_with(&t, "198.51.101.0/24").starts_with("unreachable"),
         "{t}"
     );
-    let r = line_with(&t, "198.51.100.0/24");
+    let via = line_with(&t, "198.51.100.0/24");
     assert!(
-        r.contains("via 10.99.0.254") && r.contains("src 10.98.0.100") && r.contains("metric 5"),
+        via.contains("via 10.99.0.254")
+            && via.contains("src 10.98.0.100")
+            && via.contains("metric 5"),
         "{t}"
     );
     assert!(
@@ -211,9 +215,11 @@ fn netns_vip_route_rule_attributes() {
         line_with(&r4, "1000:").contains("from 10.98.0.0/24 lookup 100"),
         "{r4}"
     );
-    let f = line_with(&r4, "1001:");
+    let mark = line_with(&r4, "1001:");
     assert!(
-        f.contains("fwmark 0x10/0xff") && f.contains("iif eth0") && f.contains("lookup 100"),
+        mark.contains("fwmark 0x10/0xff")
+            && mark.contains("iif eth0")
+            && mark.contains("lookup 100"),
         "{r4}"
     );
     let r6 = show(&lab, 0, &["-6", "rule", "show"]);
@@ -244,15 +250,24 @@ fn netns_vip_route_rule_attributes() {
         .filter(|l| l.contains("refused") || l.contains("not ours"))
         .collect();
     assert!(refused.is_empty(), "{refused:#?}");
-    d.shutdown().unwrap();
-    let addrs = show(&lab, 0, &["addr", "show", "dev", "eth0"]);
+    driver.shutdown().unwrap();
+    assert_attributes_removed(&lab);
+}
+
+/// After [`netns_vip_route_rule_attributes`]'s stop: nothing it installed remains.
+fn assert_attributes_removed(lab: &Lab) {
+    let addrs = show(lab, 0, &["addr", "show", "dev", "eth0"]);
     for gone in ["10.98.0.100", "10.97.0.5", "fd98::100", "fd97::1"] {
         assert!(!addrs.contains(gone), "{gone} left behind: {addrs}");
     }
-    assert_eq!(table().trim(), "", "routes left behind");
-    let r4 = rules4();
+    assert_eq!(
+        show(lab, 0, &["route", "show", "table", "100"]).trim(),
+        "",
+        "routes left behind"
+    );
+    let r4 = show(lab, 0, &["rule", "show"]);
     assert!(!r4.contains("1000:") && !r4.contains("1001:"), "{r4}");
-    assert!(!show(&lab, 0, &["-6", "rule", "show"]).contains("1002:"));
+    assert!(!show(lab, 0, &["-6", "rule", "show"]).contains("1002:"));
 }
 
 fn statics(ifc: InterfaceId) -> StaticConfig {
@@ -277,11 +292,11 @@ fn statics(ifc: InterfaceId) -> StaticConfig {
 }
 
 /// Our driver at priority 100 with the static entries (or none), and a journal.
-fn spawn_backup(lab: &Lab, journal: &PathBuf, with_statics: bool, rec: &Recorder) -> DriverThread {
+fn spawn_backup(lab: &Lab, journal: &Path, with_statics: bool, rec: &Recorder) -> DriverThread {
     let src = IpAddr::V4(lab.host(0).ipv4);
     let options = Options {
         handle_signals: false,
-        journal: Some(journal.clone()),
+        journal: Some(journal.to_path_buf()),
     };
     lab.spawn_driver_with(
         0,
