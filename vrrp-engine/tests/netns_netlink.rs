@@ -201,6 +201,7 @@ fn netns_vip_route_rule_attributes() {
     let via = line_with(&t, "198.51.100.0/24");
     assert!(
         via.contains("via 10.99.0.254")
+            && via.contains("proto keepalived")
             && via.contains("src 10.98.0.100")
             && via.contains("metric 5"),
         "{t}"
@@ -212,7 +213,7 @@ fn netns_vip_route_rule_attributes() {
     );
     let r4 = rules4();
     assert!(
-        line_with(&r4, "1000:").contains("from 10.98.0.0/24 lookup 100"),
+        line_with(&r4, "1000:").contains("from 10.98.0.0/24 lookup 100 proto keepalived"),
         "{r4}"
     );
     let mark = line_with(&r4, "1001:");

@@ -94,6 +94,11 @@ pub enum NetEvent {
     },
 }
 
+/// `RTPROT_KEEPALIVED` (18): the routing protocol keepalived marks its routes and rules with,
+/// so that `ip route`/`ip rule` show `proto keepalived` for ours too, and a deletion (which
+/// matches the protocol) never takes someone else's route of the same destination.
+const PROTO_KEEPALIVED: u8 = 18;
+
 const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 const RECV_BUF: usize = 64 * 1024;
 
@@ -740,7 +745,7 @@ fn route_message(route: &VirtualRoute, delete: bool) -> RouteMessage {
         AddressFamily::Inet
     };
     msg.header.destination_prefix_length = route.prefix_len;
-    msg.header.protocol = RouteProtocol::Static;
+    msg.header.protocol = RouteProtocol::from(PROTO_KEEPALIVED);
     msg.header.kind = match route.kind {
         RouteKind::Unicast => RouteType::Unicast,
         RouteKind::Blackhole => RouteType::BlackHole,
@@ -814,6 +819,10 @@ fn rule_message(rule: &VirtualRule) -> RuleMessage {
         AddressFamily::Inet
     };
     msg.header.tos = rule.tos;
+    msg.attributes
+        .push(RuleAttribute::Protocol(RouteProtocol::from(
+            PROTO_KEEPALIVED,
+        )));
     if rule.invert {
         msg.header.flags |= RuleFlags::Invert;
     }
