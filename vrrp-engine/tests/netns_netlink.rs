@@ -6,46 +6,18 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vrrp_engine::linux::{Hooks, Options};
+use vrrp_engine::linux::Options;
 use vrrp_engine::testlab::{DriverThread, Lab, privileged, wait_for};
 use vrrp_engine::{
-    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord, NextHop,
-    Notification, NotifyEvent, RouteKind, RuleAction, State, StaticConfig, VirtualAddress,
-    VirtualRoute, VirtualRule,
+    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, NextHop, RouteKind,
+    RuleAction, State, StaticConfig, VirtualAddress, VirtualRoute, VirtualRule,
 };
 
-/// Records states and warnings.
-#[derive(Clone, Default)]
-struct Recorder {
-    states: Arc<Mutex<Vec<State>>>,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Recorder {
-    fn state(&self) -> Option<State> {
-        self.states.lock().unwrap().last().copied()
-    }
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-impl Hooks for Recorder {
-    fn notify(&mut self, n: &Notification) {
-        if let NotifyEvent::State(s) = n.event {
-            self.states.lock().unwrap().push(s);
-        }
-    }
-    fn log(&mut self, r: &LogRecord) {
-        self.lines.lock().unwrap().push(r.to_string());
-    }
-    fn warning(&mut self, m: &str) {
-        self.lines.lock().unwrap().push(format!("warning: {m}"));
-    }
-}
+#[path = "common/recorder.rs"]
+mod recorder;
+use recorder::Recorder;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
