@@ -16,7 +16,7 @@ use vrrp_engine::config::{
     TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus, UnicastPeer,
     VirtualAddress, VirtualRoute,
 };
-use vrrp_engine::config::{NextHop, RouteKind, RuleAction, StaticConfig, VirtualRule};
+use vrrp_engine::config::{NextHop, RouteKind, StaticConfig, VirtualRule, table_number};
 use vrrp_engine::{AdvertInterval, AuthConfig, Centiseconds, Seconds};
 
 /// What the mapping needs to know about the host.
@@ -480,16 +480,6 @@ fn address(
     Ok(va)
 }
 
-/// A table by number or by one of the names every system has.
-fn table_number(t: &str) -> Option<u32> {
-    match t {
-        "main" => Some(254),
-        "local" => Some(255),
-        "default" => Some(253),
-        n => n.parse().ok(),
-    }
-}
-
 /// `nexthop via GW dev IF weight W onlink`, repeated.
 fn nexthops(words: &[String], cx: &mut Ctx<'_>, span: Span) -> Result<Vec<NextHop>, String> {
     let mut hops = Vec::new();
@@ -640,16 +630,22 @@ fn route(
 /// An `ip rule` line. A selector this mapping does not know makes the whole rule ignored (a
 /// rule installed without one of its selectors would match more traffic than configured).
 fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule> {
-    match parse_rule(&r.words) {
-        Ok((rule, track_group)) => {
-            if track_group {
-                cx.warn(
-                    r.span,
-                    format!("{section}: track_group is not supported yet: ignored"),
-                );
-            }
-            Some(rule)
+    // `track_group NAME` applies to static rules only and is not supported yet.
+    let mut words = Vec::with_capacity(r.words.len());
+    let mut it = r.words.iter().map(String::as_str);
+    while let Some(w) = it.next() {
+        if w == "track_group" {
+            let _ = it.next();
+            cx.warn(
+                r.span,
+                format!("{section}: track_group is not supported yet: ignored"),
+            );
+        } else {
+            words.push(w);
         }
+    }
+    match VirtualRule::parse(words) {
+        Ok(rule) => Some(rule),
         Err(why) => {
             cx.warn(
                 r.span,
@@ -657,104 +653,6 @@ fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule>
             );
             None
         }
-    }
-}
-
-/// The words of an `ip rule` line; also whether it named a `track_group`.
-fn parse_rule(words: &[String]) -> Result<(VirtualRule, bool), String> {
-    let mut out = VirtualRule::new(false);
-    let mut family: Option<bool> = None;
-    let mut track_group = false;
-    let mut it = words.iter().map(String::as_str);
-    while let Some(w) = it.next() {
-        let takes_value = matches!(
-            w,
-            "from"
-                | "to"
-                | "iif"
-                | "dev"
-                | "oif"
-                | "fwmark"
-                | "tos"
-                | "dsfield"
-                | "priority"
-                | "preference"
-                | "order"
-                | "pref"
-                | "table"
-                | "lookup"
-                | "goto"
-                | "track_group"
-        );
-        let v = if takes_value {
-            it.next().ok_or_else(|| format!("'{w}' needs a value"))?
-        } else {
-            ""
-        };
-        let bad = |what: &str| format!("'{v}' is not {what}");
-        match w {
-            "from" | "to" => {
-                let p = if v == "all" || v == "default" {
-                    None
-                } else {
-                    let p = model::IpPrefix::parse(v).ok_or_else(|| bad("an address prefix"))?;
-                    if family.is_some_and(|f| f != p.addr.is_ipv6()) {
-                        return Err("mixed address families".to_owned());
-                    }
-                    family = Some(p.addr.is_ipv6());
-                    Some((p.addr, p.len))
-                };
-                if w == "from" {
-                    out.from = p;
-                } else {
-                    out.to = p;
-                }
-            }
-            "iif" | "dev" => out.iif = Some(v.to_owned()),
-            "oif" => out.oif = Some(v.to_owned()),
-            "fwmark" => {
-                let (m, mask) = match v.split_once('/') {
-                    Some((m, k)) => (m, Some(parse_u32(k).ok_or_else(|| bad("a mark[/mask]"))?)),
-                    None => (v, None),
-                };
-                out.fwmark = Some((parse_u32(m).ok_or_else(|| bad("a mark[/mask]"))?, mask));
-            }
-            "tos" | "dsfield" => {
-                out.tos = parse_u32(v)
-                    .and_then(|n| u8::try_from(n).ok())
-                    .ok_or_else(|| bad("a TOS value"))?;
-            }
-            "priority" | "preference" | "order" | "pref" => {
-                out.priority = Some(v.parse().map_err(|_| bad("a priority"))?);
-            }
-            "table" | "lookup" => {
-                out.table = Some(
-                    table_number(v)
-                        .ok_or_else(|| format!("table '{v}' by name is not supported yet"))?,
-                );
-            }
-            "goto" => out.action = RuleAction::Goto(v.parse().map_err(|_| bad("a rule priority"))?),
-            "nop" => out.action = RuleAction::Nop,
-            "blackhole" => out.action = RuleAction::Blackhole,
-            "unreachable" => out.action = RuleAction::Unreachable,
-            "prohibit" => out.action = RuleAction::Prohibit,
-            "not" => out.invert = true,
-            "inet" => family = Some(false),
-            "inet6" => family = Some(true),
-            "no_track" => out.no_track = true,
-            "track_group" => track_group = true,
-            other => return Err(format!("'{other}' is not supported yet")),
-        }
-    }
-    out.ipv6 = family.unwrap_or(false);
-    Ok((out, track_group))
-}
-
-/// A decimal or `0x` hexadecimal number.
-fn parse_u32(s: &str) -> Option<u32> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
     }
 }
 
@@ -916,7 +814,7 @@ fn instance(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
-    use std::net::Ipv4Addr;
+    use vrrp_engine::config::RuleAction;
 
     struct FakeHost;
     impl HostView for FakeHost {

@@ -281,6 +281,194 @@ impl VirtualRule {
     }
 }
 
+/// Why an `ip rule` line could not be read ([`VirtualRule::parse`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleParseError(pub String);
+
+impl VirtualRule {
+    /// Reads the words of an `ip rule` line as keepalived.conf's `virtual_rules` and
+    /// `static_rules` write them: `from`/`to PREFIX|all`, `iif`/`dev NAME`, `oif NAME`,
+    /// `fwmark MARK[/MASK]`, `tos`/`dsfield N`, `priority`/`preference`/`order`/`pref N`,
+    /// `table`/`lookup N|main|local|default`, `goto N`, `nop`, `blackhole`, `unreachable`,
+    /// `prohibit`, `not`, `inet`/`inet6`, `no_track`. Numbers may be written `0x…`. The family is
+    /// the addresses' (IPv4 when none, unless `inet6`). Any other word is refused: a rule
+    /// installed without one of its selectors would match more traffic than configured.
+    pub fn parse<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Self, RuleParseError> {
+        let err = |m: String| RuleParseError(m);
+        let mut out = VirtualRule::new(false);
+        let mut family: Option<bool> = None;
+        let mut it = words.into_iter();
+        while let Some(w) = it.next() {
+            let takes_value = matches!(
+                w,
+                "from"
+                    | "to"
+                    | "iif"
+                    | "dev"
+                    | "oif"
+                    | "fwmark"
+                    | "tos"
+                    | "dsfield"
+                    | "priority"
+                    | "preference"
+                    | "order"
+                    | "pref"
+                    | "table"
+                    | "lookup"
+                    | "goto"
+            );
+            let v = if takes_value {
+                it.next()
+                    .ok_or_else(|| err(format!("'{w}' needs a value")))?
+            } else {
+                ""
+            };
+            let bad = |what: &str| err(format!("'{v}' is not {what}"));
+            match w {
+                "from" | "to" => {
+                    let p = if v == "all" || v == "default" {
+                        None
+                    } else {
+                        let p = parse_prefix(v).ok_or_else(|| bad("an address prefix"))?;
+                        if family.is_some_and(|f| f != p.0.is_ipv6()) {
+                            return Err(err("mixed address families".to_owned()));
+                        }
+                        family = Some(p.0.is_ipv6());
+                        Some(p)
+                    };
+                    if w == "from" {
+                        out.from = p;
+                    } else {
+                        out.to = p;
+                    }
+                }
+                "iif" | "dev" => out.iif = Some(v.to_owned()),
+                "oif" => out.oif = Some(v.to_owned()),
+                "fwmark" => {
+                    let (m, mask) = match v.split_once('/') {
+                        Some((m, k)) => {
+                            (m, Some(parse_u32(k).ok_or_else(|| bad("a mark[/mask]"))?))
+                        }
+                        None => (v, None),
+                    };
+                    out.fwmark = Some((parse_u32(m).ok_or_else(|| bad("a mark[/mask]"))?, mask));
+                }
+                "tos" | "dsfield" => {
+                    out.tos = parse_u32(v)
+                        .and_then(|n| u8::try_from(n).ok())
+                        .ok_or_else(|| bad("a TOS value"))?;
+                }
+                "priority" | "preference" | "order" | "pref" => {
+                    out.priority = Some(parse_u32(v).ok_or_else(|| bad("a priority"))?);
+                }
+                "table" | "lookup" => {
+                    out.table =
+                        Some(table_number(v).ok_or_else(|| {
+                            err(format!("table '{v}' by name is not supported yet"))
+                        })?);
+                }
+                "goto" => {
+                    let target = parse_u32(v).ok_or_else(|| bad("a rule priority"))?;
+                    out.action = RuleAction::Goto(target);
+                }
+                "nop" => out.action = RuleAction::Nop,
+                "blackhole" => out.action = RuleAction::Blackhole,
+                "unreachable" => out.action = RuleAction::Unreachable,
+                "prohibit" => out.action = RuleAction::Prohibit,
+                "not" => out.invert = true,
+                "inet" => family = Some(false),
+                "inet6" => family = Some(true),
+                "no_track" => out.no_track = true,
+                other => return Err(err(format!("'{other}' is not supported yet"))),
+            }
+        }
+        out.ipv6 = family.unwrap_or(false);
+        Ok(out)
+    }
+}
+
+/// `ip rule` words that [`VirtualRule::parse`] reads back to the same rule.
+impl core::fmt::Display for VirtualRule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.ipv6 { "inet6" } else { "inet" })?;
+        if self.invert {
+            f.write_str(" not")?;
+        }
+        match self.from {
+            Some((a, l)) => write!(f, " from {a}/{l}")?,
+            None => f.write_str(" from all")?,
+        }
+        if let Some((a, l)) = self.to {
+            write!(f, " to {a}/{l}")?;
+        }
+        if let Some(i) = &self.iif {
+            write!(f, " iif {i}")?;
+        }
+        if let Some(o) = &self.oif {
+            write!(f, " oif {o}")?;
+        }
+        if let Some((m, mask)) = self.fwmark {
+            write!(f, " fwmark {m:#x}")?;
+            if let Some(mask) = mask {
+                write!(f, "/{mask:#x}")?;
+            }
+        }
+        if self.tos != 0 {
+            write!(f, " tos {}", self.tos)?;
+        }
+        if let Some(p) = self.priority {
+            write!(f, " priority {p}")?;
+        }
+        if let Some(t) = self.table {
+            write!(f, " table {t}")?;
+        }
+        match self.action {
+            RuleAction::ToTable => {}
+            RuleAction::Goto(t) => write!(f, " goto {t}")?,
+            RuleAction::Nop => f.write_str(" nop")?,
+            RuleAction::Blackhole => f.write_str(" blackhole")?,
+            RuleAction::Unreachable => f.write_str(" unreachable")?,
+            RuleAction::Prohibit => f.write_str(" prohibit")?,
+        }
+        if self.no_track {
+            f.write_str(" no_track")?;
+        }
+        Ok(())
+    }
+}
+
+/// A routing table by number, or by one of the names every system has (`main`, `local`,
+/// `default`).
+pub fn table_number(t: &str) -> Option<u32> {
+    match t {
+        "main" => Some(254),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+/// A decimal or `0x` hexadecimal number.
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// `ADDR[/LEN]` (a host prefix without `/LEN`).
+fn parse_prefix(s: &str) -> Option<(IpAddr, u8)> {
+    let (a, l) = s.split_once('/').map_or((s, None), |(a, l)| (a, Some(l)));
+    let addr: IpAddr = a.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match l {
+        Some(l) => l.parse().ok()?,
+        None => max,
+    };
+    (len <= max).then_some((addr, len))
+}
+
 /// `static_ipaddress`, `static_routes` and `static_rules`: installed by the driver when it
 /// starts whatever the VRRP state, restored while running (addresses and routes), removed at
 /// an orderly stop (rules, then routes, then addresses, keepalived-behaviour.md §7.5) and, after
@@ -751,4 +939,54 @@ fn validate_instance(inst: &InstanceConfig, trackers: usize) -> Result<(), Confi
         });
     }
     check_bindings(&inst.track, trackers, || format!("instance {}", inst.name))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parse(s: &str) -> Result<VirtualRule, RuleParseError> {
+        VirtualRule::parse(s.split_whitespace())
+    }
+
+    #[test]
+    fn rule_words_parse_and_print_back() {
+        let r = parse(
+            "not from 10.1.0.0/16 to 10.2.0.0/24 iif eth1 oif eth2 fwmark 0x10/0xff tos 4 \
+             priority 100 lookup 1000 no_track",
+        )
+        .unwrap();
+        assert!(r.invert && r.no_track && !r.ipv6);
+        assert_eq!(r.from, Some(("10.1.0.0".parse().unwrap(), 16)));
+        assert_eq!(r.fwmark, Some((0x10, Some(0xff))));
+        assert_eq!((r.tos, r.priority, r.table), (4, Some(100), Some(1000)));
+        assert_eq!(
+            r.to_string(),
+            "inet not from 10.1.0.0/16 to 10.2.0.0/24 iif eth1 oif eth2 fwmark 0x10/0xff tos 4 \
+             priority 100 table 1000 no_track"
+        );
+        for text in [
+            "inet6 from all goto 7",
+            "inet from all fwmark 0x7 prohibit",
+            "inet6 from 2001:db8::/32 table 254",
+            "inet from 192.0.2.1/32 to 192.0.2.0/24 unreachable",
+        ] {
+            let r = parse(text).unwrap();
+            assert_eq!(r.to_string(), text);
+            assert_eq!(parse(&r.to_string()).unwrap(), r);
+        }
+        assert!(parse("to fd00::/8").unwrap().ipv6);
+        assert_eq!(parse("table main").unwrap().table, Some(254));
+        for bad in [
+            "from 10.0.0.0/8 to fd00::/8",
+            "from nowhere",
+            "table custom",
+            "uidrange 1-2",
+            "priority",
+            "fwmark 1/x",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -364,7 +364,7 @@ fn netns_static_entries() {
     assert!(
         text.contains("10.96.0.1/24")
             && text.contains("192.0.2.0/24")
-            && text.contains("prio=2000"),
+            && text.contains("priority 2000"),
         "{text}"
     );
     let rec = Recorder::default();

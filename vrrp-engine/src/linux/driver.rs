@@ -632,8 +632,7 @@ impl Driver {
         match self.rtnl.add_rule(rule) {
             Ok(Added::New) => {}
             Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
-                "rule '{}' already existed; it is not ours and will not be removed",
-                super::netlink::rule_text(rule)
+                "rule '{rule}' already existed; it is not ours and will not be removed"
             )),
             Err(e) => self.hooks.warning(&e.to_string()),
         }
@@ -642,10 +641,9 @@ impl Driver {
     fn remove_rule(&mut self, rule: &VirtualRule) {
         match self.rtnl.remove_rule(rule) {
             Ok(true) => {}
-            Ok(false) => self.hooks.warning(&format!(
-                "rule '{}' was not added by us; left alone",
-                super::netlink::rule_text(rule)
-            )),
+            Ok(false) => self
+                .hooks
+                .warning(&format!("rule '{rule}' was not added by us; left alone")),
             Err(e) => self.hooks.warning(&e.to_string()),
         }
     }

@@ -9,8 +9,7 @@
 //! addr IFINDEX ADDRESS/PREFIX
 //! route DEST/PREFIX GATEWAY|- SOURCE|- OIF|- TABLE|- METRIC|- [type=T] [scope=N] [onlink]
 //!       [nh=GATEWAY|-,OIF|-,WEIGHT[,onlink]]...
-//! rule inet|inet6 [from=A/L] [to=A/L] [iif=NAME] [oif=NAME] [fwmark=M] [fwmask=M] [tos=N]
-//!       [not] [prio=N] [table=N] [goto=N|action=nop|blackhole|unreachable|prohibit]
+//! rule WORDS (the rule as `ip rule` words: `VirtualRule`'s `Display`, read by `VirtualRule::parse`)
 //! ```
 //!
 //! Lines that do not parse are ignored (a journal is advice for cleaning up, never a reason to
@@ -21,7 +20,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::{InterfaceId, NextHop, RouteKind, RuleAction, VirtualRoute, VirtualRule};
+use crate::{InterfaceId, NextHop, RouteKind, VirtualRoute, VirtualRule};
 
 /// Something the driver installed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -92,13 +91,6 @@ const ROUTE_KINDS: [(RouteKind, &str); 4] = [
     (RouteKind::Throw, "throw"),
 ];
 
-const RULE_ACTIONS: [(RuleAction, &str); 4] = [
-    (RuleAction::Nop, "nop"),
-    (RuleAction::Blackhole, "blackhole"),
-    (RuleAction::Unreachable, "unreachable"),
-    (RuleAction::Prohibit, "prohibit"),
-];
-
 fn format_entry(e: &Entry) -> String {
     match e {
         Entry::Address {
@@ -138,51 +130,7 @@ fn format_entry(e: &Entry) -> String {
             }
             s
         }
-        Entry::Rule(r) => {
-            let mut s = format!("rule {}", if r.ipv6 { "inet6" } else { "inet" });
-            if let Some((a, l)) = r.from {
-                let _ = write!(s, " from={a}/{l}");
-            }
-            if let Some((a, l)) = r.to {
-                let _ = write!(s, " to={a}/{l}");
-            }
-            if let Some(i) = &r.iif {
-                let _ = write!(s, " iif={i}");
-            }
-            if let Some(o) = &r.oif {
-                let _ = write!(s, " oif={o}");
-            }
-            if let Some((m, mask)) = r.fwmark {
-                let _ = write!(s, " fwmark={m}");
-                if let Some(mask) = mask {
-                    let _ = write!(s, " fwmask={mask}");
-                }
-            }
-            if r.tos != 0 {
-                let _ = write!(s, " tos={}", r.tos);
-            }
-            if r.invert {
-                s.push_str(" not");
-            }
-            if let Some(p) = r.priority {
-                let _ = write!(s, " prio={p}");
-            }
-            if let Some(t) = r.table {
-                let _ = write!(s, " table={t}");
-            }
-            match r.action {
-                RuleAction::ToTable => {}
-                RuleAction::Goto(t) => {
-                    let _ = write!(s, " goto={t}");
-                }
-                other => {
-                    if let Some((_, name)) = RULE_ACTIONS.iter().find(|(a, _)| *a == other) {
-                        let _ = write!(s, " action={name}");
-                    }
-                }
-            }
-            s
-        }
+        Entry::Rule(r) => format!("rule {r}"),
     }
 }
 
@@ -236,39 +184,9 @@ fn parse_line(line: &str) -> Option<Entry> {
             }
             Some(Entry::Route(r))
         }
-        ["rule", family, extra @ ..] => {
-            let mut r = VirtualRule::new(match *family {
-                "inet" => false,
-                "inet6" => true,
-                _ => return None,
-            });
-            for x in extra {
-                match x.split_once('=') {
-                    None if *x == "not" => r.invert = true,
-                    Some(("from", v)) => r.from = Some(parse_prefixed(v)?),
-                    Some(("to", v)) => r.to = Some(parse_prefixed(v)?),
-                    Some(("iif", v)) => r.iif = Some(v.to_owned()),
-                    Some(("oif", v)) => r.oif = Some(v.to_owned()),
-                    Some(("fwmark", v)) => {
-                        let mask = r.fwmark.and_then(|(_, m)| m);
-                        r.fwmark = Some((v.parse().ok()?, mask));
-                    }
-                    Some(("fwmask", v)) => {
-                        let (mark, _) = r.fwmark?;
-                        r.fwmark = Some((mark, Some(v.parse().ok()?)));
-                    }
-                    Some(("tos", v)) => r.tos = v.parse().ok()?,
-                    Some(("prio", v)) => r.priority = Some(v.parse().ok()?),
-                    Some(("table", v)) => r.table = Some(v.parse().ok()?),
-                    Some(("goto", v)) => r.action = RuleAction::Goto(v.parse().ok()?),
-                    Some(("action", v)) => {
-                        r.action = RULE_ACTIONS.iter().find(|(_, n)| *n == v)?.0;
-                    }
-                    _ => return None,
-                }
-            }
-            Some(Entry::Rule(r))
-        }
+        ["rule", words @ ..] => VirtualRule::parse(words.iter().copied())
+            .ok()
+            .map(Entry::Rule),
         _ => None,
     }
 }
@@ -291,6 +209,7 @@ fn parse_hop(v: &str) -> Option<NextHop> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RuleAction;
 
     #[test]
     fn entries_round_trip_and_garbage_is_skipped() {
@@ -361,7 +280,7 @@ mod tests {
         assert_eq!(j.read().unwrap(), entries);
         std::fs::write(
             j.path(),
-            "addr x 1.2.3.4/32\naddr 2 1.2.3.4/33\nroute\nroute 1.0.0.0/8 - - - - - type=x\nrule ipx\nrule inet fwmask=1\n",
+            "addr x 1.2.3.4/32\naddr 2 1.2.3.4/33\nroute\nroute 1.0.0.0/8 - - - - - type=x\nrule from x\nrule uidrange 1-2\n",
         )
         .unwrap();
         assert_eq!(j.read().unwrap(), Vec::new());

@@ -221,7 +221,7 @@ impl Rtnl {
 
     /// Installs the policy routing rule `rule`.
     pub fn add_rule(&mut self, rule: &VirtualRule) -> Result<Added, NetlinkError> {
-        let what = format!("adding rule {}", rule_text(rule));
+        let what = format!("adding rule {rule}");
         let new = self.install(RouteNetlinkMessage::NewRule(rule_message(rule)), &what)?;
         Ok(owned_if(new, &mut self.rules, rule.clone()))
     }
@@ -231,7 +231,7 @@ impl Rtnl {
         if !self.rules.remove(rule) {
             return Ok(false);
         }
-        let what = format!("removing rule {}", rule_text(rule));
+        let what = format!("removing rule {rule}");
         self.uninstall(
             RouteNetlinkMessage::DelRule(rule_message(rule)),
             &what,
@@ -337,7 +337,7 @@ impl Rtnl {
                 ),
                 Entry::Rule(r) => (
                     RouteNetlinkMessage::DelRule(rule_message(r)),
-                    format!("removing stale rule {}", rule_text(r)),
+                    format!("removing stale rule {r}"),
                     [libc::ENOENT, libc::ENODEV],
                 ),
             };
@@ -868,52 +868,6 @@ fn rule_message(rule: &VirtualRule) -> RuleMessage {
     msg
 }
 
-/// A rule in `ip rule` words, for messages.
-pub(crate) fn rule_text(rule: &VirtualRule) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    if rule.invert {
-        s.push_str("not ");
-    }
-    match rule.from {
-        Some((a, l)) => {
-            let _ = write!(s, "from {a}/{l}");
-        }
-        None => s.push_str("from all"),
-    }
-    if let Some((a, l)) = rule.to {
-        let _ = write!(s, " to {a}/{l}");
-    }
-    if let Some(i) = &rule.iif {
-        let _ = write!(s, " iif {i}");
-    }
-    if let Some(o) = &rule.oif {
-        let _ = write!(s, " oif {o}");
-    }
-    if let Some((m, mask)) = rule.fwmark {
-        let _ = write!(s, " fwmark {m:#x}");
-        if let Some(mask) = mask {
-            let _ = write!(s, "/{mask:#x}");
-        }
-    }
-    if let Some(p) = rule.priority {
-        let _ = write!(s, " priority {p}");
-    }
-    match rule.action {
-        RuleAction::ToTable => {
-            let _ = write!(s, " table {}", rule.table.unwrap_or(254));
-        }
-        RuleAction::Goto(t) => {
-            let _ = write!(s, " goto {t}");
-        }
-        RuleAction::Nop => s.push_str(" nop"),
-        RuleAction::Blackhole => s.push_str(" blackhole"),
-        RuleAction::Unreachable => s.push_str(" unreachable"),
-        RuleAction::Prohibit => s.push_str(" prohibit"),
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1121,10 +1075,6 @@ mod tests {
         let m = rule_message(&goto);
         assert_eq!(m.header.family, AddressFamily::Inet6);
         assert!(m.attributes.contains(&RuleAttribute::Goto(500)));
-        assert_eq!(
-            rule_text(&rule),
-            "not from 10.1.0.0/16 to 10.2.0.0/24 iif eth1 fwmark 0x10/0xff priority 100 table 1000"
-        );
     }
 
     #[test]
