@@ -331,7 +331,11 @@ fn netns_static_entries() {
 
     let rec = Recorder::default();
     let d = spawn_backup(&lab, &journal, true, &rec);
-    assert!(present(), "statics not installed at start");
+    // Installed when the runner starts its loop, just after `spawn_driver_with` returns.
+    assert!(
+        wait_for(Duration::from_secs(3), present),
+        "statics not installed at start"
+    );
     let addrs = show(&lab, 0, &["addr", "show", "dev", "eth0"]);
     assert!(
         line_with(&addrs, "10.96.0.1/24").ends_with("eth0:st"),
@@ -357,7 +361,7 @@ fn netns_static_entries() {
 
     // A crash leaves them; the next start (configured without them) removes them.
     let d = spawn_backup(&lab, &journal, true, &Recorder::default());
-    assert!(present());
+    assert!(wait_for(Duration::from_secs(3), present));
     d.abort().unwrap();
     assert!(present(), "the crash should have left the statics");
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -372,4 +376,45 @@ fn netns_static_entries() {
     assert!(absent(), "the journal did not clean up: {:#?}", rec.lines());
     d.shutdown().unwrap();
     master.shutdown().unwrap();
+}
+
+/// A reload applies the static entries by difference: what the new configuration drops is
+/// removed, what it adds is installed, what it keeps stays.
+#[test]
+fn netns_static_entries_reload() {
+    if !privileged("netns_static_entries_reload").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let journal = lab.dir().join("reload.journal");
+    let rec = Recorder::default();
+    let d = spawn_backup(&lab, &journal, true, &rec);
+    let has_route = || show(&lab, 0, &["route", "show", "table", "200"]).contains("192.0.2.0/24");
+    let has_rule = || show(&lab, 0, &["rule", "show"]).contains("2000:");
+    assert!(wait_for(Duration::from_secs(3), || {
+        lab.has_address(0, ip("10.96.0.1")) && has_route() && has_rule()
+    }));
+    let ifc = InterfaceId(lab.ifindex(0).unwrap());
+    let mut next = EngineConfig {
+        instances: vec![{
+            let mut vi = instance(ifc, IpAddr::V4(lab.host(0).ipv4), 100);
+            vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))];
+            vi
+        }],
+        statics: statics(ifc),
+        ..Default::default()
+    };
+    next.statics.addresses[0].addr = ip("10.96.0.2");
+    next.statics.rules.clear();
+    *rec.next_config.lock().unwrap() = Some(next);
+    d.reload().unwrap();
+    let ok = wait_for(Duration::from_secs(3), || {
+        lab.has_address(0, ip("10.96.0.2")) && !has_rule()
+    });
+    assert!(ok, "reload not applied: {:#?}", rec.lines());
+    assert!(!lab.has_address(0, ip("10.96.0.1")), "dropped static left");
+    assert!(has_route(), "kept static route removed");
+    d.shutdown().unwrap();
+    assert!(!lab.has_address(0, ip("10.96.0.2")) && !has_route());
+    assert_eq!(std::fs::read_to_string(&journal).unwrap().trim(), "");
 }
