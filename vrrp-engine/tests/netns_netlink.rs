@@ -217,6 +217,10 @@ fn netns_vip_route_rule_attributes() {
         line_with(&table(), "203.0.113.0/24").starts_with("blackhole")
     });
     assert!(ok, "blackhole route not restored: {:#?}", rec.lines());
+    // So does a rule.
+    lab.ip(0, &["rule", "del", "priority", "1001"]).unwrap();
+    let ok = wait_for(Duration::from_secs(3), || rules4().contains("1001:"));
+    assert!(ok, "rule not restored: {:#?}", rec.lines());
     let refused: Vec<String> = rec
         .lines()
         .into_iter()
@@ -354,6 +358,12 @@ fn netns_static_entries() {
     assert!(
         wait_for(Duration::from_secs(3), has_route),
         "static route not restored: {:#?}",
+        rec.lines()
+    );
+    lab.ip(0, &["rule", "del", "priority", "2000"]).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(3), has_rule),
+        "static rule not restored: {:#?}",
         rec.lines()
     );
     d.shutdown().unwrap();

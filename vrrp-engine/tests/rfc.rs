@@ -602,3 +602,31 @@ fn no_track_entries_are_not_restored() {
         "{a:?}"
     );
 }
+
+#[test]
+fn reconciliation_restores_owned_rules() {
+    let rule = vrrp_engine::VirtualRule {
+        from: Some(("10.0.0.0".parse().unwrap(), 8)),
+        table: Some(100),
+        ..vrrp_engine::VirtualRule::new(false)
+    };
+    let r = rule.clone();
+    let mut e = master(100, move |c| c.virtual_rules.push(r));
+    e.handle_rule(at(5000), &rule, false);
+    let a = actions(&mut e);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule))
+    );
+    let r = rule.clone();
+    let mut e = engine(100, move |c| c.virtual_rules.push(r));
+    e.handle_rule(at(5000), &rule, true);
+    let a = actions(&mut e);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::RemoveRule { rule: x, .. } if *x == rule))
+    );
+    // A rule no instance has is ignored.
+    e.handle_rule(at(5000), &vrrp_engine::VirtualRule::new(true), true);
+    assert!(actions(&mut e).is_empty());
+}

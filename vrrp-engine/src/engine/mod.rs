@@ -15,7 +15,7 @@ use crate::action::{
 use crate::config::{
     ConfigError, EngineConfig, GroupId, InstanceConfig, InstanceId, InterfaceId, SyncGroupConfig,
     TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus, VirtualAddress,
-    VirtualRoute,
+    VirtualRoute, VirtualRule,
 };
 use crate::counters::{Counters, GlobalCounters, LogLimiter, NewMasterReason, RxError};
 use crate::timer::{Timer, TimerTable};
@@ -624,6 +624,34 @@ impl Engine {
                     added: master,
                 },
             );
+        }
+        self.finish();
+    }
+
+    /// Reconciliation for virtual rules, as [`Engine::handle_route`] for routes.
+    pub fn handle_rule(&mut self, now: Instant, rule: &VirtualRule, present: bool) {
+        let _ = now;
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if !inst.cfg.virtual_rules.contains(rule) {
+                continue;
+            }
+            let master = inst.state == State::Master;
+            if master == present || (master && rule.no_track) {
+                continue;
+            }
+            let instance = InstanceId(i as u32);
+            self.push(if master {
+                Action::AddRule {
+                    instance,
+                    rule: rule.clone(),
+                }
+            } else {
+                Action::RemoveRule {
+                    instance,
+                    rule: rule.clone(),
+                }
+            });
         }
         self.finish();
     }

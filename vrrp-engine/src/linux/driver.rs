@@ -824,6 +824,7 @@ impl Driver {
                         self.engine.handle_route(now, &mine, false);
                     }
                 }
+                NetEvent::Rule { rule, present } => self.rule_event(now, &rule, present),
             }
             self.perform_actions(ctx.now());
         }
@@ -862,6 +863,42 @@ impl Driver {
             Err(e) => self.hooks.warning(&e.to_string()),
         }
         events
+    }
+
+    /// A rule appeared or vanished: a static rule of ours that vanished is put back (unless
+    /// `no_track`); a virtual one goes to the engine's reconciliation.
+    fn rule_event(&mut self, now: Instant, seen: &VirtualRule, present: bool) {
+        let find = |rules: &[VirtualRule]| {
+            rules
+                .iter()
+                .find(|r| super::netlink::rule_matches(r, seen))
+                .cloned()
+        };
+        if let Some(st) = find(&self.statics.rules) {
+            if !present && self.rtnl.owns_rule(&st) {
+                self.rtnl.forget_rule(&st);
+                if !st.no_track {
+                    self.hooks
+                        .warning(&format!("static rule '{st}' was removed: restoring"));
+                    self.add_rule(&st);
+                }
+            }
+            return;
+        }
+        let configured = (0..self.engine.instance_count()).find_map(|i| {
+            let cfg = self.engine.config(crate::InstanceId(i as u32))?;
+            find(&cfg.virtual_rules)
+        });
+        let Some(mine) = configured else {
+            return;
+        };
+        let ours = self.rtnl.owns_rule(&mine);
+        if present && !ours {
+            self.engine.handle_rule(now, &mine, true);
+        } else if !present && ours {
+            self.rtnl.forget_rule(&mine);
+            self.engine.handle_rule(now, &mine, false);
+        }
     }
 
     /// The static address `addr` on `interface`, if one is configured.

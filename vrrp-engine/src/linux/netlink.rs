@@ -92,6 +92,13 @@ pub enum NetEvent {
         /// Added or removed.
         present: bool,
     },
+    /// A policy routing rule appeared or vanished (in [`VirtualRule`] terms).
+    Rule {
+        /// The rule.
+        rule: VirtualRule,
+        /// Added or removed.
+        present: bool,
+    },
 }
 
 /// `RTPROT_KEEPALIVED` (18): the routing protocol keepalived marks its routes and rules with,
@@ -217,6 +224,16 @@ impl Rtnl {
     /// Forgets a route of ours that someone else removed.
     pub fn forget_route(&mut self, route: &VirtualRoute) {
         self.routes.remove(route);
+    }
+
+    /// Whether we installed `rule`.
+    pub fn owns_rule(&self, rule: &VirtualRule) -> bool {
+        self.rules.contains(rule)
+    }
+
+    /// Forgets a rule of ours that someone else removed.
+    pub fn forget_rule(&mut self, rule: &VirtualRule) {
+        self.rules.remove(rule);
     }
 
     /// Installs the policy routing rule `rule`.
@@ -444,6 +461,9 @@ const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV4_ROUTE: u32 = 0x40;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+const RTMGRP_IPV4_RULE: u32 = 0x80;
+/// `1 << (RTNLGRP_IPV6_RULE - 1)`, `RTNLGRP_IPV6_RULE` being 19.
+const RTMGRP_IPV6_RULE: u32 = 1 << 18;
 
 impl Monitor {
     /// Subscribes to the groups.
@@ -453,7 +473,9 @@ impl Monitor {
             | RTMGRP_IPV4_IFADDR
             | RTMGRP_IPV4_ROUTE
             | RTMGRP_IPV6_IFADDR
-            | RTMGRP_IPV6_ROUTE;
+            | RTMGRP_IPV6_ROUTE
+            | RTMGRP_IPV4_RULE
+            | RTMGRP_IPV6_RULE;
         socket.bind(&SocketAddr::new(0, groups))?;
         socket.set_non_blocking(true)?;
         socket2::SockRef::from(&socket).set_recv_buffer_size(1 << 20)?;
@@ -523,6 +545,14 @@ fn event_of(inner: RouteNetlinkMessage) -> Option<NetEvent> {
         }),
         RouteNetlinkMessage::DelRoute(r) => route_of(&r).map(|route| NetEvent::Route {
             route,
+            present: false,
+        }),
+        RouteNetlinkMessage::NewRule(r) => rule_of(&r).map(|rule| NetEvent::Rule {
+            rule,
+            present: true,
+        }),
+        RouteNetlinkMessage::DelRule(r) => rule_of(&r).map(|rule| NetEvent::Rule {
+            rule,
             present: false,
         }),
         _ => None,
@@ -598,6 +628,67 @@ fn route_of(r: &RouteMessage) -> Option<VirtualRoute> {
     }
     route.table = (table != u32::from(RouteHeader::RT_TABLE_MAIN)).then_some(table);
     Some(route)
+}
+
+/// A kernel rule report in [`VirtualRule`] terms (`None` for an action we do not model).
+fn rule_of(r: &RuleMessage) -> Option<VirtualRule> {
+    let mut rule = VirtualRule::new(r.header.family == AddressFamily::Inet6);
+    rule.tos = r.header.tos;
+    rule.invert = r.header.flags.contains(RuleFlags::Invert);
+    let mut table = u32::from(r.header.table);
+    let mut mark = None;
+    let mut mask = None;
+    let mut goto = None;
+    for attr in &r.attributes {
+        match attr {
+            RuleAttribute::Source(a) => rule.from = Some((*a, r.header.src_len)),
+            RuleAttribute::Destination(a) => rule.to = Some((*a, r.header.dst_len)),
+            RuleAttribute::Iifname(n) => rule.iif = Some(n.clone()),
+            RuleAttribute::Oifname(n) => rule.oif = Some(n.clone()),
+            RuleAttribute::FwMark(m) => mark = Some(*m),
+            RuleAttribute::FwMask(m) => mask = Some(*m),
+            RuleAttribute::Priority(p) => rule.priority = Some(*p),
+            RuleAttribute::Table(t) => table = *t,
+            RuleAttribute::Goto(t) => goto = Some(*t),
+            _ => {}
+        }
+    }
+    rule.fwmark = mark.map(|m| (m, mask));
+    rule.action = match r.header.action {
+        NlRuleAction::ToTable => {
+            rule.table = Some(table);
+            RuleAction::ToTable
+        }
+        NlRuleAction::Goto => RuleAction::Goto(goto?),
+        NlRuleAction::Nop => RuleAction::Nop,
+        NlRuleAction::Blackhole => RuleAction::Blackhole,
+        NlRuleAction::Unreachable => RuleAction::Unreachable,
+        NlRuleAction::Prohibit => RuleAction::Prohibit,
+        _ => return None,
+    };
+    Some(rule)
+}
+
+/// Whether the kernel's report `seen` is the configured rule `cfg`: the kernel picks a
+/// priority when none is configured, reports the main table for a table rule without one, and
+/// a full mask for a mark without one.
+pub(crate) fn rule_matches(cfg: &VirtualRule, seen: &VirtualRule) -> bool {
+    let table = |r: &VirtualRule| match r.action {
+        RuleAction::ToTable => Some(r.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN))),
+        _ => None,
+    };
+    let mark = |r: &VirtualRule| r.fwmark.map(|(m, k)| (m, k.unwrap_or(u32::MAX)));
+    cfg.ipv6 == seen.ipv6
+        && cfg.from == seen.from
+        && cfg.to == seen.to
+        && cfg.iif == seen.iif
+        && cfg.oif == seen.oif
+        && mark(cfg) == mark(seen)
+        && cfg.tos == seen.tos
+        && cfg.invert == seen.invert
+        && cfg.action == seen.action
+        && table(cfg) == table(seen)
+        && cfg.priority.is_none_or(|p| seen.priority == Some(p))
 }
 
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
@@ -1068,6 +1159,17 @@ mod tests {
         ] {
             assert!(m.attributes.contains(&a), "{a:?} in {m:?}");
         }
+        assert!(rule_matches(&rule, &rule_of(&m).unwrap()));
+        // The kernel's view of a rule with no priority, table or mask configured.
+        let plain = VirtualRule {
+            fwmark: Some((7, None)),
+            ..VirtualRule::new(false)
+        };
+        let mut seen = rule_of(&rule_message(&plain)).unwrap();
+        seen.priority = Some(32765);
+        seen.fwmark = Some((7, Some(u32::MAX)));
+        assert!(rule_matches(&plain, &seen));
+        assert!(!rule_matches(&rule, &seen));
         let goto = VirtualRule {
             action: RuleAction::Goto(500),
             ..VirtualRule::new(true)
