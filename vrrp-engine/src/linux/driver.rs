@@ -9,8 +9,9 @@
 //!   SIGTERM / SIGINT / StopHandle::shutdown ─► Command::Shutdown ──┘    hooks; re-arm timers
 //! ```
 //!
-//! Shutdown runs the engine's own stop sequence (priority-0 advert, then addresses, then
-//! routes, as its actions say), performs it synchronously, then leaves the loop.
+//! Shutdown runs the engine's own stop sequence (priority-0 advert, then rules, routes and
+//! addresses, as its actions say), performs it synchronously, removes the static entries,
+//! then leaves the loop.
 //! [`StopHandle::abort`] leaves at once without any of that, as a crash would (for tests).
 
 use std::collections::HashMap;
@@ -96,7 +97,7 @@ pub struct Options {
     /// Watch `SIGTERM`/`SIGINT` (shut down) and `SIGHUP` (reload) (a daemon wants this; a test
     /// running several drivers in threads of one process does not).
     pub handle_signals: bool,
-    /// Keep a [`Journal`] of the addresses and routes we install in this file (for example
+    /// Keep a [`Journal`] of the addresses, routes and rules we install in this file (for example
     /// `/run/keepalived-rs/vrrp.journal`). At start, whatever a previous run recorded there and
     /// did not remove (it crashed or was killed) is removed first.
     pub journal: Option<PathBuf>,
