@@ -26,6 +26,49 @@ pub(crate) trait HostView {
     /// The addresses of interface `ifindex` in the given family that adverts may be sent from
     /// (for IPv6, the link-local ones), in the kernel's order.
     fn source_addresses(&self, ifindex: u32, ipv6: bool) -> Vec<IpAddr>;
+    /// The number of routing table `name` (beyond `main`, `local` and `default`), from
+    /// iproute2's `rt_tables` files as `ip route … table NAME` reads them.
+    fn route_table(&self, name: &str) -> Option<u32> {
+        rt_tables_lookup(name)
+    }
+}
+
+/// Looks `name` up in iproute2's table names: `/etc/iproute2/rt_tables`, then
+/// `/etc/iproute2/rt_tables.d/*.conf`, then the distribution defaults under `/usr/share` and
+/// `/usr/lib`. Lines are `NUMBER NAME`; `#` starts a comment.
+fn rt_tables_lookup(name: &str) -> Option<u32> {
+    let mut files = vec![std::path::PathBuf::from("/etc/iproute2/rt_tables")];
+    if let Ok(dir) = std::fs::read_dir("/etc/iproute2/rt_tables.d") {
+        let mut confs: Vec<_> = dir
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+            .collect();
+        confs.sort();
+        files.extend(confs);
+    }
+    files.push("/usr/share/iproute2/rt_tables".into());
+    files.push("/usr/lib/iproute2/rt_tables".into());
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .find_map(|text| table_in(&text, name))
+}
+
+/// The number of table `name` in the text of an `rt_tables` file.
+fn table_in(text: &str, name: &str) -> Option<u32> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let mut w = line.split_whitespace();
+        let (num, n) = (w.next()?, w.next()?);
+        if n != name {
+            return None;
+        }
+        match num.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => num.parse().ok(),
+        }
+    })
 }
 
 /// Something in the configuration that is not acted on, with where it was written.
@@ -551,13 +594,13 @@ fn route(
     };
     let table = match &r.table {
         None => None,
-        Some(t) => match table_number(t) {
+        Some(t) => match table_number(t).or_else(|| cx.host.route_table(t)) {
             Some(254) => None,
             Some(n) => Some(n),
             None => {
                 cx.warn(
                     r.span,
-                    format!("{section}: table '{t}' by name is not supported yet: route ignored"),
+                    format!("{section}: unknown routing table '{t}': route ignored"),
                 );
                 return Ok(None);
             }
@@ -631,20 +674,31 @@ fn route(
 /// rule installed without one of its selectors would match more traffic than configured).
 fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule> {
     // `track_group NAME` applies to static rules only and is not supported yet.
-    let mut words = Vec::with_capacity(r.words.len());
-    let mut it = r.words.iter().map(String::as_str);
+    // A table named in `rt_tables` is given to the parser by number.
+    let mut words: Vec<String> = Vec::with_capacity(r.words.len());
+    let mut it = r.words.iter();
     while let Some(w) = it.next() {
-        if w == "track_group" {
-            let _ = it.next();
-            cx.warn(
-                r.span,
-                format!("{section}: track_group is not supported yet: ignored"),
-            );
-        } else {
-            words.push(w);
+        match w.as_str() {
+            "track_group" => {
+                let _ = it.next();
+                cx.warn(
+                    r.span,
+                    format!("{section}: track_group is not supported yet: ignored"),
+                );
+            }
+            "table" | "lookup" => {
+                words.push(w.clone());
+                if let Some(t) = it.next() {
+                    words.push(match table_number(t).or_else(|| cx.host.route_table(t)) {
+                        Some(n) => n.to_string(),
+                        None => t.clone(),
+                    });
+                }
+            }
+            _ => words.push(w.clone()),
         }
     }
-    match VirtualRule::parse(words) {
+    match VirtualRule::parse(words.iter().map(String::as_str)) {
         Ok(rule) => Some(rule),
         Err(why) => {
             cx.warn(
@@ -836,6 +890,18 @@ mod tests {
                 _ => Vec::new(),
             }
         }
+        fn route_table(&self, name: &str) -> Option<u32> {
+            (name == "isp2").then_some(1002)
+        }
+    }
+
+    #[test]
+    fn rt_tables_lines() {
+        let text = "# comment\n255\tlocal\n254 main # the main one\n0x10 hexed\n\n1002 isp2\n";
+        assert_eq!(table_in(text, "isp2"), Some(1002));
+        assert_eq!(table_in(text, "hexed"), Some(16));
+        assert_eq!(table_in(text, "comment"), None);
+        assert_eq!(table_in(text, "nope"), None);
     }
 
     fn mapped(text: &str) -> (Mapped, confparse::Parsed) {
@@ -1002,12 +1068,15 @@ vrrp_instance A {
   198.51.102.0/24 via 10.0.0.1 or 10.0.0.2 dev eth0
   unreachable 198.51.103.0/24 mtu 1400
   nat 198.51.104.0/24
+  198.51.105.0/24 dev eth0 table isp2
+  198.51.106.0/24 dev eth0 table nosuch
  }
  virtual_rules {
   from 192.0.2.0/24 to 198.51.100.0/24 iif eth0 oif eth1 fwmark 0x10/0xff tos 4 table 100 priority 50
   not to 2001:db8::/32 goto 60 no_track
   fwmark 7 prohibit
   to 10.0.0.0/8 ipproto tcp table 5
+  from 192.0.2.9 lookup isp2
  }
 }
 ";
@@ -1028,7 +1097,8 @@ vrrp_instance A {
         assert_eq!(v[3].effective_preferred_lft(), u32::MAX);
         assert!(v[3].noprefixroute);
         let r = &c.virtual_routes;
-        assert_eq!(r.len(), 4, "{r:#?}");
+        assert_eq!(r.len(), 5, "{r:#?}");
+        assert_eq!(r[4].table, Some(1002));
         assert_eq!(r[0].source, Some("192.0.2.1".parse().unwrap()));
         assert_eq!(
             (r[0].table, r[0].metric, r[0].scope),
@@ -1044,7 +1114,8 @@ vrrp_instance A {
         assert_eq!(r[2].nexthops[1].gateway, Some("10.0.0.2".parse().unwrap()));
         assert_eq!(r[3].kind, RouteKind::Unreachable);
         let rules = &c.virtual_rules;
-        assert_eq!(rules.len(), 3, "{rules:#?}");
+        assert_eq!(rules.len(), 4, "{rules:#?}");
+        assert_eq!(rules[3].table, Some(1002));
         assert_eq!(rules[0].from, Some(("192.0.2.0".parse().unwrap(), 24)));
         assert_eq!(rules[0].to, Some(("198.51.100.0".parse().unwrap(), 24)));
         assert_eq!(rules[0].iif.as_deref(), Some("eth0"));
@@ -1090,6 +1161,7 @@ vrrp_instance A {
         );
         assert!(has("'mtu' not supported"), "{lines:#?}");
         assert!(has("route type 'nat'"), "{lines:#?}");
+        assert!(has("unknown routing table 'nosuch'"), "{lines:#?}");
         assert!(
             has("'uidrange' is not supported yet: rule ignored"),
             "{lines:#?}"
@@ -1099,7 +1171,7 @@ vrrp_instance A {
             "{lines:#?}"
         );
         assert!(!has("not acted"), "{lines:#?}");
-        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert_eq!(lines.len(), 6, "{lines:#?}");
         assert!(m.config.validate().is_ok());
     }
 
