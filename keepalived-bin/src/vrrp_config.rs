@@ -788,8 +788,10 @@ fn instance(
     ic.virtual_addresses =
         Vec::with_capacity(vi.virtual_ipaddress.len() + vi.virtual_ipaddress_excluded.len());
     for a in &vi.virtual_ipaddress {
+        // keepalived 2.x treats a VIP of the other family as excluded (confparse warns).
+        let other_family = a.prefix.addr.is_ipv6() != ipv6;
         ic.virtual_addresses
-            .push(address(a, false, "virtual_ipaddress", cx)?);
+            .push(address(a, other_family, "virtual_ipaddress", cx)?);
     }
     for a in &vi.virtual_ipaddress_excluded {
         ic.virtual_addresses
@@ -1057,6 +1059,7 @@ vrrp_instance A {
  virtual_ipaddress {
   192.0.2.1/24 brd 192.0.2.255 label eth0:vip scope site no_track
   192.0.2.2/24 brd - dev eth1
+  2001:db8::9
  }
  virtual_ipaddress_excluded {
   2001:db8::1
@@ -1092,10 +1095,11 @@ vrrp_instance A {
         assert!(v[0].no_track);
         assert_eq!(v[1].broadcast, Some(Ipv4Addr::new(192, 0, 2, 0)));
         assert_eq!(v[1].interface, Some(InterfaceId(3)));
-        assert!(v[2].excluded && v[2].nodad);
-        assert_eq!(v[2].effective_preferred_lft(), 0);
-        assert_eq!(v[3].effective_preferred_lft(), u32::MAX);
-        assert!(v[3].noprefixroute);
+        assert!(v[2].excluded, "another family's VIP is excluded");
+        assert!(v[3].excluded && v[3].nodad);
+        assert_eq!(v[3].effective_preferred_lft(), 0);
+        assert_eq!(v[4].effective_preferred_lft(), u32::MAX);
+        assert!(v[4].noprefixroute);
         let r = &c.virtual_routes;
         assert_eq!(r.len(), 5, "{r:#?}");
         assert_eq!(r[4].table, Some(1002));
