@@ -25,8 +25,8 @@
 //!    time over the window from `/proc/stat`.
 //! 4. A `SCALE_PCAP_S` (5) capture on A's `vs0` (`AF_PACKET`, kernel timestamps): A's advert
 //!    rate on that interface, interval jitter `|interval - advert_int|` (VRID 1: median, p99, max;
-//!    all VRIDs of `vs0`: p99, max) and drift (mean interval less `advert_int`: the slope of a
-//!    least-squares fit of each VRID's send times against their period numbers, averaged).
+//!    all VRIDs of `vs0`: p99, max) and drift (median interval less `advert_int`, intervals
+//!    outside 0.5-1.5 x `advert_int` left out, gaps counted).
 //! 5. Crash failover: `kill -STOP`, then `kill -9`, of every process of A's tree while
 //!    capturing on `vs0` (so no process of it runs in between: no priority-0 advert); per VRID
 //!    the time from A's last advert to B's first, against `3 x advert_int + skew` of B.
@@ -361,36 +361,28 @@ fn median_u64(v: &[u64]) -> u64 {
     s.get(s.len() / 2).copied().unwrap_or(0)
 }
 
-/// The mean period (s) of a periodic sender, from its send times: the slope of the least-squares
-/// line through (period number, time), period numbers counted from the first send (so a lost
-/// advert does not shift the rest). Robust to jitter at both ends, unlike (last - first) / n.
-/// Returns (slope, its standard error), in seconds.
+/// The typical period (s) of a periodic sender and its standard error: the median of its
+/// intervals between 0.5 and 1.5 x `nominal` (a missed advert, a stall after which a sender
+/// restarts its phase, or an extra advert sent on a state change are left out; the first two are
+/// counted as gaps). A timer re-armed from its wake-up instead of its deadline shows here as
+/// every interval being long by the wake-up lateness; one re-armed from its deadline has late
+/// and early intervals in pairs, and a median on the nominal period.
 fn mean_period(ts: &[Instant], nominal: f64) -> Option<(f64, f64)> {
-    let t0 = *ts.first()?;
-    let pts: Vec<(f64, f64)> = ts
-        .iter()
-        .map(|t| {
-            let x = (*t - t0).as_secs_f64();
-            ((x / nominal).round(), x)
-        })
+    let iv: Vec<f64> = ts
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .filter(|&x| x >= 0.5 * nominal && x <= 1.5 * nominal)
         .collect();
-    let n = pts.len() as f64;
-    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    if sxx <= 0.0 || pts.len() < 3 {
+    if iv.len() < 3 {
         return None;
     }
-    let slope = sxy / sxx;
-    let residuals: f64 = pts
-        .iter()
-        .map(|p| {
-            let r = p.1 - my - slope * (p.0 - mx);
-            r * r
-        })
-        .sum();
-    Some((slope, (residuals / (n - 2.0) / sxx).sqrt()))
+    let n = iv.len() as f64;
+    let median = percentile(&iv, 0.5);
+    // The median's standard error, 1.25 sigma / sqrt(n), with sigma estimated robustly from
+    // the median absolute deviation (the heavy tail of a loaded machine would inflate it).
+    let deviations: Vec<f64> = iv.iter().map(|x| (x - median).abs()).collect();
+    let sigma = 1.4826 * percentile(&deviations, 0.5);
+    Some((median, 1.25 * sigma / n.sqrt()))
 }
 
 /// Adverts seen in a capture: (time, source, VRID, priority).
@@ -909,7 +901,7 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         "",
     );
     row(
-        "mean interval (ms)",
+        "median interval (ms)",
         ours.interval_mean_ms,
         theirs.interval_mean_ms,
         4,

@@ -22,4 +22,4 @@ pub(crate) mod sys;
 pub use driver::{
     DriverError, DumpKind, DumpView, Exit, Hooks, NoHooks, Options, Runner, StopHandle,
 };
-pub use sys::{enter_netns, if_index};
+pub use sys::{enter_netns, if_index, trim_heap};

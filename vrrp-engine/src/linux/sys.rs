@@ -210,7 +210,7 @@ pub(crate) fn recvmmsg(
 /// Gives the heap's free memory back to the kernel (glibc's `malloc_trim(0)`, which also
 /// releases free pages inside the heap): start-up (parsing, mapping, the first netlink round)
 /// leaves freed blocks that would otherwise stay resident for the daemon's lifetime.
-pub(crate) fn trim_heap() {
+pub fn trim_heap() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim takes no pointers; it only walks the allocator's own free lists.
     unsafe {
