@@ -406,18 +406,9 @@ struct Figures {
     host_busy: f64,
     load: String,
     // A (master) and B (backup), % of one core
-    cpu_a: f64,
-    usr_a: f64,
-    sys_a: f64,
-    rt_a: f64,
-    cpu_b: f64,
-    usr_b: f64,
-    sys_b: f64,
-    rt_b: f64,
-    rss_a: u64,
-    pss_a: u64,
-    rss_b: u64,
-    pss_b: u64,
+    /// Router A (master) and B (backup).
+    a: Role,
+    b: Role,
     procs_a: usize,
     threads_a: u64,
     procs_b: usize,
@@ -442,6 +433,36 @@ struct Figures {
     failover_vrids: usize,
     b_takeover_s: f64,
     stop_b_s: f64,
+}
+
+/// CPU (% of one core over the window) and memory (KiB, median sample) of one router's tree.
+#[derive(Clone, Copy, Debug, Default)]
+struct Role {
+    usr: f64,
+    sys: f64,
+    cpu: f64,
+    /// From the scheduler's exact run time.
+    rt: f64,
+    rss: u64,
+    pss: u64,
+}
+
+impl Role {
+    fn new(c0: CpuSample, c1: CpuSample, mem: &[(u64, u64)], secs: f64) -> Role {
+        let pct = |ticks: u64| ticks as f64 / USER_HZ / secs * 100.0;
+        let (usr, sys) = (
+            pct(c1.user.saturating_sub(c0.user)),
+            pct(c1.system.saturating_sub(c0.system)),
+        );
+        Role {
+            usr,
+            sys,
+            cpu: usr + sys,
+            rt: c1.runtime_ns.saturating_sub(c0.runtime_ns) as f64 / 1e9 / secs * 100.0,
+            rss: median_u64(&mem.iter().map(|m| m.0).collect::<Vec<_>>()),
+            pss: median_u64(&mem.iter().map(|m| m.1).collect::<Vec<_>>()),
+        }
+    }
 }
 
 struct Running {
@@ -555,19 +576,8 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
     let el = w0.elapsed().as_secs_f64();
     f.host_busy = busy_pct(h0, h1);
     f.load = load_avg();
-    let pct = |ticks: u64| ticks as f64 / USER_HZ / el * 100.0;
-    f.usr_a = pct(ca1.user.saturating_sub(ca0.user));
-    f.sys_a = pct(ca1.system.saturating_sub(ca0.system));
-    f.cpu_a = f.usr_a + f.sys_a;
-    f.rt_a = ca1.runtime_ns.saturating_sub(ca0.runtime_ns) as f64 / 1e9 / el * 100.0;
-    f.usr_b = pct(cb1.user.saturating_sub(cb0.user));
-    f.sys_b = pct(cb1.system.saturating_sub(cb0.system));
-    f.cpu_b = f.usr_b + f.sys_b;
-    f.rt_b = cb1.runtime_ns.saturating_sub(cb0.runtime_ns) as f64 / 1e9 / el * 100.0;
-    f.rss_a = median_u64(&mem_a.iter().map(|m| m.0).collect::<Vec<_>>());
-    f.pss_a = median_u64(&mem_a.iter().map(|m| m.1).collect::<Vec<_>>());
-    f.rss_b = median_u64(&mem_b.iter().map(|m| m.0).collect::<Vec<_>>());
-    f.pss_b = median_u64(&mem_b.iter().map(|m| m.1).collect::<Vec<_>>());
+    f.a = Role::new(ca0, ca1, &mem_a, el);
+    f.b = Role::new(cb0, cb1, &mem_b, el);
     f.procs_a = ta.len();
     f.procs_b = tb.len();
     f.threads_a = ca1.threads;
@@ -758,83 +768,18 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         2,
         "",
     );
-    let user_goal = format!("<= 0.5x: {}", verdict(ours.usr_a <= 0.5 * theirs.usr_a));
-    let total_goal = format!("<= 1x: {}", verdict(ours.rt_a <= theirs.rt_a));
-    row(
-        "master CPU, user (% of a core)",
-        ours.usr_a,
-        theirs.usr_a,
-        2,
-        &user_goal,
-    );
-    row("master CPU, system (%)", ours.sys_a, theirs.sys_a, 2, "");
-    row(
-        "master CPU, user+system (%)",
-        ours.cpu_a,
-        theirs.cpu_a,
-        2,
-        "",
-    );
-    row(
-        "master CPU, schedstat run time (%)",
-        ours.rt_a,
-        theirs.rt_a,
-        2,
-        &total_goal,
-    );
-    let user_goal_b = format!("<= 0.5x: {}", verdict(ours.usr_b <= 0.5 * theirs.usr_b));
-    let total_goal_b = format!("<= 1x: {}", verdict(ours.rt_b <= theirs.rt_b));
-    row(
-        "backup CPU, user (%)",
-        ours.usr_b,
-        theirs.usr_b,
-        2,
-        &user_goal_b,
-    );
-    row("backup CPU, system (%)", ours.sys_b, theirs.sys_b, 2, "");
-    row(
-        "backup CPU, schedstat run time (%)",
-        ours.rt_b,
-        theirs.rt_b,
-        2,
-        &total_goal_b,
-    );
-    row(
-        "master RSS (KiB)",
-        ours.rss_a as f64,
-        theirs.rss_a as f64,
-        0,
-        "",
-    );
-    let pss_goal = format!(
-        "<= 0.5x: {}",
-        verdict(ours.pss_a as f64 <= 0.5 * theirs.pss_a as f64)
-    );
-    row(
-        "master PSS (KiB)",
-        ours.pss_a as f64,
-        theirs.pss_a as f64,
-        0,
-        &pss_goal,
-    );
-    row(
-        "backup RSS (KiB)",
-        ours.rss_b as f64,
-        theirs.rss_b as f64,
-        0,
-        "",
-    );
-    let pss_goal_b = format!(
-        "<= 0.5x: {}",
-        verdict(ours.pss_b as f64 <= 0.5 * theirs.pss_b as f64)
-    );
-    row(
-        "backup PSS (KiB)",
-        ours.pss_b as f64,
-        theirs.pss_b as f64,
-        0,
-        &pss_goal_b,
-    );
+    for (name, o, k) in [("master", ours.a, theirs.a), ("backup", ours.b, theirs.b)] {
+        let user_goal = format!("<= 0.5x: {}", verdict(o.usr <= 0.5 * k.usr));
+        let total_goal = format!("<= 1x: {}", verdict(o.rt <= k.rt));
+        let pss_goal = format!("<= 0.5x: {}", verdict(o.pss as f64 <= 0.5 * k.pss as f64));
+        let label = |what: &str| format!("{name} {what}");
+        row(&label("CPU, user (% of a core)"), o.usr, k.usr, 2, &user_goal);
+        row(&label("CPU, system (%)"), o.sys, k.sys, 2, "");
+        row(&label("CPU, user+system (%)"), o.cpu, k.cpu, 2, "");
+        row(&label("CPU, schedstat run time (%)"), o.rt, k.rt, 2, &total_goal);
+        row(&label("RSS (KiB)"), o.rss as f64, k.rss as f64, 0, "");
+        row(&label("PSS (KiB)"), o.pss as f64, k.pss as f64, 0, &pss_goal);
+    }
     row(
         "master processes",
         ours.procs_a as f64,
