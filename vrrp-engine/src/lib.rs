@@ -90,8 +90,8 @@ pub use action::{
 };
 pub use config::{
     ConfigError, EngineConfig, GarpConfig, GroupId, InitialState, InstanceConfig, InstanceId,
-    InterfaceId, Knobs, SyncGroupConfig, TrackBinding, TrackerConfig, TrackerId, TrackerKind,
-    TrackerStatus, UnicastPeer, VirtualAddress, VirtualRoute,
+    InterfaceConfig, InterfaceId, Knobs, SyncGroupConfig, TrackBinding, TrackerConfig, TrackerId,
+    TrackerKind, TrackerStatus, UnicastPeer, VirtualAddress, VirtualRoute, VmacConfig,
 };
 pub use counters::{Counters, GlobalCounters, NewMasterReason, RxError};
 pub use engine::{Command, CommandError, Engine, InstanceStatus};

@@ -209,6 +209,7 @@ impl Engine {
             trackers,
             log_interval,
             log_unknown_vrids,
+            interfaces: _, // the driver's concern
         } = config;
         let mut groups_of = vec![None; instances.len()];
         for (g, group) in sync_groups.iter().enumerate() {

@@ -13,7 +13,7 @@
 //! routes, as its actions say), performs it synchronously, then leaves the loop.
 //! [`StopHandle::abort`] leaves at once without any of that, as a crash would (for tests).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -26,11 +26,13 @@ use scheduler::{Ctx, Event, Loop, Signal, TaskId, Waker};
 
 use super::announce::Announcer;
 use super::journal::Journal;
-use super::netlink::{Added, LinkInfo, Monitor, NetEvent, NetlinkError, Rtnl};
+use super::links::Links;
+use super::netlink::{Added, Monitor, NetEvent, NetlinkError, Rtnl};
 use super::socket::{Carrier, Datagram, Family, SocketKey, SocketPool};
+use super::vmac::{Created, Vmacs};
 use crate::{
     Action, AdvertTx, Command, ConfigError, Destination, Engine, EngineConfig, Instant,
-    InterfaceId, LogRecord, Notification, VirtualRoute,
+    InterfaceId, LogRecord, Notification, VirtualAddress, VirtualRoute,
 };
 
 /// Why the driver could not start or stopped abnormally.
@@ -158,7 +160,20 @@ struct Driver {
     rtnl: Rtnl,
     monitor: Monitor,
     announcer: Announcer,
-    links: HashMap<InterfaceId, LinkInfo>,
+    /// Kernel links and the configuration's named interfaces.
+    links: Links,
+    /// The configuration as given (unspecified primary addresses still unspecified); the
+    /// engine runs it with the addresses [`Driver::resolved_config`] found.
+    config: EngineConfig,
+    vmacs: Vmacs,
+    /// The read task of each open socket.
+    socket_tasks: HashMap<SocketKey, TaskId>,
+    /// Extra multicast groups (`mcast_dst_ip`) joined on each socket.
+    joined: HashSet<(SocketKey, IpAddr)>,
+    /// `vmac_xmit_base` demultiplexing: (base ifindex, family, VRID) to the VMAC's id.
+    xmit_base: HashMap<(InterfaceId, Family, u8), InterfaceId>,
+    /// The link state last reported to the engine for configured interfaces.
+    reported: HashMap<InterfaceId, bool>,
     hooks: Box<dyn Hooks>,
     origin: StdInstant,
     ident: u16,
@@ -185,26 +200,17 @@ impl core::fmt::Debug for Runner {
 }
 
 impl Runner {
-    /// Builds the engine, opens a raw socket per (interface, family) the instances use, the
-    /// netlink sockets and the GARP/NA socket, and reads the links' state. Interface ids are
-    /// kernel ifindexes.
+    /// Builds the engine, opens the netlink sockets and the GARP/NA socket, removes what a
+    /// crashed predecessor left (journal), and reads the links' state. The raw VRRP sockets
+    /// (one per interface, family and carrier the instances use) and the VMACs follow the
+    /// interfaces from [`Runner::run`] on: an instance whose interface is missing starts in
+    /// FAULT (see the [module documentation](super)).
     pub fn new(
         config: EngineConfig,
         hooks: Box<dyn Hooks>,
         options: Options,
     ) -> Result<Runner, DriverError> {
-        let engine = Engine::new(config)?;
-        let mut pool = SocketPool::new();
-        for i in 0..engine.instance_count() {
-            let id = crate::InstanceId(i as u32);
-            if let Some(cfg) = engine.config(id) {
-                let key = socket_key(cfg.interface, cfg.primary_addr, &cfg.auth);
-                pool.get_or_open(key).map_err(io_err(format!(
-                    "opening the VRRP socket on interface #{}",
-                    cfg.interface.0
-                )))?;
-            }
-        }
+        config.validate()?;
         let monitor = Monitor::new()?;
         let mut rtnl = Rtnl::new()?;
         let journal = options.journal.map(Journal::new);
@@ -219,16 +225,21 @@ impl Runner {
             for e in rtnl.remove_stale(&stale) {
                 startup_warnings.push(e.to_string());
             }
+            // Then the VMACs it created, now that nothing is on them.
+            for e in &stale {
+                if let super::journal::Entry::Link(name) = e
+                    && let Err(e) = super::vmac::delete_link(&mut rtnl, name)
+                {
+                    startup_warnings.push(e.to_string());
+                }
+            }
             j.write(&[]).map_err(io_err(format!(
                 "writing the journal {}",
                 j.path().display()
             )))?;
         }
-        let links = rtnl
-            .links()?
-            .into_iter()
-            .map(|l| (l.interface, l))
-            .collect();
+        let mut links = Links::new(rtnl.links()?);
+        links.configure(&config.interfaces);
         let announcer = Announcer::new().map_err(io_err("opening the AF_PACKET socket"))?;
         let mut lp: Loop<Driver> = Loop::new()?;
         let ctx = lp.ctx();
@@ -249,15 +260,25 @@ impl Runner {
                 d.reload(ctx);
             })?;
         }
+        let mut resolve_warnings = Vec::new();
+        let resolved = resolved_config(&config, &links, &mut rtnl, &mut resolve_warnings);
+        let engine = Engine::new(resolved)?;
+        startup_warnings.extend(resolve_warnings);
         let mut driver = Driver {
             journal,
             journaled: std::collections::HashSet::new(),
             engine,
-            pool,
+            pool: SocketPool::new(),
             rtnl,
             monitor,
             announcer,
             links,
+            config,
+            vmacs: Vmacs::new(),
+            socket_tasks: HashMap::new(),
+            joined: HashSet::new(),
+            xmit_base: HashMap::new(),
+            reported: HashMap::new(),
             hooks,
             origin: StdInstant::now(),
             ident: 0,
@@ -301,10 +322,6 @@ impl Runner {
             }
             d.after(ctx);
         }));
-        let fds: Vec<(SocketKey, i32)> = d.pool.iter().map(|(k, s)| (k, s.as_raw_fd())).collect();
-        for (key, fd) in fds {
-            watch_socket(ctx, key, fd)?;
-        }
         ctx.add_read(
             "netlink",
             d.monitor.as_raw_fd(),
@@ -319,11 +336,11 @@ impl Runner {
         // Initial link states, then start.
         d.origin = ctx.now();
         let now = d.now_at(ctx.now());
-        let links: Vec<(InterfaceId, bool)> =
-            d.links.values().map(|l| (l.interface, l.up)).collect();
+        let links: Vec<(InterfaceId, bool)> = d.links.all().map(|l| (l.interface, l.up)).collect();
         for (i, up) in links {
             d.engine.handle_link(now, i, up);
         }
+        d.sync_links(ctx);
         d.engine.start(now);
         d.after(ctx);
         if let Err(e) = self.lp.run(&mut self.driver) {
@@ -391,6 +408,13 @@ impl Driver {
         self.announcer.clear();
         self.exit = Some(Exit::Shutdown);
         self.perform_actions(t);
+        // VMACs last (keepalived ChangeLog 1.2.6: addresses, routes, then VMACs).
+        for name in self.vmacs.names() {
+            if let Err(e) = self.vmacs.delete(&mut self.rtnl, &name) {
+                self.hooks.warning(&e.to_string());
+            }
+        }
+        self.sync_journal();
     }
 
     /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),
@@ -402,35 +426,31 @@ impl Driver {
         let Some(config) = self.hooks.reload() else {
             return;
         };
-        let now = self.now_at(ctx.now());
-        if let Err(e) = self.engine.reload(now, config) {
+        if let Err(e) = config.validate() {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
             ));
             return;
         }
-        for i in 0..self.engine.instance_count() {
-            let Some(cfg) = self.engine.config(crate::InstanceId(i as u32)) else {
-                continue;
-            };
-            let key = socket_key(cfg.interface, cfg.primary_addr, &cfg.auth);
-            if self.pool.get(key).is_some() {
-                continue;
-            }
-            let fd = match self.pool.get_or_open(key) {
-                Ok(s) => s.as_raw_fd(),
-                Err(e) => {
-                    self.hooks.warning(&format!(
-                        "opening the VRRP socket on interface #{}: {e}",
-                        key.0.0
-                    ));
-                    continue;
-                }
-            };
-            if let Err(e) = watch_socket(ctx, key, fd) {
-                self.hooks.warning(&e.to_string());
-            }
+        let now = self.now_at(ctx.now());
+        self.links.configure(&config.interfaces);
+        let old = core::mem::replace(&mut self.config, config);
+        let mut warnings = Vec::new();
+        let resolved = resolved_config(&self.config, &self.links, &mut self.rtnl, &mut warnings);
+        for w in warnings {
+            self.hooks.warning(&w);
         }
+        if let Err(e) = self.engine.reload(now, resolved) {
+            self.hooks.warning(&format!(
+                "reload refused, keeping the running configuration: {e}"
+            ));
+            self.links.configure(&old.interfaces);
+            self.config = old;
+            return;
+        }
+        // Removed instances release their addresses first, then their VMACs go.
+        self.after(ctx);
+        self.sync_links(ctx);
         self.after(ctx);
     }
 
@@ -454,7 +474,8 @@ impl Driver {
         let Some(j) = &self.journal else {
             return;
         };
-        let now: std::collections::HashSet<_> = self.rtnl.installed().into_iter().collect();
+        let mut now: std::collections::HashSet<_> = self.rtnl.installed().into_iter().collect();
+        now.extend(self.vmacs.installed());
         if now == self.journaled {
             return;
         }
@@ -475,6 +496,9 @@ impl Driver {
 
     fn perform_actions_inner(&mut self, now: StdInstant) {
         while let Some(action) = self.engine.poll_action() {
+            let Some(action) = self.kernel_action(action) else {
+                continue;
+            };
             match action {
                 Action::SendAdvert(tx) => self.send_advert(&tx),
                 Action::AddAddress {
@@ -566,10 +590,15 @@ impl Driver {
             return;
         };
         let dests: Vec<IpAddr> = match &tx.destination {
-            Destination::Multicast => vec![match family {
-                Family::V4 => IpAddr::V4(vrrp_proto::vrrp::MULTICAST_V4),
-                Family::V6 => IpAddr::V6(vrrp_proto::vrrp::MULTICAST_V6),
-            }],
+            Destination::Multicast => vec![
+                self.engine
+                    .config(tx.instance)
+                    .and_then(|c| c.mcast_group)
+                    .unwrap_or(match family {
+                        Family::V4 => IpAddr::V4(vrrp_proto::vrrp::MULTICAST_V4),
+                        Family::V6 => IpAddr::V6(vrrp_proto::vrrp::MULTICAST_V6),
+                    }),
+            ],
             Destination::Unicast(peers) => peers.to_vec(),
         };
         let mut buf = [0u8; 1500];
@@ -613,7 +642,7 @@ impl Driver {
     }
 
     fn receive(&mut self, ctx: &mut Ctx<Driver>, key: SocketKey) {
-        let interface = key.0;
+        let base = self.links.logical(key.0);
         let mut buf = core::mem::take(&mut self.buf);
         // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.
         for _ in 0..256 {
@@ -624,10 +653,13 @@ impl Driver {
             match socket.recv(&mut buf) {
                 Ok(None) => break,
                 Ok(Some(Datagram::V4(d))) => match vrrp_proto::decode_ipv4(d) {
-                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Ok(rx) => {
+                        let interface = self.rx_interface(key, base, rx.advert.vrid);
+                        self.engine.handle_advert(now, interface, &rx);
+                    }
                     Err(e) => {
                         let (src, vrid) = peek_v4(d);
-                        self.engine.handle_rx_error(now, interface, src, vrid, e);
+                        self.engine.handle_rx_error(now, base, src, vrid, e);
                     }
                 },
                 Ok(Some(Datagram::V6 {
@@ -636,16 +668,19 @@ impl Driver {
                     dst,
                     hop_limit,
                 })) => match vrrp_proto::decode_ipv6(payload, src, dst, hop_limit) {
-                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Ok(rx) => {
+                        let interface = self.rx_interface(key, base, rx.advert.vrid);
+                        self.engine.handle_advert(now, interface, &rx);
+                    }
                     Err(e) => {
                         let vrid = payload.get(1).copied();
                         self.engine
-                            .handle_rx_error(now, interface, IpAddr::V6(src), vrid, e);
+                            .handle_rx_error(now, base, IpAddr::V6(src), vrid, e);
                     }
                 },
                 Err(e) => {
                     self.hooks
-                        .warning(&format!("receiving on interface #{}: {e}", interface.0));
+                        .warning(&format!("receiving on {}: {e}", self.links.describe(base)));
                     break;
                 }
             }
@@ -669,16 +704,19 @@ impl Driver {
             }
         };
         let now = self.now_at(ctx.now());
+        let mut resync_links = false;
         for ev in events {
             match ev {
                 NetEvent::Link(info) => {
                     let (ifc, up) = (info.interface, info.up);
-                    self.links.insert(ifc, info);
+                    self.links.update(info);
                     self.engine.handle_link(now, ifc, up);
+                    resync_links = true;
                 }
                 NetEvent::LinkGone(ifc) => {
-                    self.links.remove(&ifc);
+                    self.link_gone(ifc);
                     self.engine.handle_link(now, ifc, false);
+                    resync_links = true;
                 }
                 NetEvent::Address {
                     interface,
@@ -687,29 +725,42 @@ impl Driver {
                     ..
                 } => {
                     let ours = self.rtnl.owns_address(interface, addr);
+                    let logical = self.links.logical(interface);
                     if present && !ours {
-                        self.engine.handle_address(now, interface, addr, true);
+                        self.engine.handle_address(now, logical, addr, true);
                     } else if !present && ours {
                         // Someone removed an address we installed.
                         self.rtnl.forget_address(interface, addr);
-                        self.engine.handle_address(now, interface, addr, false);
+                        self.engine.handle_address(now, logical, addr, false);
                     }
+                    // A source address may have appeared or gone.
+                    resync_links |= !ours && self.has_auto_source();
                     // Otherwise it is the echo of our own change.
                 }
                 NetEvent::Route { route, present } => {
+                    let route = VirtualRoute {
+                        interface: route.interface.map(|k| self.links.logical(k)),
+                        ..route
+                    };
                     let Some(mine) = self.configured_route(&route) else {
                         continue;
                     };
-                    let ours = self.rtnl.owns_route(&mine);
+                    let Some(kernel) = self.kernel_route(&mine) else {
+                        continue;
+                    };
+                    let ours = self.rtnl.owns_route(&kernel);
                     if present && !ours {
                         self.engine.handle_route(now, &mine, true);
                     } else if !present && ours {
-                        self.rtnl.forget_route(&mine);
+                        self.rtnl.forget_route(&kernel);
                         self.engine.handle_route(now, &mine, false);
                     }
                 }
             }
             self.perform_actions(ctx.now());
+        }
+        if resync_links {
+            self.sync_links(ctx);
         }
         self.after(ctx);
     }
@@ -760,6 +811,373 @@ impl Driver {
                 .cloned()
         })
     }
+}
+
+/// Interfaces by name: the translation between the engine's interface ids and the kernel's,
+/// VMACs, sockets and source addresses as interfaces come and go.
+impl Driver {
+    /// Whether an instance waits for its source address to be found on its interface.
+    fn has_auto_source(&self) -> bool {
+        self.config
+            .instances
+            .iter()
+            .any(|i| i.primary_addr.is_unspecified())
+    }
+
+    /// Kernel link `k` was deleted: what the kernel removed with it is no longer ours.
+    fn link_gone(&mut self, k: InterfaceId) {
+        let Some(info) = self.links.remove(k.0) else {
+            return;
+        };
+        self.vmacs.gone(&info.name);
+        for e in self.rtnl.installed() {
+            match e {
+                super::journal::Entry::Address {
+                    interface, addr, ..
+                } if interface == k => self.rtnl.forget_address(interface, addr),
+                super::journal::Entry::Route(r) if r.interface == Some(k) => {
+                    self.rtnl.forget_route(&r);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The interface adverts of instances on `id` go through: the base of a VMAC with
+    /// `vmac_xmit_base`, else `id`.
+    fn tx_interface(&self, id: InterfaceId) -> InterfaceId {
+        match self.links.config(id).and_then(|c| c.vmac.as_ref()) {
+            Some(v) if v.xmit_base => v.base,
+            _ => id,
+        }
+    }
+
+    /// The interface the engine receives an advert of `vrid` on when it came in on socket
+    /// `key` (the VMAC of a `vmac_xmit_base` instance, else the socket's own interface).
+    fn rx_interface(&self, key: SocketKey, base: InterfaceId, vrid: u8) -> InterfaceId {
+        if self.xmit_base.is_empty() {
+            return base;
+        }
+        self.xmit_base
+            .get(&(key.0, key.1, vrid))
+            .copied()
+            .unwrap_or(base)
+    }
+
+    /// `route` with its output interface as a kernel ifindex (`None` if that interface does
+    /// not exist now).
+    fn kernel_route(&self, route: &VirtualRoute) -> Option<VirtualRoute> {
+        let interface = match route.interface {
+            Some(id) => Some(self.links.kernel(id)?),
+            None => None,
+        };
+        Some(VirtualRoute {
+            interface,
+            ..route.clone()
+        })
+    }
+
+    /// `address` with its own interface (if any) as a kernel ifindex.
+    fn kernel_address(&self, address: &VirtualAddress) -> Option<VirtualAddress> {
+        let interface = match address.interface {
+            Some(id) => Some(self.links.kernel(id)?),
+            None => None,
+        };
+        Some(VirtualAddress {
+            interface,
+            ..address.clone()
+        })
+    }
+
+    /// An engine action in kernel terms (ifindexes; adverts through the transmit interface).
+    /// `None` when an interface it needs does not exist now: removals from a deleted
+    /// interface are moot, additions are reported.
+    fn kernel_action(&mut self, action: Action) -> Option<Action> {
+        let missing = |d: &mut Driver, what: &str, id: InterfaceId| {
+            let name = d.links.describe(id);
+            d.hooks
+                .warning(&format!("{what}: interface {name} does not exist now"));
+        };
+        match action {
+            Action::SendAdvert(mut tx) => {
+                tx.interface = self.links.kernel(self.tx_interface(tx.interface))?;
+                Some(Action::SendAdvert(tx))
+            }
+            Action::AddAddress {
+                instance,
+                interface,
+                address,
+            } => {
+                let target = address.interface.unwrap_or(interface);
+                let (Some(k), Some(address)) =
+                    (self.links.kernel(interface), self.kernel_address(&address))
+                else {
+                    missing(self, &format!("adding {}", address.addr), target);
+                    return None;
+                };
+                Some(Action::AddAddress {
+                    instance,
+                    interface: k,
+                    address,
+                })
+            }
+            Action::RemoveAddress {
+                instance,
+                interface,
+                address,
+            } => Some(Action::RemoveAddress {
+                instance,
+                interface: self.links.kernel(interface)?,
+                address: self.kernel_address(&address)?,
+            }),
+            Action::AddRoute { instance, route } => {
+                let Some(kernel) = self.kernel_route(&route) else {
+                    let dev = route.interface.unwrap_or(InterfaceId(0));
+                    missing(self, &format!("adding route {}", route.dest), dev);
+                    return None;
+                };
+                Some(Action::AddRoute {
+                    instance,
+                    route: kernel,
+                })
+            }
+            Action::RemoveRoute { instance, route } => Some(Action::RemoveRoute {
+                instance,
+                route: self.kernel_route(&route)?,
+            }),
+            Action::Announce {
+                instance,
+                interface,
+                addresses,
+                repeat,
+                garp_interval,
+                gna_interval,
+            } => {
+                let interface = self.links.kernel(interface)?;
+                let addresses: Vec<VirtualAddress> = addresses
+                    .iter()
+                    .filter_map(|a| self.kernel_address(a))
+                    .collect();
+                Some(Action::Announce {
+                    instance,
+                    interface,
+                    addresses: addresses.into(),
+                    repeat,
+                    garp_interval,
+                    gna_interval,
+                })
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Brings everything that depends on the interfaces in line with the links as they are:
+    /// VMACs created (base present) or deleted (no longer configured), source addresses found,
+    /// sockets opened and closed, and link states of configured interfaces reported.
+    fn sync_links(&mut self, ctx: &mut Ctx<Driver>) {
+        let now = self.now_at(ctx.now());
+        self.sync_vmacs();
+        // Source addresses.
+        if self.has_auto_source() {
+            let mut warnings = Vec::new();
+            let resolved =
+                resolved_config(&self.config, &self.links, &mut self.rtnl, &mut warnings);
+            for w in warnings {
+                self.hooks.warning(&w);
+            }
+            let changed = resolved.instances.iter().enumerate().any(|(i, c)| {
+                self.engine
+                    .config(crate::InstanceId(i as u32))
+                    .is_some_and(|running| running.primary_addr != c.primary_addr)
+            });
+            if changed && let Err(e) = self.engine.reload(now, resolved) {
+                self.hooks
+                    .warning(&format!("applying source addresses: {e}"));
+            }
+        }
+        self.sync_sockets(ctx);
+        // Link states of the configured interfaces (a missing one is down).
+        let mut ids: Vec<InterfaceId> = self.links.named().map(|c| c.id).collect();
+        ids.extend(self.config.instances.iter().map(|i| i.interface));
+        for id in ids {
+            let up = self.links.is_up(id);
+            if self.reported.insert(id, up) != Some(up) {
+                self.engine.handle_link(now, id, up);
+            }
+        }
+    }
+
+    /// Creates the configured VMACs whose base exists, deletes ours that are no longer
+    /// configured.
+    fn sync_vmacs(&mut self) {
+        let wanted: Vec<(String, crate::VmacConfig)> = self
+            .links
+            .named()
+            .filter_map(|c| Some((c.name.clone(), c.vmac.clone()?)))
+            .collect();
+        for name in self.vmacs.names() {
+            if !wanted.iter().any(|(n, _)| *n == name)
+                && let Err(e) = self.vmacs.delete(&mut self.rtnl, &name)
+            {
+                self.hooks.warning(&e.to_string());
+            }
+        }
+        let mut created = false;
+        for (name, v) in wanted {
+            if self.links.by_name(&name).is_some() {
+                continue;
+            }
+            let Some(base) = self.links.kernel(v.base) else {
+                continue; // created when the base appears
+            };
+            let base_name = self.links.describe(base);
+            let ipv6 = v.mac[4] == 0x02;
+            match self
+                .vmacs
+                .create(&mut self.rtnl, &name, base.0, &base_name, v.mac, ipv6)
+            {
+                Ok(Created::New) => created = true,
+                Ok(Created::Adopted) => {
+                    created = true;
+                    self.hooks.warning(&format!(
+                        "VMAC {name} already existed; it is used and will not be removed"
+                    ));
+                }
+                Err(e) => self.hooks.warning(&e.to_string()),
+            }
+        }
+        if created {
+            match self.rtnl.links() {
+                Ok(all) => all.into_iter().for_each(|l| self.links.update(l)),
+                Err(e) => self.hooks.warning(&e.to_string()),
+            }
+            self.sync_journal();
+        }
+    }
+
+    /// Opens the sockets the instances need on the interfaces that exist, joins their
+    /// `mcast_dst_ip` groups, and closes the sockets of interfaces that went away.
+    fn sync_sockets(&mut self, ctx: &mut Ctx<Driver>) {
+        let mut wanted: HashMap<SocketKey, HashSet<IpAddr>> = HashMap::new();
+        self.xmit_base.clear();
+        for i in 0..self.engine.instance_count() {
+            let Some(cfg) = self.engine.config(crate::InstanceId(i as u32)) else {
+                continue;
+            };
+            let tx = self.tx_interface(cfg.interface);
+            let Some(k) = self
+                .links
+                .kernel(tx)
+                .filter(|k| self.links.get(k).is_some())
+            else {
+                continue;
+            };
+            let key = socket_key(k, cfg.primary_addr, &cfg.auth);
+            let groups = wanted.entry(key).or_default();
+            groups.extend(cfg.mcast_group);
+            if tx != cfg.interface {
+                self.xmit_base.insert((k, key.1, cfg.vrid), cfg.interface);
+            }
+        }
+        let open: Vec<SocketKey> = self.pool.iter().map(|(k, _)| k).collect();
+        for key in open {
+            if !wanted.contains_key(&key) {
+                if let Some(task) = self.socket_tasks.remove(&key) {
+                    ctx.cancel(task);
+                }
+                self.pool.remove(key);
+                self.joined.retain(|(k, _)| *k != key);
+            }
+        }
+        for (key, groups) in wanted {
+            if self.pool.get(key).is_none() {
+                let fd = match self.pool.get_or_open(key) {
+                    Ok(s) => s.as_raw_fd(),
+                    Err(e) => {
+                        let name = self.links.describe(key.0);
+                        self.hooks
+                            .warning(&format!("opening the VRRP socket on {name}: {e}"));
+                        continue;
+                    }
+                };
+                match watch_socket(ctx, key, fd) {
+                    Ok(task) => {
+                        self.socket_tasks.insert(key, task);
+                    }
+                    Err(e) => self.hooks.warning(&e.to_string()),
+                }
+            }
+            for group in groups {
+                if self.joined.contains(&(key, group)) {
+                    continue;
+                }
+                let Some(socket) = self.pool.get(key) else {
+                    continue;
+                };
+                match socket.join(group) {
+                    Ok(()) => {
+                        self.joined.insert((key, group));
+                    }
+                    Err(e) => self.hooks.warning(&format!("joining {group}: {e}")),
+                }
+            }
+        }
+    }
+}
+
+/// `config` with the unspecified primary addresses replaced by the first address of the
+/// instance's family (IPv6: link-local) on its interface, if there is one now: the base of a
+/// VMAC for IPv4 (the VMAC has none), the interface adverts leave through for IPv6. The
+/// instance's own virtual addresses and anything the driver installed never qualify.
+fn resolved_config(
+    config: &EngineConfig,
+    links: &Links,
+    rtnl: &mut Rtnl,
+    warnings: &mut Vec<String>,
+) -> EngineConfig {
+    let mut out = config.clone();
+    if !out
+        .instances
+        .iter()
+        .any(|i| i.primary_addr.is_unspecified())
+    {
+        return out;
+    }
+    let present = match rtnl.addresses() {
+        Ok(a) => a,
+        Err(e) => {
+            warnings.push(e.to_string());
+            return out;
+        }
+    };
+    for inst in &mut out.instances {
+        if !inst.primary_addr.is_unspecified() {
+            continue;
+        }
+        let v6 = inst.primary_addr.is_ipv6();
+        let vmac = links.config(inst.interface).and_then(|c| c.vmac.as_ref());
+        let from = match vmac {
+            Some(v) if !v6 || v.xmit_base => v.base,
+            _ => inst.interface,
+        };
+        let Some(k) = links.kernel(from) else {
+            continue;
+        };
+        let found = present.iter().find(|(i, a)| {
+            *i == k
+                && a.is_ipv6() == v6
+                && match a {
+                    IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
+                    IpAddr::V4(_) => true,
+                }
+                && !inst.virtual_addresses.iter().any(|va| va.addr == *a)
+                && !rtnl.owns_address(k, *a)
+        });
+        if let Some(&(_, a)) = found {
+            inst.primary_addr = a;
+        }
+    }
+    out
 }
 
 /// The socket an instance sends and receives on.

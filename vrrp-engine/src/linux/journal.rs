@@ -8,6 +8,7 @@
 //! ```text
 //! addr IFINDEX ADDRESS/PREFIX
 //! route DEST/PREFIX GATEWAY|- SOURCE|- OIF|- TABLE|- METRIC|-
+//! link NAME
 //! ```
 //!
 //! Lines that do not parse are ignored (a journal is advice for cleaning up, never a reason to
@@ -34,6 +35,8 @@ pub enum Entry {
     },
     /// A route.
     Route(VirtualRoute),
+    /// An interface the driver created (a VMAC, see [`super::vmac`]), by name.
+    Link(String),
 }
 
 /// The journal file.
@@ -100,6 +103,7 @@ fn format_entry(e: &Entry) -> String {
             }
             s
         }
+        Entry::Link(name) => format!("link {name}"),
     }
 }
 
@@ -142,6 +146,7 @@ fn parse_line(line: &str) -> Option<Entry> {
                 metric: parse_opt(metric).ok()?,
             }))
         }
+        ["link", name] => Some(Entry::Link((*name).to_owned())),
         _ => None,
     }
 }
@@ -176,6 +181,7 @@ mod tests {
                 table: Some(100),
                 metric: None,
             }),
+            Entry::Link("vrrp.51".to_owned()),
         ];
         j.write(&entries).unwrap();
         assert_eq!(j.read().unwrap(), entries);

@@ -314,6 +314,7 @@ impl Rtnl {
                     format!("removing stale route {}/{}", r.dest, r.prefix_len),
                     [libc::ESRCH, libc::ENODEV],
                 ),
+                Entry::Link(_) => continue, // the driver removes links (`super::vmac`)
             };
             match self.request(msg, 0, &what) {
                 Ok(()) => {}
@@ -357,7 +358,7 @@ impl Rtnl {
     }
 
     /// Sends a request with `NLM_F_ACK` and waits for its acknowledgement.
-    fn request(
+    pub(crate) fn request(
         &mut self,
         inner: RouteNetlinkMessage,
         flags: u16,
