@@ -729,15 +729,19 @@ impl Driver {
                     if present && !ours {
                         self.engine.handle_address(now, logical, addr, true);
                     } else if !present && ours {
-                        // Someone removed an address we installed.
+                        // Someone removed an address we installed (unless the kernel did, as
+                        // its interface is going away: the link report follows).
                         self.rtnl.forget_address(interface, addr);
-                        self.engine.handle_address(now, logical, addr, false);
+                        if self.link_alive(interface) {
+                            self.engine.handle_address(now, logical, addr, false);
+                        }
                     }
                     // A source address may have appeared or gone.
                     resync_links |= !ours && self.has_auto_source();
                     // Otherwise it is the echo of our own change.
                 }
                 NetEvent::Route { route, present } => {
+                    let oif = route.interface;
                     let route = VirtualRoute {
                         interface: route.interface.map(|k| self.links.logical(k)),
                         ..route
@@ -753,7 +757,9 @@ impl Driver {
                         self.engine.handle_route(now, &mine, true);
                     } else if !present && ours {
                         self.rtnl.forget_route(&kernel);
-                        self.engine.handle_route(now, &mine, false);
+                        if oif.is_none_or(|k| self.link_alive(k)) {
+                            self.engine.handle_route(now, &mine, false);
+                        }
                     }
                 }
             }
@@ -822,6 +828,15 @@ impl Driver {
             .instances
             .iter()
             .any(|i| i.primary_addr.is_unspecified())
+    }
+
+    /// Whether kernel link `k` exists and is up right now (asked of the kernel: an address
+    /// removal can precede the report of its interface's deletion).
+    fn link_alive(&mut self, k: InterfaceId) -> bool {
+        match self.rtnl.links() {
+            Ok(links) => links.iter().any(|l| l.interface == k && l.up),
+            Err(_) => true,
+        }
     }
 
     /// Kernel link `k` was deleted: what the kernel removed with it is no longer ours.
