@@ -26,6 +26,8 @@ const VMAC51: [u8; 6] = [0, 0, 0x5e, 0, 1, 51];
 struct Recorder {
     states: Arc<Mutex<Vec<State>>>,
     lines: Arc<Mutex<Vec<String>>>,
+    /// What the next reload returns.
+    next_config: Arc<Mutex<Option<EngineConfig>>>,
 }
 
 impl Recorder {
@@ -55,6 +57,9 @@ impl Hooks for Recorder {
     }
     fn warning(&mut self, m: &str) {
         self.lines.lock().unwrap().push(format!("warning: {m}"));
+    }
+    fn reload(&mut self) -> Option<EngineConfig> {
+        self.next_config.lock().unwrap().take()
     }
 }
 
@@ -319,7 +324,7 @@ fn netns_use_vmac() {
 
 /// `vmac_xmit_base`: adverts leave from the base interface's MAC, the VIP and GARPs stay on
 /// the VMAC, and the instance hears its peer through the base (it stays BACKUP to a higher
-/// priority).
+/// priority). A reload that drops `use_vmac` deletes the VMAC.
 #[test]
 fn netns_vmac_xmit_base() {
     if !privileged("netns_vmac_xmit_base").unwrap() {
@@ -363,8 +368,19 @@ fn netns_vmac_xmit_base() {
     )
     .contains(&VIP)));
     p.shutdown().unwrap();
+    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    let h = lab.host(0).clone();
+    let base = InterfaceConfig::named(h.ifname.clone());
+    let plain = config(instance(base.id, 200, IpAddr::V4(h.ipv4)), vec![base]);
+    *rec.next_config.lock().unwrap() = Some(plain);
+    d.reload().unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || link_details(&lab, 0, "vrrp.51").is_none()),
+        "reload kept the VMAC"
+    );
+    assert!(wait_for(Duration::from_secs(5), || lab.has_address(0, VIP)));
     d.shutdown().unwrap();
-    assert!(link_details(&lab, 0, "vrrp.51").is_none());
+    assert!(!lab.has_address(0, VIP));
 }
 
 /// `mcast_dst_ip`: adverts go to the configured group, and the backup (which joined it) hears
