@@ -375,7 +375,8 @@ fn netns_vmac_xmit_base() {
     *rec.next_config.lock().unwrap() = Some(plain);
     d.reload().unwrap();
     assert!(
-        wait_for(Duration::from_secs(5), || link_details(&lab, 0, "vrrp.51").is_none()),
+        wait_for(Duration::from_secs(5), || link_details(&lab, 0, "vrrp.51")
+            .is_none()),
         "reload kept the VMAC"
     );
     assert!(wait_for(Duration::from_secs(5), || lab.has_address(0, VIP)));
@@ -429,4 +430,55 @@ fn netns_mcast_dst_ip() {
     assert!(!lab.has_address(1, VIP));
     d2.shutdown().unwrap();
     d1.shutdown().unwrap();
+}
+
+/// An IPv6 VMAC: `00:00:5e:00:02:VRID`, the VIP on it, adverts from a link-local address of the
+/// VMAC (found by the driver: none was configured) and from the virtual MAC.
+#[test]
+fn netns_use_vmac_ipv6() {
+    if !privileged("netns_use_vmac_ipv6").unwrap() {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let cap = Capture::start(&lab, 1).unwrap();
+    let rec = Recorder::default();
+    let vip6: IpAddr = "fd99::100".parse().unwrap();
+    let d = lab
+        .spawn_driver(
+            0,
+            move |h, _| {
+                let base = InterfaceConfig::named(h.ifname.clone());
+                let mut vmac = InterfaceConfig::named("vrrp.51");
+                vmac.vmac = Some(VmacConfig {
+                    base: base.id,
+                    mac: VmacConfig::mac_for(51, true),
+                    xmit_base: false,
+                });
+                let mut vi = instance(vmac.id, 200, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+                vi.virtual_addresses = vec![VirtualAddress::host(vip6)];
+                config(vi, vec![base, vmac])
+            },
+            rec.clone(),
+        )
+        .unwrap();
+    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    let details = link_details(&lab, 0, "vrrp.51").expect("no vrrp.51");
+    assert!(details.contains("00:00:5e:00:02:33"), "{details}");
+    assert!(wait_for(Duration::from_secs(2), || addresses_on(
+        &lab, 0, "vrrp.51"
+    )
+    .contains(&vip6)));
+    let from_vmac = |cap: &Capture| {
+        cap.frames()
+            .iter()
+            .filter(|(_, f)| {
+                vrrp_in_frame(f).is_some_and(|(s, v, _)| {
+                    v == 51 && matches!(s, IpAddr::V6(a) if a.segments()[0] == 0xfe80)
+                }) && f[6..12] == [0, 0, 0x5e, 0, 2, 51]
+            })
+            .count()
+    };
+    assert!(wait_for(Duration::from_secs(2), || from_vmac(&cap) >= 3));
+    d.shutdown().unwrap();
+    assert!(link_details(&lab, 0, "vrrp.51").is_none());
 }
