@@ -83,18 +83,7 @@ fn config(vi: InstanceConfig, interfaces: Vec<InterfaceConfig>) -> EngineConfig 
 
 /// The addresses on `dev` in `host` (none if it does not exist).
 fn addresses_on(lab: &Lab, host: usize, dev: &str) -> Vec<IpAddr> {
-    let Ok(out) = lab.ip(host, &["-o", "addr", "show", "dev", dev]) else {
-        return Vec::new();
-    };
-    out.lines()
-        .filter_map(|l| {
-            let mut w = l
-                .split_whitespace()
-                .skip_while(|w| *w != "inet" && *w != "inet6");
-            w.next()?;
-            w.next()?.split('/').next()?.parse().ok()
-        })
-        .collect()
+    lab.addresses_on(host, dev).unwrap_or_default()
 }
 
 /// `ip -d link show dev` of `dev` in `host`, if it exists.
@@ -200,6 +189,22 @@ fn netns_missing_interface_then_recreated() {
     assert!(!addresses_on(&lab, 0, "vx0").contains(&VIP));
 }
 
+/// The base interface (the host's `eth0`) and the VMAC `vrrp.51` on it.
+fn vmac_interfaces(
+    h: &vrrp_engine::testlab::Host,
+    ipv6: bool,
+    xmit_base: bool,
+) -> [InterfaceConfig; 2] {
+    let base = InterfaceConfig::named(h.ifname.clone());
+    let mut vmac = InterfaceConfig::named("vrrp.51");
+    vmac.vmac = Some(VmacConfig {
+        base: base.id,
+        mac: VmacConfig::mac_for(51, ipv6),
+        xmit_base,
+    });
+    [base, vmac]
+}
+
 /// A VMAC instance on host 0's eth0 with a journal.
 fn spawn_vmac(
     lab: &Lab,
@@ -214,15 +219,9 @@ fn spawn_vmac(
     lab.spawn_driver_with(
         0,
         move |h, _| {
-            let base = InterfaceConfig::named(h.ifname.clone());
-            let mut vmac = InterfaceConfig::named("vrrp.51");
-            vmac.vmac = Some(VmacConfig {
-                base: base.id,
-                mac: VmacConfig::mac_for(51, false),
-                xmit_base,
-            });
-            let vi = instance(vmac.id, 200, IpAddr::V4(h.ipv4));
-            config(vi, vec![base, vmac])
+            let ifs = vmac_interfaces(h, false, xmit_base);
+            let vi = instance(ifs[1].id, 200, IpAddr::V4(h.ipv4));
+            config(vi, ifs.into())
         },
         rec.clone(),
         options,
@@ -447,16 +446,10 @@ fn netns_use_vmac_ipv6() {
         .spawn_driver(
             0,
             move |h, _| {
-                let base = InterfaceConfig::named(h.ifname.clone());
-                let mut vmac = InterfaceConfig::named("vrrp.51");
-                vmac.vmac = Some(VmacConfig {
-                    base: base.id,
-                    mac: VmacConfig::mac_for(51, true),
-                    xmit_base: false,
-                });
-                let mut vi = instance(vmac.id, 200, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+                let ifs = vmac_interfaces(h, true, false);
+                let mut vi = instance(ifs[1].id, 200, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
                 vi.virtual_addresses = vec![VirtualAddress::host(vip6)];
-                config(vi, vec![base, vmac])
+                config(vi, ifs.into())
             },
             rec.clone(),
         )

@@ -68,16 +68,5 @@ pub fn stop(lab: &Lab, d: &Daemon) {
 
 /// The addresses on `dev` in `host` (none if it does not exist).
 pub fn addresses_on(lab: &Lab, host: usize, dev: &str) -> Vec<IpAddr> {
-    let Ok(out) = lab.ip(host, &["-o", "addr", "show", "dev", dev]) else {
-        return Vec::new();
-    };
-    out.lines()
-        .filter_map(|l| {
-            let mut w = l
-                .split_whitespace()
-                .skip_while(|w| *w != "inet" && *w != "inet6");
-            w.next()?;
-            w.next()?.split('/').next()?.parse().ok()
-        })
-        .collect()
+    lab.addresses_on(host, dev).unwrap_or_default()
 }

@@ -882,26 +882,28 @@ impl Driver {
     /// `route` with its output interface as a kernel ifindex (`None` if that interface does
     /// not exist now).
     fn kernel_route(&self, route: &VirtualRoute) -> Option<VirtualRoute> {
-        let interface = match route.interface {
-            Some(id) => Some(self.links.kernel(id)?),
-            None => None,
-        };
         Some(VirtualRoute {
-            interface,
+            interface: self.kernel_opt(route.interface)?,
             ..route.clone()
         })
     }
 
     /// `address` with its own interface (if any) as a kernel ifindex.
     fn kernel_address(&self, address: &VirtualAddress) -> Option<VirtualAddress> {
-        let interface = match address.interface {
-            Some(id) => Some(self.links.kernel(id)?),
-            None => None,
-        };
         Some(VirtualAddress {
-            interface,
+            interface: self.kernel_opt(address.interface)?,
             ..address.clone()
         })
+    }
+
+    /// An optional interface as a kernel ifindex: `None` stays `None`; `Some` of an interface
+    /// that does not exist now fails.
+    #[allow(clippy::option_option)] // None: the interface is missing; Some(None): none named
+    fn kernel_opt(&self, id: Option<InterfaceId>) -> Option<Option<InterfaceId>> {
+        match id {
+            Some(id) => self.links.kernel(id).map(Some),
+            None => Some(None),
+        }
     }
 
     /// An engine action in kernel terms (ifindexes; adverts through the transmit interface).
