@@ -8,8 +8,9 @@
 //! Interfaces are named, never resolved here: every interface the configuration mentions
 //! becomes an [`InterfaceConfig`] with the logical id [`InterfaceId::named`], which the driver
 //! follows by name. A missing interface is a warning (its instances start in FAULT and come
-//! up when it appears); an instance whose source address cannot be found now gets the
-//! unspecified address, which the driver fills in when one appears.
+//! up when it appears). Likewise an instance without `unicast_src_ip`/`mcast_src_ip` gets the
+//! unspecified address: the driver picks the interface's first address (and another when that
+//! one goes away).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -507,35 +508,33 @@ fn instance(
         .as_ref()
         .or(vi.mcast_src_ip.as_ref())
         .map(|s| s.value);
-    let found = || {
-        let k = cx.host.if_index(&source_if)?;
-        // Never one of our own virtual addresses: a crashed run may have left one behind.
-        cx.host.source_addresses(k, ipv6).into_iter().find(|a| {
+    // Without a configured source the driver picks the interface's first address when the
+    // instance starts, and another one if that address goes away; here it is only checked, to
+    // say why the instance would wait in FAULT. Never one of our own virtual addresses: a
+    // crashed run may have left one behind.
+    let usable = |k: u32| {
+        cx.host.source_addresses(k, ipv6).into_iter().any(|a| {
             !vi.virtual_ipaddress
                 .iter()
                 .chain(&vi.virtual_ipaddress_excluded)
-                .any(|v| v.prefix.addr == *a)
+                .any(|v| v.prefix.addr == a)
         })
     };
-    let primary = if let Some(a) = configured.or_else(found) {
-        a
+    if configured.is_none() && cx.host.if_index(&source_if).is_some_and(|k| !usable(k)) {
+        cx.warn(
+            ifname.span,
+            format!(
+                "vrrp_instance {}: interface '{source_if}' has no {} address to send adverts from yet: FAULT until it has one",
+                vi.name,
+                if ipv6 { "IPv6 link-local" } else { "IPv4" }
+            ),
+        );
+    }
+    let primary = configured.unwrap_or(if ipv6 {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
     } else {
-        if cx.host.if_index(&source_if).is_some() {
-            cx.warn(
-                ifname.span,
-                format!(
-                    "vrrp_instance {}: interface '{source_if}' has no {} address to send adverts from yet: FAULT until it has one",
-                    vi.name,
-                    if ipv6 { "IPv6 link-local" } else { "IPv4" }
-                ),
-            );
-        }
-        if ipv6 {
-            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
-        }
-    };
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    });
     let priority = vi.priority.as_ref().map_or(100, |p| p.value);
     let mut ic = InstanceConfig::new(vi.name.clone(), interface, vrid.value, priority, primary);
     let version = vi.version.unwrap_or(global.vrrp_version);
@@ -909,7 +908,9 @@ mod tests {
         assert_eq!(c.initial_state, InitialState::Master);
         assert!(!c.preempt);
         assert_eq!(c.preempt_delay, Duration::from_secs(10));
-        assert_eq!(c.primary_addr, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        // No configured source: the driver picks one from the interface.
+        assert!(c.primary_addr.is_unspecified());
+        assert!(!m.warnings.iter().any(|w| w.message.contains("no IPv4")));
         assert_eq!(c.auth, AuthConfig::Simple(*b"secret\0\0"));
         assert_eq!(c.virtual_addresses.len(), 3);
         assert_eq!(c.virtual_addresses[0].prefix_len, 24);
@@ -955,8 +956,18 @@ mod tests {
             "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  2001:db8::1/64\n }\n}\n",
         );
         let a = &m.config.instances[0];
-        assert_eq!(a.primary_addr, "fe80::1".parse::<IpAddr>().unwrap());
+        assert!(a.primary_addr.is_ipv6() && a.primary_addr.is_unspecified());
+        assert!(m.warnings.is_empty(), "{:#?}", m.warnings);
         assert!(matches!(a.advert_interval, AdvertInterval::V3(_)));
+        // Only leftovers of our own VIPs on the interface: nothing to send from yet.
+        let (m, _) = mapped(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  192.0.2.1\n  10.0.0.1\n }\n}\n",
+        );
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.message.contains("no IPv4 address"))
+        );
     }
 
     #[test]
@@ -1038,8 +1049,8 @@ mod tests {
         assert!(m.warnings.is_empty(), "{:#?}", m.warnings);
         let a = &m.config.instances[0];
         assert_eq!(a.interface, InterfaceId::named("vrrp.51"));
-        // IPv4 adverts come from the base's address.
-        assert_eq!(a.primary_addr, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        // The driver picks the source (the base's IPv4 address).
+        assert!(a.primary_addr.is_unspecified());
         let vmac = |name: &str| {
             m.config
                 .interfaces
@@ -1055,9 +1066,8 @@ mod tests {
         let vb = vmac("vm52");
         assert_eq!(vb.mac, [0, 0, 0x5e, 0, 2, 52]);
         assert!(vb.xmit_base);
-        // IPv6 with vmac_xmit_base: the base's link-local.
         let b = &m.config.instances[1];
-        assert_eq!(b.primary_addr, "fe80::1".parse::<IpAddr>().unwrap());
+        assert!(b.primary_addr.is_ipv6() && b.primary_addr.is_unspecified());
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn adverts_from(cap: &Capture, src: IpAddr) -> Vec<([u8; 6], Ipv4Addr)> {
 /// The interface is missing at start: FAULT (not an error). It appears: the driver finds its
 /// address, opens the socket and the instance becomes MASTER with the VIP on it, advertising
 /// from that address. It is deleted: FAULT. It is re-created (a new ifindex): MASTER again,
-/// with the VIP re-added on the new interface.
+/// with the VIP re-added on the new interface. Its address is replaced: adverts follow.
 #[test]
 fn netns_missing_interface_then_recreated() {
     if !privileged("netns_missing_interface_then_recreated").unwrap() {
@@ -185,6 +185,19 @@ fn netns_missing_interface_then_recreated() {
             >= before + 3),
         "no adverts on the re-created interface"
     );
+    // The source address goes away: the driver moves to the interface's other address
+    // (keepalived would keep sending from the deleted one, keepalived-behaviour.md §3.10).
+    lab.ip(0, &["addr", "add", "192.168.78.1/24", "dev", "vx0"])
+        .unwrap();
+    lab.ip(0, &["addr", "del", "192.168.77.1/24", "dev", "vx0"])
+        .unwrap();
+    let other = IpAddr::V4(Ipv4Addr::new(192, 168, 78, 1));
+    assert!(
+        wait_for(Duration::from_secs(2), || adverts_from(&cap, other).len()
+            >= 3),
+        "no adverts from the remaining address"
+    );
+    assert_eq!(rec.last(), Some(State::Master));
     d.shutdown().unwrap();
     assert!(!addresses_on(&lab, 0, "vx0").contains(&VIP));
 }

@@ -261,7 +261,13 @@ impl Runner {
             })?;
         }
         let mut resolve_warnings = Vec::new();
-        let resolved = resolved_config(&config, &links, &mut rtnl, &mut resolve_warnings);
+        let resolved = resolved_config(
+            &config,
+            &links,
+            &mut rtnl,
+            &HashMap::new(),
+            &mut resolve_warnings,
+        );
         let engine = Engine::new(resolved)?;
         startup_warnings.extend(resolve_warnings);
         let mut driver = Driver {
@@ -436,7 +442,14 @@ impl Driver {
         self.links.configure(&config.interfaces);
         let old = core::mem::replace(&mut self.config, config);
         let mut warnings = Vec::new();
-        let resolved = resolved_config(&self.config, &self.links, &mut self.rtnl, &mut warnings);
+        let current = self.current_sources();
+        let resolved = resolved_config(
+            &self.config,
+            &self.links,
+            &mut self.rtnl,
+            &current,
+            &mut warnings,
+        );
         for w in warnings {
             self.hooks.warning(&w);
         }
@@ -839,6 +852,14 @@ impl Driver {
         }
     }
 
+    /// The source address each running instance uses, by name.
+    fn current_sources(&self) -> HashMap<String, IpAddr> {
+        (0..self.engine.instance_count())
+            .filter_map(|i| self.engine.config(crate::InstanceId(i as u32)))
+            .map(|c| (c.name.clone(), c.primary_addr))
+            .collect()
+    }
+
     /// Kernel link `k` was deleted: what the kernel removed with it is no longer ours.
     fn link_gone(&mut self, k: InterfaceId) {
         let Some(info) = self.links.remove(k.0) else {
@@ -997,8 +1018,14 @@ impl Driver {
         // Source addresses.
         if self.has_auto_source() {
             let mut warnings = Vec::new();
-            let resolved =
-                resolved_config(&self.config, &self.links, &mut self.rtnl, &mut warnings);
+            let current = self.current_sources();
+            let resolved = resolved_config(
+                &self.config,
+                &self.links,
+                &mut self.rtnl,
+                &current,
+                &mut warnings,
+            );
             for w in warnings {
                 self.hooks.warning(&w);
             }
@@ -1142,14 +1169,18 @@ impl Driver {
     }
 }
 
-/// `config` with the unspecified primary addresses replaced by the first address of the
-/// instance's family (IPv6: link-local) on its interface, if there is one now: the base of a
-/// VMAC for IPv4 (the VMAC has none), the interface adverts leave through for IPv6. The
-/// instance's own virtual addresses and anything the driver installed never qualify.
+/// `config` with the unspecified primary addresses replaced by an address of the instance's
+/// family (IPv6: link-local) on its interface, if there is one now: the one the instance uses
+/// (`current`, by instance name) while it is still there, else the first (keepalived-behaviour.md
+/// §3.1: "the interface's first address"; unlike keepalived, §3.10 [Q], a deleted source is
+/// replaced). The interface is the base of a VMAC for IPv4 (the VMAC has none), the one adverts
+/// leave through for IPv6. The instance's own virtual addresses and anything the driver
+/// installed never qualify.
 fn resolved_config(
     config: &EngineConfig,
     links: &Links,
     rtnl: &mut Rtnl,
+    current: &HashMap<String, IpAddr>,
     warnings: &mut Vec<String>,
 ) -> EngineConfig {
     let mut out = config.clone();
@@ -1180,7 +1211,7 @@ fn resolved_config(
         let Some(k) = links.kernel(from) else {
             continue;
         };
-        let found = present.iter().find(|(i, a)| {
+        let mut candidates = present.iter().filter(|(i, a)| {
             *i == k
                 && a.is_ipv6() == v6
                 && match a {
@@ -1190,7 +1221,12 @@ fn resolved_config(
                 && !inst.virtual_addresses.iter().any(|va| va.addr == *a)
                 && !rtnl.owns_address(k, *a)
         });
-        if let Some(&(_, a)) = found {
+        let first = candidates.clone().next().map(|&(_, a)| a);
+        let kept = current
+            .get(&inst.name)
+            .filter(|c| candidates.any(|&(_, a)| a == **c))
+            .copied();
+        if let Some(a) = kept.or(first) {
             inst.primary_addr = a;
         }
     }
