@@ -6,61 +6,31 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vrrp_engine::linux::{Hooks, Options};
+#[path = "common/recorder.rs"]
+mod recorder;
+use recorder::Recorder;
+use vrrp_engine::linux::Options;
 use vrrp_engine::testlab::{
     Capture, DriverThread, Lab, garp_in_frame, privileged, vrrp_in_frame, wait_for,
 };
 use vrrp_engine::{
     AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceConfig, InterfaceId,
-    LogRecord, Notification, NotifyEvent, State, VirtualAddress, VmacConfig,
+    State, VirtualAddress, VmacConfig,
 };
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
 const VMAC51: [u8; 6] = [0, 0, 0x5e, 0, 1, 51];
 
-/// Records states and log lines.
-#[derive(Clone, Default)]
-struct Recorder {
-    states: Arc<Mutex<Vec<State>>>,
-    lines: Arc<Mutex<Vec<String>>>,
-    /// What the next reload returns.
-    next_config: Arc<Mutex<Option<EngineConfig>>>,
-}
-
-impl Recorder {
-    fn last(&self) -> Option<State> {
-        self.states.lock().unwrap().last().copied()
+/// Waits for `rec` to report `want` last; on failure prints what it logged.
+fn wait_state(rec: &Recorder, want: State, timeout: Duration) -> bool {
+    let ok = wait_for(timeout, || rec.state() == Some(want));
+    if !ok {
+        rec.dump("driver");
+        eprintln!("states: {:?}", rec.states());
     }
-    fn wait_state(&self, want: State, timeout: Duration) -> bool {
-        let ok = wait_for(timeout, || self.last() == Some(want));
-        if !ok {
-            for l in self.lines.lock().unwrap().iter() {
-                eprintln!("driver: {l}");
-            }
-            eprintln!("states: {:?}", self.states.lock().unwrap());
-        }
-        ok
-    }
-}
-
-impl Hooks for Recorder {
-    fn notify(&mut self, n: &Notification) {
-        if let NotifyEvent::State(s) = n.event {
-            self.states.lock().unwrap().push(s);
-        }
-    }
-    fn log(&mut self, r: &LogRecord) {
-        self.lines.lock().unwrap().push(r.to_string());
-    }
-    fn warning(&mut self, m: &str) {
-        self.lines.lock().unwrap().push(format!("warning: {m}"));
-    }
-    fn reload(&mut self) -> Option<EngineConfig> {
-        self.next_config.lock().unwrap().take()
-    }
+    ok
 }
 
 /// VRRPv3 at 100 ms on `interface` with one VIP and no second GARP burst.
@@ -147,11 +117,11 @@ fn netns_missing_interface_then_recreated() {
             rec.clone(),
         )
         .unwrap();
-    assert!(rec.wait_state(State::Fault, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Fault, Duration::from_secs(5)));
     let cap = Capture::start(&lab, 0).unwrap();
     add_veth(&lab, 0, "vx0", "192.168.77.1");
     let first = ifindex_of(&lab, 0, "vx0");
-    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Master, Duration::from_secs(5)));
     assert!(
         wait_for(Duration::from_secs(2), || addresses_on(&lab, 0, "vx0")
             .contains(&VIP)),
@@ -165,7 +135,7 @@ fn netns_missing_interface_then_recreated() {
     );
 
     lab.ip(0, &["link", "del", "vx0"]).unwrap();
-    assert!(rec.wait_state(State::Fault, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Fault, Duration::from_secs(5)));
 
     add_veth(&lab, 0, "vx0", "192.168.77.1");
     assert_ne!(
@@ -173,7 +143,7 @@ fn netns_missing_interface_then_recreated() {
         first,
         "same ifindex: not a re-creation"
     );
-    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Master, Duration::from_secs(5)));
     assert!(
         wait_for(Duration::from_secs(2), || addresses_on(&lab, 0, "vx0")
             .contains(&VIP)),
@@ -197,7 +167,7 @@ fn netns_missing_interface_then_recreated() {
             >= 3),
         "no adverts from the remaining address"
     );
-    assert_eq!(rec.last(), Some(State::Master));
+    assert_eq!(rec.state(), Some(State::Master));
     d.shutdown().unwrap();
     assert!(!addresses_on(&lab, 0, "vx0").contains(&VIP));
 }
@@ -256,7 +226,7 @@ fn netns_use_vmac() {
     let cap = Capture::start(&lab, 1).unwrap();
     let rec = Recorder::default();
     let d = spawn_vmac(&lab, &rec, journal.clone(), false);
-    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Master, Duration::from_secs(5)));
     let details = link_details(&lab, 0, "vrrp.51").expect("no vrrp.51");
     assert!(details.contains("00:00:5e:00:01:33"), "{details}");
     assert!(details.contains("macvlan mode private"), "{details}");
@@ -312,7 +282,7 @@ fn netns_use_vmac() {
     // A crash leaves the VMAC; the next start (with no instance) removes it from the journal.
     let rec2 = Recorder::default();
     let d = spawn_vmac(&lab, &rec2, journal.clone(), false);
-    assert!(rec2.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec2, State::Master, Duration::from_secs(5)));
     d.abort().unwrap();
     assert!(link_details(&lab, 0, "vrrp.51").is_some());
     let options = Options {
@@ -346,7 +316,7 @@ fn netns_vmac_xmit_base() {
     let cap = Capture::start(&lab, 1).unwrap();
     let rec = Recorder::default();
     let d = spawn_vmac(&lab, &rec, lab.dir().join("j"), true);
-    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Master, Duration::from_secs(5)));
     assert!(wait_for(Duration::from_secs(2), || addresses_on(
         &lab, 0, "vrrp.51"
     )
@@ -373,14 +343,14 @@ fn netns_vmac_xmit_base() {
             peer.clone(),
         )
         .unwrap();
-    assert!(peer.wait_state(State::Master, Duration::from_secs(5)));
-    assert!(rec.wait_state(State::Backup, Duration::from_secs(5)));
+    assert!(wait_state(&peer, State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Backup, Duration::from_secs(5)));
     assert!(wait_for(Duration::from_secs(2), || !addresses_on(
         &lab, 0, "vrrp.51"
     )
     .contains(&VIP)));
     p.shutdown().unwrap();
-    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Master, Duration::from_secs(5)));
     let h = lab.host(0).clone();
     let base = InterfaceConfig::named(h.ifname.clone());
     let plain = config(instance(base.id, 200, IpAddr::V4(h.ipv4)), vec![base]);
@@ -415,7 +385,7 @@ fn netns_mcast_dst_ip() {
     };
     let (r1, r2) = (Recorder::default(), Recorder::default());
     let d1 = lab.spawn_driver(0, with_group(200), r1.clone()).unwrap();
-    assert!(r1.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&r1, State::Master, Duration::from_secs(5)));
     let d2 = lab.spawn_driver(1, with_group(100), r2.clone()).unwrap();
     let src = IpAddr::V4(lab.host(0).ipv4);
     assert!(wait_for(Duration::from_secs(2), || adverts_from(&cap, src)
@@ -427,7 +397,7 @@ fn netns_mcast_dst_ip() {
             .all(|(_, dst)| IpAddr::V4(*dst) == group),
         "an advert went elsewhere"
     );
-    assert!(r2.wait_state(State::Backup, Duration::from_secs(2)));
+    assert!(wait_state(&r2, State::Backup, Duration::from_secs(2)));
     // Ten more adverts (1 s) is over twice the backup's master-down interval (3 x 0.1 s +
     // skew): had it not heard the group, it would have become MASTER by then.
     let seen = adverts_from(&cap, src).len();
@@ -435,7 +405,7 @@ fn netns_mcast_dst_ip() {
         .len()
         >= seen + 10));
     assert_eq!(
-        r2.last(),
+        r2.state(),
         Some(State::Backup),
         "the backup did not hear the group"
     );
@@ -467,7 +437,7 @@ fn netns_use_vmac_ipv6() {
             rec.clone(),
         )
         .unwrap();
-    assert!(rec.wait_state(State::Master, Duration::from_secs(5)));
+    assert!(wait_state(&rec, State::Master, Duration::from_secs(5)));
     let details = link_details(&lab, 0, "vrrp.51").expect("no vrrp.51");
     assert!(details.contains("00:00:5e:00:02:33"), "{details}");
     assert!(wait_for(Duration::from_secs(2), || addresses_on(

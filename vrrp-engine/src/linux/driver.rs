@@ -504,18 +504,7 @@ impl Driver {
         let now = self.now_at(ctx.now());
         self.links.configure(&config.interfaces);
         let old = core::mem::replace(&mut self.config, config);
-        let mut warnings = Vec::new();
-        let current = self.current_sources();
-        let resolved = resolved_config(
-            &self.config,
-            &self.links,
-            &mut self.rtnl,
-            &current,
-            &mut warnings,
-        );
-        for w in warnings {
-            self.hooks.warning(&w);
-        }
+        let resolved = self.resolved();
         if let Err(e) = self.engine.reload(now, resolved) {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
@@ -1039,6 +1028,24 @@ impl Driver {
         }
     }
 
+    /// The configuration with source addresses filled in as the interfaces are now (see
+    /// [`resolved_config`]).
+    fn resolved(&mut self) -> EngineConfig {
+        let mut warnings = Vec::new();
+        let current = self.current_sources();
+        let out = resolved_config(
+            &self.config,
+            &self.links,
+            &mut self.rtnl,
+            &current,
+            &mut warnings,
+        );
+        for w in warnings {
+            self.hooks.warning(&w);
+        }
+        out
+    }
+
     /// The source address each running instance uses, by name.
     fn current_sources(&self) -> HashMap<String, IpAddr> {
         (0..self.engine.instance_count())
@@ -1217,18 +1224,7 @@ impl Driver {
         self.sync_vmacs();
         // Source addresses.
         if self.has_auto_source() {
-            let mut warnings = Vec::new();
-            let current = self.current_sources();
-            let resolved = resolved_config(
-                &self.config,
-                &self.links,
-                &mut self.rtnl,
-                &current,
-                &mut warnings,
-            );
-            for w in warnings {
-                self.hooks.warning(&w);
-            }
+            let resolved = self.resolved();
             let changed = resolved.instances.iter().enumerate().any(|(i, c)| {
                 self.engine
                     .config(crate::InstanceId(i as u32))
