@@ -699,6 +699,8 @@ pub struct VrrpInstance {
     pub track_file: Vec<Track>,
     /// `mcast_src_ip`.
     pub mcast_src_ip: Option<Spanned<IpAddr>>,
+    /// `mcast_dst_ip`: the multicast group of this instance (a multicast address).
+    pub mcast_dst_ip: Option<Spanned<IpAddr>>,
     /// `unicast_src_ip`.
     pub unicast_src_ip: Option<Spanned<IpAddr>>,
     /// `unicast_peer { }`; `Some(empty)` is an empty block (which means multicast!).
@@ -771,6 +773,7 @@ impl Default for VrrpInstance {
             track_script: Vec::new(),
             track_file: Vec::new(),
             mcast_src_ip: None,
+            mcast_dst_ip: None,
             unicast_src_ip: None,
             unicast_peer: None,
             unicast_ttl: None,

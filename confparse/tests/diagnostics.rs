@@ -512,3 +512,20 @@ fn extra_arguments_are_never_dropped_silently() {
         27,
     );
 }
+
+#[test]
+fn mcast_dst_ip_is_typed_and_must_be_multicast() {
+    let p = parse(&format!("{BASE} mcast_dst_ip 224.0.0.88\n}}\n"));
+    assert_eq!(
+        p.config.instances[0].mcast_dst_ip.as_ref().map(|s| s.value),
+        Some("224.0.0.88".parse::<IpAddr>().unwrap())
+    );
+    assert!(
+        !found(&format!("{BASE} mcast_dst_ip 224.0.0.88\n}}\n"))
+            .iter()
+            .any(|(code, _, _)| *code == "not-implemented")
+    );
+    let text = format!("{BASE} mcast_dst_ip 10.0.0.1\n}}\n");
+    has(&text, "bad-address", 4, 15);
+    assert!(parse(&text).config.instances[0].mcast_dst_ip.is_none());
+}

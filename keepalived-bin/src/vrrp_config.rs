@@ -920,9 +920,7 @@ fn instance(
         }
     }
     for raw in &vi.extra {
-        if raw.words.first().map(String::as_str) != Some("mcast_dst_ip") {
-            unknown_keyword(raw, cx);
-        }
+        unknown_keyword(raw, cx);
     }
     Ok(ic)
 }
@@ -1009,23 +1007,18 @@ fn vmac(
 
 /// `mcast_dst_ip` (per instance), else a non-default `vrrp_mcast_group4`/`vrrp_mcast_group6`.
 fn mcast_group(config: &Config, vi: &VrrpInstance, ipv6: bool, cx: &mut Ctx<'_>) -> Option<IpAddr> {
-    let own = vi
-        .extra
-        .iter()
-        .find(|r| r.words.first().map(String::as_str) == Some("mcast_dst_ip"));
-    if let Some(raw) = own {
-        let parsed = raw.words.get(1).and_then(|w| w.parse::<IpAddr>().ok());
-        match parsed {
-            Some(a) if a.is_multicast() && a.is_ipv6() == ipv6 => return Some(a),
-            _ => cx.warn(
-                raw.span,
-                format!(
-                    "vrrp_instance {}: mcast_dst_ip needs an {} multicast address: ignored",
-                    vi.name,
-                    if ipv6 { "IPv6" } else { "IPv4" }
-                ),
-            ),
+    if let Some(own) = &vi.mcast_dst_ip {
+        if own.value.is_ipv6() == ipv6 {
+            return Some(own.value);
         }
+        cx.warn(
+            own.span,
+            format!(
+                "vrrp_instance {}: mcast_dst_ip needs an {} multicast address: ignored",
+                vi.name,
+                if ipv6 { "IPv6" } else { "IPv4" }
+            ),
+        );
     }
     let g = &config.global;
     let d = model::GlobalDefs::default();
@@ -1503,7 +1496,7 @@ vrrp_instance A {
     #[test]
     fn mcast_dst_ip_and_global_groups() {
         let (m, _) = mapped(
-            "global_defs {\n vrrp_mcast_group4 224.0.0.19\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n mcast_dst_ip 224.0.0.88\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {\n  192.0.2.2\n }\n}\nvrrp_instance C {\n interface eth0\n virtual_router_id 3\n mcast_dst_ip 10.0.0.1\n virtual_ipaddress {\n  192.0.2.3\n }\n}\n",
+            "global_defs {\n vrrp_mcast_group4 224.0.0.19\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n mcast_dst_ip 224.0.0.88\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {\n  192.0.2.2\n }\n}\nvrrp_instance C {\n interface eth0\n virtual_router_id 3\n mcast_dst_ip ff02::88\n virtual_ipaddress {\n  192.0.2.3\n }\n}\n",
         );
         let g: Vec<Option<IpAddr>> = m.config.instances.iter().map(|i| i.mcast_group).collect();
         let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
