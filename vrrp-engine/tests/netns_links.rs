@@ -172,13 +172,9 @@ fn netns_missing_interface_then_recreated() {
     assert!(!addresses_on(&lab, 0, "vx0").contains(&VIP));
 }
 
-/// The base interface (the host's `eth0`) and the VMAC `vrrp.51` on it.
-fn vmac_interfaces(
-    h: &vrrp_engine::testlab::Host,
-    ipv6: bool,
-    xmit_base: bool,
-) -> [InterfaceConfig; 2] {
-    let base = InterfaceConfig::named(h.ifname.clone());
+/// The base interface `base` and the VMAC `vrrp.51` on it.
+fn vmac_interfaces(base: &str, ipv6: bool, xmit_base: bool) -> [InterfaceConfig; 2] {
+    let base = InterfaceConfig::named(base);
     let mut vmac = InterfaceConfig::named("vrrp.51");
     vmac.vmac = Some(VmacConfig {
         base: base.id,
@@ -202,7 +198,7 @@ fn spawn_vmac(
     lab.spawn_driver_with(
         0,
         move |h, _| {
-            let ifs = vmac_interfaces(h, false, xmit_base);
+            let ifs = vmac_interfaces(&h.ifname, false, xmit_base);
             let vi = instance(ifs[1].id, 200, IpAddr::V4(h.ipv4));
             config(vi, ifs.into())
         },
@@ -429,7 +425,7 @@ fn netns_use_vmac_ipv6() {
         .spawn_driver(
             0,
             move |h, _| {
-                let ifs = vmac_interfaces(h, true, false);
+                let ifs = vmac_interfaces(&h.ifname, true, false);
                 let mut vi = instance(ifs[1].id, 200, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
                 vi.virtual_addresses = vec![VirtualAddress::host(vip6)];
                 config(vi, ifs.into())
@@ -455,6 +451,51 @@ fn netns_use_vmac_ipv6() {
             .count()
     };
     assert!(wait_for(Duration::from_secs(2), || from_vmac(&cap) >= 3));
+    d.shutdown().unwrap();
+    assert!(link_details(&lab, 0, "vrrp.51").is_none());
+}
+
+/// A VMAC on a base interface that does not exist yet: FAULT; the base appears: the VMAC is
+/// created and the instance becomes MASTER on it; the base is deleted (the kernel deletes the
+/// VMAC with it): FAULT; the base comes back: a new VMAC, MASTER again, and a stop removes it.
+#[test]
+fn netns_vmac_follows_its_base() {
+    if !privileged("netns_vmac_follows_its_base").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let rec = Recorder::default();
+    let d = lab
+        .spawn_driver(
+            0,
+            |_, _| {
+                let ifs = vmac_interfaces("vx0", false, false);
+                let src = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+                config(instance(ifs[1].id, 200, src), ifs.into())
+            },
+            rec.clone(),
+        )
+        .unwrap();
+    assert!(wait_state(&rec, State::Fault, Duration::from_secs(5)));
+    assert!(link_details(&lab, 0, "vrrp.51").is_none());
+    for round in 0..2 {
+        add_veth(&lab, 0, "vx0", "192.168.77.1");
+        assert!(
+            wait_state(&rec, State::Master, Duration::from_secs(5)),
+            "round {round}"
+        );
+        let details = link_details(&lab, 0, "vrrp.51").expect("no VMAC");
+        assert!(details.contains("00:00:5e:00:01:33"), "{details}");
+        assert!(wait_for(Duration::from_secs(2), || addresses_on(
+            &lab, 0, "vrrp.51"
+        )
+        .contains(&VIP)));
+        if round == 0 {
+            lab.ip(0, &["link", "del", "vx0"]).unwrap();
+            assert!(wait_state(&rec, State::Fault, Duration::from_secs(5)));
+            assert!(link_details(&lab, 0, "vrrp.51").is_none());
+        }
+    }
     d.shutdown().unwrap();
     assert!(link_details(&lab, 0, "vrrp.51").is_none());
 }
