@@ -99,7 +99,7 @@ pub struct Options {
     /// Watch `SIGTERM`/`SIGINT` (shut down) and `SIGHUP` (reload) (a daemon wants this; a test
     /// running several drivers in threads of one process does not).
     pub handle_signals: bool,
-    /// Keep a [`Journal`] of the addresses, routes and rules we install in this file (for example
+    /// Keep a [`Journal`] of the addresses, routes, rules and VMACs we install in this file (for example
     /// `/run/keepalived-rs/vrrp.journal`). At start, whatever a previous run recorded there and
     /// did not remove (it crashed or was killed) is removed first.
     pub journal: Option<PathBuf>,
@@ -904,14 +904,25 @@ impl Driver {
         self.after(ctx);
     }
 
-    /// After lost notifications: the links as they are now, and a removal event for each
-    /// address of ours that is gone. (Routes are not re-read.)
+    /// After lost notifications: the links as they are now (and a removal for each that is
+    /// gone), and a removal event for each address of ours that is gone. (Routes are not
+    /// re-read.)
     fn resync(&mut self) -> Vec<NetEvent> {
         self.hooks
             .warning("netlink monitor overflowed; re-reading links and addresses");
         let mut events = Vec::new();
         match self.rtnl.links() {
-            Ok(links) => events.extend(links.into_iter().map(NetEvent::Link)),
+            Ok(links) => {
+                // Links deleted while notifications were lost.
+                let gone: Vec<InterfaceId> = self
+                    .links
+                    .all()
+                    .map(|l| l.interface)
+                    .filter(|k| !links.iter().any(|l| l.interface == *k))
+                    .collect();
+                events.extend(gone.into_iter().map(NetEvent::LinkGone));
+                events.extend(links.into_iter().map(NetEvent::Link));
+            }
             Err(e) => self.hooks.warning(&e.to_string()),
         }
         match self.rtnl.addresses() {
