@@ -16,11 +16,12 @@ const VIP: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 100);
 const VMAC: [u8; 6] = [0, 0, 0x5e, 0, 1, 51];
 
 /// A `VRRPv3` instance with 0.1 s adverts on `eth0` with `use_vmac` (VIP without `dev`, so it
-/// goes on the VMAC).
-fn conf(priority: u8) -> String {
+/// goes on the VMAC), and `vmac_xmit_base` if asked.
+fn conf(priority: u8, xmit_base: bool) -> String {
+    let xmit = if xmit_base { "  vmac_xmit_base\n" } else { "" };
     format!(
         "global_defs {{\n  router_id kars_vmac_test\n  vrrp_version 3\n  vrrp_garp_master_delay 0\n}}\n\
-         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  use_vmac\n  virtual_router_id 51\n  \
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  use_vmac\n{xmit}  virtual_router_id 51\n  \
          priority {priority}\n  advert_int 0.1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
     )
 }
@@ -55,22 +56,44 @@ fn garp_macs(cap: &Capture, from: usize) -> Vec<[u8; 6]> {
 
 #[test]
 fn use_vmac_interop_with_debian_keepalived() {
-    if !privileged_with(
+    if privileged_with(
         "use_vmac_interop_with_debian_keepalived",
         &["ip", "keepalived"],
     )
     .unwrap()
     {
-        return;
+        interop(false);
     }
+}
+
+/// The same with `vmac_xmit_base` on both sides: adverts from each router's own MAC through
+/// the base interface, VIP and GARPs on the VMAC.
+#[test]
+fn vmac_xmit_base_interop_with_debian_keepalived() {
+    if privileged_with(
+        "vmac_xmit_base_interop_with_debian_keepalived",
+        &["ip", "keepalived"],
+    )
+    .unwrap()
+    {
+        interop(true);
+    }
+}
+
+/// Whether the adverts' source MACs are right: the VMAC's, or (`vmac_xmit_base`) never it.
+fn advert_macs_ok(macs: &[[u8; 6]], xmit_base: bool) -> bool {
+    macs.iter().all(|m| (*m == VMAC) != xmit_base)
+}
+
+fn interop(xmit_base: bool) {
     let lab = Lab::new(3).unwrap();
     let cap = Capture::start(&lab, 2).unwrap();
     let (a0, a1) = (lab.host(0).ipv4, lab.host(1).ipv4);
 
     // Ours master, theirs backup.
-    let ours = spawn(&lab, 0, 1, &conf(200));
+    let ours = spawn(&lab, 0, 1, &conf(200, xmit_base));
     ours.wait_log("(VI_1) Entering MASTER STATE");
-    let theirs = lab.spawn_keepalived(1, &conf(100)).unwrap();
+    let theirs = lab.spawn_keepalived(1, &conf(100, xmit_base)).unwrap();
     let their_log = || std::fs::read_to_string(lab.keepalived_log(1)).unwrap_or_default();
     assert!(
         wait_for(SHORT, || their_log()
@@ -91,7 +114,7 @@ fn use_vmac_interop_with_debian_keepalived() {
         their_log()
     );
     assert!(wait_for(SHORT, || advert_macs(&cap, a0, 0).len() >= 5));
-    assert!(advert_macs(&cap, a0, 0).iter().all(|m| *m == VMAC));
+    assert!(advert_macs_ok(&advert_macs(&cap, a0, 0), xmit_base));
     let garps = garp_macs(&cap, 0);
     assert!(
         !garps.is_empty() && garps.iter().all(|m| *m == VMAC),
@@ -118,12 +141,12 @@ fn use_vmac_interop_with_debian_keepalived() {
     assert!(wait_for(SHORT, || vip_on_vmac(&lab, 1)), "{}", their_log());
     assert!(!vip_anywhere(&lab, 0));
     assert!(wait_for(SHORT, || advert_macs(&cap, a1, mark).len() >= 5));
-    assert!(advert_macs(&cap, a1, mark).iter().all(|m| *m == VMAC));
+    assert!(advert_macs_ok(&advert_macs(&cap, a1, mark), xmit_base));
     assert!(wait_for(SHORT, || !garp_macs(&cap, mark).is_empty()));
     assert!(garp_macs(&cap, mark).iter().all(|m| *m == VMAC));
 
     // Theirs master, ours backup: we hear keepalived through our VMAC.
-    let ours = spawn(&lab, 0, 2, &conf(50));
+    let ours = spawn(&lab, 0, 2, &conf(50, xmit_base));
     ours.wait_log("(VI_1) Entering BACKUP STATE");
     let seen = advert_macs(&cap, a1, 0).len();
     assert!(wait_for(SHORT, || advert_macs(&cap, a1, 0).len() >= seen + 10));
