@@ -85,6 +85,53 @@ pub trait Hooks {
     fn warning(&mut self, message: &str) {
         let _ = message;
     }
+    /// A dump was asked for (`SIGUSR1`, `SIGUSR2`, `SIGRTMIN+2`; keepalived-behaviour.md §7.7):
+    /// the embedder writes it wherever it likes (keepalived: `/tmp/keepalived.data`, `.stats`,
+    /// `.json`). Runs on the loop's thread, between two events.
+    fn dump(&mut self, kind: DumpKind, view: &DumpView<'_>) {
+        let _ = (kind, view);
+    }
+}
+
+/// What a dump signal asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DumpKind {
+    /// `SIGUSR1`: configuration and state, for people.
+    Data,
+    /// `SIGUSR2`: the counters.
+    Stats,
+    /// `SIGRTMIN+2`: configuration, state and counters, for programs.
+    Json,
+}
+
+/// What a [`Hooks::dump`] can show: the engine (configuration, states, counters) and the
+/// interfaces the driver knows.
+#[derive(Clone, Copy)]
+pub struct DumpView<'a> {
+    engine: &'a Engine,
+    links: &'a Links,
+}
+
+impl<'a> DumpView<'a> {
+    /// The engine: `statuses()`, `config(id)`, `group_*`, `global_counters()`.
+    pub fn engine(&self) -> &'a Engine {
+        self.engine
+    }
+
+    /// The name of interface `id` (a configuration's id, named or an ifindex) as last seen,
+    /// if it exists.
+    pub fn interface_name(&self, id: InterfaceId) -> Option<&'a str> {
+        let links = self.links;
+        let k = links.kernel(id)?;
+        links.get(&k).map(|l| l.name.as_str())
+    }
+
+    /// Whether interface `id` is up and running, if it exists.
+    pub fn interface_up(&self, id: InterfaceId) -> Option<bool> {
+        let k = self.links.kernel(id)?;
+        self.links.get(&k).map(|l| l.up)
+    }
 }
 
 /// Hooks that do nothing.
@@ -96,7 +143,8 @@ impl Hooks for NoHooks {}
 /// Runner options.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Watch `SIGTERM`/`SIGINT` (shut down) and `SIGHUP` (reload) (a daemon wants this; a test
+    /// Watch `SIGTERM`/`SIGINT` (shut down), `SIGHUP` (reload) and `SIGUSR1`, `SIGUSR2`,
+    /// `SIGRTMIN+2` ([`Hooks::dump`]) (a daemon wants this; a test
     /// running several drivers in threads of one process does not).
     pub handle_signals: bool,
     /// Keep a [`Journal`] of the addresses, routes, rules and VMACs we install in this file (for example
@@ -218,30 +266,10 @@ impl Runner {
         let monitor = Monitor::new()?;
         let mut rtnl = Rtnl::new()?;
         let journal = options.journal.map(Journal::new);
-        let mut startup_warnings = Vec::new();
-        if let Some(j) = &journal {
-            // What a crashed predecessor left behind; only entries it recorded, so only what it
-            // added itself.
-            let stale = j.read().map_err(io_err(format!(
-                "reading the journal {}",
-                j.path().display()
-            )))?;
-            for e in rtnl.remove_stale(&stale) {
-                startup_warnings.push(e.to_string());
-            }
-            // Then the VMACs it created, now that nothing is on them.
-            for e in &stale {
-                if let super::journal::Entry::Link(name) = e
-                    && let Err(e) = super::vmac::delete_link(&mut rtnl, name)
-                {
-                    startup_warnings.push(e.to_string());
-                }
-            }
-            j.write(&[]).map_err(io_err(format!(
-                "writing the journal {}",
-                j.path().display()
-            )))?;
-        }
+        let mut startup_warnings = match &journal {
+            Some(j) => remove_stale(j, &mut rtnl)?,
+            None => Vec::new(),
+        };
         let mut links = Links::new(rtnl.links()?);
         links.configure(&config.interfaces);
         let announcer = Announcer::new().map_err(io_err("opening the AF_PACKET socket"))?;
@@ -263,6 +291,13 @@ impl Runner {
             ctx.add_signal("reload", Signal::HUP, |d: &mut Driver, ctx, _| {
                 d.reload(ctx);
             })?;
+            for (sig, kind) in [
+                (Signal::USR1, DumpKind::Data),
+                (Signal::USR2, DumpKind::Stats),
+                (Signal::json(), DumpKind::Json),
+            ] {
+                ctx.add_signal("dump", sig, move |d: &mut Driver, _, _| d.dump(kind))?;
+            }
         }
         let mut resolve_warnings = Vec::new();
         let resolved = resolved_config(
@@ -369,6 +404,34 @@ impl Runner {
         }
         Ok(self.driver.exit.unwrap_or(Exit::Shutdown))
     }
+}
+
+/// Removes what a crashed predecessor left behind and recorded in journal `j` (only entries it
+/// recorded, so only what it added itself), VMACs last, then empties the journal. Returns the
+/// removals that failed.
+fn remove_stale(j: &Journal, rtnl: &mut Rtnl) -> Result<Vec<String>, DriverError> {
+    let stale = j.read().map_err(io_err(format!(
+        "reading the journal {}",
+        j.path().display()
+    )))?;
+    let mut failures: Vec<String> = rtnl
+        .remove_stale(&stale)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Then the VMACs it created, now that nothing is on them.
+    for e in &stale {
+        if let super::journal::Entry::Link(name) = e
+            && let Err(e) = super::vmac::delete_link(rtnl, name)
+        {
+            failures.push(e.to_string());
+        }
+    }
+    j.write(&[]).map_err(io_err(format!(
+        "writing the journal {}",
+        j.path().display()
+    )))?;
+    Ok(failures)
 }
 
 /// Runs the receive path whenever the socket `key` (descriptor `fd`) is readable.
@@ -484,6 +547,15 @@ impl Driver {
             }
         }
         self.sync_journal();
+    }
+
+    /// Hands the embedder a view for a dump.
+    fn dump(&mut self, kind: DumpKind) {
+        let view = DumpView {
+            engine: &self.engine,
+            links: &self.links,
+        };
+        self.hooks.dump(kind, &view);
     }
 
     /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),

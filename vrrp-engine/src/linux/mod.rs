@@ -47,5 +47,7 @@ pub mod socket;
 pub(crate) mod sys;
 pub mod vmac;
 
-pub use driver::{DriverError, Exit, Hooks, NoHooks, Options, Runner, StopHandle};
+pub use driver::{
+    DriverError, DumpKind, DumpView, Exit, Hooks, NoHooks, Options, Runner, StopHandle,
+};
 pub use sys::{enter_netns, if_index};
