@@ -1,6 +1,7 @@
 //! Our `keepalived -n` with an instance on an interface that does not exist yet (needs root and
 //! iproute2): it starts (no error), the instance is in FAULT, comes up when the interface
-//! appears and follows it through a delete and re-create.
+//! appears and follows it through a delete and re-create; likewise a `track_interface` that
+//! does not exist yet.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -72,4 +73,30 @@ fn missing_interface_starts_in_fault_and_follows_the_interface() {
     assert!(!addresses_on(&lab, 0, "vx0").contains(&VIP));
     // The deletion was followed, not fought: no attempt to restore the VIP on a dying link.
     assert!(!d.log().contains("restored"), "{}", d.log());
+}
+
+/// `track_interface` naming an interface that does not exist yet: the instance (on an
+/// existing interface) is in FAULT until it appears, and again when it is deleted.
+#[test]
+fn tracked_interface_that_appears_later() {
+    if !privileged("tracked_interface_that_appears_later").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let conf = "global_defs {\n  vrrp_version 3\n}\nvrrp_instance VI_1 {\n  interface eth0\n  \
+                virtual_router_id 51\n  priority 200\n  advert_int 0.1\n  track_interface {\n    \
+                vx0\n  }\n  virtual_ipaddress {\n    10.99.0.100/24\n  }\n}\n";
+    let d = spawn(&lab, 0, 1, conf);
+    d.wait_log("(VI_1) Entering FAULT STATE");
+    assert!(!d.log().contains("Entering MASTER"), "{}", d.log());
+    add_vx0(&lab, 0);
+    d.wait_log("(VI_1) Entering MASTER STATE");
+    lab.ip(0, &["link", "del", "vx0"]).unwrap();
+    let count = |s: &str| d.log().matches(s).count();
+    assert!(
+        wait_for(SHORT, || count("Entering FAULT STATE") == 2),
+        "{}",
+        d.log()
+    );
+    stop(&lab, &d);
 }
