@@ -411,13 +411,21 @@ fn netns_mcast_dst_ip() {
 }
 
 /// An IPv6 VMAC: `00:00:5e:00:02:VRID`, the VIP on it, adverts from a link-local address of the
-/// VMAC (found by the driver: none was configured) and from the virtual MAC.
+/// VMAC (found by the driver: none was configured, and usable at once: no DAD) and from the
+/// virtual MAC.
 #[test]
 fn netns_use_vmac_ipv6() {
     if !privileged("netns_use_vmac_ipv6").unwrap() {
         return;
     }
     let lab = Lab::new(2).unwrap();
+    // DAD on for new interfaces (the lab turns it off): the VMAC must skip it anyway.
+    let dad = lab
+        .command(0, "sh")
+        .args(["-c", "echo 1 > /proc/sys/net/ipv6/conf/default/accept_dad"])
+        .status()
+        .unwrap();
+    assert!(dad.success());
     let cap = Capture::start(&lab, 1).unwrap();
     let rec = Recorder::default();
     let vip6: IpAddr = "fd99::100".parse().unwrap();
@@ -436,6 +444,10 @@ fn netns_use_vmac_ipv6() {
     assert!(wait_state(&rec, State::Master, Duration::from_secs(5)));
     let details = link_details(&lab, 0, "vrrp.51").expect("no vrrp.51");
     assert!(details.contains("00:00:5e:00:02:33"), "{details}");
+    let v6 = lab
+        .ip(0, &["-6", "addr", "show", "dev", "vrrp.51"])
+        .unwrap();
+    assert!(v6.contains("fe80::") && !v6.contains("tentative"), "{v6}");
     assert!(wait_for(Duration::from_secs(2), || addresses_on(
         &lab, 0, "vrrp.51"
     )

@@ -7,7 +7,8 @@
 //! the VMAC answers ARP for the virtual addresses); the base's old values are restored when
 //! the last VMAC on it is deleted. An IPv4 VMAC also gets `disable_ipv6=1`, so a backup never
 //! sends IPv6 router solicitations or MLD reports from the shared virtual MAC; an IPv6 VMAC
-//! gets `addr_gen_mode=3` (a random link-local, since both routers' VMACs share the MAC).
+//! gets `addr_gen_mode=3` (a random link-local, since both routers' VMACs share the MAC) and
+//! `accept_dad=0` (so that link-local is usable at once).
 //!
 //! [`Vmacs`] remembers the VMACs it created (the journal records them): only those are deleted
 //! (at stop, on reload when removed, and after a crash by the next start). A macvlan that
@@ -102,8 +103,10 @@ impl Vmacs {
             set_sysctl("ipv4", name, key, value);
         }
         if ipv6 {
-            // Both routers' VMACs share the MAC: an EUI-64 link-local would collide.
+            // Both routers' VMACs share the MAC: an EUI-64 link-local would collide. A random
+            // one will not, so it skips DAD and is usable as the advert source at once.
             set_sysctl("ipv6", name, "addr_gen_mode", "3");
+            set_sysctl("ipv6", name, "accept_dad", "0");
         } else {
             set_sysctl("ipv6", name, "disable_ipv6", "1");
         }
