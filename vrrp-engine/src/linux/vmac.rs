@@ -8,7 +8,7 @@
 //! the last VMAC on it is deleted. An IPv4 VMAC also gets `disable_ipv6=1`, so a backup never
 //! sends IPv6 router solicitations or MLD reports from the shared virtual MAC; an IPv6 VMAC
 //! gets `addr_gen_mode=3` (a random link-local, since both routers' VMACs share the MAC) and
-//! `accept_dad=0` (so that link-local is usable at once).
+//! `accept_dad=0` (no DAD wait for it).
 //!
 //! [`Vmacs`] remembers the VMACs it created (the journal records them): only those are deleted
 //! (at stop, on reload when removed, and after a crash by the next start). A macvlan that
@@ -104,7 +104,7 @@ impl Vmacs {
         }
         if ipv6 {
             // Both routers' VMACs share the MAC: an EUI-64 link-local would collide. A random
-            // one will not, so it skips DAD and is usable as the advert source at once.
+            // one will not, so it skips DAD (no wait before it can be the advert source).
             set_sysctl("ipv6", name, "addr_gen_mode", "3");
             set_sysctl("ipv6", name, "accept_dad", "0");
         } else {
