@@ -214,7 +214,7 @@ struct Driver {
     /// Kernel links and the configuration's named interfaces.
     links: Links,
     /// The configuration as given (unspecified primary addresses still unspecified); the
-    /// engine runs it with the addresses [`Driver::resolved_config`] found.
+    /// engine runs it with the addresses [`Driver::resolved`] found.
     config: EngineConfig,
     vmacs: Vmacs,
     /// The read task of each open socket.
@@ -1451,7 +1451,7 @@ impl Driver {
 /// `config` with the unspecified primary addresses replaced by an address of the instance's
 /// family (IPv6: link-local) on its interface, if there is one now: the one the instance uses
 /// (`current`, by instance name) while it is still there, else the first (keepalived-behaviour.md
-/// §3.1: "the interface's first address"; unlike keepalived, §3.10 [Q], a deleted source is
+/// §3.1: "the interface's first address"; unlike keepalived, §3.10 \[Q\], a deleted source is
 /// replaced). The interface is the base of a VMAC for IPv4 (the VMAC has none), the one adverts
 /// leave through for IPv6. The instance's own virtual addresses and anything the driver
 /// installed never qualify.
