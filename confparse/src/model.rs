@@ -811,9 +811,16 @@ impl VrrpInstance {
     pub fn priority(&self) -> u8 {
         self.priority.as_ref().map_or(100, |p| p.value)
     }
-    /// The VRRP version in effect, given the global default.
+    /// The VRRP version in effect: the instance's `version`, else 3 for an IPv6 instance
+    /// (keepalived 2.x ignores `vrrp_version` there; 1.2.13's `native_ipv6` is VRRP version 2), else
+    /// the global default.
     pub fn version(&self, global: &GlobalDefs) -> u8 {
-        self.version.unwrap_or(global.vrrp_version)
+        self.version
+            .unwrap_or(if self.is_ipv6() && !self.native_ipv6 {
+                3
+            } else {
+                global.vrrp_version
+            })
     }
     /// True when the instance is IPv6: `native_ipv6`, or its first VIP is IPv6.
     pub fn is_ipv6(&self) -> bool {

@@ -529,3 +529,17 @@ fn mcast_dst_ip_is_typed_and_must_be_multicast() {
     has(&text, "bad-address", 4, 15);
     assert!(parse(&text).config.instances[0].mcast_dst_ip.is_none());
 }
+
+#[test]
+fn ipv6_instances_are_vrrpv3_without_a_version() {
+    // keepalived 2.x runs IPv6 instances as VRRPv3 whatever `vrrp_version` says: a sub-second
+    // interval is fine there.
+    let text = format!("{BASE} advert_int 0.1\n virtual_ipaddress {{\n  fd00::1/64\n }}\n}}\n");
+    let p = parse(&text);
+    assert!(
+        !p.diagnostics.iter().any(|d| d.severity == Severity::Error),
+        "{}",
+        p.render()
+    );
+    assert_eq!(p.config.instances[0].version(&p.config.global), 3);
+}

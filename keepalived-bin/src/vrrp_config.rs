@@ -807,7 +807,7 @@ fn instance(
     });
     let priority = vi.priority.as_ref().map_or(100, |p| p.value);
     let mut ic = InstanceConfig::new(vi.name.clone(), interface, vrid.value, priority, primary);
-    let version = vi.version.unwrap_or(global.vrrp_version);
+    let version = vi.version(global);
     ic.advert_interval = advert_interval(version, ipv6, vi.advert_int, vi.span, cx);
     if let Some(auth) = &vi.authentication {
         if matches!(ic.advert_interval, AdvertInterval::V3(_)) {

@@ -158,3 +158,76 @@ fn interop(xmit_base: bool) {
     lab.terminate(theirs).unwrap();
     assert!(lab.wait_exit(theirs, SHORT).unwrap());
 }
+
+/// Adverts of VRID 51 at `priority` from the IPv6 VMAC MAC in `cap`.
+fn v6_vmac_adverts(cap: &Capture, priority: u8) -> usize {
+    cap.frames()
+        .iter()
+        .filter(|(_, f)| {
+            f[6..12] == [0, 0, 0x5e, 0, 2, 51]
+                && vrrp_in_frame(f).is_some_and(|(s, v, p)| s.is_ipv6() && v == 51 && p == priority)
+        })
+        .count()
+}
+
+/// An IPv6 instance with `use_vmac` (`00:00:5e:00:02:33`) on both sides: ours master, then
+/// keepalived's after our stop; each side's VIP on its VMAC only while MASTER, adverts from
+/// the virtual MAC.
+#[test]
+fn use_vmac_ipv6_interop_with_debian_keepalived() {
+    if !privileged_with(
+        "use_vmac_ipv6_interop_with_debian_keepalived",
+        &["ip", "keepalived"],
+    )
+    .unwrap()
+    {
+        return;
+    }
+    let vip6: IpAddr = "fd99::100".parse().unwrap();
+    let conf6 = |priority: u8| {
+        format!(
+            "global_defs {{\n  router_id kars_vmac6_test\n  vrrp_garp_master_delay 0\n}}\n\
+             vrrp_instance VI_6 {{\n  state BACKUP\n  interface eth0\n  use_vmac\n  virtual_router_id 51\n  \
+             priority {priority}\n  advert_int 0.1\n  virtual_ipaddress {{\n    {vip6}/64\n  }}\n}}\n"
+        )
+    };
+    let on_vmac = |lab: &Lab, host: usize| addresses_on(lab, host, "vrrp.51").contains(&vip6);
+    let lab = Lab::new(3).unwrap();
+    let cap = Capture::start(&lab, 2).unwrap();
+    let ours = spawn(&lab, 0, 1, &conf6(200));
+    ours.wait_log("(VI_6) Entering MASTER STATE");
+    let theirs = lab.spawn_keepalived(1, &conf6(100)).unwrap();
+    let their_log = || std::fs::read_to_string(lab.keepalived_log(1)).unwrap_or_default();
+    assert!(
+        wait_for(SHORT, || their_log()
+            .contains("(VI_6) Entering BACKUP STATE")),
+        "{}",
+        their_log()
+    );
+    assert!(wait_for(SHORT, || on_vmac(&lab, 0)), "{}", ours.log());
+    let their_vmac = lab.ip(1, &["link", "show", "dev", "vrrp.51"]).unwrap();
+    assert!(their_vmac.contains("00:00:5e:00:02:33"), "{their_vmac}");
+    // Ten more of our adverts: keepalived keeps hearing us and stays BACKUP.
+    let seen = v6_vmac_adverts(&cap, 200);
+    assert!(wait_for(SHORT, || v6_vmac_adverts(&cap, 200) >= seen + 10));
+    assert!(!their_log().contains("Entering MASTER"), "{}", their_log());
+    assert!(!on_vmac(&lab, 1));
+    stop(&lab, &ours);
+    assert!(
+        wait_for(SHORT, || their_log()
+            .contains("(VI_6) Entering MASTER STATE")),
+        "{}",
+        their_log()
+    );
+    assert!(wait_for(SHORT, || on_vmac(&lab, 1)), "{}", their_log());
+    // Ours back at a lower priority: we hear keepalived through our VMAC.
+    let ours = spawn(&lab, 0, 2, &conf6(50));
+    ours.wait_log("(VI_6) Entering BACKUP STATE");
+    let seen = v6_vmac_adverts(&cap, 100);
+    assert!(wait_for(SHORT, || v6_vmac_adverts(&cap, 100) >= seen + 10));
+    assert!(!ours.log().contains("Entering MASTER"), "{}", ours.log());
+    assert!(!on_vmac(&lab, 0));
+    stop(&lab, &ours);
+    lab.terminate(theirs).unwrap();
+    assert!(lab.wait_exit(theirs, SHORT).unwrap());
+}
