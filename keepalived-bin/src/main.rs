@@ -12,6 +12,7 @@
 //! implemented yet and are refused with exit status 4.
 
 mod daemon;
+mod script;
 mod syslog;
 mod vrrp_config;
 

@@ -166,6 +166,8 @@ struct Driver {
     garp_timer: Option<TaskId>,
     exit: Option<Exit>,
     buf: Vec<u8>,
+    /// `vrrp_script` and `track_file` trackers.
+    trackers: super::track::Trackers,
 }
 
 /// A driver ready to run on its own event loop (create and run it on one thread).
@@ -193,6 +195,7 @@ impl Runner {
         hooks: Box<dyn Hooks>,
         options: Options,
     ) -> Result<Runner, DriverError> {
+        let trackers = super::track::Trackers::new(config.trackers.clone());
         let engine = Engine::new(config)?;
         let mut pool = SocketPool::new();
         for i in 0..engine.instance_count() {
@@ -265,6 +268,7 @@ impl Runner {
             garp_timer: None,
             exit: None,
             buf: vec![0u8; 65536],
+            trackers,
         };
         for w in startup_warnings {
             driver.hooks.warning(&w);
@@ -324,6 +328,7 @@ impl Runner {
         for (i, up) in links {
             d.engine.handle_link(now, i, up);
         }
+        super::track::Trackers::start(d, ctx);
         d.engine.start(now);
         d.after(ctx);
         if let Err(e) = self.lp.run(&mut self.driver) {
@@ -403,12 +408,14 @@ impl Driver {
             return;
         };
         let now = self.now_at(ctx.now());
+        let trackers = config.trackers.clone();
         if let Err(e) = self.engine.reload(now, config) {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
             ));
             return;
         }
+        super::track::Trackers::apply(self, ctx, &trackers);
         for i in 0..self.engine.instance_count() {
             let Some(cfg) = self.engine.config(crate::InstanceId(i as u32)) else {
                 continue;
@@ -759,6 +766,28 @@ impl Driver {
                 .find(|r| route_matches(r, seen))
                 .cloned()
         })
+    }
+}
+
+impl super::track::TrackHost for Driver {
+    fn trackers(&mut self) -> &mut super::track::Trackers {
+        &mut self.trackers
+    }
+    fn tracker_result(
+        &mut self,
+        ctx: &mut Ctx<Driver>,
+        id: crate::TrackerId,
+        status: crate::TrackerStatus,
+    ) {
+        if self.exit.is_some() {
+            return;
+        }
+        let now = self.now_at(ctx.now());
+        self.engine.handle_tracker(now, id, status);
+        self.after(ctx);
+    }
+    fn warning(&mut self, message: &str) {
+        self.hooks.warning(message);
     }
 }
 

@@ -6,6 +6,7 @@
 //!   monitor.
 //! * [`announce`]: gratuitous ARP and unsolicited NA over `AF_PACKET`, paced.
 //! * [`journal`]: what the driver installed, so that a restart cleans up after a crash.
+//! * [`track`]: `vrrp_script` and `track_file` trackers, run on the driver's loop.
 //! * [`driver`]: the [`Runner`] that glues them to the engine on the `scheduler` event loop.
 //!
 //! Interface ids are kernel ifindexes ([`if_index`] maps a name). The driver needs
@@ -17,6 +18,7 @@ pub mod journal;
 pub mod netlink;
 pub mod socket;
 pub(crate) mod sys;
+pub mod track;
 
 pub use driver::{DriverError, Exit, Hooks, NoHooks, Options, Runner, StopHandle};
 pub use sys::{enter_netns, if_index};

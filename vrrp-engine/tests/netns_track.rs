@@ -1,0 +1,335 @@
+//! `vrrp_script` and `track_file` trackers run by the Linux driver, with real packets between
+//! network namespaces (needs root; see `vrrp_engine::testlab`): a failing script puts the
+//! master in FAULT or lowers its priority and the backup takes over; it comes back after
+//! `rise` successes; a hung script is killed at its timeout; a `track_file` value moves the
+//! priority.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use vrrp_engine::config::{FileTracker, ScriptTracker};
+use vrrp_engine::linux::Hooks;
+use vrrp_engine::testlab::{Capture, DriverThread, Lab, privileged, vrrp_in_frame, wait_for};
+use vrrp_engine::{
+    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord,
+    Notification, NotifyEvent, State, TrackBinding, TrackerConfig, TrackerId, TrackerKind,
+    TrackerStatus, VirtualAddress,
+};
+
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
+
+#[derive(Clone, Default)]
+struct Recorder {
+    states: Arc<Mutex<Vec<State>>>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn last(&self) -> Option<State> {
+        self.states.lock().unwrap().last().copied()
+    }
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+    fn dump(&self, who: &str) {
+        for l in self.lines() {
+            eprintln!("{who}: {l}");
+        }
+    }
+}
+
+impl Hooks for Recorder {
+    fn notify(&mut self, n: &Notification) {
+        if let NotifyEvent::State(s) = n.event {
+            self.states.lock().unwrap().push(s);
+            self.lines.lock().unwrap().push(format!("state {s}"));
+        }
+    }
+    fn log(&mut self, r: &LogRecord) {
+        self.lines.lock().unwrap().push(r.to_string());
+    }
+    fn warning(&mut self, m: &str) {
+        self.lines.lock().unwrap().push(format!("warning: {m}"));
+    }
+}
+
+/// VRRPv3 at 100 ms, one VIP, tracking `tracker` with `weight`.
+fn config(
+    priority: u8,
+    src: IpAddr,
+    ifc: InterfaceId,
+    tracker: Option<(TrackerKind, i32)>,
+) -> EngineConfig {
+    let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
+    vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
+    vi.virtual_addresses.push(VirtualAddress::host(VIP));
+    vi.garp.master_delay = None;
+    let mut trackers = Vec::new();
+    if let Some((kind, weight)) = tracker {
+        let initial = match kind {
+            TrackerKind::File(_) => TrackerStatus::Value(0),
+            _ => TrackerStatus::Up,
+        };
+        trackers.push(TrackerConfig {
+            name: "chk".into(),
+            kind,
+            initial,
+        });
+        vi.track.push(TrackBinding {
+            tracker: TrackerId(0),
+            weight,
+            reverse: false,
+        });
+    }
+    EngineConfig {
+        instances: vec![vi],
+        trackers,
+        log_interval: Duration::from_secs(1),
+        ..Default::default()
+    }
+}
+
+/// A script that fails while `flag` exists, run every 200 ms.
+fn flag_script(flag: &Path, rise: u32, fall: u32) -> TrackerKind {
+    let mut s = ScriptTracker::new(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        format!("test ! -e '{}'", flag.display()),
+    ]);
+    s.interval = Duration::from_millis(200);
+    s.timeout = Duration::from_secs(2);
+    s.rise = rise;
+    s.fall = fall;
+    TrackerKind::Script(s)
+}
+
+struct Pair {
+    r1: Recorder,
+    r2: Recorder,
+    _d1: DriverThread,
+    _d2: DriverThread,
+}
+
+/// r1 (priority 200, tracking `tracker`) on host 0 and r2 (100) on host 1; returns once r1
+/// holds the VIP and r2 is BACKUP.
+fn start(lab: &Lab, tracker: TrackerKind, weight: i32) -> Pair {
+    let (r1, r2) = (Recorder::default(), Recorder::default());
+    let d1 = lab
+        .spawn_driver(
+            0,
+            move |h, i| config(200, IpAddr::V4(h.ipv4), i, Some((tracker, weight))),
+            r1.clone(),
+        )
+        .unwrap();
+    let d2 = lab
+        .spawn_driver(
+            1,
+            move |h, i| config(100, IpAddr::V4(h.ipv4), i, None),
+            r2.clone(),
+        )
+        .unwrap();
+    let ok = wait_for(Duration::from_secs(8), || {
+        lab.has_address(0, VIP) && r2.last() == Some(State::Backup)
+    });
+    if !ok {
+        r1.dump("r1");
+        r2.dump("r2");
+    }
+    assert!(ok, "r1 never became master with r2 backup");
+    Pair {
+        r1,
+        r2,
+        _d1: d1,
+        _d2: d2,
+    }
+}
+
+fn adverts_at(cap: &Capture, from: IpAddr, priority: u8) -> usize {
+    cap.frames()
+        .iter()
+        .filter(|(_, f)| vrrp_in_frame(f).is_some_and(|(s, _, p)| s == from && p == priority))
+        .count()
+}
+
+/// Weight 0: `fall` failures put r1 in FAULT and r2 takes the VIP; `rise` successes bring r1
+/// back and it preempts.
+#[test]
+fn netns_script_failure_faults_and_recovers() {
+    if !privileged("netns_script_failure_faults_and_recovers").unwrap() {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let flag = lab.dir().join("fail");
+    let p = start(&lab, flag_script(&flag, 2, 2), 0);
+    std::fs::write(&flag, "").unwrap();
+    let ok = wait_for(Duration::from_secs(5), || {
+        p.r1.last() == Some(State::Fault) && lab.has_address(1, VIP) && !lab.has_address(0, VIP)
+    });
+    if !ok {
+        p.r1.dump("r1");
+        p.r2.dump("r2");
+    }
+    assert!(ok, "r1 did not go to FAULT with r2 taking over");
+    assert_eq!(p.r2.last(), Some(State::Master));
+    assert!(
+        p.r1.lines()
+            .iter()
+            .any(|l| l.contains("VRRP_Script(chk) failed")),
+        "{:#?}",
+        p.r1.lines()
+    );
+    std::fs::remove_file(&flag).unwrap();
+    let ok = wait_for(Duration::from_secs(5), || {
+        p.r1.last() == Some(State::Master) && lab.has_address(0, VIP) && !lab.has_address(1, VIP)
+    });
+    if !ok {
+        p.r1.dump("r1");
+        p.r2.dump("r2");
+    }
+    assert!(ok, "r1 did not come back after rise successes");
+    assert!(wait_for(Duration::from_secs(2), || p.r2.last()
+        == Some(State::Backup)));
+}
+
+/// A negative weight lowers r1's advertised priority below r2's: r2 preempts; the priority
+/// comes back when the script succeeds again.
+#[test]
+fn netns_script_weight_lowers_priority() {
+    if !privileged("netns_script_weight_lowers_priority").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let cap = Capture::start(&lab, 2).unwrap();
+    let flag = lab.dir().join("fail");
+    let p = start(&lab, flag_script(&flag, 1, 1), -150);
+    let a1 = IpAddr::V4(lab.host(0).ipv4);
+    std::fs::write(&flag, "").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || lab.has_address(1, VIP)
+            && !lab.has_address(0, VIP)),
+        "r2 did not preempt the lowered r1"
+    );
+    assert_eq!(p.r1.last(), Some(State::Backup));
+    let before = adverts_at(&cap, a1, 200);
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || lab.has_address(0, VIP)
+            && !lab.has_address(1, VIP)),
+        "r1 did not take back over"
+    );
+    assert!(wait_for(Duration::from_secs(2), || adverts_at(
+        &cap, a1, 200
+    ) > before));
+}
+
+/// A script that hangs is killed at its timeout (`SIGTERM` reaches the script's own children
+/// too) and counts as a failure.
+#[test]
+fn netns_script_timeout_kills_hung_script() {
+    if !privileged("netns_script_timeout_kills_hung_script").unwrap() {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    let pids = lab.dir().join("pids");
+    let hang = lab.dir().join("hang");
+    let mut s = ScriptTracker::new(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        format!(
+            "if [ -e '{}' ]; then echo $$ >> '{}'; sleep 30; fi",
+            hang.display(),
+            pids.display()
+        ),
+    ]);
+    s.interval = Duration::from_millis(200);
+    s.timeout = Duration::from_millis(500);
+    let p = start(&lab, TrackerKind::Script(s), 0);
+    std::fs::write(&hang, "").unwrap();
+    let ok = wait_for(Duration::from_secs(5), || {
+        p.r1.last() == Some(State::Fault) && lab.has_address(1, VIP)
+    });
+    if !ok {
+        p.r1.dump("r1");
+    }
+    assert!(ok, "a hung script did not count as a failure");
+    assert!(
+        p.r1.lines().iter().any(|l| l.contains("timed out")),
+        "{:#?}",
+        p.r1.lines()
+    );
+    std::fs::remove_file(&hang).unwrap();
+    // Every hung run was killed (the shell and its sleep), well before its 30 s.
+    let recorded: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert!(!recorded.is_empty());
+    assert!(
+        wait_for(Duration::from_secs(5), || recorded
+            .iter()
+            .all(|pid| !alive(*pid))),
+        "a timed-out script is still running: {recorded:?}"
+    );
+    assert!(wait_for(Duration::from_secs(5), || p.r1.last()
+        == Some(State::Master)));
+}
+
+/// Whether `pid` is a live process (a zombie counts as dead).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
+/// `track_file`: value × weight is added to the priority; a value that brings r1 below r2
+/// lets r2 preempt, and r1's adverts carry the new priority while it is master.
+#[test]
+fn netns_track_file_value_moves_priority() {
+    if !privileged("netns_track_file_value_moves_priority").unwrap() {
+        return;
+    }
+    let lab = Lab::new(3).unwrap();
+    let cap = Capture::start(&lab, 2).unwrap();
+    let file: PathBuf = lab.dir().join("weight");
+    let mut tracker = FileTracker::new(&file);
+    tracker.init_value = Some(0);
+    let p = start(&lab, TrackerKind::File(tracker), 1);
+    let a1 = IpAddr::V4(lab.host(0).ipv4);
+    // Still above r2: r1 stays master, advertising 200 - 20.
+    std::fs::write(&file, "-20\n").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(3), || adverts_at(&cap, a1, 180) > 0),
+        "no advert at priority 180"
+    );
+    assert!(lab.has_address(0, VIP));
+    // Replaced by rename (as editors and config tools do): below r2 now.
+    let tmp = lab.dir().join("weight.tmp");
+    std::fs::write(&tmp, "-150\n").unwrap();
+    std::fs::rename(&tmp, &file).unwrap();
+    let ok = wait_for(Duration::from_secs(5), || {
+        lab.has_address(1, VIP) && !lab.has_address(0, VIP)
+    });
+    if !ok {
+        p.r1.dump("r1");
+    }
+    assert!(ok, "r2 did not preempt r1 at priority 50");
+    assert_eq!(p.r1.last(), Some(State::Backup));
+    let before = adverts_at(&cap, a1, 200);
+    std::fs::write(&file, "0").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || lab.has_address(0, VIP)
+            && !lab.has_address(1, VIP)),
+        "r1 did not take back over at priority 200"
+    );
+    assert!(wait_for(Duration::from_secs(2), || adverts_at(
+        &cap, a1, 200
+    ) > before));
+    assert_eq!(p.r2.last(), Some(State::Backup));
+}
