@@ -669,7 +669,7 @@ fn notify(p: &mut Parser<'_>, st: &Stmt, n: &mut Notify) -> bool {
         }
         _ => return false,
     };
-    *slot = p.command(st);
+    *slot = p.notify_command(st);
     true
 }
 

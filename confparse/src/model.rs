@@ -106,6 +106,8 @@ pub struct Command {
     pub args: Vec<String>,
     /// Where the command was written.
     pub span: Span,
+    /// `notify* SCRIPT [USER [GROUP]]`: the user the script runs as (notify scripts only).
+    pub user: Option<ScriptUser>,
 }
 
 impl Command {
@@ -114,6 +116,7 @@ impl Command {
         Command {
             args,
             span: Span::NONE,
+            user: None,
         }
     }
     /// The program (first word).

@@ -78,7 +78,13 @@ impl W {
     }
     fn cmd(&mut self, k: &str, v: Option<&Command>) {
         if let Some(v) = v {
-            self.line(&format!("{k} {v}"));
+            match &v.user {
+                None => self.line(&format!("{k} {v}")),
+                Some(u) => match &u.group {
+                    None => self.line(&format!("{k} {v} {}", q(&u.user))),
+                    Some(g) => self.line(&format!("{k} {v} {} {}", q(&u.user), q(g))),
+                },
+            }
         }
     }
     fn raw(&mut self, r: &[RawStatement]) {

@@ -12,7 +12,9 @@
 //! implemented yet and are refused with exit status 4.
 
 mod daemon;
+mod notify;
 mod script;
+mod smtp;
 mod syslog;
 mod vrrp_config;
 

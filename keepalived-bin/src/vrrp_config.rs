@@ -69,6 +69,8 @@ pub(crate) struct Mapped {
     pub config: EngineConfig,
     /// What is not acted on.
     pub warnings: Vec<Warning>,
+    /// Notify scripts, notify FIFO and e-mail alerts.
+    pub alerts: crate::notify::Alerts,
 }
 
 struct Ctx<'a> {
@@ -305,7 +307,6 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
         let mut track = cx.track_interfaces(&g.track_interface)?;
         track.extend(cx.track_scripts(&g.track_script));
         track.extend(cx.track_files(&g.track_file));
-        notify_warnings(&g.notify, g.span, &mut cx);
         if g.global_tracking {
             cx.warn(g.span, "global_tracking is not supported yet: ignored");
         }
@@ -320,6 +321,11 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
         });
     }
     let _ = GroupId(0); // group ids are the indexes of `sync_groups`
+    let mut alert_warnings = Vec::new();
+    let alerts = crate::notify::Alerts::from_config(config, &mut alert_warnings);
+    for (span, message) in alert_warnings {
+        cx.warn(span, message);
+    }
     Ok(Mapped {
         config: EngineConfig {
             instances,
@@ -329,6 +335,7 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
             log_unknown_vrids: false,
         },
         warnings: cx.warnings,
+        alerts,
     })
 }
 
@@ -337,46 +344,26 @@ fn unknown_keyword(raw: &model::RawStatement, cx: &mut Ctx<'_>) {
     cx.warn(raw.span, format!("'{word}' is not supported yet: ignored"));
 }
 
-fn notify_warnings(n: &model::Notify, span: Span, cx: &mut Ctx<'_>) {
-    let scripts = [
-        ("notify_master", &n.master),
-        ("notify_backup", &n.backup),
-        ("notify_fault", &n.fault),
-        ("notify_stop", &n.stop),
-        ("notify_deleted", &n.deleted),
-        ("notify_master_rx_lower_pri", &n.master_rx_lower_pri),
-        ("notify", &n.generic),
-    ];
-    for (kw, cmd) in scripts {
-        if let Some(c) = cmd {
-            let at = if c.span.is_real() { c.span } else { span };
-            cx.warn(at, format!("{kw}: notify scripts are not run yet: ignored"));
-        }
-    }
-}
-
 fn global_warnings(config: &Config, cx: &mut Ctx<'_>) {
     let g = &config.global;
     let none = Span::NONE;
     if g.vrrp_strict {
         cx.warn(none, "global_defs vrrp_strict is not enforced yet: ignored");
     }
-    if g.notify_fifo.is_some() || g.vrrp_notify_fifo.is_some() || g.lvs_notify_fifo.is_some() {
+    if g.lvs_notify_fifo.is_some() {
         cx.warn(
             none,
-            "global_defs notify_fifo: notify FIFOs are not written yet",
-        );
-    }
-    if g.smtp_server.is_some() || !g.notification_email.is_empty() {
-        cx.warn(
-            none,
-            "global_defs smtp_server/notification_email: e-mail alerts are not sent yet",
+            "global_defs lvs_notify_fifo: the checker side is not implemented yet",
         );
     }
     if g.enable_traps {
         cx.warn(none, "global_defs enable_traps: SNMP is not supported");
     }
     for raw in &g.extra {
+        // Acted on by the notifier (`notify::Alerts`).
+        if raw.words.first().is_some_and(|w| w == "no_email_faults") {
+            continue;
+        }
         unknown_keyword(raw, cx);
     }
     for a in &config.static_ipaddress {
@@ -709,7 +696,6 @@ fn instance(
     k.dont_track_primary = vi.dont_track_primary;
     k.unicast_fault_no_peer = vi.unicast_fault_no_peer;
     k.notify_priority_changes = vi.notify.priority_changes;
-    notify_warnings(&vi.notify, vi.span, cx);
     let name = &vi.name;
     let ignored = [
         ("use_vmac", vi.use_vmac.is_some()),
@@ -718,7 +704,6 @@ fn instance(
         ("unicast_ttl", vi.unicast_ttl.is_some()),
         ("accept/no_accept", vi.accept.is_some()),
         ("strict_mode", vi.strict_mode.is_some()),
-        ("smtp_alert", vi.smtp_alert.is_some()),
         (
             "lvs_sync_daemon_interface",
             vi.lvs_sync_daemon_interface.is_some(),
@@ -886,7 +871,7 @@ mod tests {
             .collect();
         let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
         assert!(has("'use_vmac'"), "{lines:#?}");
-        assert!(has("test.conf:8: notify_master"), "{lines:#?}");
+        assert!(!has("notify_master"), "{lines:#?}");
         let vs: Vec<_> = lines
             .iter()
             .filter(|l| l.contains("virtual_server"))

@@ -201,6 +201,13 @@ impl ChildSpec {
         self.timeout
     }
 
+    /// The `std` command for starting this child outside a loop (for example at exit, when no
+    /// loop is left to reap it): same argv, environment, user, process group, standard streams
+    /// and clean signal state and descriptors; the timeout is not enforced.
+    pub fn into_std(self) -> Command {
+        self.into_command().0
+    }
+
     /// The `std` command, with the clean-signal hook installed, and the limits the loop
     /// enforces.
     pub(crate) fn into_command(self) -> (Command, Limits) {
