@@ -213,8 +213,8 @@ async fn send(s: &SmtpSettings, mail: Mail) -> Result<(), SmtpError> {
         .implicit_tls(false)
         .helo_host(s.helo.clone())
         .timeout(s.timeout);
-    // Connect, each reply and the data: bounded by the connect timeout each, and the whole
-    // session by a few of them.
+    // mail-send bounds the TCP connect by the timeout but not the replies: the whole session
+    // gets twice the timeout (keepalived allows the timeout per step).
     let session = async {
         let mut client = builder
             .connect_plain()
@@ -227,7 +227,7 @@ async fn send(s: &SmtpSettings, mail: Mail) -> Result<(), SmtpError> {
         let _ = client.quit().await;
         Ok(())
     };
-    tokio::time::timeout(s.timeout.saturating_mul(4), session)
+    tokio::time::timeout(s.timeout.saturating_mul(2), session)
         .await
         .map_err(|_| SmtpError::Timeout)?
 }
