@@ -26,6 +26,8 @@ const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
 struct Recorder {
     states: Arc<Mutex<Vec<State>>>,
     lines: Arc<Mutex<Vec<String>>>,
+    /// What the next reload returns.
+    next: Arc<Mutex<Option<EngineConfig>>>,
 }
 
 impl Recorder {
@@ -54,6 +56,9 @@ impl Hooks for Recorder {
     }
     fn warning(&mut self, m: &str) {
         self.lines.lock().unwrap().push(format!("warning: {m}"));
+    }
+    fn reload(&mut self) -> Option<EngineConfig> {
+        self.next.lock().unwrap().take()
     }
 }
 
@@ -332,4 +337,86 @@ fn netns_track_file_value_moves_priority() {
         &cap, a1, 200
     ) > before));
     assert_eq!(p.r2.last(), Some(State::Backup));
+}
+
+/// Lines in `path` (0 if it does not exist yet).
+fn count_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// A script that records each run in `runs`, then fails while `flag` exists.
+fn counting_script(runs: &Path, flag: &Path) -> TrackerKind {
+    let mut s = ScriptTracker::new(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        format!(
+            "echo run >> '{}'; test ! -e '{}'",
+            runs.display(),
+            flag.display()
+        ),
+    ]);
+    s.interval = Duration::from_millis(100);
+    TrackerKind::Script(s)
+}
+
+/// Reload: a removed script stops running and its FAULT goes; a script that comes back with
+/// other settings under the same name starts afresh.
+#[test]
+fn netns_script_reload_removes_and_restarts() {
+    if !privileged("netns_script_reload_removes_and_restarts").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let flag = lab.dir().join("fail");
+    std::fs::write(&flag, "").unwrap();
+    let runs1 = lab.dir().join("runs1");
+    let runs2 = lab.dir().join("runs2");
+    let r = Recorder::default();
+    let src = IpAddr::V4(lab.host(0).ipv4);
+    let kind1 = counting_script(&runs1, &flag);
+    let d = lab
+        .spawn_driver(
+            0,
+            move |_, i| config(200, src, i, Some((kind1, 0))),
+            r.clone(),
+        )
+        .unwrap();
+    let ifc = InterfaceId(lab.ifindex(0).unwrap());
+    let ok = wait_for(Duration::from_secs(5), || r.last() == Some(State::Fault));
+    if !ok {
+        r.dump("r");
+    }
+    assert!(ok, "the failing script did not put the instance in FAULT");
+
+    // Without the tracker: out of FAULT, alone on the link: MASTER; the script stops.
+    *r.next.lock().unwrap() = Some(config(200, src, ifc, None));
+    d.reload().unwrap();
+    let ok = wait_for(Duration::from_secs(5), || {
+        r.last() == Some(State::Master) && lab.has_address(0, VIP)
+    });
+    if !ok {
+        r.dump("r");
+    }
+    assert!(ok, "no MASTER after the tracker was removed");
+    let after = count_lines(&runs1);
+    // At most a run already under way finishes; then no more for ten intervals.
+    assert!(
+        !wait_for(Duration::from_secs(1), || count_lines(&runs1) > after + 1),
+        "a removed script still runs"
+    );
+
+    // Back under the same name with other settings (its own counter file): it runs again,
+    // and as the flag is still there, the instance goes back to FAULT.
+    let kind2 = counting_script(&runs2, &flag);
+    *r.next.lock().unwrap() = Some(config(200, src, ifc, Some((kind2, 0))));
+    d.reload().unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || count_lines(&runs2) >= 2
+            && r.last() == Some(State::Fault)
+            && !lab.has_address(0, VIP)),
+        "the changed script did not start"
+    );
+    std::fs::remove_file(&flag).unwrap();
+    assert!(wait_for(Duration::from_secs(5), || r.last() == Some(State::Master)));
+    drop(d);
 }

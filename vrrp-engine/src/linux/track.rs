@@ -472,10 +472,11 @@ fn script_done<H: TrackHost>(
         host.warning(&line);
     }
     if let Some(up) = change {
-        host.warning(&format!(
-            "VRRP_Script({name}) {}",
-            if up { "succeeded" } else { "failed" }
-        ));
+        // keepalived's wording: "VRRP_Script(chk) failed (exited with status 1)".
+        match outcome {
+            Ok(()) => host.warning(&format!("VRRP_Script({name}) succeeded")),
+            Err(why) => host.warning(&format!("VRRP_Script({name}) failed ({why})")),
+        }
         let status = if up {
             TrackerStatus::Up
         } else {
