@@ -216,15 +216,7 @@ impl Ctx<'_> {
                 TrackerStatus::Up
             };
             let tracker = self.named_tracker(&s.name, TrackerKind::Script(spec), initial);
-            out.push(TrackBinding {
-                tracker,
-                weight: t.weight.unwrap_or(s.weight),
-                reverse: if t.weight.is_some() {
-                    t.reverse
-                } else {
-                    s.weight_reverse || t.reverse
-                },
-            });
+            out.push(binding(tracker, t, s.weight, s.weight_reverse));
         }
         out
     }
@@ -305,17 +297,23 @@ impl Ctx<'_> {
             }
             let tracker =
                 self.named_tracker(&f.name, TrackerKind::File(spec), TrackerStatus::Value(0));
-            out.push(TrackBinding {
-                tracker,
-                weight: t.weight.unwrap_or(f.weight),
-                reverse: if t.weight.is_some() {
-                    t.reverse
-                } else {
-                    f.reverse || t.reverse
-                },
-            });
+            out.push(binding(tracker, t, f.weight, f.reverse));
         }
         out
+    }
+}
+
+/// A `track_script`/`track_file` reference: its own `weight W [reverse]`, else the tracked
+/// object's default weight and sense.
+fn binding(tracker: TrackerId, t: &Track, weight: i32, reverse: bool) -> TrackBinding {
+    TrackBinding {
+        tracker,
+        weight: t.weight.unwrap_or(weight),
+        reverse: if t.weight.is_some() {
+            t.reverse
+        } else {
+            reverse || t.reverse
+        },
     }
 }
 

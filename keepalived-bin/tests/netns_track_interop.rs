@@ -5,12 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use vrrp_engine::testlab::{Capture, Lab, garp_in_frame, privileged_with, wait_for};
+
+mod support;
+use support::{spawn_ours, text};
 
 const VIP4: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 100);
 const VIP: IpAddr = IpAddr::V4(VIP4);
@@ -34,30 +36,6 @@ fn conf(priority: u8, flag: Option<&Path>) -> String {
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n  priority {priority}\n  \
          advert_int 1\n{track}  virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
     )
-}
-
-/// Starts our daemon in `host` with `text`; returns its log path.
-fn spawn_ours(lab: &Lab, host: usize, text: &str) -> PathBuf {
-    let dir = lab.dir();
-    let conf = dir.join(format!("ours-h{host}.conf"));
-    std::fs::write(&conf, text).unwrap();
-    let log = dir.join(format!("ours-h{host}.log"));
-    let out = File::create(&log).unwrap();
-    let mut cmd = lab.command(host, env!("CARGO_BIN_EXE_keepalived"));
-    cmd.args(["-n", "-l", "-D", "-P", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.join(format!("ours-h{host}.pid")))
-        .arg("-r")
-        .arg(dir.join(format!("ours-h{host}.vrrp.pid")))
-        .stdout(out.try_clone().unwrap())
-        .stderr(out);
-    lab.spawn_process(cmd).unwrap();
-    log
-}
-
-fn text(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// The MAC address of `host`'s eth0.
@@ -106,7 +84,7 @@ fn setup(test: &str, ours_tracks: bool) -> Option<Setup> {
     } else {
         (conf(100, None), conf(200, Some(&flag)))
     };
-    let ours = spawn_ours(&lab, 0, &ours_conf);
+    let (_, ours) = spawn_ours(&lab, 0, "ours", &ours_conf);
     lab.spawn_keepalived(1, &their_conf).unwrap();
     let theirs = lab.keepalived_log(1);
     let master = usize::from(!ours_tracks);

@@ -6,7 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, clippy::too_many_lines)]
 
-use std::fs::File;
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vrrp_engine::testlab::{Lab, privileged_with, run, wait_for};
+
+mod support;
+use support::spawn_ours;
 
 const SHORT: Duration = Duration::from_secs(5);
 
@@ -93,20 +95,7 @@ fn notify_scripts_and_fifo_follow_state_changes() {
         fifo = fifo.display(),
         track = track.display(),
     );
-    let conf_path = dir.join("k.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let daemon_log = dir.join("daemon.log");
-    let o = File::create(&daemon_log).unwrap();
-    let mut cmd = lab.command(0, env!("CARGO_BIN_EXE_keepalived"));
-    cmd.args(["-n", "-l", "-D", "-P", "-f"])
-        .arg(&conf_path)
-        .arg("-p")
-        .arg(dir.join("k.pid"))
-        .arg("-r")
-        .arg(dir.join("k.vrrp.pid"))
-        .stdout(o.try_clone().unwrap())
-        .stderr(o);
-    let pid = lab.spawn_process(cmd).unwrap();
+    let (pid, daemon_log) = spawn_ours(&lab, 0, "k", &conf);
     let show = || {
         format!(
             "fifo: {:#?}\nscripts: {:#?}\ndaemon:\n{}",

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use vrrp_engine::testlab::{Lab, privileged_with, wait_for};
 
+mod support;
+use support::spawn_ours;
+
 const PYTHON: &str = "/usr/bin/python3";
 const SHORT: Duration = Duration::from_secs(5);
 
@@ -31,26 +34,6 @@ fn have_aiosmtpd(test: &str) -> bool {
         eprintln!("skipped: {test}: python3-aiosmtpd is not installed");
     }
     ok
-}
-
-/// Our daemon in host 0 with `text` as its configuration; returns its log path.
-fn spawn_daemon(lab: &Lab, text: &str) -> PathBuf {
-    let dir = lab.dir();
-    let conf = dir.join("k.conf");
-    std::fs::write(&conf, text).unwrap();
-    let log = dir.join("daemon.log");
-    let out = File::create(&log).unwrap();
-    let mut cmd = lab.command(0, env!("CARGO_BIN_EXE_keepalived"));
-    cmd.args(["-n", "-l", "-D", "-P", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.join("k.pid"))
-        .arg("-r")
-        .arg(dir.join("k.vrrp.pid"))
-        .stdout(out.try_clone().unwrap())
-        .stderr(out);
-    lab.spawn_process(cmd).unwrap();
-    log
 }
 
 fn conf(port: u16, timeout: u32) -> String {
@@ -126,7 +109,7 @@ fn alerts_reach_a_real_smtp_server() {
         "aiosmtpd did not start"
     );
 
-    let log = spawn_daemon(&lab, &conf(port, 5));
+    let (_, log) = spawn_ours(&lab, 0, "k", &conf(port, 5));
     let show = |msgs: &[String]| {
         format!(
             "messages: {msgs:#?}\ndaemon:\n{}",
@@ -188,7 +171,7 @@ fn a_silent_smtp_server_does_not_delay_vrrp() {
     });
     rx.recv_timeout(SHORT).unwrap();
     let started = Instant::now();
-    let log = spawn_daemon(&lab, &conf(port, 3));
+    let (_, log) = spawn_ours(&lab, 0, "k", &conf(port, 3));
     let text = || std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         wait_for(SHORT, || text().contains("(VI_1) Entering MASTER STATE")),
