@@ -8,59 +8,20 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vrrp_engine::config::{FileTracker, ScriptTracker};
-use vrrp_engine::linux::Hooks;
 use vrrp_engine::testlab::{Capture, DriverThread, Lab, privileged, vrrp_in_frame, wait_for};
 use vrrp_engine::{
-    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord,
-    Notification, NotifyEvent, State, TrackBinding, TrackerConfig, TrackerId, TrackerKind,
-    TrackerStatus, VirtualAddress,
+    AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, State, TrackBinding,
+    TrackerConfig, TrackerId, TrackerKind, TrackerStatus, VirtualAddress,
 };
 
+#[path = "common/recorder.rs"]
+mod recorder;
+use recorder::Recorder;
+
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
-
-#[derive(Clone, Default)]
-struct Recorder {
-    states: Arc<Mutex<Vec<State>>>,
-    lines: Arc<Mutex<Vec<String>>>,
-    /// What the next reload returns.
-    next: Arc<Mutex<Option<EngineConfig>>>,
-}
-
-impl Recorder {
-    fn last(&self) -> Option<State> {
-        self.states.lock().unwrap().last().copied()
-    }
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-    fn dump(&self, who: &str) {
-        for l in self.lines() {
-            eprintln!("{who}: {l}");
-        }
-    }
-}
-
-impl Hooks for Recorder {
-    fn notify(&mut self, n: &Notification) {
-        if let NotifyEvent::State(s) = n.event {
-            self.states.lock().unwrap().push(s);
-            self.lines.lock().unwrap().push(format!("state {s}"));
-        }
-    }
-    fn log(&mut self, r: &LogRecord) {
-        self.lines.lock().unwrap().push(r.to_string());
-    }
-    fn warning(&mut self, m: &str) {
-        self.lines.lock().unwrap().push(format!("warning: {m}"));
-    }
-    fn reload(&mut self) -> Option<EngineConfig> {
-        self.next.lock().unwrap().take()
-    }
-}
 
 /// VRRPv3 at 100 ms, one VIP, tracking `tracker` with `weight`.
 fn config(
@@ -138,7 +99,7 @@ fn start(lab: &Lab, tracker: TrackerKind, weight: i32) -> Pair {
         )
         .unwrap();
     let ok = wait_for(Duration::from_secs(8), || {
-        lab.has_address(0, VIP) && r2.last() == Some(State::Backup)
+        lab.has_address(0, VIP) && r2.state() == Some(State::Backup)
     });
     if !ok {
         r1.dump("r1");
@@ -172,14 +133,14 @@ fn netns_script_failure_faults_and_recovers() {
     let p = start(&lab, flag_script(&flag, 2, 2), 0);
     std::fs::write(&flag, "").unwrap();
     let ok = wait_for(Duration::from_secs(5), || {
-        p.r1.last() == Some(State::Fault) && lab.has_address(1, VIP) && !lab.has_address(0, VIP)
+        p.r1.state() == Some(State::Fault) && lab.has_address(1, VIP) && !lab.has_address(0, VIP)
     });
     if !ok {
         p.r1.dump("r1");
         p.r2.dump("r2");
     }
     assert!(ok, "r1 did not go to FAULT with r2 taking over");
-    assert_eq!(p.r2.last(), Some(State::Master));
+    assert_eq!(p.r2.state(), Some(State::Master));
     assert!(
         p.r1.lines()
             .iter()
@@ -189,14 +150,14 @@ fn netns_script_failure_faults_and_recovers() {
     );
     std::fs::remove_file(&flag).unwrap();
     let ok = wait_for(Duration::from_secs(5), || {
-        p.r1.last() == Some(State::Master) && lab.has_address(0, VIP) && !lab.has_address(1, VIP)
+        p.r1.state() == Some(State::Master) && lab.has_address(0, VIP) && !lab.has_address(1, VIP)
     });
     if !ok {
         p.r1.dump("r1");
         p.r2.dump("r2");
     }
     assert!(ok, "r1 did not come back after rise successes");
-    assert!(wait_for(Duration::from_secs(2), || p.r2.last()
+    assert!(wait_for(Duration::from_secs(2), || p.r2.state()
         == Some(State::Backup)));
 }
 
@@ -218,7 +179,7 @@ fn netns_script_weight_lowers_priority() {
             && !lab.has_address(0, VIP)),
         "r2 did not preempt the lowered r1"
     );
-    assert_eq!(p.r1.last(), Some(State::Backup));
+    assert_eq!(p.r1.state(), Some(State::Backup));
     let before = adverts_at(&cap, a1, 200);
     std::fs::remove_file(&flag).unwrap();
     assert!(
@@ -255,7 +216,7 @@ fn netns_script_timeout_kills_hung_script() {
     let p = start(&lab, TrackerKind::Script(s), 0);
     std::fs::write(&hang, "").unwrap();
     let ok = wait_for(Duration::from_secs(5), || {
-        p.r1.last() == Some(State::Fault) && lab.has_address(1, VIP)
+        p.r1.state() == Some(State::Fault) && lab.has_address(1, VIP)
     });
     if !ok {
         p.r1.dump("r1");
@@ -280,7 +241,7 @@ fn netns_script_timeout_kills_hung_script() {
             .all(|pid| !alive(*pid))),
         "a timed-out script is still running: {recorded:?}"
     );
-    assert!(wait_for(Duration::from_secs(5), || p.r1.last()
+    assert!(wait_for(Duration::from_secs(5), || p.r1.state()
         == Some(State::Master)));
 }
 
@@ -325,7 +286,7 @@ fn netns_track_file_value_moves_priority() {
         p.r1.dump("r1");
     }
     assert!(ok, "r2 did not preempt r1 at priority 50");
-    assert_eq!(p.r1.last(), Some(State::Backup));
+    assert_eq!(p.r1.state(), Some(State::Backup));
     let before = adverts_at(&cap, a1, 200);
     std::fs::write(&file, "0").unwrap();
     assert!(
@@ -336,7 +297,7 @@ fn netns_track_file_value_moves_priority() {
     assert!(wait_for(Duration::from_secs(2), || adverts_at(
         &cap, a1, 200
     ) > before));
-    assert_eq!(p.r2.last(), Some(State::Backup));
+    assert_eq!(p.r2.state(), Some(State::Backup));
 }
 
 /// Lines in `path` (0 if it does not exist yet).
@@ -382,17 +343,17 @@ fn netns_script_reload_removes_and_restarts() {
         )
         .unwrap();
     let ifc = InterfaceId(lab.ifindex(0).unwrap());
-    let ok = wait_for(Duration::from_secs(5), || r.last() == Some(State::Fault));
+    let ok = wait_for(Duration::from_secs(5), || r.state() == Some(State::Fault));
     if !ok {
         r.dump("r");
     }
     assert!(ok, "the failing script did not put the instance in FAULT");
 
     // Without the tracker: out of FAULT, alone on the link: MASTER; the script stops.
-    *r.next.lock().unwrap() = Some(config(200, src, ifc, None));
+    *r.next_config.lock().unwrap() = Some(config(200, src, ifc, None));
     d.reload().unwrap();
     let ok = wait_for(Duration::from_secs(5), || {
-        r.last() == Some(State::Master) && lab.has_address(0, VIP)
+        r.state() == Some(State::Master) && lab.has_address(0, VIP)
     });
     if !ok {
         r.dump("r");
@@ -408,15 +369,15 @@ fn netns_script_reload_removes_and_restarts() {
     // Back under the same name with other settings (its own counter file): it runs again,
     // and as the flag is still there, the instance goes back to FAULT.
     let kind2 = counting_script(&runs2, &flag);
-    *r.next.lock().unwrap() = Some(config(200, src, ifc, Some((kind2, 0))));
+    *r.next_config.lock().unwrap() = Some(config(200, src, ifc, Some((kind2, 0))));
     d.reload().unwrap();
     assert!(
         wait_for(Duration::from_secs(5), || count_lines(&runs2) >= 2
-            && r.last() == Some(State::Fault)
+            && r.state() == Some(State::Fault)
             && !lab.has_address(0, VIP)),
         "the changed script did not start"
     );
     std::fs::remove_file(&flag).unwrap();
-    assert!(wait_for(Duration::from_secs(5), || r.last() == Some(State::Master)));
+    assert!(wait_for(Duration::from_secs(5), || r.state() == Some(State::Master)));
     drop(d);
 }
