@@ -15,6 +15,7 @@ mod daemon;
 mod notify;
 mod script;
 mod smtp;
+mod sys;
 mod syslog;
 mod vrrp_config;
 

@@ -212,9 +212,11 @@ impl Alerts {
 enum Job {
     /// Write one line to the FIFO at this path.
     Line(PathBuf, String),
-    /// Start a script; with an acknowledgement channel, start it at once, outside the loop,
-    /// and say so (for shutdown).
-    Run(ChildSpec, String, Option<Sender<()>>),
+    /// Start a script; with `Some(())`, start it at once, outside the loop (at shutdown: the
+    /// loop is about to go away).
+    Run(ChildSpec, String, Option<()>),
+    /// Answer once every job before it is done (at shutdown).
+    Barrier(Sender<()>),
     /// Send a mail.
     Mail(crate::smtp::Mail),
 }
@@ -272,14 +274,10 @@ pub(crate) fn notify(n: &Notification) {
     if jobs.is_empty() {
         return;
     }
-    let mut acks = Vec::new();
+    let mut ack = None;
     for job in jobs {
         let job = match job {
-            Job::Run(spec, what, None) if wait => {
-                let (tx, rx) = channel();
-                acks.push(rx);
-                Job::Run(spec, what, Some(tx))
-            }
+            Job::Run(spec, what, None) if wait => Job::Run(spec, what, Some(())),
             Job::Mail(mail) => {
                 me.mail(mail);
                 continue;
@@ -288,8 +286,14 @@ pub(crate) fn notify(n: &Notification) {
         };
         me.send(job);
     }
+    if wait {
+        // The notify thread answers once everything queued before has been done.
+        let (tx, rx) = channel();
+        me.send(Job::Barrier(tx));
+        ack = Some(rx);
+    }
     drop(guard);
-    for rx in acks {
+    if let Some(rx) = ack {
         let _ = rx.recv_timeout(Duration::from_secs(2));
     }
 }
@@ -499,11 +503,13 @@ impl Worker {
         while let Ok(job) = self.rx.try_recv() {
             match job {
                 Job::Line(path, line) => self.write_fifo(&path, &line),
-                Job::Run(spec, what, Some(ack)) => {
+                Job::Run(spec, what, Some(())) => {
                     // Shutdown: start it now, outside the loop (which is about to go away).
                     if let Err(e) = run_detached(spec) {
                         self.log.warn(&format!("{what}: cannot start: {e}"));
                     }
+                }
+                Job::Barrier(ack) => {
                     let _ = ack.send(());
                 }
                 Job::Run(spec, what, None) => {
@@ -528,9 +534,19 @@ impl Worker {
         }
     }
 
-    /// Writes `line` to the FIFO without ever blocking: opened read-write (so no reader is
-    /// needed to open it) and non-blocking (a full FIFO loses the line, with a warning).
+    /// Writes `line` to the FIFO without ever blocking: created if missing, opened read-write
+    /// (so no reader is needed to open it) and non-blocking (a full FIFO loses the line, with a
+    /// warning).
     fn write_fifo(&mut self, path: &PathBuf, line: &str) {
+        if !self.fifos.contains_key(path) && !path.exists() {
+            // As keepalived: a FIFO that does not exist yet is created.
+            if let Err(e) = crate::sys::mkfifo(path, 0o600) {
+                self.log.warn(&format!(
+                    "notify FIFO {}: cannot create: {e}",
+                    path.display()
+                ));
+            }
+        }
         if !self.fifos.contains_key(path) {
             match std::fs::OpenOptions::new()
                 .read(true)
@@ -596,6 +612,7 @@ mod tests {
                 Job::Line(_, l) => format!("fifo {l}"),
                 Job::Run(s, _, _) => format!("run {:?}", s.program()),
                 Job::Mail(_) => "mail".to_owned(),
+                Job::Barrier(_) => "barrier".to_owned(),
             })
             .collect()
     }
@@ -676,6 +693,37 @@ mod tests {
             lines(&n.jobs(&note).0),
             ["fifo INSTANCE \"VI_2\" FAULT 0\n", "run \"/f.sh\""]
         );
+    }
+
+    #[test]
+    fn mapped_from_keepalived_conf() {
+        let parsed = confparse::parse_str(
+            "global_defs {\n script_user nobody\n smtp_server 192.0.2.25 2525\n notification_email {\n  a@example.com\n }\n smtp_alert\n vrrp_notify_fifo /run/v.fifo\n notify_fifo /run/all.fifo\n no_email_faults\n}\nvrrp_sync_group G {\n group {\n  A\n }\n notify_master \"/bin/echo group\"\n smtp_alert off\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n notify_master /bin/echo root\n notify_backup \"/bin/echo b | cat\"\n notify_fault /bin/echo no-such-user-here\n notify_deleted /bin/true\n}\n",
+            "t.conf",
+        );
+        let mut warnings = Vec::new();
+        let a = Alerts::from_config(&parsed.config, &mut warnings);
+        assert_eq!(a.fifo, Some(PathBuf::from("/run/v.fifo")));
+        assert!(a.no_email_faults);
+        let smtp = a.smtp.as_ref().unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("192.0.2.25", 2525));
+        let i = &a.instances["A"];
+        assert!(i.smtp_alert && i.report_deleted && i.deleted.is_some());
+        let m = i.master.as_ref().unwrap();
+        assert_eq!(m.argv, ["/bin/echo"]);
+        assert_eq!(m.run_as, Some(RunAs { uid: 0, gid: 0 }), "its own user");
+        let b = i.backup.as_ref().unwrap();
+        assert!(b.shell);
+        assert!(b.run_as.is_some_and(|u| u.uid != 0), "script_user");
+        assert!(i.fault.is_none(), "an unknown user: not run");
+        assert!(
+            warnings
+                .iter()
+                .any(|(_, w)| w.contains("no-such-user-here"))
+        );
+        let g = &a.groups["G"];
+        assert!(!g.smtp_alert);
+        assert_eq!(g.master.as_ref().unwrap().argv, ["/bin/echo", "group"]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The only `unsafe` of the crate: a minimal binding to the C library's syslog.
+//! A minimal binding to the C library's syslog (with `sys.rs`, the crate's only `unsafe`).
 //!
 //! `openlog` keeps the identity pointer it is given, so the identity is a `'static` C string.
 //! Messages go through a `"%s"` format so that a `%` in a message is never interpreted.
