@@ -702,26 +702,26 @@ mod tests {
             "t.conf",
         );
         let mut warnings = Vec::new();
-        let a = Alerts::from_config(&parsed.config, &mut warnings);
-        assert_eq!(a.fifo, Some(PathBuf::from("/run/v.fifo")));
-        assert!(a.no_email_faults);
-        let smtp = a.smtp.as_ref().unwrap();
+        let alerts = Alerts::from_config(&parsed.config, &mut warnings);
+        assert_eq!(alerts.fifo, Some(PathBuf::from("/run/v.fifo")));
+        assert!(alerts.no_email_faults);
+        let smtp = alerts.smtp.as_ref().unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port), ("192.0.2.25", 2525));
-        let i = &a.instances["A"];
-        assert!(i.smtp_alert && i.report_deleted && i.deleted.is_some());
-        let m = i.master.as_ref().unwrap();
+        let vi = &alerts.instances["A"];
+        assert!(vi.smtp_alert && vi.report_deleted && vi.deleted.is_some());
+        let m = vi.master.as_ref().unwrap();
         assert_eq!(m.argv, ["/bin/echo"]);
         assert_eq!(m.run_as, Some(RunAs { uid: 0, gid: 0 }), "its own user");
-        let b = i.backup.as_ref().unwrap();
+        let b = vi.backup.as_ref().unwrap();
         assert!(b.shell);
         assert!(b.run_as.is_some_and(|u| u.uid != 0), "script_user");
-        assert!(i.fault.is_none(), "an unknown user: not run");
+        assert!(vi.fault.is_none(), "an unknown user: not run");
         assert!(
             warnings
                 .iter()
                 .any(|(_, w)| w.contains("no-such-user-here"))
         );
-        let g = &a.groups["G"];
+        let g = &alerts.groups["G"];
         assert!(!g.smtp_alert);
         assert_eq!(g.master.as_ref().unwrap().argv, ["/bin/echo", "group"]);
     }
