@@ -597,8 +597,11 @@ pub struct Notify {
     pub fault: Option<Command>,
     /// `notify_stop`.
     pub stop: Option<Command>,
-    /// `notify_deleted` (instances).
+    /// `notify_deleted` (instances): its script, if one was given.
     pub deleted: Option<Command>,
+    /// `notify_deleted` was given (with or without a script): a deleted instance is reported
+    /// as `DELETED` rather than `FAULT`.
+    pub report_deleted: bool,
     /// `notify_master_rx_lower_pri` (instances).
     pub master_rx_lower_pri: Option<Command>,
     /// `notify`: called with `TYPE NAME STATE PRIORITY` after the specific script.

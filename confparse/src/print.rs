@@ -447,6 +447,7 @@ fn notify(w: &mut W, n: &Notify) {
     w.cmd("notify_fault", n.fault.as_ref());
     w.cmd("notify_stop", n.stop.as_ref());
     w.cmd("notify_deleted", n.deleted.as_ref());
+    w.flag("notify_deleted", n.report_deleted && n.deleted.is_none());
     w.cmd("notify_master_rx_lower_pri", n.master_rx_lower_pri.as_ref());
     w.cmd("notify", n.generic.as_ref());
     w.flag("notify_priority_changes", n.priority_changes);

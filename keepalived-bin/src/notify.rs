@@ -173,7 +173,7 @@ impl Alerts {
                 deleted: one("notify_deleted", &n.deleted),
                 master_rx_lower_pri: one("notify_master_rx_lower_pri", &n.master_rx_lower_pri),
                 generic: one("notify", &n.generic),
-                report_deleted: n.deleted.is_some(),
+                report_deleted: n.report_deleted || n.deleted.is_some(),
                 smtp_alert: smtp.unwrap_or(global_alert),
             }
         };
@@ -698,7 +698,7 @@ mod tests {
     #[test]
     fn mapped_from_keepalived_conf() {
         let parsed = confparse::parse_str(
-            "global_defs {\n script_user nobody\n smtp_server 192.0.2.25 2525\n notification_email {\n  a@example.com\n }\n smtp_alert\n vrrp_notify_fifo /run/v.fifo\n notify_fifo /run/all.fifo\n no_email_faults\n}\nvrrp_sync_group G {\n group {\n  A\n }\n notify_master \"/bin/echo group\"\n smtp_alert off\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n notify_master /bin/echo root\n notify_backup \"/bin/echo b | cat\"\n notify_fault /bin/echo no-such-user-here\n notify_deleted /bin/true\n}\n",
+            "global_defs {\n script_user nobody\n smtp_server 192.0.2.25 2525\n notification_email {\n  a@example.com\n }\n smtp_alert\n vrrp_notify_fifo /run/v.fifo\n notify_fifo /run/all.fifo\n no_email_faults\n}\nvrrp_sync_group G {\n group {\n  A\n }\n notify_master \"/bin/echo group\"\n smtp_alert off\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n notify_master /bin/echo root\n notify_backup \"/bin/echo b | cat\"\n notify_fault /bin/echo no-such-user-here\n notify_deleted\n}\n",
             "t.conf",
         );
         let mut warnings = Vec::new();
@@ -708,7 +708,8 @@ mod tests {
         let smtp = alerts.smtp.as_ref().unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port), ("192.0.2.25", 2525));
         let vi = &alerts.instances["A"];
-        assert!(vi.smtp_alert && vi.report_deleted && vi.deleted.is_some());
+        assert!(vi.smtp_alert && vi.report_deleted && vi.deleted.is_none());
+        assert!(!parsed.has_errors(), "{}", parsed.render());
         let m = vi.master.as_ref().unwrap();
         assert_eq!(m.argv, ["/bin/echo"]);
         assert_eq!(m.run_as, Some(RunAs { uid: 0, gid: 0 }), "its own user");
