@@ -34,6 +34,26 @@ use scheduler::{ChildSpec, Event, Loop, Signal, Waker};
 use vrrp_engine::{Notification, NotifyEvent, NotifyTarget, State};
 
 use crate::daemon::Logger;
+
+/// Where the notifier and the mailer log (the daemon's [`Logger`]; something quieter in tests).
+pub(crate) trait Log: Send + Sync {
+    /// A notable event.
+    fn info(&self, message: &str);
+    /// A problem.
+    fn warn(&self, message: &str);
+}
+
+impl Log for Logger {
+    fn info(&self, message: &str) {
+        Logger::info(self, message);
+    }
+    fn warn(&self, message: &str) {
+        Logger::warn(self, message);
+    }
+}
+
+/// A shared [`Log`].
+pub(crate) type SharedLog = std::sync::Arc<dyn Log>;
 use crate::script::{RunAs, insecure_reason, locate, needs_shell, shell_line};
 
 /// How long a notify script may run before it is sent `SIGTERM` (then `SIGKILL` 2 s later).
@@ -227,7 +247,7 @@ struct Notifier {
     removed: HashMap<String, Scripts>,
     /// The last state reported per instance or group (for priority-change lines).
     states: HashMap<(bool, String), State>,
-    log: Logger,
+    log: SharedLog,
     worker: Option<(Sender<Job>, Waker)>,
     mailer: Option<crate::smtp::Mailer>,
 }
@@ -248,14 +268,14 @@ pub(crate) fn configure(alerts: Alerts, log: &Logger) {
                 n.mailer = None;
             }
             n.alerts = alerts;
-            n.log = log.clone();
+            n.log = std::sync::Arc::new(log.clone());
         }
         None => {
             *guard = Some(Notifier {
                 alerts,
                 removed: HashMap::new(),
                 states: HashMap::new(),
-                log: log.clone(),
+                log: std::sync::Arc::new(log.clone()),
                 worker: None,
                 mailer: None,
             });
@@ -444,7 +464,7 @@ impl Notifier {
 struct Worker {
     rx: Receiver<Job>,
     fifos: HashMap<PathBuf, File>,
-    log: Logger,
+    log: SharedLog,
 }
 
 /// The signals the daemon's loops handle: the notify thread must never take them.
@@ -456,7 +476,7 @@ const DAEMON_SIGNALS: [Signal; 5] = [
     Signal::USR2,
 ];
 
-fn start_worker(log: Logger) -> std::io::Result<(Sender<Job>, Waker)> {
+fn start_worker(log: SharedLog) -> std::io::Result<(Sender<Job>, Waker)> {
     let (tx, rx) = channel::<Job>();
     let (wtx, wrx) = channel();
     std::thread::Builder::new()
@@ -540,7 +560,7 @@ impl Worker {
     fn write_fifo(&mut self, path: &PathBuf, line: &str) {
         if !self.fifos.contains_key(path) && !path.exists() {
             // As keepalived: a FIFO that does not exist yet is created.
-            if let Err(e) = crate::sys::mkfifo(path, 0o600) {
+            if let Err(e) = crate::posix::mkfifo(path, 0o600) {
                 self.log.warn(&format!(
                     "notify FIFO {}: cannot create: {e}",
                     path.display()
@@ -587,12 +607,18 @@ mod tests {
     use std::sync::Arc;
     use vrrp_engine::{InstanceId, Priority};
 
+    struct Quiet;
+    impl Log for Quiet {
+        fn info(&self, _: &str) {}
+        fn warn(&self, _: &str) {}
+    }
+
     fn notifier(alerts: Alerts) -> Notifier {
         Notifier {
             alerts,
             removed: HashMap::new(),
             states: HashMap::new(),
-            log: Logger::new(false, false, libc::LOG_DAEMON),
+            log: Arc::new(Quiet),
             worker: None,
             mailer: None,
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use confparse::model::Config;
 use vrrp_engine::State;
 
-use crate::daemon::Logger;
+use crate::notify::SharedLog;
 
 /// How many mails may wait for the SMTP server.
 pub(crate) const QUEUE_LIMIT: usize = 64;
@@ -123,16 +123,15 @@ impl Mail {
 }
 
 /// The mail thread: one SMTP session per [`Mail`], in order.
-#[derive(Debug)]
 pub(crate) struct Mailer {
     tx: Sender<Mail>,
     queued: Arc<AtomicUsize>,
-    log: Logger,
+    log: SharedLog,
 }
 
 impl Mailer {
     /// Starts the thread and its tokio runtime.
-    pub(crate) fn start(settings: SmtpSettings, log: Logger) -> std::io::Result<Mailer> {
+    pub(crate) fn start(settings: SmtpSettings, log: SharedLog) -> std::io::Result<Mailer> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()

@@ -20,5 +20,7 @@ pub mod socket;
 pub(crate) mod sys;
 pub mod track;
 
-pub use driver::{DriverError, Exit, Hooks, NoHooks, Options, Runner, StopHandle};
+pub use driver::{
+    DriverError, DumpKind, DumpView, Exit, Hooks, NoHooks, Options, Runner, StopHandle,
+};
 pub use sys::{enter_netns, if_index};
