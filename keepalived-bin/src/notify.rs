@@ -26,7 +26,7 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use confparse::model::{self, Config};
@@ -53,7 +53,7 @@ impl Log for Logger {
 }
 
 /// A shared [`Log`].
-pub(crate) type SharedLog = std::sync::Arc<dyn Log>;
+pub(crate) type SharedLog = Arc<dyn Log>;
 use crate::script::{RunAs, insecure_reason, locate, needs_shell, shell_line};
 
 /// How long a notify script may run before it is sent `SIGTERM` (then `SIGKILL` 2 s later).
@@ -98,8 +98,8 @@ impl Script {
         })
     }
 
-    /// The child to start, with `extra` arguments appended.
-    fn spec(&self, extra: &[String]) -> Option<ChildSpec> {
+    /// The child to start, with `extra` arguments appended, killed after `timeout`.
+    fn spec(&self, extra: &[String], timeout: Option<Duration>) -> Option<ChildSpec> {
         let mut spec = if self.shell {
             let mut line = shell_line(&self.argv);
             for e in extra {
@@ -115,7 +115,10 @@ impl Script {
         if let Some(u) = self.run_as {
             spec = spec.gid(u.gid).uid(u.uid);
         }
-        Some(spec.timeout(SCRIPT_TIMEOUT))
+        Some(match timeout {
+            Some(t) => spec.timeout(t),
+            None => spec,
+        })
     }
 }
 
@@ -149,8 +152,11 @@ pub(crate) struct Alerts {
     pub instances: HashMap<String, Scripts>,
     /// By sync group name.
     pub groups: HashMap<String, Scripts>,
-    /// `vrrp_notify_fifo`, else `notify_fifo`.
-    pub fifo: Option<PathBuf>,
+    /// `notify_fifo` and `vrrp_notify_fifo`: every line goes to each.
+    pub fifos: Vec<PathBuf>,
+    /// `notify_fifo_script` / `vrrp_notify_fifo_script`: FIFO readers started with the FIFO
+    /// as their last argument, running as long as the daemon.
+    pub fifo_scripts: Vec<Script>,
     /// Mail settings, when mail can be sent at all.
     pub smtp: Option<crate::smtp::SmtpSettings>,
     /// `no_email_faults`.
@@ -206,17 +212,16 @@ impl Alerts {
             let s = scripts(&sg.notify, sg.smtp_alert, sg.span);
             alerts.groups.insert(sg.name.clone(), s);
         }
-        alerts.fifo = g
-            .vrrp_notify_fifo
-            .as_ref()
-            .or(g.notify_fifo.as_ref())
-            .map(|f| PathBuf::from(&f.path));
         for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
-            if f.script.is_some() {
-                warnings.push((
-                    confparse::Span::NONE,
-                    "notify_fifo_script is not run: start the FIFO reader yourself".to_owned(),
-                ));
+            alerts.fifos.push(PathBuf::from(&f.path));
+            if let Some(c) = &f.script {
+                match Script::from_command(c, default, security) {
+                    Ok(mut s) => {
+                        s.argv.push(f.path.clone());
+                        alerts.fifo_scripts.push(s);
+                    }
+                    Err(e) => warnings.push((c.span, format!("notify_fifo_script: {e}: not run"))),
+                }
             }
         }
         alerts.smtp = crate::smtp::SmtpSettings::from_config(config, warnings);
@@ -237,6 +242,8 @@ enum Job {
     Run(ChildSpec, String, Option<()>),
     /// Answer once every job before it is done (at shutdown).
     Barrier(Sender<()>),
+    /// Replace the FIFO readers with these.
+    Readers(Vec<ChildSpec>),
     /// Send a mail.
     Mail(crate::smtp::Mail),
 }
@@ -257,29 +264,27 @@ static NOTIFIER: Mutex<Option<Notifier>> = Mutex::new(None);
 /// Installs (or, on reload, replaces) the notify configuration.
 pub(crate) fn configure(alerts: Alerts, log: &Logger) {
     let mut guard = NOTIFIER.lock().unwrap_or_else(PoisonError::into_inner);
-    match guard.as_mut() {
-        Some(n) => {
-            for (name, s) in &n.alerts.instances {
-                if !alerts.instances.contains_key(name) {
-                    n.removed.insert(name.clone(), s.clone());
-                }
-            }
-            if n.alerts.smtp != alerts.smtp {
-                n.mailer = None;
-            }
-            n.alerts = alerts;
-            n.log = std::sync::Arc::new(log.clone());
+    let n = guard.get_or_insert_with(|| Notifier {
+        alerts: Alerts::default(),
+        removed: HashMap::new(),
+        states: HashMap::new(),
+        log: Arc::new(log.clone()),
+        worker: None,
+        mailer: None,
+    });
+    for (name, s) in &n.alerts.instances {
+        if !alerts.instances.contains_key(name) {
+            n.removed.insert(name.clone(), s.clone());
         }
-        None => {
-            *guard = Some(Notifier {
-                alerts,
-                removed: HashMap::new(),
-                states: HashMap::new(),
-                log: std::sync::Arc::new(log.clone()),
-                worker: None,
-                mailer: None,
-            });
-        }
+    }
+    if n.alerts.smtp != alerts.smtp {
+        n.mailer = None;
+    }
+    let readers = n.alerts.fifo_scripts != alerts.fifo_scripts;
+    n.alerts = alerts;
+    n.log = Arc::new(log.clone());
+    if readers {
+        n.start_readers();
     }
 }
 
@@ -374,7 +379,7 @@ impl Notifier {
                 // Priority changes go to the FIFO only, as in keepalived.
                 let jobs = self
                     .alerts
-                    .fifo
+                    .fifos
                     .iter()
                     .map(|f| Job::Line(f.clone(), format!("{kind} \"{name}\" {word} {prio}\n")))
                     .collect();
@@ -383,14 +388,14 @@ impl Notifier {
             _ => return (Vec::new(), false),
         };
         let mut jobs = Vec::new();
-        if let Some(f) = &self.alerts.fifo {
+        for f in &self.alerts.fifos {
             jobs.push(Job::Line(
                 f.clone(),
                 format!("{kind} \"{name}\" {word} {prio}\n"),
             ));
         }
         if let Some(s) = script
-            && let Some(spec) = s.spec(&[])
+            && let Some(spec) = s.spec(&[], Some(SCRIPT_TIMEOUT))
         {
             jobs.push(Job::Run(spec, format!("notify script for {name}"), None));
         }
@@ -404,7 +409,7 @@ impl Notifier {
                 word.clone(),
                 prio.to_string(),
             ];
-            if let Some(spec) = s.spec(&extra) {
+            if let Some(spec) = s.spec(&extra, Some(SCRIPT_TIMEOUT)) {
                 jobs.push(Job::Run(spec, format!("notify script for {name}"), None));
             }
         }
@@ -419,6 +424,18 @@ impl Notifier {
             )));
         }
         (jobs, state_word == Some(State::Stopped))
+    }
+
+    /// (Re)starts the FIFO readers: the old ones are stopped first.
+    fn start_readers(&mut self) {
+        let specs = self
+            .alerts
+            .fifo_scripts
+            .iter()
+            .filter_map(|s| s.spec(&[], None))
+            .map(|spec| spec.parent_death_signal(Signal::TERM))
+            .collect();
+        self.send(Job::Readers(specs));
     }
 
     fn mail(&mut self, mail: crate::smtp::Mail) {
@@ -463,18 +480,22 @@ impl Notifier {
 /// The notify thread's state.
 struct Worker {
     rx: Receiver<Job>,
+    /// The running FIFO readers.
+    readers: Vec<scheduler::TaskId>,
     fifos: HashMap<PathBuf, File>,
     log: SharedLog,
 }
 
-/// The signals the daemon's loops handle: the notify thread must never take them.
-const DAEMON_SIGNALS: [Signal; 5] = [
-    Signal::TERM,
-    Signal::INT,
-    Signal::HUP,
-    Signal::USR1,
-    Signal::USR2,
-];
+/// Blocks, in the calling thread, every signal a loop could watch: a helper thread (notify,
+/// mail) must never take a signal meant for the daemon's loop (`SIGTERM`, `SIGHUP`, the dump
+/// signals, a real-time one whose default action would kill the process).
+pub(crate) fn block_daemon_signals() {
+    let all: Vec<Signal> = (1..=libc::SIGRTMAX())
+        .filter_map(Signal::from_raw)
+        .filter(|s| s.is_watchable())
+        .collect();
+    let _ = scheduler::block_signals(&all);
+}
 
 fn start_worker(log: SharedLog) -> std::io::Result<(Sender<Job>, Waker)> {
     let (tx, rx) = channel::<Job>();
@@ -482,7 +503,7 @@ fn start_worker(log: SharedLog) -> std::io::Result<(Sender<Job>, Waker)> {
     std::thread::Builder::new()
         .name("notify".into())
         .spawn(move || {
-            let _ = scheduler::block_signals(&DAEMON_SIGNALS);
+            block_daemon_signals();
             let mut lp: Loop<Worker> = match Loop::new() {
                 Ok(lp) => lp,
                 Err(e) => {
@@ -504,6 +525,7 @@ fn start_worker(log: SharedLog) -> std::io::Result<(Sender<Job>, Waker)> {
             }
             let mut w = Worker {
                 rx,
+                readers: Vec::new(),
                 fifos: HashMap::new(),
                 log,
             };
@@ -532,6 +554,7 @@ impl Worker {
                 Job::Barrier(ack) => {
                     let _ = ack.send(());
                 }
+                Job::Readers(specs) => self.start_readers(ctx, specs),
                 Job::Run(spec, what, None) => {
                     let log = self.log.clone();
                     let spawned =
@@ -550,6 +573,29 @@ impl Worker {
                     }
                 }
                 Job::Mail(_) => {}
+            }
+        }
+    }
+
+    /// Stops the running FIFO readers and starts `specs` (they run until the daemon ends).
+    fn start_readers(&mut self, ctx: &mut scheduler::Ctx<Worker>, specs: Vec<ChildSpec>) {
+        for task in self.readers.drain(..) {
+            ctx.cancel(task);
+        }
+        for spec in specs {
+            let log = Arc::clone(&self.log);
+            let what = format!("notify FIFO script {}", spec.program().display());
+            let spawned = ctx.spawn("fifo reader", spec, move |_: &mut Worker, _, ev| match ev {
+                Event::SpawnFailed { errno } => log.warn(&format!(
+                    "{what}: cannot start: {}",
+                    std::io::Error::from_raw_os_error(errno)
+                )),
+                Event::Exit(e) => log.warn(&format!("{what} ended: {}", e.status)),
+                _ => {}
+            });
+            match spawned {
+                Ok(task) => self.readers.push(task),
+                Err(e) => self.log.warn(&format!("notify: {e}")),
             }
         }
     }
@@ -639,6 +685,7 @@ mod tests {
                 Job::Run(s, _, _) => format!("run {:?}", s.program()),
                 Job::Mail(_) => "mail".to_owned(),
                 Job::Barrier(_) => "barrier".to_owned(),
+                Job::Readers(_) => "readers".to_owned(),
             })
             .collect()
     }
@@ -646,7 +693,7 @@ mod tests {
     #[test]
     fn fifo_line_then_specific_then_generic() {
         let mut a = Alerts {
-            fifo: Some("/run/f".into()),
+            fifos: vec!["/run/f".into()],
             ..Alerts::default()
         };
         a.instances.insert(
@@ -698,7 +745,7 @@ mod tests {
     #[test]
     fn deleted_reports_fault_unless_notify_deleted() {
         let a = Alerts {
-            fifo: Some("/run/f".into()),
+            fifos: vec!["/run/f".into()],
             ..Alerts::default()
         };
         let mut n = notifier(a);
@@ -729,7 +776,10 @@ mod tests {
         );
         let mut warnings = Vec::new();
         let alerts = Alerts::from_config(&parsed.config, &mut warnings);
-        assert_eq!(alerts.fifo, Some(PathBuf::from("/run/v.fifo")));
+        assert_eq!(
+            alerts.fifos,
+            [PathBuf::from("/run/all.fifo"), PathBuf::from("/run/v.fifo")]
+        );
         assert!(alerts.no_email_faults);
         let smtp = alerts.smtp.as_ref().unwrap();
         assert_eq!((smtp.host.as_str(), smtp.port), ("192.0.2.25", 2525));
@@ -763,9 +813,12 @@ mod tests {
                 gid: 65534,
             }),
         };
-        let spec = s.spec(&["GROUP".into(), "it's".into()]).unwrap();
+        let spec = s.spec(&["GROUP".into(), "it's".into()], None).unwrap();
         assert_eq!(spec.program(), "/bin/sh");
         let plain = script(&["/x", "a b"]);
-        assert_eq!(plain.spec(&[]).unwrap().program(), "/x");
+        assert_eq!(
+            plain.spec(&[], Some(SCRIPT_TIMEOUT)).unwrap().program(),
+            "/x"
+        );
     }
 }

@@ -143,14 +143,7 @@ impl Mailer {
         std::thread::Builder::new()
             .name("smtp".into())
             .spawn(move || {
-                let _ = scheduler::block_signals(&[
-                    scheduler::Signal::TERM,
-                    scheduler::Signal::INT,
-                    scheduler::Signal::HUP,
-                    scheduler::Signal::USR1,
-                    scheduler::Signal::USR2,
-                    scheduler::Signal::CHLD,
-                ]);
+                crate::notify::block_daemon_signals();
                 while let Ok(mail) = rx.recv() {
                     let subject = mail.subject.clone();
                     let result = rt.block_on(send(&settings, mail));

@@ -61,6 +61,15 @@ fn read(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Whether `pid` is a live process (a zombie waiting for its reaper counts as dead).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
 #[test]
 fn notify_scripts_and_fifo_follow_state_changes() {
     if !privileged_with("notify_scripts_and_fifo_follow_state_changes", &["mkfifo"]).unwrap() {
@@ -82,17 +91,35 @@ fn notify_scripts_and_fifo_follow_state_changes() {
     chmod(&script, 0o755);
     let fifo = dir.join("fifo");
     run("mkfifo", &[fifo.to_str().unwrap()]).unwrap();
+    // A second FIFO, read by a notify_fifo_script the daemon starts (as nobody).
+    let fifo2 = dir.join("fifo2");
+    run("mkfifo", &["-m", "666", fifo2.to_str().unwrap()]).unwrap();
+    let reader = dir.join("reader.sh");
+    let reader_log = out.join("reader.log");
+    let reader_pid = out.join("reader.pid");
+    std::fs::write(
+        &reader,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec cat \"$1\" >> {}\n",
+            reader_pid.display(),
+            reader_log.display()
+        ),
+    )
+    .unwrap();
+    chmod(&reader, 0o755);
     let fifo_lines = read_fifo(&fifo);
     let track = dir.join("fault");
     let s = script.display();
     let conf = format!(
-        "global_defs {{\n  script_user nobody\n  enable_script_security\n  vrrp_notify_fifo {fifo}\n  vrrp_version 3\n}}\n\
+        "global_defs {{\n  script_user nobody\n  enable_script_security\n  vrrp_notify_fifo {fifo}\n  notify_fifo {fifo2}\n  notify_fifo_script {reader}\n  vrrp_version 3\n}}\n\
          track_file fault {{\n  file {track}\n  weight 0\n  init_file 0 overwrite\n}}\n\
          vrrp_sync_group G {{\n  group {{\n    VI_1\n  }}\n  notify_master \"{s} group-master\"\n}}\n\
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 150\n  advert_int 0.1\n\
          \x20 notify_master \"{s} master\"\n  notify_backup \"{s} backup\"\n  notify_fault \"{s} fault\"\n  notify_stop \"{s} stop\"\n  notify {s}\n\
          \x20 track_file {{\n    fault\n  }}\n  virtual_ipaddress {{\n    10.99.0.100/24\n  }}\n}}\n",
         fifo = fifo.display(),
+        fifo2 = fifo2.display(),
+        reader = reader.display(),
         track = track.display(),
     );
     let (pid, daemon_log) = spawn_ours(&lab, 0, "k", &conf);
@@ -138,6 +165,22 @@ fn notify_scripts_and_fifo_follow_state_changes() {
         "INSTANCE \"VI_1\" STOP 150",
     ];
     assert_eq!(lines(), expected_fifo, "{}", show());
+    // The FIFO reader got the same lines, and ended with the daemon.
+    assert!(
+        wait_for(SHORT, || read(&reader_log) == expected_fifo),
+        "reader: {:#?}\n{}",
+        read(&reader_log),
+        show()
+    );
+    let rpid: u32 = std::fs::read_to_string(&reader_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_for(SHORT, || !alive(rpid)),
+        "the FIFO reader outlived the daemon"
+    );
 
     // Scripts: each notify_* before the generic one of the same change, all as nobody.
     let uid = nobody_uid();
