@@ -54,7 +54,7 @@ impl Log for Logger {
 
 /// A shared [`Log`].
 pub(crate) type SharedLog = Arc<dyn Log>;
-use crate::script::{RunAs, insecure_reason, locate, needs_shell, shell_line};
+use crate::script::{RunAs, check_security, needs_shell, shell_line};
 
 /// How long a notify script may run before it is sent `SIGTERM` (then `SIGKILL` 2 s later).
 /// keepalived sets no limit; one that hangs for this long is stuck.
@@ -83,13 +83,12 @@ impl Script {
             Some(u) => Some(crate::script::resolve(u)?),
             None => default,
         };
-        let program = cmd.args.first().ok_or("empty command")?;
+        if cmd.args.is_empty() {
+            return Err("empty command".to_owned());
+        }
         let shell = needs_shell(&cmd.args);
-        if security && run_as.is_none_or(|u| u.uid == 0) && !shell {
-            let path = locate(program).ok_or_else(|| format!("{program} not found"))?;
-            if let Some(why) = insecure_reason(&path) {
-                return Err(format!("insecure ({why})"));
-            }
+        if security {
+            check_security(&cmd.args, run_as)?;
         }
         Ok(Script {
             argv: cmd.args.clone(),

@@ -103,6 +103,22 @@ pub(crate) fn locate(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// `enable_script_security` (keepalived-behaviour.md §8.5) for a command run as `run_as`
+/// (`None`: the daemon's own user, root): a root script whose program (its first word, even
+/// when a shell runs the line) can be changed by someone other than root is refused, with the
+/// reason.
+pub(crate) fn check_security(args: &[String], run_as: Option<RunAs>) -> Result<(), String> {
+    if run_as.is_some_and(|u| u.uid != 0) {
+        return Ok(());
+    }
+    let program = args.first().ok_or("empty command")?;
+    let path = locate(program).ok_or_else(|| format!("{program} not found"))?;
+    match insecure_reason(&path) {
+        Some(why) => Err(format!("insecure ({why})")),
+        None => Ok(()),
+    }
+}
+
 /// `enable_script_security` for a script that runs as root: refused (with the reason) if the
 /// file or any directory above it can be changed by someone other than root (owned by another
 /// user, or writable by group or others).
@@ -191,7 +207,23 @@ mod tests {
         std::fs::write(&f, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o757)).unwrap();
         let why = insecure_reason(&f);
+        let cmd = words(&[f.to_str().unwrap(), "|", "logger"]);
+        let as_root = check_security(&cmd, None);
+        let as_nobody = check_security(
+            &cmd,
+            Some(RunAs {
+                uid: 65534,
+                gid: 65534,
+            }),
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(why.is_some());
+        assert!(
+            as_root.is_err(),
+            "the first word of a shell line is checked"
+        );
+        assert!(as_nobody.is_ok(), "only root scripts are checked");
+        assert!(check_security(&words(&["sh", "-c", "true"]), None).is_ok());
+        assert!(check_security(&words(&["no-such-program-here"]), None).is_err());
     }
 }

@@ -256,20 +256,10 @@ impl Ctx<'_> {
         spec.uid = user.map(|u| u.uid);
         spec.gid = user.map(|u| u.gid);
         if self.config.global.enable_script_security
-            && user.is_none_or(|u| u.uid == 0)
-            && !spec.shell
+            && let Err(why) = crate::script::check_security(&cmd.args, user)
         {
-            let why = crate::script::locate(&cmd.args[0]).map_or_else(
-                || Some(format!("{} not found", cmd.args[0])),
-                |p| crate::script::insecure_reason(&p),
-            );
-            if let Some(why) = why {
-                self.warn(
-                    s.span,
-                    format!("vrrp_script '{}' is insecure ({why}): not run", s.name),
-                );
-                return None;
-            }
+            self.warn(s.span, format!("vrrp_script '{}': {why}: not run", s.name));
+            return None;
         }
         Some(spec)
     }
