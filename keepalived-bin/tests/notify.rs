@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vrrp_engine::testlab::{Lab, privileged_with, run, wait_for};
+use vrrp_engine::testlab::{Lab, privileged_with, process_alive, run, wait_for};
 
 mod support;
 use support::spawn_ours;
@@ -59,15 +59,6 @@ fn read(path: &Path) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
-}
-
-/// Whether `pid` is a live process (a zombie waiting for its reaper counts as dead).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| !r.trim_start().starts_with('Z'))
-    })
 }
 
 #[test]
@@ -178,7 +169,7 @@ fn notify_scripts_and_fifo_follow_state_changes() {
         .parse()
         .unwrap();
     assert!(
-        wait_for(SHORT, || !alive(rpid)),
+        wait_for(SHORT, || !process_alive(rpid)),
         "the FIFO reader outlived the daemon"
     );
 

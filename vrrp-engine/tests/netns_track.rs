@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use vrrp_engine::config::{FileTracker, ScriptTracker};
-use vrrp_engine::testlab::{Capture, DriverThread, Lab, privileged, vrrp_in_frame, wait_for};
+use vrrp_engine::testlab::{
+    Capture, DriverThread, Lab, privileged, process_alive, vrrp_in_frame, wait_for,
+};
 use vrrp_engine::{
     AdvertInterval, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, State, TrackBinding,
     TrackerConfig, TrackerId, TrackerKind, TrackerStatus, VirtualAddress,
@@ -238,20 +240,11 @@ fn netns_script_timeout_kills_hung_script() {
     assert!(
         wait_for(Duration::from_secs(5), || recorded
             .iter()
-            .all(|pid| !alive(*pid))),
+            .all(|pid| !process_alive(*pid))),
         "a timed-out script is still running: {recorded:?}"
     );
     assert!(wait_for(Duration::from_secs(5), || p.r1.state()
         == Some(State::Master)));
-}
-
-/// Whether `pid` is a live process (a zombie counts as dead).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| !r.trim_start().starts_with('Z'))
-    })
 }
 
 /// `track_file`: value × weight is added to the priority; a value that brings r1 below r2
