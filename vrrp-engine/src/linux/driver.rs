@@ -6,6 +6,7 @@
 //!   netlink monitor ───readable──► link / address / route events ──┤
 //!   timer slot (engine.poll_timeout) ──► engine.handle_timeout ────┤──► perform actions in order:
 //!   timer slot (GARP pacing) ──► announcer.send_due                │    send, netlink, GARP/NA,
+//!   script exits / track_file inotify ─► engine.handle_tracker ────┤    (see `track`)
 //!   SIGTERM / SIGINT / StopHandle::shutdown ─► Command::Shutdown ──┘    hooks; re-arm timers
 //! ```
 //!
