@@ -364,6 +364,14 @@ fn journal_path(vrrp_pidfile: &Path) -> PathBuf {
     Path::new(JOURNAL_DIR).join(format!("{flat}.journal"))
 }
 
+/// Whether the journal at `path` records nothing (an unreadable one is kept: it may list what
+/// the next start must remove).
+fn journal_is_empty(path: &Path) -> bool {
+    vrrp_engine::linux::journal::Journal::new(path)
+        .read()
+        .is_ok_and(|entries| entries.is_empty())
+}
+
 /// Whether process `pid` exists and is not a zombie (a killed process whose parent has not
 /// reaped it yet, as a VRRP child is for a moment after `kill -9` of the whole daemon).
 fn alive(pid: u32) -> bool {
@@ -455,8 +463,9 @@ pub(crate) fn run_vrrp(args: &DaemonArgs, parent: u32) -> u8 {
     remove_own_pidfile(&args.vrrp_pidfile);
     match result {
         Ok(exit) => {
-            if exit == Exit::Shutdown {
-                // Everything it recorded was removed: nothing for a successor to clean up.
+            // After an orderly stop the journal lists only what could not be removed (a
+            // failed removal): kept for the next start, else nothing is left to clean up.
+            if exit == Exit::Shutdown && journal_is_empty(&journal) {
                 let _ = std::fs::remove_file(&journal);
             }
             log.info("Stopped");
@@ -489,6 +498,24 @@ mod tests {
             child_log_file(Path::new("/var/log/ka")),
             Path::new("/var/log/ka_vrrp")
         );
+    }
+
+    #[test]
+    fn a_journal_listing_something_is_not_empty() {
+        use vrrp_engine::linux::journal::{Entry, Journal};
+        let dir = std::env::temp_dir().join(format!("kars-journal-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("j");
+        assert!(journal_is_empty(&path), "no file: nothing to clean up");
+        let j = Journal::new(&path);
+        j.write(&[Entry::Link("vrrp.9".to_owned())]).unwrap();
+        assert!(
+            !journal_is_empty(&path),
+            "a VMAC left behind must stay recorded"
+        );
+        j.write(&[]).unwrap();
+        assert!(journal_is_empty(&path));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

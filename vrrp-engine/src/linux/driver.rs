@@ -493,6 +493,11 @@ impl Driver {
         // keepalived-behaviour.md §7.5: the static entries go last, whatever the VRRP state.
         let statics = std::mem::take(&mut self.statics);
         self.remove_statics(&statics, &StaticConfig::default());
+        // Whatever is still ours (a removal that failed above or earlier): one more try. What
+        // still fails stays in the journal for the next start.
+        for e in self.rtnl.remove_remaining() {
+            self.hooks.warning(&e.to_string());
+        }
         // VMACs last (keepalived ChangeLog 1.2.6: addresses, routes, then VMACs).
         for name in self.vmacs.names() {
             if let Err(e) = self.vmacs.delete(&mut self.rtnl, &name) {

@@ -148,13 +148,17 @@ impl Vmacs {
     }
 
     /// Deletes VMAC `name` if we created it (already gone is fine); restores its base's
-    /// sysctls when it was the last one there.
+    /// sysctls when it was the last one there. One that cannot be deleted stays ours (and in
+    /// the journal, for the next start).
     pub fn delete(&mut self, rtnl: &mut Rtnl, name: &str) -> Result<(), NetlinkError> {
-        let Some(base) = self.ours.remove(name) else {
+        if !self.ours.contains_key(name) {
             return Ok(());
-        };
-        self.release_base(&base);
-        delete_link(rtnl, name)
+        }
+        delete_link(rtnl, name)?;
+        if let Some(base) = self.ours.remove(name) {
+            self.release_base(&base);
+        }
+        Ok(())
     }
 
     /// The kernel deleted VMAC `name` (its base went away): forget it.
