@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use vrrp_engine::action::Level;
-use vrrp_engine::linux::{self, DumpKind, DumpView, Exit, Hooks, Options, Runner};
+use vrrp_engine::linux::{self, DriverError, DumpKind, DumpView, Exit, Hooks, Options, Runner};
 use vrrp_engine::{EngineConfig, LogEvent, LogRecord, Notification, NotifyEvent, NotifyTarget};
 
 use crate::dump::{self, History, Snapshot};
@@ -461,6 +461,13 @@ pub(crate) fn run_vrrp(args: &DaemonArgs, parent: u32) -> u8 {
     write_pidfile(&args.vrrp_pidfile, &log);
     let result = runner.run();
     remove_own_pidfile(&args.vrrp_pidfile);
+    exit_status(result, &journal, &log)
+}
+
+/// The VRRP child's exit status once its driver ran: 0 after an orderly stop; a failure while
+/// running is a crash to respawn from ([`crate::EXIT_RUNTIME`]), not a start that cannot work
+/// (4 or 5 stop the parent for good).
+fn exit_status(result: Result<Exit, DriverError>, journal: &Path, log: &Logger) -> u8 {
     match result {
         Ok(exit) => {
             // After an orderly stop the journal lists only what could not be removed (a
@@ -473,7 +480,7 @@ pub(crate) fn run_vrrp(args: &DaemonArgs, parent: u32) -> u8 {
         }
         Err(e) => {
             log.error(&format!("VRRP driver failed: {e}"));
-            crate::EXIT_FATAL
+            crate::EXIT_RUNTIME
         }
     }
 }
@@ -498,6 +505,27 @@ mod tests {
             child_log_file(Path::new("/var/log/ka")),
             Path::new("/var/log/ka_vrrp")
         );
+    }
+
+    #[test]
+    fn a_driver_failing_while_running_is_respawned() {
+        let log = Logger {
+            console: false,
+            detail: false,
+            syslog: false,
+            file: None,
+        };
+        let journal = Path::new("/nonexistent-kars-dir/j");
+        let failed = Err(DriverError::Loop(scheduler::Error::Panicked {
+            task: "vrrp".to_owned(),
+            message: "boom".to_owned(),
+        }));
+        let status = exit_status(failed, journal, &log);
+        assert!(
+            ![crate::EXIT_FATAL, crate::EXIT_CONFIG, 0].contains(&status),
+            "status {status} would stop the parent or look clean"
+        );
+        assert_eq!(exit_status(Ok(Exit::Shutdown), journal, &log), 0);
     }
 
     #[test]

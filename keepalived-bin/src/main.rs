@@ -42,6 +42,9 @@ const EXIT_OK: u8 = 0;
 const EXIT_FATAL: u8 = 4;
 /// Exit status: the configuration has errors or warnings.
 const EXIT_CONFIG: u8 = 5;
+/// Exit status of a VRRP child whose running driver failed (a handler panicked, the event
+/// loop broke): unlike 4 and 5, the parent respawns it, as keepalived respawns a crashed child.
+const EXIT_RUNTIME: u8 = 1;
 
 /// keepalived-rs: VRRP and IPVS health checking, a drop-in for keepalived.
 #[derive(Debug, Parser)]
