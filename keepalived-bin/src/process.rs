@@ -17,8 +17,9 @@
 //!   start would then spin. Here the first respawn comes after [`Backoff::INITIAL`], each
 //!   further one twice as late up to [`Backoff::MAX`], and a child that ran [`Backoff::STABLE`]
 //!   resets the delay. A child that exits with status 4 (cannot start) or 5 (configuration
-//!   unusable) is not respawned (a driver that fails while running exits with 1 and is): the parent stops with the same status (modern keepalived also
-//!   tells configuration failures from crashes). With `-R` the parent stops when the child
+//!   unusable) is not respawned: the parent stops with the same status (modern keepalived also
+//!   tells configuration failures from crashes). A driver that fails while running exits with
+//!   1 and is respawned. With `-R` the parent stops when the child
 //!   ends, whatever the reason, with status 0 if the child stopped cleanly and 1 otherwise.
 //! * **Signals.** `SIGHUP`, `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` are forwarded to the child.
 //!   `SIGTERM`/`SIGINT`: `SIGTERM` to the child, then the parent waits for its orderly stop
