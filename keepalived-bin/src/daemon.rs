@@ -472,8 +472,8 @@ fn exit_status(result: Result<Exit, DriverError>, journal: &Path, log: &Logger) 
         Ok(exit) => {
             // After an orderly stop the journal lists only what could not be removed (a
             // failed removal): kept for the next start, else nothing is left to clean up.
-            if exit == Exit::Shutdown && journal_is_empty(&journal) {
-                let _ = std::fs::remove_file(&journal);
+            if exit == Exit::Shutdown && journal_is_empty(journal) {
+                let _ = std::fs::remove_file(journal);
             }
             log.info("Stopped");
             0
@@ -487,6 +487,8 @@ fn exit_status(result: Result<Exit, DriverError>, journal: &Path, log: &Logger) 
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
