@@ -87,11 +87,7 @@ fn sighup_reload_applies_the_new_file() {
     .unwrap();
     run("kill", &["-HUP", &a.pid.to_string()]).unwrap();
     let new_vip = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 101));
-    assert!(
-        wait_for(SHORT, || lab.has_address(0, new_vip) && !has_vip(&lab, 0)),
-        "{}",
-        a.log()
-    );
+    a.wait_until(|| lab.has_address(0, new_vip) && !has_vip(&lab, 0));
     // A broken file is refused; the running configuration stays.
     std::fs::write(&conf_path, "vrrp_instance VI_1 {\n  interface nosuch0\n").unwrap();
     run("kill", &["-HUP", &a.pid.to_string()]).unwrap();

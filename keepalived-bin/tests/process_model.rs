@@ -104,7 +104,7 @@ fn spawn_with(lab: &Lab, host: usize, text: &str, extra: &[&str]) -> Daemon {
 fn master(lab: &Lab, extra: &[&str]) -> (Daemon, u32) {
     let d = spawn(lab, 0, extra);
     d.wait_log("(VI_1) Entering MASTER STATE");
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)), "{}", d.log());
+    d.wait_until(|| lab.has_address(0, VIP));
     let child = d.child();
     (d, child)
 }
@@ -191,7 +191,7 @@ fn a_killed_child_is_respawned_and_cleans_up_after_itself() {
         "the stale VIP was not removed:\n{}",
         d.log()
     );
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)), "{}", d.log());
+    d.wait_until(|| lab.has_address(0, VIP));
     assert!(alive(d.pid), "the parent went away");
     assert_eq!(pid_in(&d.pidfile), Some(d.pid));
 }
@@ -355,11 +355,7 @@ fn the_wait_for_a_stuck_child_is_bounded() {
     assert!(lab.has_address(0, VIP));
     let mon = monitor(&lab, 0);
     let again = spawn(&lab, 0, &[]);
-    assert!(
-        wait_for(SHORT, || deleted_at(&mon, VIP).is_some()),
-        "{}",
-        again.log()
-    );
+    again.wait_until(|| deleted_at(&mon, VIP).is_some());
     again.wait_log("(VI_1) Entering MASTER STATE");
 }
 
@@ -380,7 +376,7 @@ fn killing_the_parent_alone_stops_the_child_in_order() {
     // releases the VIP as an orderly stop does, instead of running on unsupervised.
     Signal::KILL.send_to(d.pid).unwrap();
     assert!(lab.wait_exit(d.pid, SHORT).unwrap());
-    assert!(wait_for(SHORT, || !alive(child)), "{}", d.log());
+    d.wait_until(|| !alive(child));
     assert!(!lab.has_address(0, VIP), "{}", d.log());
     assert!(!d.vrrp_pidfile.exists());
     d.wait_log("Stopped");

@@ -33,6 +33,15 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits up to [`SHORT`] until `cond` holds; fails showing the log otherwise.
+    pub fn wait_until(&self, cond: impl FnMut() -> bool) {
+        assert!(
+            wait_for(SHORT, cond),
+            "not so in time; log:\n{}",
+            self.log()
+        );
+    }
+
     /// Waits until `needle` is logged.
     pub fn wait_log(&self, needle: &str) {
         assert!(
