@@ -5,14 +5,26 @@
 //! single-threaded tokio runtime and takes [`Mail`]s from a channel, one SMTP session each,
 //! bounded by the connect timeout. The VRRP loop only queues: a slow or dead SMTP server never
 //! delays it, and at most [`QUEUE_LIMIT`] mails wait (later ones are dropped with a warning).
-//! Plain SMTP, as keepalived (it has neither STARTTLS nor AUTH).
+//!
+//! Differences from keepalived, both answers to its users' complaints:
+//! - a host name in `smtp_server` is resolved for every alert, not once at start-up, so a name
+//!   DNS cannot resolve yet at boot works once it can (each failure is logged with its reason
+//!   and counted);
+//! - STARTTLS and AUTH, a keepalived-rs extension (`smtp_starttls`, `smtp_tls_ca`,
+//!   `smtp_tls_insecure`, `smtp_auth_user`, `smtp_auth_password[_file]`, `smtp_auth_plaintext`;
+//!   keepalived has neither). AUTH (PLAIN or LOGIN, whichever the server offers) is only ever
+//!   sent inside TLS unless `smtp_auth_plaintext` says otherwise.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::time::Duration;
 
-use confparse::model::Config;
+use confparse::model::{Config, SmtpSecurity, StartTls};
+use mail_send::SmtpClient;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use vrrp_engine::State;
 
 use crate::notify::SharedLog;
@@ -37,6 +49,8 @@ pub(crate) struct SmtpSettings {
     pub to: Vec<String>,
     /// `router_id` (default: the host name), for subjects.
     pub router_id: String,
+    /// STARTTLS and AUTH (keepalived-rs extension).
+    pub security: SmtpSecurity,
 }
 
 fn host_name() -> String {
@@ -69,7 +83,9 @@ impl SmtpSettings {
                         .unwrap_or_else(|| format!("keepalived@{host}")),
                     to: g.notification_email.clone(),
                     router_id: g.router_id.clone().unwrap_or(host),
+                    security: g.smtp_security.clone(),
                 })
+                .inspect(|s| s.check_files(warnings))
             }
             (Some(_), true) => {
                 warnings.push((
@@ -86,6 +102,25 @@ impl SmtpSettings {
                 None
             }
             (None, true) => None,
+        }
+    }
+}
+
+impl SmtpSettings {
+    /// Warns now about the files read at each alert that cannot be used as they are (they
+    /// are read again for every alert: fixing them needs no reload).
+    fn check_files(&self, warnings: &mut Vec<(confparse::Span, String)>) {
+        let sec = &self.security;
+        if let Some(path) = &sec.auth_password_file
+            && let Err(e) = read_password(path)
+        {
+            warnings.push((confparse::Span::NONE, e.to_string()));
+        }
+        if let Some(path) = &sec.tls_ca
+            && !sec.tls_insecure
+            && let Err(e) = trust_anchors(path)
+        {
+            warnings.push((confparse::Span::NONE, e.to_string()));
         }
     }
 }
@@ -122,16 +157,32 @@ impl Mail {
     }
 }
 
+/// What became of the alerts of one [`Mailer`] (since the start or the last reload).
+#[derive(Debug, Default)]
+pub(crate) struct MailCounters {
+    /// Delivered (the server accepted the message).
+    pub sent: AtomicU64,
+    /// Not delivered: resolution, connection, TLS, AUTH or SMTP failure, or timeout.
+    pub failed: AtomicU64,
+    /// Never tried: the queue was full or the thread was gone.
+    pub dropped: AtomicU64,
+}
+
 /// The mail thread: one SMTP session per [`Mail`], in order.
 pub(crate) struct Mailer {
     tx: Sender<Mail>,
     queued: Arc<AtomicUsize>,
+    counters: Arc<MailCounters>,
     log: SharedLog,
 }
 
 impl Mailer {
     /// Starts the thread and its tokio runtime.
     pub(crate) fn start(settings: SmtpSettings, log: SharedLog) -> std::io::Result<Mailer> {
+        // rustls' process-wide provider, for the TLS configurations mail-send builds itself
+        // (system roots, `smtp_tls_insecure`): ring, the one the workspace compiles. An error
+        // means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -139,6 +190,8 @@ impl Mailer {
         let (tx, rx) = channel::<Mail>();
         let queued = Arc::new(AtomicUsize::new(0));
         let count = Arc::clone(&queued);
+        let counters = Arc::new(MailCounters::default());
+        let tally = Arc::clone(&counters);
         let thread_log = log.clone();
         std::thread::Builder::new()
             .name("smtp".into())
@@ -149,20 +202,32 @@ impl Mailer {
                     let result = rt.block_on(send(&settings, mail));
                     count.fetch_sub(1, Ordering::SeqCst);
                     match result {
-                        Ok(()) => thread_log.info(&format!("SMTP alert sent: {subject}")),
-                        Err(e) => thread_log.warn(&format!(
-                            "SMTP alert '{subject}' to {}:{} failed: {e}",
-                            settings.host, settings.port
-                        )),
+                        Ok(how) => {
+                            tally.sent.fetch_add(1, Ordering::Relaxed);
+                            thread_log.info(&format!("SMTP alert sent{how}: {subject}"));
+                        }
+                        Err(e) => {
+                            let n = tally.failed.fetch_add(1, Ordering::Relaxed) + 1;
+                            thread_log.warn(&format!(
+                                "SMTP alert '{subject}' to {}:{} failed ({n} failed so far): {e}",
+                                settings.host, settings.port
+                            ));
+                        }
                     }
                 }
             })?;
-        Ok(Mailer { tx, queued, log })
+        Ok(Mailer {
+            tx,
+            queued,
+            counters,
+            log,
+        })
     }
 
     /// Queues `mail` (never blocks).
     pub(crate) fn send(&self, mail: Mail) {
         if self.queued.load(Ordering::SeqCst) >= QUEUE_LIMIT {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             self.log.warn(&format!(
                 "SMTP alert dropped (queue full): {}",
                 mail.subject
@@ -171,26 +236,175 @@ impl Mailer {
         }
         self.queued.fetch_add(1, Ordering::SeqCst);
         if self.tx.send(mail).is_err() {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             self.log.warn("SMTP alert dropped: the mail thread is gone");
         }
+    }
+
+    /// The counters.
+    #[allow(dead_code)] // for the statistics dump
+    pub(crate) fn counters(&self) -> &MailCounters {
+        &self.counters
     }
 }
 
 /// Why a mail was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SmtpError {
-    /// The SMTP client failed.
+    /// The server's name does not resolve (now: it is tried again at the next alert).
+    #[error("cannot resolve '{host}': {source}")]
+    Resolve {
+        /// `smtp_server` as written.
+        host: String,
+        /// The resolver's answer.
+        source: std::io::Error,
+    },
+    /// No address of the server accepted the connection.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The last address tried.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `smtp_starttls required` and the server does not offer STARTTLS.
+    #[error("the server does not offer STARTTLS (smtp_starttls required): not sent")]
+    NoStartTls,
+    /// AUTH is configured, the server does not offer STARTTLS, and clear text is not allowed.
+    #[error(
+        "the server does not offer STARTTLS: the password is not sent in clear text (smtp_auth_plaintext would allow it): not sent"
+    )]
+    AuthNeedsTls,
+    /// `smtp_tls_ca` cannot be used.
+    #[error("smtp_tls_ca {path}: {reason}")]
+    TrustAnchors {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS client cannot be set up (e.g. no system trust store).
+    #[error("TLS set-up: {0}")]
+    TlsSetup(String),
+    /// `smtp_auth_password_file` cannot be read.
+    #[error("smtp_auth_password_file {path}: {source}")]
+    PasswordFile {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The SMTP dialogue failed (TLS handshake, AUTH refused, a command refused...).
     #[error("{0}")]
-    Smtp(String),
+    Smtp(#[from] mail_send::Error),
     /// The whole session took too long.
     #[error("timed out")]
     Timeout,
 }
 
-/// One SMTP session: greeting, EHLO, MAIL FROM, RCPT TO each, DATA, QUIT.
-async fn send(s: &SmtpSettings, mail: Mail) -> Result<(), SmtpError> {
-    use mail_send::SmtpClientBuilder;
+/// The password: the first line of `path`, without its line end.
+fn read_password(path: &str) -> Result<String, SmtpError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SmtpError::PasswordFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(text.lines().next().unwrap_or_default().to_owned())
+}
+
+/// The certificates of the PEM file `path`, as trust anchors.
+fn trust_anchors(path: &str) -> Result<rustls::RootCertStore, SmtpError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |reason: String| SmtpError::TrustAnchors {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| bad(format!("{e:?}")))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate in the file".to_owned()));
+    }
+    Ok(roots)
+}
+
+/// The TLS client for STARTTLS: the server's certificate is checked against `smtp_tls_ca`,
+/// or the system's trust store, for the name (or address) written in `smtp_server`; not at
+/// all with `smtp_tls_insecure`.
+fn tls_connector(sec: &SmtpSecurity) -> Result<tokio_rustls::TlsConnector, SmtpError> {
+    use mail_send::smtp::tls::build_tls_connector;
+    if sec.tls_insecure {
+        return build_tls_connector(true).map_err(SmtpError::TlsSetup);
+    }
+    let Some(path) = &sec.tls_ca else {
+        return build_tls_connector(false).map_err(SmtpError::TlsSetup);
+    };
+    let roots = trust_anchors(path)?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| SmtpError::TlsSetup(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// How a mail went out, for the log line (` (STARTTLS, AUTH)`, or nothing for plain SMTP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sent {
+    tls: bool,
+    auth: bool,
+}
+
+impl std::fmt::Display for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.tls, self.auth) {
+            (true, true) => f.write_str(" (STARTTLS, AUTH)"),
+            (true, false) => f.write_str(" (STARTTLS)"),
+            (false, true) => f.write_str(" (AUTH in clear text)"),
+            (false, false) => Ok(()),
+        }
+    }
+}
+
+/// The server's addresses, resolved now (a name that did not resolve at start-up may now).
+async fn resolve(s: &SmtpSettings) -> Result<Vec<SocketAddr>, SmtpError> {
+    let resolve_err = |source| SmtpError::Resolve {
+        host: s.host.clone(),
+        source,
+    };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((s.host.as_str(), s.port))
+        .await
+        .map_err(resolve_err)?
+        .collect();
+    if addrs.is_empty() {
+        return Err(resolve_err(std::io::Error::other("no address")));
+    }
+    Ok(addrs)
+}
+
+/// A TCP connection to the first address that answers, each bounded by the timeout.
+async fn connect(s: &SmtpSettings, addrs: &[SocketAddr]) -> Result<TcpStream, SmtpError> {
+    let mut last = None;
+    for &addr in addrs {
+        match tokio::time::timeout(s.timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(source)) => last = Some(SmtpError::Connect { addr, source }),
+            Err(_) => last = Some(SmtpError::Timeout),
+        }
+    }
+    Err(last.unwrap_or(SmtpError::Timeout))
+}
+
+/// One SMTP session: greeting, EHLO, [STARTTLS, EHLO], [AUTH], MAIL FROM, RCPT TO each, DATA,
+/// QUIT.
+async fn send(s: &SmtpSettings, mail: Mail) -> Result<Sent, SmtpError> {
     use mail_send::mail_builder::MessageBuilder;
+    use mail_send::smtp::AssertReply;
     let message = MessageBuilder::new()
         .from(s.from.as_str())
         .to(s.to.iter().map(String::as_str).collect::<Vec<_>>())
@@ -200,28 +414,73 @@ async fn send(s: &SmtpSettings, mail: Mail) -> Result<(), SmtpError> {
             mail_send::mail_builder::headers::raw::Raw::new("Keepalived"),
         )
         .text_body(mail.body);
-    let builder = SmtpClientBuilder::new(s.host.as_str(), s.port)
-        .map_err(SmtpError::Smtp)?
-        .implicit_tls(false)
-        .helo_host(s.helo.clone())
-        .timeout(s.timeout);
-    // mail-send bounds the TCP connect by the timeout but not the replies: the whole session
-    // gets twice the timeout (keepalived allows the timeout per step).
+    let sec = &s.security;
+    // Only with both halves (confparse refuses a configuration with one).
+    let user = sec
+        .auth_user
+        .as_ref()
+        .filter(|_| sec.auth_password.is_some() || sec.auth_password_file.is_some());
+    // mail-send bounds each read by the timeout but not the session: the whole session gets
+    // twice the timeout (keepalived allows the timeout per step).
     let session = async {
-        let mut client = builder
-            .connect_plain()
-            .await
-            .map_err(|e| SmtpError::Smtp(e.to_string()))?;
-        client
-            .send(message)
-            .await
-            .map_err(|e| SmtpError::Smtp(e.to_string()))?;
-        let _ = client.quit().await;
-        Ok(())
+        let addrs = resolve(s).await?;
+        let mut client = SmtpClient {
+            stream: connect(s, &addrs).await?,
+            timeout: s.timeout,
+        };
+        client.read().await?.assert_positive_completion()?;
+        let caps = client.ehlo(&s.helo).await?;
+        let tls = match sec.starttls {
+            Some(_) if caps.has_capability(smtp_proto::EXT_START_TLS) => true,
+            Some(StartTls::Required) => return Err(SmtpError::NoStartTls),
+            Some(StartTls::Opportunistic) | None => false,
+        };
+        // Read the password only now: a file fixed after start-up needs no reload.
+        let credentials = match user {
+            Some(user) => {
+                let secret = match (&sec.auth_password_file, &sec.auth_password) {
+                    (Some(path), _) => read_password(path)?,
+                    (None, Some(p)) => p.0.clone(),
+                    (None, None) => String::new(),
+                };
+                Some(mail_send::Credentials::new(user.clone(), secret))
+            }
+            None => None,
+        };
+        if tls {
+            let connector = tls_connector(sec)?;
+            let mut client = client.start_tls(&connector, &s.host).await?;
+            let caps = client.ehlo(&s.helo).await?;
+            deliver(client, &caps, credentials.as_ref(), message).await?;
+        } else {
+            if credentials.is_some() && !sec.auth_plaintext {
+                return Err(SmtpError::AuthNeedsTls);
+            }
+            deliver(client, &caps, credentials.as_ref(), message).await?;
+        }
+        Ok(Sent {
+            tls,
+            auth: credentials.is_some(),
+        })
     };
     tokio::time::timeout(s.timeout.saturating_mul(2), session)
         .await
         .map_err(|_| SmtpError::Timeout)?
+}
+
+/// AUTH when asked, the message, QUIT.
+async fn deliver<T: AsyncRead + AsyncWrite + Unpin>(
+    mut client: SmtpClient<T>,
+    caps: &smtp_proto::EhloResponse<String>,
+    credentials: Option<&mail_send::Credentials<String>>,
+    message: mail_send::mail_builder::MessageBuilder<'_>,
+) -> Result<(), SmtpError> {
+    if let Some(c) = credentials {
+        client.authenticate(c, caps).await?;
+    }
+    client.send(message).await?;
+    let _ = client.quit().await;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -238,6 +497,7 @@ mod tests {
             from: "ka@r1".into(),
             to: vec!["ops@example.com".into()],
             router_id: "LVS_1".into(),
+            security: SmtpSecurity::default(),
         };
         let m = Mail::vrrp(&s, false, "VI_1", State::Master);
         assert_eq!(
