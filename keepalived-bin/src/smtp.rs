@@ -157,7 +157,8 @@ impl Mail {
     }
 }
 
-/// What became of the alerts of one [`Mailer`] (since the start or the last reload).
+/// What became of the alerts of one [`Mailer`] (since the start or the last reload); the
+/// running totals are in the log lines.
 #[derive(Debug, Default)]
 pub(crate) struct MailCounters {
     /// Delivered (the server accepted the message).
@@ -227,24 +228,20 @@ impl Mailer {
     /// Queues `mail` (never blocks).
     pub(crate) fn send(&self, mail: Mail) {
         if self.queued.load(Ordering::SeqCst) >= QUEUE_LIMIT {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             self.log.warn(&format!(
-                "SMTP alert dropped (queue full): {}",
+                "SMTP alert dropped (queue full, {n} dropped so far): {}",
                 mail.subject
             ));
             return;
         }
         self.queued.fetch_add(1, Ordering::SeqCst);
         if self.tx.send(mail).is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            self.log.warn("SMTP alert dropped: the mail thread is gone");
+            let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.log.warn(&format!(
+                "SMTP alert dropped (the mail thread is gone, {n} dropped so far)"
+            ));
         }
-    }
-
-    /// The counters.
-    #[allow(dead_code)] // for the statistics dump
-    pub(crate) fn counters(&self) -> &MailCounters {
-        &self.counters
     }
 }
 
