@@ -111,10 +111,16 @@ impl SmtpSettings {
     /// are read again for every alert: fixing them needs no reload).
     fn check_files(&self, warnings: &mut Vec<(confparse::Span, String)>) {
         let sec = &self.security;
-        if let Some(path) = &sec.auth_password_file
-            && let Err(e) = read_password(path)
-        {
-            warnings.push((confparse::Span::NONE, e.to_string()));
+        if let Some(path) = &sec.auth_password_file {
+            use std::os::unix::fs::PermissionsExt as _;
+            if let Err(e) = read_password(path) {
+                warnings.push((confparse::Span::NONE, e.to_string()));
+            } else if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0) {
+                warnings.push((
+                    confparse::Span::NONE,
+                    format!("smtp_auth_password_file {path} is readable by every user"),
+                ));
+            }
         }
         if let Some(path) = &sec.tls_ca
             && !sec.tls_insecure
@@ -482,11 +488,11 @@ async fn deliver<T: AsyncRead + AsyncWrite + Unpin>(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn subjects_follow_keepalived() {
-        let s = SmtpSettings {
+    fn settings() -> SmtpSettings {
+        SmtpSettings {
             host: "127.0.0.1".into(),
             port: 25,
             helo: "r1".into(),
@@ -495,7 +501,12 @@ mod tests {
             to: vec!["ops@example.com".into()],
             router_id: "LVS_1".into(),
             security: SmtpSecurity::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn subjects_follow_keepalived() {
+        let s = settings();
         let m = Mail::vrrp(&s, false, "VI_1", State::Master);
         assert_eq!(
             m.subject,
@@ -503,5 +514,58 @@ mod tests {
         );
         let g = Mail::vrrp(&s, true, "G", State::Backup);
         assert_eq!(g.subject, "[LVS_1] VRRP Group G - Entering BACKUP state");
+    }
+
+    #[test]
+    fn password_files_and_trust_anchors() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("kars-smtp-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("pw");
+        std::fs::write(&pw, "s3cret\nignored\n").unwrap();
+        let pw_path = pw.to_str().unwrap();
+        assert_eq!(read_password(pw_path).unwrap(), "s3cret");
+        let missing = dir.join("missing");
+        let err = read_password(missing.to_str().unwrap()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("smtp_auth_password_file "),
+            "{err}"
+        );
+
+        let not_pem = dir.join("ca.pem");
+        std::fs::write(&not_pem, "no certificate here\n").unwrap();
+        let err = trust_anchors(not_pem.to_str().unwrap()).unwrap_err();
+        assert!(
+            err.to_string().contains("no certificate in the file"),
+            "{err}"
+        );
+
+        // Mapping warns about what it will not be able to use, and about a password file
+        // every user can read.
+        let mut s = settings();
+        s.security.auth_password_file = Some(pw_path.to_owned());
+        s.security.tls_ca = Some(not_pem.to_str().unwrap().to_owned());
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut warnings = Vec::new();
+        s.check_files(&mut warnings);
+        let texts: Vec<&str> = warnings.iter().map(|(_, w)| w.as_str()).collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[0].ends_with("is readable by every user"), "{texts:?}");
+        assert!(texts[1].contains("no certificate in the file"), "{texts:?}");
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+        s.security.tls_insecure = true;
+        warnings.clear();
+        s.check_files(&mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_log_line_says_how_a_mail_went() {
+        let sent = |tls, auth| Sent { tls, auth }.to_string();
+        assert_eq!(sent(true, true), " (STARTTLS, AUTH)");
+        assert_eq!(sent(true, false), " (STARTTLS)");
+        assert_eq!(sent(false, true), " (AUTH in clear text)");
+        assert_eq!(sent(false, false), "");
     }
 }
