@@ -4,17 +4,34 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "common/recorder.rs"]
-mod recorder;
-
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use recorder::Recorder;
+use vrrp_engine::linux::Hooks;
 use vrrp_engine::testlab::{Capture, Lab, privileged_with, vrrp_in_frame, wait_for};
-use vrrp_engine::{EngineConfig, InstanceConfig, InterfaceId, State, VirtualAddress};
+use vrrp_engine::{
+    EngineConfig, InstanceConfig, InterfaceId, Notification, NotifyEvent, State, VirtualAddress,
+};
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
+
+#[derive(Clone, Default)]
+struct States(Arc<Mutex<Vec<State>>>);
+
+impl States {
+    fn get(&self) -> Vec<State> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Hooks for States {
+    fn notify(&mut self, n: &Notification) {
+        if let NotifyEvent::State(s) = n.event {
+            self.0.lock().unwrap().push(s);
+        }
+    }
+}
 
 /// keepalived's side: VRRPv2, 1 s, no authentication, the same VIP.
 fn keepalived_conf(priority: u8) -> String {
@@ -64,7 +81,7 @@ fn ours_master_then_handover(
     let cap = Capture::start(lab, capture_host).unwrap();
     let (ours, theirs) = (lab.host(0).ipv4, lab.host(1).ipv4);
     lab.spawn_keepalived(1, ka_conf).unwrap();
-    let states = Recorder::default();
+    let states = States::default();
     let d = lab
         .spawn_driver(
             0,
@@ -93,7 +110,7 @@ fn ours_master_then_handover(
         keepalived_log(lab, 1)
     );
     assert!(!lab.has_address(1, VIP));
-    assert_eq!(states.states(), vec![State::Backup, State::Master]);
+    assert_eq!(states.get(), vec![State::Backup, State::Master]);
     // Graceful stop: priority 0, and keepalived takes over after its skew time (0.61 s).
     d.shutdown().unwrap();
     assert!(wait_for(Duration::from_secs(1), || adverts_from(
@@ -151,7 +168,7 @@ fn netns_keepalived_theirs_master() {
     let cap = Capture::start(&lab, 2).unwrap();
     let theirs = lab.host(0).ipv4;
     let pid = lab.spawn_keepalived(0, &keepalived_conf(200)).unwrap();
-    let states = Recorder::default();
+    let states = States::default();
     let d = lab
         .spawn_driver(
             1,
@@ -169,19 +186,19 @@ fn netns_keepalived_theirs_master() {
     assert!(wait_for(Duration::from_secs(8), || adverts_from(
         &cap, theirs, 200
     ) >= seen + 5));
-    assert_eq!(states.states(), vec![State::Backup]);
+    assert_eq!(states.get(), vec![State::Backup]);
     assert!(!lab.has_address(1, VIP));
     // keepalived stops gracefully: it sends priority 0 and we take over after our skew time.
     lab.terminate(pid).unwrap();
     assert!(
         wait_for(Duration::from_secs(2), || lab.has_address(1, VIP)),
         "we did not take over; states {:?}",
-        states.states()
+        states.get()
     );
     assert!(adverts_from(&cap, theirs, 0) >= 1);
     assert!(lab.wait_exit(pid, Duration::from_secs(5)).unwrap());
     assert!(!lab.has_address(0, VIP));
-    assert_eq!(states.states(), vec![State::Backup, State::Master]);
+    assert_eq!(states.get(), vec![State::Backup, State::Master]);
     d.shutdown().unwrap();
 }
 
@@ -221,7 +238,7 @@ fn netns_keepalived_ah_theirs_master() {
         keepalived_log(&lab, 1)
     );
     // Started after keepalived is master: a simultaneous start is a race of start-up times.
-    let states = Recorder::default();
+    let states = States::default();
     let d = lab
         .spawn_driver(
             0,
@@ -233,13 +250,13 @@ fn netns_keepalived_ah_theirs_master() {
     assert!(wait_for(Duration::from_secs(8), || adverts_from(
         &cap, theirs, 150
     ) >= seen + 5));
-    assert_eq!(states.states(), vec![State::Backup]);
+    assert_eq!(states.get(), vec![State::Backup]);
     assert!(!lab.has_address(0, VIP));
     lab.terminate(pid).unwrap();
     assert!(
         wait_for(Duration::from_secs(2), || lab.has_address(0, VIP)),
         "we did not take over; states {:?}",
-        states.states()
+        states.get()
     );
     d.shutdown().unwrap();
 }
@@ -262,7 +279,7 @@ fn netns_keepalived_ah_ours_master() {
         .spawn_driver(
             0,
             |h, i| our_ah_conf(200, IpAddr::V4(h.ipv4), i),
-            Recorder::default(),
+            States::default(),
         )
         .unwrap();
     assert!(wait_for(Duration::from_secs(6), || lab.has_address(0, VIP)));
@@ -301,7 +318,7 @@ fn netns_keepalived_v3_ipv6() {
         &keepalived_conf_with(100, "version 3\n  advert_int 0.1", vip6),
     )
     .unwrap();
-    let states = Recorder::default();
+    let states = States::default();
     let d = lab
         .spawn_driver(
             0,
