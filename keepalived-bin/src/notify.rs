@@ -78,13 +78,13 @@ impl Script {
         cmd: &model::Command,
         default: Option<RunAs>,
         security: bool,
-    ) -> Result<Script, String> {
+    ) -> Result<Script, crate::script::ScriptError> {
         let run_as = match &cmd.user {
             Some(u) => Some(crate::script::resolve(u)?),
             None => default,
         };
         if cmd.args.is_empty() {
-            return Err("empty command".to_owned());
+            return Err(crate::script::ScriptError::Empty);
         }
         let shell = needs_shell(&cmd.args);
         if security {
