@@ -385,11 +385,19 @@ fn alive(pid: u32) -> bool {
     !matches!(state, Some("Z" | "X"))
 }
 
-/// Whether the pid in `path` is a live process other than us (a stale pidfile is removed).
+/// Whether process `pid` runs the same program as we do (its command name is ours): after a
+/// crash, the pid of a stale pidfile may belong to an unrelated process by now.
+fn same_program(pid: u32) -> bool {
+    let comm = |p: &str| std::fs::read_to_string(format!("/proc/{p}/comm")).ok();
+    comm(&pid.to_string()).is_some_and(|c| Some(c) == comm("self"))
+}
+
+/// Whether the pid in `path` is a live process of ours other than us (a stale pidfile, or one
+/// whose pid now belongs to another program, is removed).
 pub(crate) fn running(path: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(path).ok()?;
     let pid: u32 = text.trim().parse().ok()?;
-    if pid != std::process::id() && alive(pid) {
+    if pid != std::process::id() && alive(pid) && same_program(pid) {
         Some(pid)
     } else {
         let _ = std::fs::remove_file(path);
@@ -490,6 +498,26 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn a_pidfile_naming_another_program_is_stale() {
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("kars-pidfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keepalived.pid");
+        std::fs::write(&path, format!("{}\n", other.id())).unwrap();
+        let found = running(&path);
+        let removed = !path.exists();
+        let _ = other.kill();
+        let _ = other.wait();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(same_program(std::process::id()));
+        assert_eq!(found, None, "a reused pid made us think a daemon runs");
+        assert!(removed, "the stale pidfile stayed");
+    }
 
     #[test]
     fn liveness() {
