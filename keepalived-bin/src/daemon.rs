@@ -260,6 +260,12 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
             if m.config.instances.is_empty() {
                 log.warn("no vrrp_instance configured");
             }
+            // The engine's own checks before the notify configuration changes: a reload the
+            // driver refuses must not leave the notifier on the refused file's scripts.
+            if let Err(e) = m.config.validate() {
+                log.error(&format!("configuration refused: {e}"));
+                return None;
+            }
             crate::notify::configure(m.alerts, log);
             Some(m.config)
         }
