@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::{Daemon, Files, SHORT, launch};
 use scheduler::Signal;
-use vrrp_engine::testlab::{Capture, Lab, privileged, run, vrrp_in_frame, wait_for};
+use vrrp_engine::testlab::{Capture, Lab, privileged, process_alive, run, vrrp_in_frame, wait_for};
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
 
@@ -210,25 +210,32 @@ fn with_dont_respawn_the_parent_stops_when_the_child_dies() {
 }
 
 #[test]
-fn a_child_that_cannot_start_is_not_respawned() {
-    if !privileged("a_child_that_cannot_start_is_not_respawned").unwrap() {
+fn a_respawned_child_that_cannot_start_is_retried_until_the_file_is_fixed() {
+    if !privileged("a_respawned_child_that_cannot_start_is_retried_until_the_file_is_fixed")
+        .unwrap()
+    {
         return;
     }
     let lab = Lab::new(1).unwrap();
     let (d, child) = master(&lab, &[]);
     // The file is broken by the time the crashed child is respawned: the new child exits 5
-    // (configuration unusable) and the parent stops rather than respawn it in a loop.
+    // (configuration unusable). Stopping would leave the router without VRRP for good, so the
+    // parent keeps retrying with its backoff, and the first retry after the fix runs again.
+    let good = std::fs::read_to_string(&d.conf).unwrap();
     std::fs::write(&d.conf, "vrrp_instance VI_1 {\n  interface eth0\n").unwrap();
     Signal::KILL.send_to(child).unwrap();
-    assert!(lab.wait_exit(d.pid, SHORT).unwrap(), "{}", d.log());
-    d.wait_log("exited with status 5 (it cannot start with this configuration)");
-    assert_eq!(
-        d.log().matches("Starting VRRP child").count(),
-        2,
+    d.wait_log("it cannot start with the configuration as it is now");
+    assert!(process_alive(d.pid), "the parent stopped:\n{}", d.log());
+    std::fs::write(&d.conf, good).unwrap();
+    // The crashed child left its VIP (kill -9): wait for a child that runs and is MASTER again.
+    d.wait_until(|| d.log().matches("(VI_1) Entering MASTER STATE").count() >= 2);
+    assert!(lab.has_address(0, VIP));
+    assert!(
+        d.log().matches("Starting VRRP child").count() >= 3,
         "{}",
         d.log()
     );
-    assert!(!d.pidfile.exists() && !d.vrrp_pidfile.exists());
+    assert!(process_alive(d.pid), "{}", d.log());
 }
 
 #[test]
