@@ -74,7 +74,7 @@ pub(crate) struct Case {
     pub(crate) unicast: bool,
     /// A second instance (VRID 52) and a sync group of both.
     pub(crate) sync_group: bool,
-    /// `track_interface { trk0 }` (a dummy interface in both routers).
+    /// `track_interface { trk0 }` (an extra interface in both routers).
     pub(crate) track: bool,
     /// How many times the failovers are measured (the medians are compared).
     pub(crate) cycles: usize,
@@ -505,8 +505,15 @@ pub(crate) fn lab_for(case: &Case) -> Lab {
     let lab = Lab::new(3).unwrap();
     if case.track {
         for h in [A, B] {
-            lab.ip(h, &["link", "add", "trk0", "type", "dummy"])
-                .unwrap();
+            // A veth pair (the dummy driver may be missing); trk0 is the tracked end.
+            lab.ip(
+                h,
+                &[
+                    "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+                ],
+            )
+            .unwrap();
+            lab.ip(h, &["link", "set", "trk1", "up"]).unwrap();
             lab.ip(h, &["link", "set", "trk0", "up"]).unwrap();
         }
     }
