@@ -83,8 +83,6 @@ fn interop_v3_sync_group() {
         "interop_v3_sync_group",
         Case {
             sync_group: true,
-            // keepalived's sync group adds up to an advert interval of its own jitter.
-            cycles: 5,
             ..Case::v3(100)
         },
     );

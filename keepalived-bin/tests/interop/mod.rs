@@ -98,7 +98,8 @@ impl Case {
         Case {
             version: 3,
             advert_ms,
-            cycles: 3,
+            // Short intervals on a loaded machine: compare medians of 5.
+            cycles: 5,
             ..Case::v2()
         }
     }
@@ -685,15 +686,6 @@ impl<'l> Bench<'l> {
             "no priority-0 advert from A on SIGTERM"
         );
         self.assert_b_took_over(since);
-        if std::env::var("KARS_DEBUG").is_ok() {
-            for vrid in [VRID, VRID + 1] {
-                for (t, src, p) in adverts(&self.cap_b, vrid) {
-                    if t >= since {
-                        eprintln!("{:?} vrid {vrid} {:?} {src} {p}", self.a.kind, t - since);
-                    }
-                }
-            }
-        }
         self.measure(since)
     }
 
