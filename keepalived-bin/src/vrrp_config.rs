@@ -5,7 +5,7 @@
 //! host (interface indexes, primary addresses) comes in through [`HostView`], so the mapping is
 //! testable without a kernel.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use confparse::model::{self, AuthType, Config, Track, VrrpInstance};
@@ -16,6 +16,7 @@ use vrrp_engine::config::{
     TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus, UnicastPeer,
     VirtualAddress, VirtualRoute,
 };
+use vrrp_engine::config::{NextHop, RouteKind, StaticConfig, VirtualRule, table_number};
 use vrrp_engine::{AdvertInterval, AuthConfig, Centiseconds, Seconds};
 
 /// What the mapping needs to know about the host.
@@ -25,6 +26,49 @@ pub(crate) trait HostView {
     /// The addresses of interface `ifindex` in the given family that adverts may be sent from
     /// (for IPv6, the link-local ones), in the kernel's order.
     fn source_addresses(&self, ifindex: u32, ipv6: bool) -> Vec<IpAddr>;
+    /// The number of routing table `name` (beyond `main`, `local` and `default`), from
+    /// iproute2's `rt_tables` files as `ip route … table NAME` reads them.
+    fn route_table(&self, name: &str) -> Option<u32> {
+        rt_tables_lookup(name)
+    }
+}
+
+/// Looks `name` up in iproute2's table names: `/etc/iproute2/rt_tables`, then
+/// `/etc/iproute2/rt_tables.d/*.conf`, then the distribution defaults under `/usr/share` and
+/// `/usr/lib`. Lines are `NUMBER NAME`; `#` starts a comment.
+fn rt_tables_lookup(name: &str) -> Option<u32> {
+    let mut files = vec![std::path::PathBuf::from("/etc/iproute2/rt_tables")];
+    if let Ok(dir) = std::fs::read_dir("/etc/iproute2/rt_tables.d") {
+        let mut confs: Vec<_> = dir
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+            .collect();
+        confs.sort();
+        files.extend(confs);
+    }
+    files.push("/usr/share/iproute2/rt_tables".into());
+    files.push("/usr/lib/iproute2/rt_tables".into());
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .find_map(|text| table_in(&text, name))
+}
+
+/// The number of table `name` in the text of an `rt_tables` file.
+fn table_in(text: &str, name: &str) -> Option<u32> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let mut w = line.split_whitespace();
+        let (num, n) = (w.next()?, w.next()?);
+        if n != name {
+            return None;
+        }
+        match num.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => num.parse().ok(),
+        }
+    })
 }
 
 /// Something in the configuration that is not acted on, with where it was written.
@@ -178,6 +222,7 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
         });
     }
     let _ = GroupId(0); // group ids are the indexes of `sync_groups`
+    let statics = statics(config, &mut cx);
     Ok(Mapped {
         config: EngineConfig {
             instances,
@@ -185,6 +230,7 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
             trackers: cx.trackers,
             log_interval: Duration::from_secs(60),
             log_unknown_vrids: false,
+            statics,
         },
         warnings: cx.warnings,
     })
@@ -236,21 +282,6 @@ fn global_warnings(config: &Config, cx: &mut Ctx<'_>) {
     }
     for raw in &g.extra {
         unknown_keyword(raw, cx);
-    }
-    for a in &config.static_ipaddress {
-        cx.warn(
-            a.span,
-            format!(
-                "static_ipaddress {}: static addresses are not installed yet",
-                a.prefix.addr
-            ),
-        );
-    }
-    for r in &config.static_routes {
-        cx.warn(r.span, "static_routes: static routes are not installed yet");
-    }
-    for r in &config.static_rules {
-        cx.warn(r.span, "static_rules: static rules are not installed yet");
     }
     for s in &config.vrrp_scripts {
         cx.warn(
@@ -356,97 +387,327 @@ fn garp(global: &model::GlobalDefs, own: &model::GarpSettings) -> GarpConfig {
     }
 }
 
+/// `static_ipaddress`, `static_routes` and `static_rules`. A line that cannot be installed (an
+/// unknown interface) is skipped with a warning, as keepalived skips it.
+fn statics(config: &Config, cx: &mut Ctx<'_>) -> StaticConfig {
+    let mut out = StaticConfig::default();
+    // keepalived-behaviour.md §1.3.3: a static address without `dev` goes on the default
+    // interface (`default_interface`, else eth0).
+    let default_dev = config
+        .global
+        .default_interface
+        .clone()
+        .unwrap_or_else(|| "eth0".to_owned());
+    for a in &config.static_ipaddress {
+        let dev = a.dev.clone().unwrap_or_else(|| default_dev.clone());
+        let Some(ifindex) = cx.host.if_index(&dev) else {
+            cx.warn(
+                a.span,
+                format!(
+                    "static_ipaddress {}: interface '{dev}' does not exist: skipped",
+                    a.prefix.addr
+                ),
+            );
+            continue;
+        };
+        let mut plain = a.clone();
+        plain.dev = None;
+        if let Ok(mut va) = address(&plain, false, "static_ipaddress", cx) {
+            va.interface = Some(InterfaceId(ifindex));
+            out.addresses.push(va);
+        }
+    }
+    for r in &config.static_routes {
+        match route(r, "static_routes", cx) {
+            Ok(Some(r)) => out.routes.push(r),
+            Ok(None) => {}
+            Err(e) => cx.warn(e.span, format!("static_routes: {}: skipped", e.message)),
+        }
+    }
+    for r in &config.static_rules {
+        if let Some(r) = rule(r, "static_rules", cx) {
+            out.rules.push(r);
+        }
+    }
+    out
+}
+
+/// `brd`: an IPv4 address, or `+`/`-` for the prefix's all-ones/all-zeros host part (as
+/// `ip addr add … brd +`).
+fn broadcast(addr: IpAddr, prefix_len: u8, text: &str) -> Option<Ipv4Addr> {
+    let IpAddr::V4(v4) = addr else {
+        return None;
+    };
+    let host_mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+    match text {
+        "+" => Some(Ipv4Addr::from(u32::from(v4) | host_mask)),
+        "-" => Some(Ipv4Addr::from(u32::from(v4) & !host_mask)),
+        _ => text.parse().ok(),
+    }
+}
+
 fn address(
     a: &model::IpAddress,
     excluded: bool,
+    section: &str,
     cx: &mut Ctx<'_>,
 ) -> Result<VirtualAddress, MapError> {
     let interface = match &a.dev {
         Some(dev) => Some(cx.interface(dev, a.span)?),
         None => None,
     };
-    let ignored = [
-        ("scope", a.scope.is_some()),
-        ("brd", a.broadcast.is_some()),
-        ("label", a.label.is_some()),
-        ("peer", a.peer.is_some()),
-        ("no_track", a.no_track),
-        ("options", !a.options.is_empty()),
-    ];
-    for (kw, set) in ignored {
-        if set {
+    let mut va = VirtualAddress::host(a.prefix.addr);
+    va.prefix_len = a.prefix.len;
+    va.interface = interface;
+    va.excluded = excluded;
+    // The kernel's limit (IFNAMSIZ - 1), as keepalived truncates.
+    va.label = a.label.as_ref().map(|l| {
+        let mut end = l.len().min(15);
+        while !l.is_char_boundary(end) {
+            end -= 1;
+        }
+        l[..end].to_owned()
+    });
+    va.scope = a.scope.map(model::Scope::value);
+    if let Some(b) = &a.broadcast {
+        va.broadcast = broadcast(a.prefix.addr, a.prefix.len, b);
+        if va.broadcast.is_none() {
             cx.warn(
                 a.span,
                 format!(
-                    "virtual address {}: '{kw}' is not supported yet: ignored",
+                    "{section} {}: broadcast '{b}' is not an IPv4 address: ignored",
                     a.prefix.addr
                 ),
             );
         }
     }
-    Ok(VirtualAddress {
-        addr: a.prefix.addr,
-        prefix_len: a.prefix.len,
-        interface,
-        excluded,
-    })
+    va.peer = a.peer.map(|p| (p.addr, p.len));
+    va.no_track = a.no_track;
+    let mut opts = a.options.iter();
+    while let Some(o) = opts.next() {
+        match o.as_str() {
+            "-nodad" => va.nodad = false,
+            "nodad" => va.nodad = true,
+            "home" => va.home = true,
+            "noprefixroute" => va.noprefixroute = true,
+            "autojoin" => va.autojoin = true,
+            "preferred_lft" => {
+                let v = opts.next().map_or("", String::as_str);
+                va.preferred_lft = if v == "forever" {
+                    Some(u32::MAX)
+                } else {
+                    v.parse().ok()
+                };
+                if va.preferred_lft.is_none() {
+                    cx.warn(
+                        a.span,
+                        format!(
+                            "{section} {}: preferred_lft '{v}' is not a number or 'forever': ignored",
+                            a.prefix.addr
+                        ),
+                    );
+                }
+            }
+            other => {
+                let _ = opts.next(); // track_group NAME and anything else with a value
+                cx.warn(
+                    a.span,
+                    format!(
+                        "{section} {}: '{other}' is not supported yet: ignored",
+                        a.prefix.addr
+                    ),
+                );
+            }
+        }
+    }
+    Ok(va)
 }
 
-fn route(r: &model::Route, cx: &mut Ctx<'_>) -> Result<Option<VirtualRoute>, MapError> {
+/// `nexthop via GW dev IF weight W onlink`, repeated.
+fn nexthops(words: &[String], cx: &mut Ctx<'_>, span: Span) -> Result<Vec<NextHop>, String> {
+    let mut hops = Vec::new();
+    let mut it = words.iter().map(String::as_str);
+    while let Some(w) = it.next() {
+        match w {
+            "nexthop" => hops.push(NextHop {
+                gateway: None,
+                interface: None,
+                weight: 1,
+                onlink: false,
+            }),
+            "onlink" => {
+                if let Some(h) = hops.last_mut() {
+                    h.onlink = true;
+                }
+            }
+            "via" | "gw" | "dev" | "weight" => {
+                let v = it.next().ok_or_else(|| format!("'{w}' needs a value"))?;
+                let h = hops.last_mut().ok_or("'nexthop' expected")?;
+                match w {
+                    "dev" => {
+                        h.interface = Some(cx.interface(v, span).map_err(|e| e.message)?);
+                    }
+                    "weight" => {
+                        h.weight = v
+                            .parse()
+                            .ok()
+                            .filter(|n| (1..=256).contains(n))
+                            .ok_or_else(|| format!("weight '{v}' is not 1-256"))?;
+                    }
+                    _ => {
+                        h.gateway =
+                            Some(v.parse().map_err(|_| format!("'{v}' is not an address"))?);
+                    }
+                }
+            }
+            other => return Err(format!("nexthop option '{other}' is not supported yet")),
+        }
+    }
+    Ok(hops)
+}
+
+fn route(
+    r: &model::Route,
+    section: &str,
+    cx: &mut Ctx<'_>,
+) -> Result<Option<VirtualRoute>, MapError> {
     let Some(dest) = r.dest else {
         cx.warn(
             r.span,
-            "virtual_routes entry without a destination: ignored",
+            format!("{section} entry without a destination: ignored"),
         );
         return Ok(None);
     };
-    if let Some(kind) = &r.kind {
-        cx.warn(
-            r.span,
-            format!("virtual_routes: route type '{kind}' is not supported yet: route ignored"),
-        );
-        return Ok(None);
-    }
-    let table = match &r.table {
-        None => None,
-        Some(t) => {
-            match t.parse::<u32>() {
-                Ok(n) => Some(n),
-                Err(_) if t == "main" => None,
-                Err(_) => {
-                    cx.warn(r.span, format!("virtual_routes: table '{t}' by name is not supported yet: route ignored"));
-                    return Ok(None);
-                }
-            }
-        }
-    };
-    let ignored = [
-        ("or", r.or.is_some()),
-        ("scope", r.scope.is_some()),
-        ("no_track", r.no_track),
-        ("options", !r.options.is_empty()),
-    ];
-    for (kw, set) in ignored {
-        if set {
+    let kind = match r.kind.as_deref() {
+        None | Some("unicast") => RouteKind::Unicast,
+        Some("blackhole") => RouteKind::Blackhole,
+        Some("unreachable") => RouteKind::Unreachable,
+        Some("prohibit") => RouteKind::Prohibit,
+        Some("throw") => RouteKind::Throw,
+        Some(kind) => {
             cx.warn(
                 r.span,
-                format!("virtual_routes: '{kw}' is not supported yet: ignored"),
+                format!("{section}: route type '{kind}' is not supported yet: route ignored"),
             );
+            return Ok(None);
         }
-    }
+    };
+    let table = match &r.table {
+        None => None,
+        Some(t) => match table_number(t).or_else(|| cx.host.route_table(t)) {
+            Some(254) => None,
+            Some(n) => Some(n),
+            None => {
+                cx.warn(
+                    r.span,
+                    format!("{section}: unknown routing table '{t}': route ignored"),
+                );
+                return Ok(None);
+            }
+        },
+    };
     let interface = match &r.dev {
         Some(dev) => Some(cx.interface(dev, r.span)?),
         None => None,
     };
-    Ok(Some(VirtualRoute {
-        dest: dest.addr,
-        prefix_len: dest.len,
-        gateway: r.via,
-        source: r.src,
-        interface,
-        table,
-        metric: r.metric,
-    }))
+    let mut route = VirtualRoute::to(dest.addr, dest.len);
+    route.kind = kind;
+    route.table = table;
+    route.interface = interface;
+    route.gateway = r.via;
+    route.source = r.src;
+    route.metric = r.metric;
+    route.scope = r.scope.map(model::Scope::value);
+    route.no_track = r.no_track;
+    // `or GW2` (deprecated): a two-hop multipath route through the same interface.
+    if let (Some(gw), Some(or)) = (r.via, r.or) {
+        route.nexthops = [gw, or]
+            .into_iter()
+            .map(|g| NextHop {
+                gateway: Some(g),
+                interface,
+                weight: 1,
+                onlink: false,
+            })
+            .collect();
+    }
+    let mut ignored = Vec::new();
+    let mut i = 0;
+    while i < r.options.len() {
+        match r.options[i].as_str() {
+            "onlink" => route.onlink = true,
+            "nexthop" => {
+                match nexthops(&r.options[i..], cx, r.span) {
+                    Ok(hops) => route.nexthops = hops,
+                    Err(e) => {
+                        cx.warn(r.span, format!("{section}: {e}: route ignored"));
+                        return Ok(None);
+                    }
+                }
+                break;
+            }
+            "pervasive" => ignored.push("pervasive"),
+            other => {
+                ignored.push(other);
+                i += 1; // its value
+            }
+        }
+        i += 1;
+    }
+    if !ignored.is_empty() {
+        cx.warn(
+            r.span,
+            format!(
+                "{section}: {} not supported yet: ignored",
+                ignored
+                    .iter()
+                    .map(|o| format!("'{o}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    Ok(Some(route))
+}
+
+/// An `ip rule` line. A selector this mapping does not know makes the whole rule ignored (a
+/// rule installed without one of its selectors would match more traffic than configured).
+fn rule(r: &model::Rule, section: &str, cx: &mut Ctx<'_>) -> Option<VirtualRule> {
+    // `track_group NAME` applies to static rules only and is not supported yet.
+    // A table named in `rt_tables` is given to the parser by number.
+    let mut words: Vec<String> = Vec::with_capacity(r.words.len());
+    let mut it = r.words.iter();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "track_group" => {
+                let _ = it.next();
+                cx.warn(
+                    r.span,
+                    format!("{section}: track_group is not supported yet: ignored"),
+                );
+            }
+            "table" | "lookup" => {
+                words.push(w.clone());
+                if let Some(t) = it.next() {
+                    words.push(match table_number(t).or_else(|| cx.host.route_table(t)) {
+                        Some(n) => n.to_string(),
+                        None => t.clone(),
+                    });
+                }
+            }
+            _ => words.push(w.clone()),
+        }
+    }
+    match VirtualRule::parse(words.iter().map(String::as_str)) {
+        Ok(rule) => Some(rule),
+        Err(why) => {
+            cx.warn(
+                r.span,
+                format!("{section} '{}': {why}: rule ignored", r.words.join(" ")),
+            );
+            None
+        }
+    }
 }
 
 #[allow(clippy::too_many_lines)] // one keyword after the other
@@ -527,18 +788,24 @@ fn instance(
     ic.virtual_addresses =
         Vec::with_capacity(vi.virtual_ipaddress.len() + vi.virtual_ipaddress_excluded.len());
     for a in &vi.virtual_ipaddress {
-        ic.virtual_addresses.push(address(a, false, cx)?);
+        // keepalived 2.x treats a VIP of the other family as excluded (confparse warns).
+        let other_family = a.prefix.addr.is_ipv6() != ipv6;
+        ic.virtual_addresses
+            .push(address(a, other_family, "virtual_ipaddress", cx)?);
     }
     for a in &vi.virtual_ipaddress_excluded {
-        ic.virtual_addresses.push(address(a, true, cx)?);
+        ic.virtual_addresses
+            .push(address(a, true, "virtual_ipaddress_excluded", cx)?);
     }
     for r in &vi.virtual_routes {
-        if let Some(r) = route(r, cx)? {
+        if let Some(r) = route(r, "virtual_routes", cx)? {
             ic.virtual_routes.push(r);
         }
     }
     for r in &vi.virtual_rules {
-        cx.warn(r.span, "virtual_rules are not supported yet: ignored");
+        if let Some(r) = rule(r, "virtual_rules", cx) {
+            ic.virtual_rules.push(r);
+        }
     }
     if let Some(peers) = &vi.unicast_peer {
         ic.unicast_peers = peers
@@ -603,7 +870,7 @@ fn instance(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
-    use std::net::Ipv4Addr;
+    use vrrp_engine::config::RuleAction;
 
     struct FakeHost;
     impl HostView for FakeHost {
@@ -625,6 +892,18 @@ mod tests {
                 _ => Vec::new(),
             }
         }
+        fn route_table(&self, name: &str) -> Option<u32> {
+            (name == "isp2").then_some(1002)
+        }
+    }
+
+    #[test]
+    fn rt_tables_lines() {
+        let text = "# comment\n255\tlocal\n254 main # the main one\n0x10 hexed\n\n1002 isp2\n";
+        assert_eq!(table_in(text, "isp2"), Some(1002));
+        assert_eq!(table_in(text, "hexed"), Some(16));
+        assert_eq!(table_in(text, "comment"), None);
+        assert_eq!(table_in(text, "nope"), None);
     }
 
     fn mapped(text: &str) -> (Mapped, confparse::Parsed) {
@@ -756,6 +1035,148 @@ mod tests {
             .collect();
         assert_eq!(vs.len(), 1, "{lines:#?}");
         assert!(vs[0].starts_with("test.conf:16:"), "{lines:#?}");
+    }
+
+    /// Every address, route and rule attribute, and the static sections.
+    const ATTRS: &str = "global_defs {
+ default_interface eth1
+}
+static_ipaddress {
+ 192.0.2.50/24 brd + label eth1:st scope link
+ 192.0.2.51 dev nope0
+ 2001:db8::50/64 dev eth0 preferred_lft 30 -nodad
+}
+static_routes {
+ blackhole 203.0.113.0/24 table 200
+}
+static_rules {
+ from 192.0.2.0/24 table 200 priority 1000
+ from 192.0.2.0/24 uidrange 1-2 table 200
+}
+vrrp_instance A {
+ interface eth0
+ virtual_router_id 1
+ virtual_ipaddress {
+  192.0.2.1/24 brd 192.0.2.255 label eth0:vip scope site no_track
+  192.0.2.2/24 brd - dev eth1
+  2001:db8::9
+ }
+ virtual_ipaddress_excluded {
+  2001:db8::1
+  2001:db8::2/64 preferred_lft forever noprefixroute
+ }
+ virtual_routes {
+  src 192.0.2.1 to 198.51.100.0/24 via 10.0.0.254 dev eth0 scope link table main metric 9 onlink
+  198.51.101.0/24 table 100 nexthop via 10.0.0.1 dev eth0 weight 2 nexthop via 10.0.0.2 onlink
+  198.51.102.0/24 via 10.0.0.1 or 10.0.0.2 dev eth0
+  unreachable 198.51.103.0/24 mtu 1400
+  nat 198.51.104.0/24
+  198.51.105.0/24 dev eth0 table isp2
+  198.51.106.0/24 dev eth0 table nosuch
+ }
+ virtual_rules {
+  from 192.0.2.0/24 to 198.51.100.0/24 iif eth0 oif eth1 fwmark 0x10/0xff tos 4 table 100 priority 50
+  not to 2001:db8::/32 goto 60 no_track
+  fwmark 7 prohibit
+  to 10.0.0.0/8 ipproto tcp table 5
+  from 192.0.2.9 lookup isp2
+ }
+}
+";
+
+    #[test]
+    fn address_route_and_rule_attributes() {
+        let (m, _) = mapped(ATTRS);
+        let c = &m.config.instances[0];
+        let v = &c.virtual_addresses;
+        assert_eq!(v[0].label.as_deref(), Some("eth0:vip"));
+        assert_eq!(v[0].broadcast, Some(Ipv4Addr::new(192, 0, 2, 255)));
+        assert_eq!(v[0].scope, Some(200));
+        assert!(v[0].no_track);
+        assert_eq!(v[1].broadcast, Some(Ipv4Addr::new(192, 0, 2, 0)));
+        assert_eq!(v[1].interface, Some(InterfaceId(3)));
+        assert!(v[2].excluded, "another family's VIP is excluded");
+        assert!(v[3].excluded && v[3].nodad);
+        assert_eq!(v[3].effective_preferred_lft(), 0);
+        assert_eq!(v[4].effective_preferred_lft(), u32::MAX);
+        assert!(v[4].noprefixroute);
+        let r = &c.virtual_routes;
+        assert_eq!(r.len(), 5, "{r:#?}");
+        assert_eq!(r[4].table, Some(1002));
+        assert_eq!(r[0].source, Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(
+            (r[0].table, r[0].metric, r[0].scope),
+            (None, Some(9), Some(253))
+        );
+        assert!(r[0].onlink);
+        assert_eq!(r[1].table, Some(100));
+        assert_eq!(r[1].nexthops.len(), 2);
+        assert_eq!(r[1].nexthops[0].weight, 2);
+        assert_eq!(r[1].nexthops[0].interface, Some(InterfaceId(2)));
+        assert!(r[1].nexthops[1].onlink);
+        assert_eq!(r[2].nexthops.len(), 2);
+        assert_eq!(r[2].nexthops[1].gateway, Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(r[3].kind, RouteKind::Unreachable);
+        let rules = &c.virtual_rules;
+        assert_eq!(rules.len(), 4, "{rules:#?}");
+        assert_eq!(rules[3].table, Some(1002));
+        assert_eq!(rules[0].from, Some(("192.0.2.0".parse().unwrap(), 24)));
+        assert_eq!(rules[0].to, Some(("198.51.100.0".parse().unwrap(), 24)));
+        assert_eq!(rules[0].iif.as_deref(), Some("eth0"));
+        assert_eq!(rules[0].oif.as_deref(), Some("eth1"));
+        assert_eq!(rules[0].fwmark, Some((0x10, Some(0xff))));
+        assert_eq!(
+            (rules[0].tos, rules[0].table, rules[0].priority),
+            (4, Some(100), Some(50))
+        );
+        assert!(rules[1].ipv6 && rules[1].invert && rules[1].no_track);
+        assert_eq!(rules[1].action, RuleAction::Goto(60));
+        assert!(!rules[2].ipv6);
+        assert_eq!(rules[2].action, RuleAction::Prohibit);
+        assert!(m.config.validate().is_ok());
+    }
+
+    #[test]
+    fn static_sections_and_attribute_warnings() {
+        let (m, parsed) = mapped(ATTRS);
+        let lines: Vec<String> = m
+            .warnings
+            .iter()
+            .map(|w| w.render(&parsed.sources))
+            .collect();
+        let st = &m.config.statics;
+        assert_eq!(st.addresses.len(), 2);
+        assert_eq!(st.addresses[0].interface, Some(InterfaceId(3)));
+        assert_eq!(
+            st.addresses[0].broadcast,
+            Some(Ipv4Addr::new(192, 0, 2, 255))
+        );
+        assert_eq!(st.addresses[0].label.as_deref(), Some("eth1:st"));
+        assert_eq!(st.addresses[1].preferred_lft, Some(30));
+        assert!(!st.addresses[1].nodad);
+        assert_eq!(st.routes[0].kind, RouteKind::Blackhole);
+        assert_eq!(st.routes[0].table, Some(200));
+        assert_eq!(st.rules.len(), 1);
+        assert_eq!(st.rules[0].priority, Some(1000));
+        let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
+        assert!(
+            has("test.conf:6: static_ipaddress 192.0.2.51: interface 'nope0'"),
+            "{lines:#?}"
+        );
+        assert!(has("'mtu' not supported"), "{lines:#?}");
+        assert!(has("route type 'nat'"), "{lines:#?}");
+        assert!(has("unknown routing table 'nosuch'"), "{lines:#?}");
+        assert!(
+            has("'uidrange' is not supported yet: rule ignored"),
+            "{lines:#?}"
+        );
+        assert!(
+            has("'ipproto' is not supported yet: rule ignored"),
+            "{lines:#?}"
+        );
+        assert!(!has("not acted"), "{lines:#?}");
+        assert_eq!(lines.len(), 6, "{lines:#?}");
+        assert!(m.config.validate().is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use vrrp_proto::{AdvertInterval, AhParams, Auth, AuthConfig, Ipv4ChecksumMode, Repr};
 
-use crate::config::{GroupId, InstanceId, InterfaceId, VirtualAddress, VirtualRoute};
+use crate::config::{GroupId, InstanceId, InterfaceId, VirtualAddress, VirtualRoute, VirtualRule};
 use crate::{Priority, State};
 
 /// One thing for the driver to do, in order. Fetch them with
@@ -49,6 +49,20 @@ pub enum Action {
         instance: InstanceId,
         /// The route.
         route: VirtualRoute,
+    },
+    /// Install a virtual rule (after the instance's routes).
+    AddRule {
+        /// Owning instance.
+        instance: InstanceId,
+        /// The rule.
+        rule: VirtualRule,
+    },
+    /// Remove a virtual rule (before the instance's routes, as keepalived does).
+    RemoveRule {
+        /// Owning instance.
+        instance: InstanceId,
+        /// The rule.
+        rule: VirtualRule,
     },
     /// Send a burst of gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6):
     /// `repeat` frames for each address, paced by the driver's `garp_interval`/`gna_interval`.

@@ -6,7 +6,7 @@
 
 use core::time::Duration;
 use std::collections::HashSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use vrrp_proto::{AdvertInterval, AuthConfig, Centiseconds, Ipv4ChecksumMode, Seconds};
 
@@ -43,6 +43,8 @@ pub struct EngineConfig {
     /// `log_unknown_vrids`: log adverts for VRIDs no instance runs (at most once per
     /// `log_interval`); they are always counted.
     pub log_unknown_vrids: bool,
+    /// Static addresses, routes and rules (the driver's business; see [`StaticConfig`]).
+    pub statics: StaticConfig,
 }
 
 /// Which state an instance asks for at start (`state MASTER|BACKUP`).
@@ -56,8 +58,10 @@ pub enum InitialState {
     Master,
 }
 
-/// A virtual address (`virtual_ipaddress` or `virtual_ipaddress_excluded` entry).
+/// A virtual or static address (`virtual_ipaddress`, `virtual_ipaddress_excluded` or
+/// `static_ipaddress` line; keepalived-behaviour.md §1.3.3, `ip addr add` options).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[allow(clippy::struct_excessive_bools)] // one per `ip addr` flag keyword
 pub struct VirtualAddress {
     /// The address.
     pub addr: IpAddr,
@@ -67,6 +71,32 @@ pub struct VirtualAddress {
     pub interface: Option<InterfaceId>,
     /// `true` for `virtual_ipaddress_excluded`: installed and announced, never put in adverts.
     pub excluded: bool,
+    /// `label`: the IPv4 address label (`eth0:1`); ignored for IPv6, as by the kernel.
+    pub label: Option<String>,
+    /// `scope`: the kernel's numeric scope (0 global, 200 site, 253 link, 254 host, 255
+    /// nowhere); `None` is global.
+    pub scope: Option<u8>,
+    /// `brd`/`broadcast` (IPv4 only).
+    pub broadcast: Option<Ipv4Addr>,
+    /// `peer ADDR/LEN`: the remote end of a point-to-point address (its prefix length is the
+    /// one the kernel records).
+    pub peer: Option<(IpAddr, u8)>,
+    /// IPv6: install without duplicate address detection (`IFA_F_NODAD`), so the address is
+    /// usable and announceable at once. On by default, as in keepalived; `-nodad` clears it.
+    pub nodad: bool,
+    /// IPv6 preferred lifetime in seconds (`preferred_lft`): `None` is keepalived's default,
+    /// 0 (deprecated, never chosen as a source address) for a /128 and forever otherwise;
+    /// `Some(u32::MAX)` is `forever`.
+    pub preferred_lft: Option<u32>,
+    /// `home` (`IFA_F_HOMEADDRESS`, IPv6).
+    pub home: bool,
+    /// `noprefixroute` (`IFA_F_NOPREFIXROUTE`): no prefix route is added with the address.
+    pub noprefixroute: bool,
+    /// `autojoin` (`IFA_F_MCAUTOJOIN`): join the multicast group of a multicast address.
+    pub autojoin: bool,
+    /// `no_track`: when removed behind our back, the address is not put back until the
+    /// instance next becomes MASTER.
+    pub no_track: bool,
 }
 
 impl VirtualAddress {
@@ -78,11 +108,62 @@ impl VirtualAddress {
             prefix_len,
             interface: None,
             excluded: false,
+            label: None,
+            scope: None,
+            broadcast: None,
+            peer: None,
+            nodad: true,
+            preferred_lft: None,
+            home: false,
+            noprefixroute: false,
+            autojoin: false,
+            no_track: false,
+        }
+    }
+
+    /// The preferred lifetime to install (seconds, `u32::MAX` = forever), keepalived's default
+    /// applied: IPv6 /128 addresses are deprecated (0), everything else is preferred forever.
+    pub fn effective_preferred_lft(&self) -> u32 {
+        match self.preferred_lft {
+            Some(v) => v,
+            None if self.addr.is_ipv6() && self.prefix_len == 128 => 0,
+            None => u32::MAX,
         }
     }
 }
 
-/// A virtual route (`virtual_routes` entry), installed while MASTER.
+/// What a route does with matching traffic (`ip route` route types).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RouteKind {
+    /// A normal route (through a gateway or out of an interface).
+    #[default]
+    Unicast,
+    /// `blackhole`: silently dropped.
+    Blackhole,
+    /// `unreachable`: dropped with ICMP unreachable.
+    Unreachable,
+    /// `prohibit`: dropped with ICMP administratively prohibited.
+    Prohibit,
+    /// `throw`: the lookup continues with the next rule.
+    Throw,
+}
+
+/// One hop of a multipath route (`nexthop via GW dev IF weight W onlink`, or the deprecated
+/// `or GW`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NextHop {
+    /// Gateway, if any.
+    pub gateway: Option<IpAddr>,
+    /// Output interface, if any.
+    pub interface: Option<InterfaceId>,
+    /// Weight, 1..=256 (1 when not given).
+    pub weight: u16,
+    /// `onlink`: the gateway is reachable on the interface without a matching route.
+    pub onlink: bool,
+}
+
+/// A virtual or static route (`virtual_routes` / `static_routes` line; keepalived-behaviour.md
+/// §1.3.4, `ip route add` options).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VirtualRoute {
     /// Destination network.
@@ -99,6 +180,307 @@ pub struct VirtualRoute {
     pub table: Option<u32>,
     /// Metric, if any.
     pub metric: Option<u32>,
+    /// Route type.
+    pub kind: RouteKind,
+    /// `scope`: the kernel's numeric scope; `None` lets the driver choose as `ip route` does
+    /// (link for an IPv4 route out of an interface with no gateway, global otherwise).
+    pub scope: Option<u8>,
+    /// Multipath hops (`nexthop …`); when not empty, `gateway` and `interface` are unused.
+    pub nexthops: Vec<NextHop>,
+    /// `onlink` for the single gateway.
+    pub onlink: bool,
+    /// `no_track`: when removed behind our back, the route is not put back until the instance
+    /// next becomes MASTER.
+    pub no_track: bool,
+}
+
+impl VirtualRoute {
+    /// A unicast route to `dest/prefix_len` in the main table with nothing else set.
+    pub fn to(dest: IpAddr, prefix_len: u8) -> Self {
+        VirtualRoute {
+            dest,
+            prefix_len,
+            gateway: None,
+            source: None,
+            interface: None,
+            table: None,
+            metric: None,
+            kind: RouteKind::Unicast,
+            scope: None,
+            nexthops: Vec::new(),
+            onlink: false,
+            no_track: false,
+        }
+    }
+}
+
+/// What a policy routing rule does (`ip rule` actions).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RuleAction {
+    /// `table N` (also the default: the main table).
+    #[default]
+    ToTable,
+    /// `goto PRIORITY`: continue with the rule of that priority.
+    Goto(u32),
+    /// `nop`.
+    Nop,
+    /// `blackhole`.
+    Blackhole,
+    /// `unreachable`.
+    Unreachable,
+    /// `prohibit`.
+    Prohibit,
+}
+
+/// A policy routing rule (`virtual_rules` / `static_rules` line, `ip rule add` syntax).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VirtualRule {
+    /// IPv6 rule (given by the addresses, or `inet6`).
+    pub ipv6: bool,
+    /// `from PREFIX`.
+    pub from: Option<(IpAddr, u8)>,
+    /// `to PREFIX`.
+    pub to: Option<(IpAddr, u8)>,
+    /// `iif NAME` (rules name interfaces; they may not exist yet).
+    pub iif: Option<String>,
+    /// `oif NAME`.
+    pub oif: Option<String>,
+    /// `fwmark MARK[/MASK]`.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `tos`.
+    pub tos: u8,
+    /// `not`: the selector is inverted.
+    pub invert: bool,
+    /// `priority`/`preference`/`order`; the kernel picks one when `None`.
+    pub priority: Option<u32>,
+    /// `table` (for [`RuleAction::ToTable`]; main when `None`).
+    pub table: Option<u32>,
+    /// The action.
+    pub action: RuleAction,
+    /// `no_track` (accepted; rules are not watched for removal).
+    pub no_track: bool,
+}
+
+impl VirtualRule {
+    /// A rule of the given family matching everything and looking up the main table.
+    pub fn new(ipv6: bool) -> Self {
+        VirtualRule {
+            ipv6,
+            from: None,
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            tos: 0,
+            invert: false,
+            priority: None,
+            table: None,
+            action: RuleAction::ToTable,
+            no_track: false,
+        }
+    }
+}
+
+/// Why an `ip rule` line could not be read ([`VirtualRule::parse`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleParseError(pub String);
+
+impl VirtualRule {
+    /// Reads the words of an `ip rule` line as keepalived.conf's `virtual_rules` and
+    /// `static_rules` write them: `from`/`to PREFIX|all`, `iif`/`dev NAME`, `oif NAME`,
+    /// `fwmark MARK[/MASK]`, `tos`/`dsfield N`, `priority`/`preference`/`order`/`pref N`,
+    /// `table`/`lookup N|main|local|default`, `goto N`, `nop`, `blackhole`, `unreachable`,
+    /// `prohibit`, `not`, `inet`/`inet6`, `no_track`. Numbers may be written `0x…`. The family is
+    /// the addresses' (IPv4 when none, unless `inet6`). Any other word is refused: a rule
+    /// installed without one of its selectors would match more traffic than configured.
+    pub fn parse<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Self, RuleParseError> {
+        let err = |m: String| RuleParseError(m);
+        let mut out = VirtualRule::new(false);
+        let mut family: Option<bool> = None;
+        let mut it = words.into_iter();
+        while let Some(w) = it.next() {
+            let takes_value = matches!(
+                w,
+                "from"
+                    | "to"
+                    | "iif"
+                    | "dev"
+                    | "oif"
+                    | "fwmark"
+                    | "tos"
+                    | "dsfield"
+                    | "priority"
+                    | "preference"
+                    | "order"
+                    | "pref"
+                    | "table"
+                    | "lookup"
+                    | "goto"
+            );
+            let v = if takes_value {
+                it.next()
+                    .ok_or_else(|| err(format!("'{w}' needs a value")))?
+            } else {
+                ""
+            };
+            let bad = |what: &str| err(format!("'{v}' is not {what}"));
+            match w {
+                "from" | "to" => {
+                    let p = if v == "all" || v == "default" {
+                        None
+                    } else {
+                        let p = parse_prefix(v).ok_or_else(|| bad("an address prefix"))?;
+                        if family.is_some_and(|f| f != p.0.is_ipv6()) {
+                            return Err(err("mixed address families".to_owned()));
+                        }
+                        family = Some(p.0.is_ipv6());
+                        Some(p)
+                    };
+                    if w == "from" {
+                        out.from = p;
+                    } else {
+                        out.to = p;
+                    }
+                }
+                "iif" | "dev" => out.iif = Some(v.to_owned()),
+                "oif" => out.oif = Some(v.to_owned()),
+                "fwmark" => {
+                    let (m, mask) = match v.split_once('/') {
+                        Some((m, k)) => {
+                            (m, Some(parse_u32(k).ok_or_else(|| bad("a mark[/mask]"))?))
+                        }
+                        None => (v, None),
+                    };
+                    out.fwmark = Some((parse_u32(m).ok_or_else(|| bad("a mark[/mask]"))?, mask));
+                }
+                "tos" | "dsfield" => {
+                    out.tos = parse_u32(v)
+                        .and_then(|n| u8::try_from(n).ok())
+                        .ok_or_else(|| bad("a TOS value"))?;
+                }
+                "priority" | "preference" | "order" | "pref" => {
+                    out.priority = Some(parse_u32(v).ok_or_else(|| bad("a priority"))?);
+                }
+                "table" | "lookup" => {
+                    out.table =
+                        Some(table_number(v).ok_or_else(|| {
+                            err(format!("table '{v}' by name is not supported yet"))
+                        })?);
+                }
+                "goto" => {
+                    let target = parse_u32(v).ok_or_else(|| bad("a rule priority"))?;
+                    out.action = RuleAction::Goto(target);
+                }
+                "nop" => out.action = RuleAction::Nop,
+                "blackhole" => out.action = RuleAction::Blackhole,
+                "unreachable" => out.action = RuleAction::Unreachable,
+                "prohibit" => out.action = RuleAction::Prohibit,
+                "not" => out.invert = true,
+                "inet" => family = Some(false),
+                "inet6" => family = Some(true),
+                "no_track" => out.no_track = true,
+                other => return Err(err(format!("'{other}' is not supported yet"))),
+            }
+        }
+        out.ipv6 = family.unwrap_or(false);
+        Ok(out)
+    }
+}
+
+/// `ip rule` words that [`VirtualRule::parse`] reads back to the same rule.
+impl core::fmt::Display for VirtualRule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.ipv6 { "inet6" } else { "inet" })?;
+        if self.invert {
+            f.write_str(" not")?;
+        }
+        match self.from {
+            Some((a, l)) => write!(f, " from {a}/{l}")?,
+            None => f.write_str(" from all")?,
+        }
+        if let Some((a, l)) = self.to {
+            write!(f, " to {a}/{l}")?;
+        }
+        if let Some(i) = &self.iif {
+            write!(f, " iif {i}")?;
+        }
+        if let Some(o) = &self.oif {
+            write!(f, " oif {o}")?;
+        }
+        if let Some((m, mask)) = self.fwmark {
+            write!(f, " fwmark {m:#x}")?;
+            if let Some(mask) = mask {
+                write!(f, "/{mask:#x}")?;
+            }
+        }
+        if self.tos != 0 {
+            write!(f, " tos {}", self.tos)?;
+        }
+        if let Some(p) = self.priority {
+            write!(f, " priority {p}")?;
+        }
+        if let Some(t) = self.table {
+            write!(f, " table {t}")?;
+        }
+        match self.action {
+            RuleAction::ToTable => {}
+            RuleAction::Goto(t) => write!(f, " goto {t}")?,
+            RuleAction::Nop => f.write_str(" nop")?,
+            RuleAction::Blackhole => f.write_str(" blackhole")?,
+            RuleAction::Unreachable => f.write_str(" unreachable")?,
+            RuleAction::Prohibit => f.write_str(" prohibit")?,
+        }
+        if self.no_track {
+            f.write_str(" no_track")?;
+        }
+        Ok(())
+    }
+}
+
+/// A routing table by number, or by one of the names every system has (`main`, `local`,
+/// `default`).
+pub fn table_number(t: &str) -> Option<u32> {
+    match t {
+        "main" => Some(254),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => n.parse().ok(),
+    }
+}
+
+/// A decimal or `0x` hexadecimal number.
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// `ADDR[/LEN]` (a host prefix without `/LEN`).
+fn parse_prefix(s: &str) -> Option<(IpAddr, u8)> {
+    let (a, l) = s.split_once('/').map_or((s, None), |(a, l)| (a, Some(l)));
+    let addr: IpAddr = a.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match l {
+        Some(l) => l.parse().ok()?,
+        None => max,
+    };
+    (len <= max).then_some((addr, len))
+}
+
+/// `static_ipaddress`, `static_routes` and `static_rules`: installed by the driver when it
+/// starts whatever the VRRP state, restored while running (addresses and routes), removed at
+/// an orderly stop (rules, then routes, then addresses, keepalived-behaviour.md §7.5) and, after
+/// a crash, by the next start's journal. The engine itself never acts on them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StaticConfig {
+    /// Addresses; each names its interface.
+    pub addresses: Vec<VirtualAddress>,
+    /// Routes.
+    pub routes: Vec<VirtualRoute>,
+    /// Rules.
+    pub rules: Vec<VirtualRule>,
 }
 
 /// A unicast peer (`unicast_peer { IP [min_ttl N] [max_ttl N] }`).
@@ -290,6 +672,9 @@ pub struct InstanceConfig {
     pub virtual_addresses: Vec<VirtualAddress>,
     /// Virtual routes, in order.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// Virtual rules (`virtual_rules`), in order: installed after the routes, removed before
+    /// them.
+    pub virtual_rules: Vec<VirtualRule>,
     /// Unicast peers; empty means multicast.
     pub unicast_peers: Vec<UnicastPeer>,
     /// Trackers affecting this instance.
@@ -345,6 +730,7 @@ impl InstanceConfig {
             primary_addr,
             virtual_addresses: Vec::new(),
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
             unicast_peers: Vec::new(),
             track: Vec::new(),
             garp: GarpConfig::default(),
@@ -553,4 +939,54 @@ fn validate_instance(inst: &InstanceConfig, trackers: usize) -> Result<(), Confi
         });
     }
     check_bindings(&inst.track, trackers, || format!("instance {}", inst.name))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parse(s: &str) -> Result<VirtualRule, RuleParseError> {
+        VirtualRule::parse(s.split_whitespace())
+    }
+
+    #[test]
+    fn rule_words_parse_and_print_back() {
+        let r = parse(
+            "not from 10.1.0.0/16 to 10.2.0.0/24 iif eth1 oif eth2 fwmark 0x10/0xff tos 4 \
+             priority 100 lookup 1000 no_track",
+        )
+        .unwrap();
+        assert!(r.invert && r.no_track && !r.ipv6);
+        assert_eq!(r.from, Some(("10.1.0.0".parse().unwrap(), 16)));
+        assert_eq!(r.fwmark, Some((0x10, Some(0xff))));
+        assert_eq!((r.tos, r.priority, r.table), (4, Some(100), Some(1000)));
+        assert_eq!(
+            r.to_string(),
+            "inet not from 10.1.0.0/16 to 10.2.0.0/24 iif eth1 oif eth2 fwmark 0x10/0xff tos 4 \
+             priority 100 table 1000 no_track"
+        );
+        for text in [
+            "inet6 from all goto 7",
+            "inet from all fwmark 0x7 prohibit",
+            "inet6 from 2001:db8::/32 table 254",
+            "inet from 192.0.2.1/32 to 192.0.2.0/24 unreachable",
+        ] {
+            let r = parse(text).unwrap();
+            assert_eq!(r.to_string(), text);
+            assert_eq!(parse(&r.to_string()).unwrap(), r);
+        }
+        assert!(parse("to fd00::/8").unwrap().ipv6);
+        assert_eq!(parse("table main").unwrap().table, Some(254));
+        for bad in [
+            "from 10.0.0.0/8 to fd00::/8",
+            "from nowhere",
+            "table custom",
+            "uidrange 1-2",
+            "priority",
+            "fwmark 1/x",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -93,6 +93,7 @@ pub use config::{
     InterfaceId, Knobs, SyncGroupConfig, TrackBinding, TrackerConfig, TrackerId, TrackerKind,
     TrackerStatus, UnicastPeer, VirtualAddress, VirtualRoute,
 };
+pub use config::{NextHop, RouteKind, RuleAction, RuleParseError, StaticConfig, VirtualRule};
 pub use counters::{Counters, GlobalCounters, NewMasterReason, RxError};
 pub use engine::{Command, CommandError, Engine, InstanceStatus};
 pub use time::Instant;

@@ -626,6 +626,7 @@ impl Lan {
                         router.inconsistent_ops += 1;
                     }
                 }
+                Action::AddRule { .. } | Action::RemoveRule { .. } => {}
                 Action::Announce { addresses, .. } => {
                     router.announces += 1;
                     if router.alive && router.link_up {

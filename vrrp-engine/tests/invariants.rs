@@ -129,6 +129,7 @@ fn build(grouped: bool) -> Engine {
         trackers,
         log_interval: Duration::from_secs(60),
         log_unknown_vrids: true,
+        ..Default::default()
     })
     .unwrap()
 }

@@ -4,57 +4,22 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use vrrp_engine::linux::Hooks;
 use vrrp_engine::testlab::{
     Capture, DriverThread, Lab, garp_in_frame, na_in_frame, privileged, vrrp_in_frame, wait_for,
 };
 use vrrp_engine::{
-    AdvertInterval, AuthConfig, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, LogRecord,
-    Notification, NotifyEvent, Seconds, State, UnicastPeer, VirtualAddress, VirtualRoute,
+    AdvertInterval, AuthConfig, Centiseconds, EngineConfig, InstanceConfig, InterfaceId, Seconds,
+    State, UnicastPeer, VirtualAddress, VirtualRoute,
 };
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
 const VIP6: IpAddr = IpAddr::V6(Ipv6Addr::new(0xfd99, 0, 0, 0, 0, 0, 0, 0x100));
 
-/// Records what the driver reports, for assertions and for diagnosis on failure.
-#[derive(Clone, Default)]
-struct Recorder {
-    states: Arc<Mutex<Vec<State>>>,
-    lines: Arc<Mutex<Vec<String>>>,
-    /// What the next reload returns.
-    next_config: Arc<Mutex<Option<EngineConfig>>>,
-}
-
-impl Recorder {
-    fn states(&self) -> Vec<State> {
-        self.states.lock().unwrap().clone()
-    }
-    fn dump(&self, who: &str) {
-        for l in self.lines.lock().unwrap().iter() {
-            eprintln!("{who}: {l}");
-        }
-    }
-}
-
-impl Hooks for Recorder {
-    fn notify(&mut self, n: &Notification) {
-        if let NotifyEvent::State(s) = n.event {
-            self.states.lock().unwrap().push(s);
-        }
-    }
-    fn log(&mut self, r: &LogRecord) {
-        self.lines.lock().unwrap().push(r.to_string());
-    }
-    fn warning(&mut self, m: &str) {
-        self.lines.lock().unwrap().push(format!("warning: {m}"));
-    }
-    fn reload(&mut self) -> Option<EngineConfig> {
-        self.next_config.lock().unwrap().take()
-    }
-}
+#[path = "common/recorder.rs"]
+mod recorder;
+use recorder::Recorder;
 
 /// Changes a test instance: gets the instance and the other router's address.
 type Tweak = fn(&mut InstanceConfig, IpAddr);
@@ -340,13 +305,11 @@ fn netns_virtual_routes() {
     let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
     let Pair { d1, d2, .. } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
         vi.virtual_routes.push(VirtualRoute {
-            dest: "198.51.100.0".parse().unwrap(),
-            prefix_len: 24,
             gateway: Some("10.99.0.254".parse().unwrap()),
-            source: None,
             interface: Some(vi.interface),
             table: Some(100),
             metric: Some(7),
+            ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
         });
     });
     // An empty table does not exist: read that as no route.

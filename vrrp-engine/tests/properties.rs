@@ -172,6 +172,7 @@ fn build(t: &Topology) -> Lan {
             trackers,
             log_interval: Duration::from_secs(60),
             log_unknown_vrids: false,
+            ..Default::default()
         };
         lan.add_router(format!("r{r}"), cfg).unwrap();
     }

@@ -512,13 +512,8 @@ fn the_preempted_masters_farewell_is_not_a_split_brain() {
 #[test]
 fn reconciliation_restores_owned_routes() {
     let route = vrrp_engine::VirtualRoute {
-        dest: "192.0.2.0".parse().unwrap(),
-        prefix_len: 24,
         gateway: Some("10.0.0.254".parse().unwrap()),
-        source: None,
-        interface: None,
-        table: None,
-        metric: None,
+        ..vrrp_engine::VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
     };
     let r = route.clone();
     let mut e = master(100, move |c| c.virtual_routes.push(r));
@@ -543,4 +538,95 @@ fn reconciliation_restores_owned_routes() {
         a.iter()
             .any(|a| matches!(a, Action::RemoveRoute { route: x, .. } if *x == route))
     );
+}
+
+/// keepalived's order: addresses, routes, rules on becoming MASTER; rules, routes, addresses
+/// when leaving it.
+#[test]
+fn virtual_rules_come_after_routes_and_go_before_them() {
+    let route = vrrp_engine::VirtualRoute::to("192.0.2.0".parse().unwrap(), 24);
+    let rule = vrrp_engine::VirtualRule {
+        from: Some(("10.0.0.0".parse().unwrap(), 8)),
+        table: Some(100),
+        ..vrrp_engine::VirtualRule::new(false)
+    };
+    let (ro, ru) = (route.clone(), rule.clone());
+    let mut e = engine(100, move |c| {
+        c.virtual_routes.push(ro);
+        c.virtual_rules.push(ru);
+    });
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let kinds = |a: &[Action]| -> Vec<&'static str> {
+        a.iter()
+            .filter_map(|a| match a {
+                Action::AddAddress { .. } => Some("+addr"),
+                Action::AddRoute { .. } => Some("+route"),
+                Action::AddRule { .. } => Some("+rule"),
+                Action::RemoveAddress { .. } => Some("-addr"),
+                Action::RemoveRoute { .. } => Some("-route"),
+                Action::RemoveRule { .. } => Some("-rule"),
+                _ => None,
+            })
+            .collect()
+    };
+    let a = actions(&mut e);
+    assert_eq!(kinds(&a), ["+addr", "+route", "+rule"]);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule))
+    );
+    e.handle_command(at(9000), Command::Shutdown).unwrap();
+    assert_eq!(kinds(&actions(&mut e)), ["-rule", "-route", "-addr"]);
+}
+
+/// `no_track`: an address or route removed behind a MASTER's back waits for the next
+/// transition to MASTER.
+#[test]
+fn no_track_entries_are_not_restored() {
+    let route = vrrp_engine::VirtualRoute {
+        no_track: true,
+        ..vrrp_engine::VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
+    };
+    let r = route.clone();
+    let mut e = master(100, move |c| {
+        c.virtual_addresses[0].no_track = true;
+        c.virtual_routes.push(r);
+    });
+    e.handle_address(at(5000), IF, IpAddr::V4(VIP), false);
+    e.handle_route(at(5000), &route, false);
+    let a = actions(&mut e);
+    assert!(
+        !a.iter()
+            .any(|a| matches!(a, Action::AddAddress { .. } | Action::AddRoute { .. })),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn reconciliation_restores_owned_rules() {
+    let rule = vrrp_engine::VirtualRule {
+        from: Some(("10.0.0.0".parse().unwrap(), 8)),
+        table: Some(100),
+        ..vrrp_engine::VirtualRule::new(false)
+    };
+    let r = rule.clone();
+    let mut e = master(100, move |c| c.virtual_rules.push(r));
+    e.handle_rule(at(5000), &rule, false);
+    let a = actions(&mut e);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule))
+    );
+    let r = rule.clone();
+    let mut e = engine(100, move |c| c.virtual_rules.push(r));
+    e.handle_rule(at(5000), &rule, true);
+    let a = actions(&mut e);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::RemoveRule { rule: x, .. } if *x == rule))
+    );
+    // A rule no instance has is ignored.
+    e.handle_rule(at(5000), &vrrp_engine::VirtualRule::new(true), true);
+    assert!(actions(&mut e).is_empty());
 }

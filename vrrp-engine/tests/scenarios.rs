@@ -224,6 +224,7 @@ fn sync_pair(seed: u64) -> (Lan, [vrrp_engine::sim::RouterId; 2]) {
             }],
             log_interval: secs(60),
             log_unknown_vrids: false,
+            ..Default::default()
         };
         ids.push(lan.add_router(format!("r{k}"), cfg).unwrap());
     }

@@ -15,7 +15,7 @@ use crate::action::{
 use crate::config::{
     ConfigError, EngineConfig, GroupId, InstanceConfig, InstanceId, InterfaceId, SyncGroupConfig,
     TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus, VirtualAddress,
-    VirtualRoute,
+    VirtualRoute, VirtualRule,
 };
 use crate::counters::{Counters, GlobalCounters, LogLimiter, NewMasterReason, RxError};
 use crate::timer::{Timer, TimerTable};
@@ -209,6 +209,7 @@ impl Engine {
             trackers,
             log_interval,
             log_unknown_vrids,
+            statics: _,
         } = config;
         let mut groups_of = vec![None; instances.len()];
         for (g, group) in sync_groups.iter().enumerate() {
@@ -559,7 +560,8 @@ impl Engine {
                 continue;
             };
             let master = inst.state == State::Master;
-            if master == present {
+            // `no_track`: a vanished address waits for the next transition to MASTER.
+            if master == present || (master && va.no_track) {
                 continue;
             }
             if master {
@@ -593,37 +595,73 @@ impl Engine {
     /// Reconciliation for virtual routes, as [`Engine::handle_address`] for addresses.
     pub fn handle_route(&mut self, now: Instant, route: &VirtualRoute, present: bool) {
         let _ = now;
-        for i in 0..self.instances.len() {
-            let inst = &self.instances[i];
-            if !inst.cfg.virtual_routes.contains(route) {
-                continue;
-            }
-            let master = inst.state == State::Master;
-            if master == present {
-                continue;
-            }
-            let instance = InstanceId(i as u32);
-            self.push(if master {
-                Action::AddRoute {
-                    instance,
-                    route: route.clone(),
+        let acted = self.reconcile(
+            present,
+            route.no_track,
+            |c| c.virtual_routes.contains(route),
+            |instance, add| {
+                let route = route.clone();
+                if add {
+                    Action::AddRoute { instance, route }
+                } else {
+                    Action::RemoveRoute { instance, route }
                 }
-            } else {
-                Action::RemoveRoute {
-                    instance,
-                    route: route.clone(),
-                }
-            });
+            },
+        );
+        for (i, added) in acted {
             self.log(
                 Level::Warning,
                 i,
                 LogEvent::Reconciled {
                     addr: route.dest,
-                    added: master,
+                    added,
                 },
             );
         }
         self.finish();
+    }
+
+    /// Reconciliation for virtual rules, as [`Engine::handle_route`] for routes.
+    pub fn handle_rule(&mut self, now: Instant, rule: &VirtualRule, present: bool) {
+        let _ = now;
+        self.reconcile(
+            present,
+            rule.no_track,
+            |c| c.virtual_rules.contains(rule),
+            |instance, add| {
+                let rule = rule.clone();
+                if add {
+                    Action::AddRule { instance, rule }
+                } else {
+                    Action::RemoveRule { instance, rule }
+                }
+            },
+        );
+        self.finish();
+    }
+
+    /// For every instance whose configuration `has` an entry that appeared (`present`) or
+    /// vanished behind our back: a MASTER puts a vanished one back (unless `no_track`), a
+    /// non-MASTER removes one that appeared. Returns the instances acted on, with whether the
+    /// entry was added.
+    fn reconcile(
+        &mut self,
+        present: bool,
+        no_track: bool,
+        has: impl Fn(&InstanceConfig) -> bool,
+        action: impl Fn(InstanceId, bool) -> Action,
+    ) -> Vec<(usize, bool)> {
+        let mut acted = Vec::new();
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            let master = inst.state == State::Master;
+            if !has(&inst.cfg) || master == present || (master && no_track) {
+                continue;
+            }
+            self.push(action(InstanceId(i as u32), master));
+            acted.push((i, master));
+        }
+        acted
     }
 
     /// The next action for the driver, in order.

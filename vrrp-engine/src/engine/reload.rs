@@ -132,6 +132,14 @@ impl Engine {
         let cfg = &self.instances[i].cfg;
         let ifc = |va: &VirtualAddress, c: &InstanceConfig| va.interface.unwrap_or(c.interface);
         let mut out = Vec::new();
+        for r in old.virtual_rules.iter().rev() {
+            if !cfg.virtual_rules.contains(r) {
+                out.push(Action::RemoveRule {
+                    instance: id,
+                    rule: r.clone(),
+                });
+            }
+        }
         for r in old.virtual_routes.iter().rev() {
             if !cfg.virtual_routes.contains(r) {
                 out.push(Action::RemoveRoute {
@@ -167,6 +175,14 @@ impl Engine {
                 out.push(Action::AddRoute {
                     instance: id,
                     route: r.clone(),
+                });
+            }
+        }
+        for r in &cfg.virtual_rules {
+            if !old.virtual_rules.contains(r) {
+                out.push(Action::AddRule {
+                    instance: id,
+                    rule: r.clone(),
                 });
             }
         }

@@ -75,6 +75,12 @@ impl Engine {
                 route: r.clone(),
             });
         }
+        for r in &inst.cfg.virtual_rules {
+            adds.push(Action::AddRule {
+                instance: id,
+                rule: r.clone(),
+            });
+        }
         self.actions.extend(adds);
         let garp = self.instances[i].cfg.garp.clone();
         self.announce(i, garp.master_repeat);
@@ -90,12 +96,19 @@ impl Engine {
         self.entered(i, State::Master);
     }
 
-    /// Removes routes then addresses (reverse order of installation).
+    /// Removes rules, then routes, then addresses (reverse order of installation, and
+    /// keepalived's order when leaving MASTER).
     pub(super) fn remove_owned(&mut self, i: usize) {
         let id = InstanceId(i as u32);
         let inst = &self.instances[i];
         let interface = inst.cfg.interface;
         let mut dels = Vec::new();
+        for r in inst.cfg.virtual_rules.iter().rev() {
+            dels.push(Action::RemoveRule {
+                instance: id,
+                rule: r.clone(),
+            });
+        }
         for r in inst.cfg.virtual_routes.iter().rev() {
             dels.push(Action::RemoveRoute {
                 instance: id,

@@ -9,8 +9,9 @@
 //!   SIGTERM / SIGINT / StopHandle::shutdown ─► Command::Shutdown ──┘    hooks; re-arm timers
 //! ```
 //!
-//! Shutdown runs the engine's own stop sequence (priority-0 advert, then addresses, then
-//! routes, as its actions say), performs it synchronously, then leaves the loop.
+//! Shutdown runs the engine's own stop sequence (priority-0 advert, then rules, routes and
+//! addresses, as its actions say), performs it synchronously, removes the static entries,
+//! then leaves the loop.
 //! [`StopHandle::abort`] leaves at once without any of that, as a crash would (for tests).
 
 use std::collections::HashMap;
@@ -30,7 +31,7 @@ use super::netlink::{Added, LinkInfo, Monitor, NetEvent, NetlinkError, Rtnl};
 use super::socket::{Carrier, Datagram, Family, SocketKey, SocketPool};
 use crate::{
     Action, AdvertTx, Command, ConfigError, Destination, Engine, EngineConfig, Instant,
-    InterfaceId, LogRecord, Notification, VirtualRoute,
+    InterfaceId, LogRecord, Notification, StaticConfig, VirtualAddress, VirtualRoute, VirtualRule,
 };
 
 /// Why the driver could not start or stopped abnormally.
@@ -96,7 +97,7 @@ pub struct Options {
     /// Watch `SIGTERM`/`SIGINT` (shut down) and `SIGHUP` (reload) (a daemon wants this; a test
     /// running several drivers in threads of one process does not).
     pub handle_signals: bool,
-    /// Keep a [`Journal`] of the addresses and routes we install in this file (for example
+    /// Keep a [`Journal`] of the addresses, routes and rules we install in this file (for example
     /// `/run/keepalived-rs/vrrp.journal`). At start, whatever a previous run recorded there and
     /// did not remove (it crashed or was killed) is removed first.
     pub journal: Option<PathBuf>,
@@ -154,6 +155,8 @@ struct Driver {
     /// What the journal holds now.
     journaled: std::collections::HashSet<super::journal::Entry>,
     engine: Engine,
+    /// `static_*` entries, installed whatever the VRRP state (see [`StaticConfig`]).
+    statics: StaticConfig,
     pool: SocketPool,
     rtnl: Rtnl,
     monitor: Monitor,
@@ -193,6 +196,7 @@ impl Runner {
         hooks: Box<dyn Hooks>,
         options: Options,
     ) -> Result<Runner, DriverError> {
+        let statics = config.statics.clone();
         let engine = Engine::new(config)?;
         let mut pool = SocketPool::new();
         for i in 0..engine.instance_count() {
@@ -253,6 +257,7 @@ impl Runner {
             journal,
             journaled: std::collections::HashSet::new(),
             engine,
+            statics,
             pool,
             rtnl,
             monitor,
@@ -324,6 +329,8 @@ impl Runner {
         for (i, up) in links {
             d.engine.handle_link(now, i, up);
         }
+        let statics = d.statics.clone();
+        d.install_statics(&statics, &StaticConfig::default());
         d.engine.start(now);
         d.after(ctx);
         if let Err(e) = self.lp.run(&mut self.driver) {
@@ -391,6 +398,46 @@ impl Driver {
         self.announcer.clear();
         self.exit = Some(Exit::Shutdown);
         self.perform_actions(t);
+        // keepalived-behaviour.md §7.5: the static entries go last, whatever the VRRP state.
+        let statics = std::mem::take(&mut self.statics);
+        self.remove_statics(&statics, &StaticConfig::default());
+    }
+
+    /// Installs the static entries of `new` that `old` lacks: addresses, then routes, then
+    /// rules.
+    fn install_statics(&mut self, new: &StaticConfig, old: &StaticConfig) {
+        for va in new.addresses.iter().filter(|a| !old.addresses.contains(a)) {
+            self.add_address(va.interface, va);
+        }
+        for r in new.routes.iter().filter(|r| !old.routes.contains(r)) {
+            self.add_route(r);
+        }
+        for r in new.rules.iter().filter(|r| !old.rules.contains(r)) {
+            self.add_rule(r);
+        }
+        self.sync_journal();
+    }
+
+    /// Removes the static entries of `old` that `keep` lacks: rules, then routes, then
+    /// addresses.
+    fn remove_statics(&mut self, old: &StaticConfig, keep: &StaticConfig) {
+        for r in old.rules.iter().rev().filter(|r| !keep.rules.contains(r)) {
+            self.remove_rule(r);
+        }
+        for r in old.routes.iter().rev().filter(|r| !keep.routes.contains(r)) {
+            self.remove_route(r);
+        }
+        for va in old
+            .addresses
+            .iter()
+            .rev()
+            .filter(|a| !keep.addresses.contains(a))
+        {
+            if let Some(ifc) = va.interface {
+                self.remove_address(ifc, va);
+            }
+        }
+        self.sync_journal();
     }
 
     /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),
@@ -403,12 +450,17 @@ impl Driver {
             return;
         };
         let now = self.now_at(ctx.now());
+        let statics = config.statics.clone();
         if let Err(e) = self.engine.reload(now, config) {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
             ));
             return;
         }
+        // Static entries by difference (keepalived-behaviour.md §7.3): the unchanged stay put.
+        let old = std::mem::replace(&mut self.statics, statics.clone());
+        self.remove_statics(&old, &statics);
+        self.install_statics(&statics, &old);
         for i in 0..self.engine.instance_count() {
             let Some(cfg) = self.engine.config(crate::InstanceId(i as u32)) else {
                 continue;
@@ -479,40 +531,14 @@ impl Driver {
                 Action::SendAdvert(tx) => self.send_advert(&tx),
                 Action::AddAddress {
                     interface, address, ..
-                } => match self.rtnl.add_address(interface, &address) {
-                    Ok(Added::New) => {}
-                    Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
-                        "{}/{} was already on interface #{}; it is not ours and will not be removed",
-                        address.addr, address.prefix_len, interface.0
-                    )),
-                    Err(e) => self.hooks.warning(&e.to_string()),
-                },
+                } => self.add_address(Some(interface), &address),
                 Action::RemoveAddress {
                     interface, address, ..
-                } => match self.rtnl.remove_address(interface, &address) {
-                    Ok(true) => {}
-                    Ok(false) => self.hooks.warning(&format!(
-                        "{}/{} on interface #{} was not added by us; left alone",
-                        address.addr, address.prefix_len, interface.0
-                    )),
-                    Err(e) => self.hooks.warning(&e.to_string()),
-                },
-                Action::AddRoute { route, .. } => match self.rtnl.add_route(&route) {
-                    Ok(Added::New) => {}
-                    Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
-                        "route {}/{} already existed; it is not ours and will not be removed",
-                        route.dest, route.prefix_len
-                    )),
-                    Err(e) => self.hooks.warning(&e.to_string()),
-                },
-                Action::RemoveRoute { route, .. } => match self.rtnl.remove_route(&route) {
-                    Ok(true) => {}
-                    Ok(false) => self.hooks.warning(&format!(
-                        "route {}/{} was not added by us; left alone",
-                        route.dest, route.prefix_len
-                    )),
-                    Err(e) => self.hooks.warning(&e.to_string()),
-                },
+                } => self.remove_address(interface, &address),
+                Action::AddRoute { route, .. } => self.add_route(&route),
+                Action::RemoveRoute { route, .. } => self.remove_route(&route),
+                Action::AddRule { rule, .. } => self.add_rule(&rule),
+                Action::RemoveRule { rule, .. } => self.remove_rule(&rule),
                 Action::Announce {
                     interface,
                     addresses,
@@ -538,23 +564,88 @@ impl Driver {
                             IpAddr::V4(_) => (garp_interval, false),
                             IpAddr::V6(_) => (gna_interval, ipv6_forwarding(&link.name)),
                         };
-                        if let Err(e) = self.announcer.announce(
-                            now,
-                            ifc.0,
-                            mac,
-                            va.addr,
-                            repeat,
-                            interval,
-                            router,
-                        ) {
-                            self.hooks
-                                .warning(&format!("GARP/NA for {}: {e}", va.addr));
+                        if let Err(e) = self
+                            .announcer
+                            .announce(now, ifc.0, mac, va.addr, repeat, interval, router)
+                        {
+                            self.hooks.warning(&format!("GARP/NA for {}: {e}", va.addr));
                         }
                     }
                 }
                 Action::Notify(n) => self.hooks.notify(&n),
                 Action::Log(r) => self.hooks.log(&r),
             }
+        }
+    }
+
+    fn add_address(&mut self, interface: Option<InterfaceId>, address: &VirtualAddress) {
+        let Some(interface) = interface else {
+            self.hooks.warning(&format!(
+                "{}/{} names no interface: not installed",
+                address.addr, address.prefix_len
+            ));
+            return;
+        };
+        match self.rtnl.add_address(interface, address) {
+            Ok(Added::New) => {}
+            Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
+                "{}/{} was already on interface #{}; it is not ours and will not be removed",
+                address.addr, address.prefix_len, interface.0
+            )),
+            Err(e) => self.hooks.warning(&e.to_string()),
+        }
+    }
+
+    fn remove_address(&mut self, interface: InterfaceId, address: &VirtualAddress) {
+        match self.rtnl.remove_address(interface, address) {
+            Ok(true) => {}
+            Ok(false) => self.hooks.warning(&format!(
+                "{}/{} on interface #{} was not added by us; left alone",
+                address.addr, address.prefix_len, interface.0
+            )),
+            Err(e) => self.hooks.warning(&e.to_string()),
+        }
+    }
+
+    fn add_route(&mut self, route: &VirtualRoute) {
+        match self.rtnl.add_route(route) {
+            Ok(Added::New) => {}
+            Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
+                "route {}/{} already existed; it is not ours and will not be removed",
+                route.dest, route.prefix_len
+            )),
+            Err(e) => self.hooks.warning(&e.to_string()),
+        }
+    }
+
+    fn remove_route(&mut self, route: &VirtualRoute) {
+        match self.rtnl.remove_route(route) {
+            Ok(true) => {}
+            Ok(false) => self.hooks.warning(&format!(
+                "route {}/{} was not added by us; left alone",
+                route.dest, route.prefix_len
+            )),
+            Err(e) => self.hooks.warning(&e.to_string()),
+        }
+    }
+
+    fn add_rule(&mut self, rule: &VirtualRule) {
+        match self.rtnl.add_rule(rule) {
+            Ok(Added::New) => {}
+            Ok(Added::AlreadyPresent) => self.hooks.warning(&format!(
+                "rule '{rule}' already existed; it is not ours and will not be removed"
+            )),
+            Err(e) => self.hooks.warning(&e.to_string()),
+        }
+    }
+
+    fn remove_rule(&mut self, rule: &VirtualRule) {
+        match self.rtnl.remove_rule(rule) {
+            Ok(true) => {}
+            Ok(false) => self
+                .hooks
+                .warning(&format!("rule '{rule}' was not added by us; left alone")),
+            Err(e) => self.hooks.warning(&e.to_string()),
         }
     }
 
@@ -689,6 +780,19 @@ impl Driver {
                     let ours = self.rtnl.owns_address(interface, addr);
                     if present && !ours {
                         self.engine.handle_address(now, interface, addr, true);
+                    } else if !present
+                        && ours
+                        && let Some(va) = self.static_address(interface, addr)
+                    {
+                        // A static address removed behind our back is put back.
+                        self.rtnl.forget_address(interface, addr);
+                        if !va.no_track {
+                            self.hooks.warning(&format!(
+                                "static address {addr} was removed from interface #{}: restoring",
+                                interface.0
+                            ));
+                            self.add_address(Some(interface), &va);
+                        }
                     } else if !present && ours {
                         // Someone removed an address we installed.
                         self.rtnl.forget_address(interface, addr);
@@ -697,6 +801,19 @@ impl Driver {
                     // Otherwise it is the echo of our own change.
                 }
                 NetEvent::Route { route, present } => {
+                    if let Some(st) = self.static_route(&route) {
+                        if !present && self.rtnl.owns_route(&st) {
+                            self.rtnl.forget_route(&st);
+                            if !st.no_track {
+                                self.hooks.warning(&format!(
+                                    "static route {}/{} was removed: restoring",
+                                    st.dest, st.prefix_len
+                                ));
+                                self.add_route(&st);
+                            }
+                        }
+                        continue;
+                    }
                     let Some(mine) = self.configured_route(&route) else {
                         continue;
                     };
@@ -708,6 +825,7 @@ impl Driver {
                         self.engine.handle_route(now, &mine, false);
                     }
                 }
+                NetEvent::Rule { rule, present } => self.rule_event(now, &rule, present),
             }
             self.perform_actions(ctx.now());
         }
@@ -748,6 +866,60 @@ impl Driver {
         events
     }
 
+    /// A rule appeared or vanished: a static rule of ours that vanished is put back (unless
+    /// `no_track`); a virtual one goes to the engine's reconciliation.
+    fn rule_event(&mut self, now: Instant, seen: &VirtualRule, present: bool) {
+        let find = |rules: &[VirtualRule]| {
+            rules
+                .iter()
+                .find(|r| super::netlink::rule_matches(r, seen))
+                .cloned()
+        };
+        if let Some(st) = find(&self.statics.rules) {
+            if !present && self.rtnl.owns_rule(&st) {
+                self.rtnl.forget_rule(&st);
+                if !st.no_track {
+                    self.hooks
+                        .warning(&format!("static rule '{st}' was removed: restoring"));
+                    self.add_rule(&st);
+                }
+            }
+            return;
+        }
+        let configured = (0..self.engine.instance_count()).find_map(|i| {
+            let cfg = self.engine.config(crate::InstanceId(i as u32))?;
+            find(&cfg.virtual_rules)
+        });
+        let Some(mine) = configured else {
+            return;
+        };
+        let ours = self.rtnl.owns_rule(&mine);
+        if present && !ours {
+            self.engine.handle_rule(now, &mine, true);
+        } else if !present && ours {
+            self.rtnl.forget_rule(&mine);
+            self.engine.handle_rule(now, &mine, false);
+        }
+    }
+
+    /// The static address `addr` on `interface`, if one is configured.
+    fn static_address(&self, interface: InterfaceId, addr: IpAddr) -> Option<VirtualAddress> {
+        self.statics
+            .addresses
+            .iter()
+            .find(|a| a.addr == addr && a.interface == Some(interface))
+            .cloned()
+    }
+
+    /// The configured static route that a kernel route report stands for.
+    fn static_route(&self, seen: &VirtualRoute) -> Option<VirtualRoute> {
+        self.statics
+            .routes
+            .iter()
+            .find(|r| route_matches(r, seen))
+            .cloned()
+    }
+
     /// The configured virtual route that a kernel route report stands for: the kernel fills in
     /// what the configuration left open (output interface, IPv6 metric), so only the fields the
     /// configuration sets are compared.
@@ -771,17 +943,29 @@ fn socket_key(interface: InterfaceId, primary: IpAddr, auth: &crate::AuthConfig)
     (interface, Family::of(primary), carrier)
 }
 
+/// Whether the kernel's report `seen` is the configured route `cfg`: the kernel fills in what
+/// the configuration left open (output interface, IPv6 metric, scope), so open fields match
+/// anything.
 fn route_matches(cfg: &VirtualRoute, seen: &VirtualRoute) -> bool {
     fn open<T: PartialEq>(want: Option<&T>, got: Option<&T>) -> bool {
         want.is_none_or(|w| got == Some(w))
     }
+    let hops = cfg.nexthops.len() == seen.nexthops.len()
+        && cfg.nexthops.iter().zip(&seen.nexthops).all(|(c, s)| {
+            c.gateway == s.gateway
+                && c.weight == s.weight
+                && open(c.interface.as_ref(), s.interface.as_ref())
+        });
     cfg.dest == seen.dest
         && cfg.prefix_len == seen.prefix_len
         && cfg.table == seen.table
+        && cfg.kind == seen.kind
+        && hops
         && open(cfg.gateway.as_ref(), seen.gateway.as_ref())
         && open(cfg.source.as_ref(), seen.source.as_ref())
         && open(cfg.interface.as_ref(), seen.interface.as_ref())
         && open(cfg.metric.as_ref(), seen.metric.as_ref())
+        && open(cfg.scope.as_ref(), seen.scope.as_ref())
 }
 
 /// Source and VRID of an IPv4 datagram the codec refused, for attributing the error.
@@ -812,24 +996,50 @@ mod tests {
     #[test]
     fn kernel_fills_open_route_fields() {
         let cfg = VirtualRoute {
-            dest: "198.51.100.0".parse().unwrap(),
-            prefix_len: 24,
             gateway: Some("10.0.0.254".parse().unwrap()),
-            source: None,
-            interface: None,
-            table: None,
-            metric: None,
+            ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
         };
         let seen = VirtualRoute {
             interface: Some(InterfaceId(2)),
+            scope: Some(0),
+            metric: Some(1024),
             ..cfg.clone()
         };
         assert!(route_matches(&cfg, &seen));
         let other_gw = VirtualRoute {
             gateway: Some("10.0.0.1".parse().unwrap()),
-            ..seen
+            ..seen.clone()
         };
         assert!(!route_matches(&cfg, &other_gw));
+        let hole = VirtualRoute {
+            kind: crate::RouteKind::Blackhole,
+            ..seen.clone()
+        };
+        assert!(!route_matches(&cfg, &hole));
+        let scoped = VirtualRoute {
+            scope: Some(253),
+            ..cfg.clone()
+        };
+        assert!(!route_matches(&scoped, &seen));
+        let hop = |gw: &str, weight| crate::NextHop {
+            gateway: Some(gw.parse().unwrap()),
+            interface: None,
+            weight,
+            onlink: false,
+        };
+        let multi = VirtualRoute {
+            gateway: None,
+            nexthops: vec![hop("10.0.0.1", 1), hop("10.0.0.2", 2)],
+            ..cfg
+        };
+        let mut seen_multi = VirtualRoute {
+            nexthops: vec![hop("10.0.0.1", 1), hop("10.0.0.2", 2)],
+            ..multi.clone()
+        };
+        seen_multi.nexthops[0].interface = Some(InterfaceId(2));
+        assert!(route_matches(&multi, &seen_multi));
+        seen_multi.nexthops[1].weight = 1;
+        assert!(!route_matches(&multi, &seen_multi));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! A journal of the kernel state the driver installed (virtual addresses and routes), kept in a
+//! A journal of the kernel state the driver installed (addresses, routes and rules), kept in a
 //! file (for example under `/run`) so that the next start can remove what a crash or `kill -9`
 //! left behind, and nothing else.
 //!
@@ -7,7 +7,9 @@
 //!
 //! ```text
 //! addr IFINDEX ADDRESS/PREFIX
-//! route DEST/PREFIX GATEWAY|- SOURCE|- OIF|- TABLE|- METRIC|-
+//! route DEST/PREFIX GATEWAY|- SOURCE|- OIF|- TABLE|- METRIC|- [type=T] [scope=N] [onlink]
+//!       [nh=GATEWAY|-,OIF|-,WEIGHT[,onlink]]...
+//! rule WORDS (the rule as `ip rule` words: `VirtualRule`'s `Display`, read by `VirtualRule::parse`)
 //! ```
 //!
 //! Lines that do not parse are ignored (a journal is advice for cleaning up, never a reason to
@@ -18,7 +20,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::{InterfaceId, VirtualRoute};
+use crate::{InterfaceId, NextHop, RouteKind, VirtualRoute, VirtualRule};
 
 /// Something the driver installed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +36,8 @@ pub enum Entry {
     },
     /// A route.
     Route(VirtualRoute),
+    /// A policy routing rule.
+    Rule(VirtualRule),
 }
 
 /// The journal file.
@@ -80,6 +84,13 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
+const ROUTE_KINDS: [(RouteKind, &str); 4] = [
+    (RouteKind::Blackhole, "blackhole"),
+    (RouteKind::Unreachable, "unreachable"),
+    (RouteKind::Prohibit, "prohibit"),
+    (RouteKind::Throw, "throw"),
+];
+
 fn format_entry(e: &Entry) -> String {
     match e {
         Entry::Address {
@@ -98,8 +109,28 @@ fn format_entry(e: &Entry) -> String {
             ] {
                 let _ = write!(s, " {field}");
             }
+            if let Some((_, name)) = ROUTE_KINDS.iter().find(|(k, _)| *k == r.kind) {
+                let _ = write!(s, " type={name}");
+            }
+            if let Some(scope) = r.scope {
+                let _ = write!(s, " scope={scope}");
+            }
+            if r.onlink {
+                s.push_str(" onlink");
+            }
+            for h in &r.nexthops {
+                let _ = write!(
+                    s,
+                    " nh={},{},{}{}",
+                    opt(h.gateway),
+                    opt(h.interface.map(|i| i.0)),
+                    h.weight,
+                    if h.onlink { ",onlink" } else { "" }
+                );
+            }
             s
         }
+        Entry::Rule(r) => format!("rule {r}"),
     }
 }
 
@@ -130,25 +161,55 @@ fn parse_line(line: &str) -> Option<Entry> {
                 prefix_len,
             })
         }
-        ["route", d, gw, src, oif, table, metric] => {
+        ["route", d, gw, src, oif, table, metric, extra @ ..] => {
             let (dest, prefix_len) = parse_prefixed(d)?;
-            Some(Entry::Route(VirtualRoute {
-                dest,
-                prefix_len,
+            let mut r = VirtualRoute {
                 gateway: parse_opt(gw).ok()?,
                 source: parse_opt(src).ok()?,
                 interface: parse_opt::<u32>(oif).ok()?.map(InterfaceId),
                 table: parse_opt(table).ok()?,
                 metric: parse_opt(metric).ok()?,
-            }))
+                ..VirtualRoute::to(dest, prefix_len)
+            };
+            for x in extra {
+                match x.split_once('=') {
+                    None if *x == "onlink" => r.onlink = true,
+                    Some(("type", t)) => {
+                        r.kind = ROUTE_KINDS.iter().find(|(_, n)| *n == t)?.0;
+                    }
+                    Some(("scope", v)) => r.scope = Some(v.parse().ok()?),
+                    Some(("nh", v)) => r.nexthops.push(parse_hop(v)?),
+                    _ => return None,
+                }
+            }
+            Some(Entry::Route(r))
         }
+        ["rule", words @ ..] => VirtualRule::parse(words.iter().copied())
+            .ok()
+            .map(Entry::Rule),
         _ => None,
     }
+}
+
+fn parse_hop(v: &str) -> Option<NextHop> {
+    let parts: Vec<&str> = v.split(',').collect();
+    let (gw, oif, weight, onlink) = match parts.as_slice() {
+        [gw, oif, weight] => (gw, oif, weight, false),
+        [gw, oif, weight, "onlink"] => (gw, oif, weight, true),
+        _ => return None,
+    };
+    Some(NextHop {
+        gateway: parse_opt(gw).ok()?,
+        interface: parse_opt::<u32>(oif).ok()?.map(InterfaceId),
+        weight: weight.parse().ok()?,
+        onlink,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RuleAction;
 
     #[test]
     fn entries_round_trip_and_garbage_is_skipped() {
@@ -168,18 +229,60 @@ mod tests {
                 prefix_len: 64,
             },
             Entry::Route(VirtualRoute {
-                dest: "198.51.100.0".parse().unwrap(),
-                prefix_len: 24,
                 gateway: Some("10.0.0.254".parse().unwrap()),
-                source: None,
                 interface: Some(InterfaceId(2)),
                 table: Some(100),
-                metric: None,
+                ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
+            }),
+            Entry::Route(VirtualRoute {
+                kind: RouteKind::Blackhole,
+                scope: Some(0),
+                onlink: true,
+                metric: Some(5),
+                nexthops: vec![
+                    NextHop {
+                        gateway: Some("10.0.0.1".parse().unwrap()),
+                        interface: Some(InterfaceId(2)),
+                        weight: 3,
+                        onlink: true,
+                    },
+                    NextHop {
+                        gateway: None,
+                        interface: None,
+                        weight: 1,
+                        onlink: false,
+                    },
+                ],
+                ..VirtualRoute::to("fd00::".parse().unwrap(), 64)
+            }),
+            Entry::Rule(VirtualRule {
+                from: Some(("10.1.0.0".parse().unwrap(), 16)),
+                to: Some(("10.2.0.0".parse().unwrap(), 24)),
+                iif: Some("eth1".to_owned()),
+                oif: Some("eth2".to_owned()),
+                fwmark: Some((16, Some(255))),
+                tos: 4,
+                invert: true,
+                priority: Some(100),
+                table: Some(1000),
+                ..VirtualRule::new(false)
+            }),
+            Entry::Rule(VirtualRule {
+                action: RuleAction::Goto(7),
+                ..VirtualRule::new(true)
+            }),
+            Entry::Rule(VirtualRule {
+                action: RuleAction::Prohibit,
+                ..VirtualRule::new(true)
             }),
         ];
         j.write(&entries).unwrap();
         assert_eq!(j.read().unwrap(), entries);
-        std::fs::write(j.path(), "addr x 1.2.3.4/32\naddr 2 1.2.3.4/33\nroute\n").unwrap();
+        std::fs::write(
+            j.path(),
+            "addr x 1.2.3.4/32\naddr 2 1.2.3.4/33\nroute\nroute 1.0.0.0/8 - - - - - type=x\nrule from x\nrule uidrange 1-2\n",
+        )
+        .unwrap();
         assert_eq!(j.read().unwrap(), Vec::new());
         std::fs::remove_dir_all(&dir).unwrap();
     }

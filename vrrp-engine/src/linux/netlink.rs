@@ -1,9 +1,10 @@
-//! rtnetlink: virtual addresses and routes ([`Rtnl`]), and the link/address/route monitor
-//! ([`Monitor`]) that feeds the engine's link and reconciliation inputs.
+//! rtnetlink: virtual and static addresses, routes and rules ([`Rtnl`]), and the
+//! link/address/route monitor ([`Monitor`]) that feeds the engine's link and reconciliation
+//! inputs.
 //!
-//! [`Rtnl`] remembers what it installed: it removes only addresses and routes it added itself
-//! (an address that was already there when the engine asked for it is left alone, and so is
-//! any address another program put on the interface).
+//! [`Rtnl`] remembers what it installed: it removes only addresses, routes and rules it added
+//! itself (one that was already there when the engine asked for it is left alone, and so is
+//! anything another program installed).
 
 use std::collections::HashSet;
 use std::io;
@@ -15,15 +16,23 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::rule::{
+    RuleAction as NlRuleAction, RuleAttribute, RuleFlags, RuleMessage,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
-use crate::{InterfaceId, VirtualAddress, VirtualRoute};
+use crate::{
+    InterfaceId, NextHop, RouteKind, RuleAction, VirtualAddress, VirtualRoute, VirtualRule,
+};
 
 /// A failed rtnetlink operation.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +92,19 @@ pub enum NetEvent {
         /// Added or removed.
         present: bool,
     },
+    /// A policy routing rule appeared or vanished (in [`VirtualRule`] terms).
+    Rule {
+        /// The rule.
+        rule: VirtualRule,
+        /// Added or removed.
+        present: bool,
+    },
 }
+
+/// `RTPROT_KEEPALIVED` (18): the routing protocol keepalived marks its routes and rules with,
+/// so that `ip route`/`ip rule` show `proto keepalived` for ours too, and a deletion (which
+/// matches the protocol) never takes someone else's route of the same destination.
+const PROTO_KEEPALIVED: u8 = 18;
 
 const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
 const RECV_BUF: usize = 64 * 1024;
@@ -95,6 +116,7 @@ pub struct Rtnl {
     seq: u32,
     addresses: HashSet<(InterfaceId, IpAddr, u8)>,
     routes: HashSet<VirtualRoute>,
+    rules: HashSet<VirtualRule>,
 }
 
 /// What [`Rtnl::add_address`] and [`Rtnl::add_route`] did.
@@ -118,39 +140,22 @@ impl Rtnl {
             seq: 0,
             addresses: HashSet::new(),
             routes: HashSet::new(),
+            rules: HashSet::new(),
         })
     }
 
-    /// Installs `address` on `interface` (IPv6 with `nodad`, so it is usable and announceable
-    /// at once).
+    /// Installs `address` on `interface` with its attributes (label, scope, broadcast, peer;
+    /// for IPv6 `nodad` and the preferred lifetime, see [`VirtualAddress`]).
     pub fn add_address(
         &mut self,
         interface: InterfaceId,
         address: &VirtualAddress,
     ) -> Result<Added, NetlinkError> {
         let msg = address_message(interface, address);
-        let key = (interface, address.addr, address.prefix_len);
+        let key = (interface, address.addr, kernel_prefix(address));
         let what = format!("adding {}/{}", address.addr, address.prefix_len);
-        match self.request(
-            RouteNetlinkMessage::NewAddress(msg),
-            NLM_F_CREATE | NLM_F_EXCL,
-            &what,
-        ) {
-            Ok(()) => {
-                self.addresses.insert(key);
-                Ok(Added::New)
-            }
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::EEXIST) =>
-            {
-                Ok(if self.addresses.contains(&key) {
-                    Added::New
-                } else {
-                    Added::AlreadyPresent
-                })
-            }
-            Err(e) => Err(e),
-        }
+        let new = self.install(RouteNetlinkMessage::NewAddress(msg), &what)?;
+        Ok(owned_if(new, &mut self.addresses, key))
     }
 
     /// Removes `address` from `interface` if we installed it; returns whether it was ours.
@@ -160,21 +165,18 @@ impl Rtnl {
         interface: InterfaceId,
         address: &VirtualAddress,
     ) -> Result<bool, NetlinkError> {
-        let key = (interface, address.addr, address.prefix_len);
+        let key = (interface, address.addr, kernel_prefix(address));
         if !self.addresses.remove(&key) {
             return Ok(false);
         }
         let msg = address_message(interface, address);
         let what = format!("removing {}/{}", address.addr, address.prefix_len);
-        match self.request(RouteNetlinkMessage::DelAddress(msg), 0, &what) {
-            Ok(()) => Ok(true),
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::EADDRNOTAVAIL) =>
-            {
-                Ok(true)
-            }
-            Err(e) => Err(e),
-        }
+        self.uninstall(
+            RouteNetlinkMessage::DelAddress(msg),
+            &what,
+            &[libc::EADDRNOTAVAIL],
+        )?;
+        Ok(true)
     }
 
     /// Whether we installed `addr` (any prefix) on `interface`.
@@ -193,26 +195,11 @@ impl Rtnl {
     /// Installs `route`.
     pub fn add_route(&mut self, route: &VirtualRoute) -> Result<Added, NetlinkError> {
         let what = format!("adding route {}/{}", route.dest, route.prefix_len);
-        match self.request(
-            RouteNetlinkMessage::NewRoute(route_message(route)),
-            NLM_F_CREATE | NLM_F_EXCL,
+        let new = self.install(
+            RouteNetlinkMessage::NewRoute(route_message(route, false)),
             &what,
-        ) {
-            Ok(()) => {
-                self.routes.insert(route.clone());
-                Ok(Added::New)
-            }
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::EEXIST) =>
-            {
-                Ok(if self.routes.contains(route) {
-                    Added::New
-                } else {
-                    Added::AlreadyPresent
-                })
-            }
-            Err(e) => Err(e),
-        }
+        )?;
+        Ok(owned_if(new, &mut self.routes, route.clone()))
     }
 
     /// Removes `route` if we installed it; returns whether it was ours.
@@ -221,19 +208,12 @@ impl Rtnl {
             return Ok(false);
         }
         let what = format!("removing route {}/{}", route.dest, route.prefix_len);
-        match self.request(
-            RouteNetlinkMessage::DelRoute(route_message(route)),
-            0,
+        self.uninstall(
+            RouteNetlinkMessage::DelRoute(route_message(route, true)),
             &what,
-        ) {
-            Ok(()) => Ok(true),
-            Err(NetlinkError::Refused { source, .. })
-                if source.raw_os_error() == Some(libc::ESRCH) =>
-            {
-                Ok(true)
-            }
-            Err(e) => Err(e),
-        }
+            &[libc::ESRCH],
+        )?;
+        Ok(true)
     }
 
     /// Whether we installed `route`.
@@ -244,6 +224,67 @@ impl Rtnl {
     /// Forgets a route of ours that someone else removed.
     pub fn forget_route(&mut self, route: &VirtualRoute) {
         self.routes.remove(route);
+    }
+
+    /// Whether we installed `rule`.
+    pub fn owns_rule(&self, rule: &VirtualRule) -> bool {
+        self.rules.contains(rule)
+    }
+
+    /// Forgets a rule of ours that someone else removed.
+    pub fn forget_rule(&mut self, rule: &VirtualRule) {
+        self.rules.remove(rule);
+    }
+
+    /// Installs the policy routing rule `rule`.
+    pub fn add_rule(&mut self, rule: &VirtualRule) -> Result<Added, NetlinkError> {
+        let what = format!("adding rule {rule}");
+        let new = self.install(RouteNetlinkMessage::NewRule(rule_message(rule)), &what)?;
+        Ok(owned_if(new, &mut self.rules, rule.clone()))
+    }
+
+    /// Removes `rule` if we installed it; returns whether it was ours.
+    pub fn remove_rule(&mut self, rule: &VirtualRule) -> Result<bool, NetlinkError> {
+        if !self.rules.remove(rule) {
+            return Ok(false);
+        }
+        let what = format!("removing rule {rule}");
+        self.uninstall(
+            RouteNetlinkMessage::DelRule(rule_message(rule)),
+            &what,
+            &[libc::ENOENT],
+        )?;
+        Ok(true)
+    }
+
+    /// Sends a creation request: `Ok(true)` when it was created, `Ok(false)` when it existed.
+    fn install(&mut self, msg: RouteNetlinkMessage, what: &str) -> Result<bool, NetlinkError> {
+        match self.request(msg, NLM_F_CREATE | NLM_F_EXCL, what) {
+            Ok(()) => Ok(true),
+            Err(NetlinkError::Refused { source, .. })
+                if source.raw_os_error() == Some(libc::EEXIST) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends a deletion request; the `gone` error codes mean "already removed" and are fine.
+    fn uninstall(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        what: &str,
+        gone: &[i32],
+    ) -> Result<(), NetlinkError> {
+        match self.request(msg, 0, what) {
+            Err(NetlinkError::Refused { source, .. })
+                if source.raw_os_error().is_some_and(|c| gone.contains(&c)) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Every address on every interface.
@@ -282,6 +323,7 @@ impl Rtnl {
             })
             .collect();
         out.extend(self.routes.iter().cloned().map(Entry::Route));
+        out.extend(self.rules.iter().cloned().map(Entry::Rule));
         out
     }
 
@@ -296,30 +338,28 @@ impl Rtnl {
                     interface,
                     addr,
                     prefix_len,
-                } => {
-                    let va = VirtualAddress {
-                        addr: *addr,
-                        prefix_len: *prefix_len,
-                        interface: None,
-                        excluded: false,
-                    };
-                    (
-                        RouteNetlinkMessage::DelAddress(address_message(*interface, &va)),
-                        format!("removing stale {addr}/{prefix_len}"),
-                        [libc::EADDRNOTAVAIL, libc::ENODEV],
-                    )
-                }
+                } => (
+                    RouteNetlinkMessage::DelAddress(stale_address_message(
+                        *interface,
+                        *addr,
+                        *prefix_len,
+                    )),
+                    format!("removing stale {addr}/{prefix_len}"),
+                    [libc::EADDRNOTAVAIL, libc::ENODEV],
+                ),
                 Entry::Route(r) => (
-                    RouteNetlinkMessage::DelRoute(route_message(r)),
+                    RouteNetlinkMessage::DelRoute(route_message(r, true)),
                     format!("removing stale route {}/{}", r.dest, r.prefix_len),
                     [libc::ESRCH, libc::ENODEV],
                 ),
+                Entry::Rule(r) => (
+                    RouteNetlinkMessage::DelRule(rule_message(r)),
+                    format!("removing stale rule {r}"),
+                    [libc::ENOENT, libc::ENODEV],
+                ),
             };
-            match self.request(msg, 0, &what) {
-                Ok(()) => {}
-                Err(NetlinkError::Refused { source, .. })
-                    if source.raw_os_error().is_some_and(|c| gone.contains(&c)) => {}
-                Err(e) => failures.push(e),
+            if let Err(e) = self.uninstall(msg, &what, &gone) {
+                failures.push(e);
             }
         }
         failures
@@ -421,6 +461,9 @@ const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV4_ROUTE: u32 = 0x40;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 const RTMGRP_IPV6_ROUTE: u32 = 0x400;
+const RTMGRP_IPV4_RULE: u32 = 0x80;
+/// `1 << (RTNLGRP_IPV6_RULE - 1)`, `RTNLGRP_IPV6_RULE` being 19.
+const RTMGRP_IPV6_RULE: u32 = 1 << 18;
 
 impl Monitor {
     /// Subscribes to the groups.
@@ -430,7 +473,9 @@ impl Monitor {
             | RTMGRP_IPV4_IFADDR
             | RTMGRP_IPV4_ROUTE
             | RTMGRP_IPV6_IFADDR
-            | RTMGRP_IPV6_ROUTE;
+            | RTMGRP_IPV6_ROUTE
+            | RTMGRP_IPV4_RULE
+            | RTMGRP_IPV6_RULE;
         socket.bind(&SocketAddr::new(0, groups))?;
         socket.set_non_blocking(true)?;
         socket2::SockRef::from(&socket).set_recv_buffer_size(1 << 20)?;
@@ -502,6 +547,14 @@ fn event_of(inner: RouteNetlinkMessage) -> Option<NetEvent> {
             route,
             present: false,
         }),
+        RouteNetlinkMessage::NewRule(r) => rule_of(&r).map(|rule| NetEvent::Rule {
+            rule,
+            present: true,
+        }),
+        RouteNetlinkMessage::DelRule(r) => rule_of(&r).map(|rule| NetEvent::Rule {
+            rule,
+            present: false,
+        }),
         _ => None,
     }
 }
@@ -527,41 +580,123 @@ fn address_event(a: &AddressMessage, present: bool) -> Option<NetEvent> {
 }
 
 fn route_of(r: &RouteMessage) -> Option<VirtualRoute> {
-    if r.header.kind != RouteType::Unicast {
-        return None;
-    }
-    let ip = |a: &RouteAddress| match a {
-        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
-        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
-        _ => None,
+    let kind = match r.header.kind {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::BlackHole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        RouteType::Throw => RouteKind::Throw,
+        _ => return None,
     };
-    let mut route = VirtualRoute {
-        dest: if r.header.address_family == AddressFamily::Inet6 {
+    let mut route = VirtualRoute::to(
+        if r.header.address_family == AddressFamily::Inet6 {
             IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
         } else {
             IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
         },
-        prefix_len: r.header.destination_prefix_length,
-        gateway: None,
-        source: None,
-        interface: None,
-        table: None,
-        metric: None,
-    };
+        r.header.destination_prefix_length,
+    );
+    route.kind = kind;
+    route.scope = Some(u8::from(r.header.scope));
+    route.onlink = r.header.flags.contains(RouteFlags::Onlink);
     let mut table = u32::from(r.header.table);
     for attr in &r.attributes {
         match attr {
-            RouteAttribute::Destination(a) => route.dest = ip(a)?,
-            RouteAttribute::Gateway(a) => route.gateway = ip(a),
-            RouteAttribute::PrefSource(a) => route.source = ip(a),
+            RouteAttribute::Destination(a) => route.dest = route_ip(a)?,
+            RouteAttribute::Gateway(a) => route.gateway = route_ip(a),
+            RouteAttribute::PrefSource(a) => route.source = route_ip(a),
             RouteAttribute::Oif(i) => route.interface = Some(InterfaceId(*i)),
             RouteAttribute::Table(t) => table = *t,
             RouteAttribute::Priority(m) => route.metric = Some(*m),
+            RouteAttribute::MultiPath(hops) => {
+                route.nexthops = hops
+                    .iter()
+                    .map(|h| NextHop {
+                        gateway: h.attributes.iter().find_map(|a| match a {
+                            RouteAttribute::Gateway(g) => route_ip(g),
+                            _ => None,
+                        }),
+                        interface: (h.interface_index != 0)
+                            .then_some(InterfaceId(h.interface_index)),
+                        weight: u16::from(h.hops) + 1,
+                        onlink: h.flags.contains(RouteNextHopFlags::Onlink),
+                    })
+                    .collect();
+            }
             _ => {}
         }
     }
     route.table = (table != u32::from(RouteHeader::RT_TABLE_MAIN)).then_some(table);
     Some(route)
+}
+
+/// A kernel rule report in [`VirtualRule`] terms (`None` for an action we do not model).
+fn rule_of(r: &RuleMessage) -> Option<VirtualRule> {
+    let mut rule = VirtualRule::new(r.header.family == AddressFamily::Inet6);
+    rule.tos = r.header.tos;
+    rule.invert = r.header.flags.contains(RuleFlags::Invert);
+    let mut table = u32::from(r.header.table);
+    let mut mark = None;
+    let mut mask = None;
+    let mut goto = None;
+    for attr in &r.attributes {
+        match attr {
+            RuleAttribute::Source(a) => rule.from = Some((*a, r.header.src_len)),
+            RuleAttribute::Destination(a) => rule.to = Some((*a, r.header.dst_len)),
+            RuleAttribute::Iifname(n) => rule.iif = Some(n.clone()),
+            RuleAttribute::Oifname(n) => rule.oif = Some(n.clone()),
+            RuleAttribute::FwMark(m) => mark = Some(*m),
+            RuleAttribute::FwMask(m) => mask = Some(*m),
+            RuleAttribute::Priority(p) => rule.priority = Some(*p),
+            RuleAttribute::Table(t) => table = *t,
+            RuleAttribute::Goto(t) => goto = Some(*t),
+            _ => {}
+        }
+    }
+    rule.fwmark = mark.map(|m| (m, mask));
+    rule.action = match r.header.action {
+        NlRuleAction::ToTable => {
+            rule.table = Some(table);
+            RuleAction::ToTable
+        }
+        NlRuleAction::Goto => RuleAction::Goto(goto?),
+        NlRuleAction::Nop => RuleAction::Nop,
+        NlRuleAction::Blackhole => RuleAction::Blackhole,
+        NlRuleAction::Unreachable => RuleAction::Unreachable,
+        NlRuleAction::Prohibit => RuleAction::Prohibit,
+        _ => return None,
+    };
+    Some(rule)
+}
+
+/// Whether the kernel's report `seen` is the configured rule `cfg`: the kernel picks a
+/// priority when none is configured, reports the main table for a table rule without one, and
+/// a full mask for a mark without one.
+pub(crate) fn rule_matches(cfg: &VirtualRule, seen: &VirtualRule) -> bool {
+    let table = |r: &VirtualRule| match r.action {
+        RuleAction::ToTable => Some(r.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN))),
+        _ => None,
+    };
+    let mark = |r: &VirtualRule| r.fwmark.map(|(m, k)| (m, k.unwrap_or(u32::MAX)));
+    cfg.ipv6 == seen.ipv6
+        && cfg.from == seen.from
+        && cfg.to == seen.to
+        && cfg.iif == seen.iif
+        && cfg.oif == seen.oif
+        && mark(cfg) == mark(seen)
+        && cfg.tos == seen.tos
+        && cfg.invert == seen.invert
+        && cfg.action == seen.action
+        && table(cfg) == table(seen)
+        && cfg.priority.is_none_or(|p| seen.priority == Some(p))
+}
+
+fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
+        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
+        _ => None,
+    }
 }
 
 fn link_info(l: &LinkMessage) -> LinkInfo {
@@ -606,28 +741,93 @@ fn parse_all(mut buf: &[u8]) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>,
     Ok(out)
 }
 
+/// Records `key` as ours when the kernel created it (`new`), or when it was already ours (a
+/// re-add of something we installed); anything else was there before us.
+fn owned_if<K: Eq + std::hash::Hash>(new: bool, set: &mut HashSet<K>, key: K) -> Added {
+    if new {
+        set.insert(key);
+        Added::New
+    } else if set.contains(&key) {
+        Added::New
+    } else {
+        Added::AlreadyPresent
+    }
+}
+
+/// The prefix length the kernel records for `address` (a peer's own length when it has one).
+fn kernel_prefix(address: &VirtualAddress) -> u8 {
+    address.peer.map_or(address.prefix_len, |(_, len)| len)
+}
+
+/// `RTM_NEWADDR`/`RTM_DELADDR` for `address` (keepalived-behaviour.md §1.3.3: IPv6 gets
+/// `IFA_F_NODAD` and, for a /128, preferred lifetime 0; IPv4 gets its broadcast and label).
 fn address_message(interface: InterfaceId, address: &VirtualAddress) -> AddressMessage {
     let mut msg = AddressMessage::default();
     msg.header.index = interface.0;
-    msg.header.prefix_len = address.prefix_len;
-    msg.header.scope = AddressScope::Universe;
-    match address.addr {
-        IpAddr::V4(_) => {
-            msg.header.family = AddressFamily::Inet;
-            msg.attributes.push(AddressAttribute::Local(address.addr));
-            msg.attributes.push(AddressAttribute::Address(address.addr));
+    msg.header.prefix_len = kernel_prefix(address);
+    msg.header.scope = AddressScope::from(address.scope.unwrap_or(0));
+    let remote = address.peer.map_or(address.addr, |(p, _)| p);
+    msg.header.family = if address.addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    msg.attributes.push(AddressAttribute::Local(address.addr));
+    msg.attributes.push(AddressAttribute::Address(remote));
+    let mut flags = AddressFlags::empty();
+    if address.addr.is_ipv6() && address.nodad {
+        flags |= AddressFlags::Nodad;
+    }
+    for (set, flag) in [
+        (address.home, AddressFlags::Homeaddress),
+        (address.noprefixroute, AddressFlags::Noprefixroute),
+        (address.autojoin, AddressFlags::Mcautojoin),
+    ] {
+        if set {
+            flags |= flag;
         }
-        IpAddr::V6(_) => {
-            msg.header.family = AddressFamily::Inet6;
-            msg.attributes.push(AddressAttribute::Address(address.addr));
-            msg.attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    if !flags.is_empty() {
+        msg.attributes.push(AddressAttribute::Flags(flags));
+    }
+    if address.addr.is_ipv4() {
+        if let Some(brd) = address.broadcast {
+            msg.attributes.push(AddressAttribute::Broadcast(brd));
         }
+        if let Some(label) = &address.label {
+            msg.attributes.push(AddressAttribute::Label(label.clone()));
+        }
+    }
+    let preferred = address.effective_preferred_lft();
+    if preferred != u32::MAX {
+        let mut info = CacheInfo::default();
+        info.ifa_preferred = preferred;
+        info.ifa_valid = u32::MAX;
+        msg.attributes.push(AddressAttribute::CacheInfo(info));
     }
     msg
 }
 
-fn route_message(route: &VirtualRoute) -> RouteMessage {
+/// `RTM_DELADDR` for a journal entry: only what identifies the address (local address, prefix
+/// length, interface), whatever else it was installed with.
+fn stale_address_message(interface: InterfaceId, addr: IpAddr, prefix_len: u8) -> AddressMessage {
+    let mut msg = AddressMessage::default();
+    msg.header.index = interface.0;
+    msg.header.prefix_len = prefix_len;
+    msg.header.family = if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    msg.attributes.push(AddressAttribute::Local(addr));
+    msg
+}
+
+/// `RTM_NEWROUTE` (or, with `delete`, `RTM_DELROUTE`) for `route` (keepalived-behaviour.md
+/// §1.3.4). Without an explicit scope, an IPv4 unicast route out of an interface with no
+/// gateway is on-link and everything else global, as `ip route add` chooses; a deletion then
+/// matches any scope.
+fn route_message(route: &VirtualRoute, delete: bool) -> RouteMessage {
     let mut msg = RouteMessage::default();
     let v6 = route.dest.is_ipv6();
     msg.header.address_family = if v6 {
@@ -636,31 +836,126 @@ fn route_message(route: &VirtualRoute) -> RouteMessage {
         AddressFamily::Inet
     };
     msg.header.destination_prefix_length = route.prefix_len;
-    msg.header.protocol = RouteProtocol::Static;
-    msg.header.kind = RouteType::Unicast;
-    // A route through a gateway is global; a route out of an interface alone is on-link.
-    msg.header.scope = if route.gateway.is_none() && route.interface.is_some() && !v6 {
-        RouteScope::Link
-    } else {
-        RouteScope::Universe
+    msg.header.protocol = RouteProtocol::from(PROTO_KEEPALIVED);
+    msg.header.kind = match route.kind {
+        RouteKind::Unicast => RouteType::Unicast,
+        RouteKind::Blackhole => RouteType::BlackHole,
+        RouteKind::Unreachable => RouteType::Unreachable,
+        RouteKind::Prohibit => RouteType::Prohibit,
+        RouteKind::Throw => RouteType::Throw,
     };
+    let has_gateway = route.gateway.is_some() || route.nexthops.iter().any(|h| h.gateway.is_some());
+    msg.header.scope = match route.scope {
+        Some(s) => RouteScope::from(s),
+        None if delete => RouteScope::NoWhere,
+        None if route.kind == RouteKind::Unicast
+            && !has_gateway
+            && (route.interface.is_some() || !route.nexthops.is_empty())
+            && !v6 =>
+        {
+            RouteScope::Link
+        }
+        None => RouteScope::Universe,
+    };
+    if route.onlink {
+        msg.header.flags |= RouteFlags::Onlink;
+    }
     let table = route.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN));
     msg.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
     msg.attributes.push(RouteAttribute::Table(table));
     msg.attributes
         .push(RouteAttribute::Destination(route.dest.into()));
-    if let Some(gw) = route.gateway {
-        msg.attributes.push(RouteAttribute::Gateway(gw.into()));
-    }
     if let Some(src) = route.source {
         msg.attributes.push(RouteAttribute::PrefSource(src.into()));
-    }
-    if let Some(dev) = route.interface {
-        msg.attributes.push(RouteAttribute::Oif(dev.0));
     }
     if let Some(metric) = route.metric {
         msg.attributes.push(RouteAttribute::Priority(metric));
     }
+    if route.nexthops.is_empty() {
+        if let Some(gw) = route.gateway {
+            msg.attributes.push(RouteAttribute::Gateway(gw.into()));
+        }
+        if let Some(dev) = route.interface {
+            msg.attributes.push(RouteAttribute::Oif(dev.0));
+        }
+    } else {
+        let hops = route
+            .nexthops
+            .iter()
+            .map(|h| {
+                let mut hop = RouteNextHop::default();
+                hop.hops = u8::try_from(h.weight.clamp(1, 256) - 1).unwrap_or(u8::MAX);
+                hop.interface_index = h.interface.map_or(0, |i| i.0);
+                if h.onlink {
+                    hop.flags |= RouteNextHopFlags::Onlink;
+                }
+                if let Some(gw) = h.gateway {
+                    hop.attributes.push(RouteAttribute::Gateway(gw.into()));
+                }
+                hop
+            })
+            .collect();
+        msg.attributes.push(RouteAttribute::MultiPath(hops));
+    }
+    msg
+}
+
+/// `RTM_NEWRULE`/`RTM_DELRULE` for `rule` (`ip rule` semantics: a table rule with no table
+/// looks up the main table).
+fn rule_message(rule: &VirtualRule) -> RuleMessage {
+    let mut msg = RuleMessage::default();
+    msg.header.family = if rule.ipv6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    msg.header.tos = rule.tos;
+    msg.attributes
+        .push(RuleAttribute::Protocol(RouteProtocol::from(
+            PROTO_KEEPALIVED,
+        )));
+    if rule.invert {
+        msg.header.flags |= RuleFlags::Invert;
+    }
+    if let Some((addr, len)) = rule.from {
+        msg.header.src_len = len;
+        msg.attributes.push(RuleAttribute::Source(addr));
+    }
+    if let Some((addr, len)) = rule.to {
+        msg.header.dst_len = len;
+        msg.attributes.push(RuleAttribute::Destination(addr));
+    }
+    if let Some(i) = &rule.iif {
+        msg.attributes.push(RuleAttribute::Iifname(i.clone()));
+    }
+    if let Some(o) = &rule.oif {
+        msg.attributes.push(RuleAttribute::Oifname(o.clone()));
+    }
+    if let Some((mark, mask)) = rule.fwmark {
+        msg.attributes.push(RuleAttribute::FwMark(mark));
+        if let Some(mask) = mask {
+            msg.attributes.push(RuleAttribute::FwMask(mask));
+        }
+    }
+    if let Some(p) = rule.priority {
+        msg.attributes.push(RuleAttribute::Priority(p));
+    }
+    msg.header.action = match rule.action {
+        RuleAction::ToTable => {
+            let table = rule.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN));
+            msg.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+            msg.attributes.push(RuleAttribute::Table(table));
+            NlRuleAction::ToTable
+        }
+        RuleAction::Goto(target) => {
+            msg.attributes.push(RuleAttribute::Goto(target));
+            NlRuleAction::Goto
+        }
+        RuleAction::Nop => NlRuleAction::Nop,
+        RuleAction::Blackhole => NlRuleAction::Blackhole,
+        RuleAction::Unreachable => NlRuleAction::Unreachable,
+        RuleAction::Prohibit => NlRuleAction::Prohibit,
+    };
     msg
 }
 
@@ -668,23 +963,220 @@ fn route_message(route: &VirtualRoute) -> RouteMessage {
 mod tests {
     use super::*;
 
-    #[test]
-    fn route_message_round_trips_through_route_of() {
-        let route = VirtualRoute {
-            dest: "198.51.100.0".parse().unwrap(),
-            prefix_len: 24,
+    fn route() -> VirtualRoute {
+        VirtualRoute {
             gateway: Some("10.0.0.254".parse().unwrap()),
             source: Some("10.0.0.100".parse().unwrap()),
             interface: Some(InterfaceId(3)),
             table: Some(100),
             metric: Some(7),
-        };
-        assert_eq!(route_of(&route_message(&route)), Some(route.clone()));
+            scope: Some(0),
+            ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
+        }
+    }
+
+    /// Encodes, serializes and parses back, as the kernel's echo would arrive.
+    fn echo(msg: RouteNetlinkMessage) -> RouteNetlinkMessage {
+        let mut m =
+            NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+        m.finalize();
+        let mut buf = vec![0u8; m.buffer_len()];
+        m.serialize(&mut buf);
+        match parse_all(&buf).unwrap().pop().unwrap().payload {
+            NetlinkPayload::InnerMessage(inner) => inner,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn route_echo(r: &VirtualRoute) -> Option<VirtualRoute> {
+        match echo(RouteNetlinkMessage::NewRoute(route_message(r, false))) {
+            RouteNetlinkMessage::NewRoute(m) => route_of(&m),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn route_message_round_trips_through_route_of() {
+        let route = route();
+        assert_eq!(route_echo(&route), Some(route.clone()));
         let main = VirtualRoute {
             table: None,
             ..route
         };
-        assert_eq!(route_of(&route_message(&main)), Some(main));
+        assert_eq!(route_echo(&main), Some(main));
+    }
+
+    #[test]
+    fn route_types_scope_and_multipath_round_trip() {
+        let hole = VirtualRoute {
+            kind: RouteKind::Blackhole,
+            table: Some(200),
+            scope: Some(0),
+            ..VirtualRoute::to("203.0.113.0".parse().unwrap(), 24)
+        };
+        assert_eq!(route_echo(&hole), Some(hole.clone()));
+        for kind in [
+            RouteKind::Unreachable,
+            RouteKind::Prohibit,
+            RouteKind::Throw,
+        ] {
+            let r = VirtualRoute {
+                kind,
+                ..hole.clone()
+            };
+            assert_eq!(route_echo(&r), Some(r.clone()));
+        }
+        let multi = VirtualRoute {
+            nexthops: vec![
+                NextHop {
+                    gateway: Some("10.0.0.1".parse().unwrap()),
+                    interface: Some(InterfaceId(3)),
+                    weight: 1,
+                    onlink: false,
+                },
+                NextHop {
+                    gateway: Some("10.0.0.2".parse().unwrap()),
+                    interface: Some(InterfaceId(3)),
+                    weight: 256,
+                    onlink: true,
+                },
+            ],
+            ..VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
+        };
+        let back = route_echo(&multi).unwrap();
+        assert_eq!(back.nexthops, multi.nexthops);
+        assert_eq!(back.gateway, None);
+        // An interface-only IPv4 route is on-link, a gateway route global, a deletion any.
+        let link = VirtualRoute {
+            interface: Some(InterfaceId(2)),
+            ..VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
+        };
+        assert_eq!(route_message(&link, false).header.scope, RouteScope::Link);
+        assert_eq!(
+            route_message(&route(), false).header.scope,
+            RouteScope::Universe
+        );
+        assert_eq!(route_message(&link, true).header.scope, RouteScope::NoWhere);
+        assert!(route_of(&route_message(&link, false)).unwrap().scope == Some(253));
+    }
+
+    #[test]
+    fn address_message_carries_every_attribute() {
+        let mut v4 = VirtualAddress::host("192.0.2.10".parse().unwrap());
+        v4.prefix_len = 24;
+        v4.label = Some("eth0:vip".to_owned());
+        v4.scope = Some(253);
+        v4.broadcast = Some("192.0.2.255".parse().unwrap());
+        v4.noprefixroute = true;
+        let m = address_message(InterfaceId(4), &v4);
+        assert_eq!(m.header.prefix_len, 24);
+        assert_eq!(m.header.scope, AddressScope::Link);
+        let has = |m: &AddressMessage, a: &AddressAttribute| m.attributes.contains(a);
+        assert!(has(&m, &AddressAttribute::Label("eth0:vip".to_owned())));
+        assert!(has(
+            &m,
+            &AddressAttribute::Broadcast("192.0.2.255".parse().unwrap())
+        ));
+        assert!(has(
+            &m,
+            &AddressAttribute::Flags(AddressFlags::Noprefixroute)
+        ));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::CacheInfo(_)))
+        );
+        // IPv6 /128: nodad and deprecated (preferred lifetime 0), no label or broadcast.
+        let mut v6 = VirtualAddress::host("2001:db8::10".parse().unwrap());
+        v6.label = Some("ignored".to_owned());
+        let m = address_message(InterfaceId(4), &v6);
+        assert!(has(&m, &AddressAttribute::Flags(AddressFlags::Nodad)));
+        assert!(m.attributes.iter().any(|a| matches!(a,
+            AddressAttribute::CacheInfo(c) if c.ifa_preferred == 0 && c.ifa_valid == u32::MAX)));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::Label(_)))
+        );
+        // A /64, or `preferred_lft forever`, stays preferred; `-nodad` clears the flag.
+        v6.prefix_len = 64;
+        v6.nodad = false;
+        let m = address_message(InterfaceId(4), &v6);
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::CacheInfo(_)))
+        );
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::Flags(_)))
+        );
+        // A peer address: the kernel's prefix is the peer's.
+        let mut p = VirtualAddress::host("10.9.0.1".parse().unwrap());
+        p.peer = Some(("10.9.0.2".parse().unwrap(), 32));
+        p.prefix_len = 24;
+        let m = address_message(InterfaceId(4), &p);
+        assert_eq!(m.header.prefix_len, 32);
+        assert!(has(
+            &m,
+            &AddressAttribute::Address("10.9.0.2".parse().unwrap())
+        ));
+        assert!(has(
+            &m,
+            &AddressAttribute::Local("10.9.0.1".parse().unwrap())
+        ));
+    }
+
+    #[test]
+    fn rule_message_encodes_selectors_and_action() {
+        let rule = VirtualRule {
+            from: Some(("10.1.0.0".parse().unwrap(), 16)),
+            to: Some(("10.2.0.0".parse().unwrap(), 24)),
+            iif: Some("eth1".to_owned()),
+            fwmark: Some((0x10, Some(0xff))),
+            priority: Some(100),
+            table: Some(1000),
+            invert: true,
+            ..VirtualRule::new(false)
+        };
+        let RouteNetlinkMessage::NewRule(m) =
+            echo(RouteNetlinkMessage::NewRule(rule_message(&rule)))
+        else {
+            panic!()
+        };
+        assert_eq!((m.header.src_len, m.header.dst_len), (16, 24));
+        assert_eq!(m.header.action, NlRuleAction::ToTable);
+        assert_eq!(m.header.table, RouteHeader::RT_TABLE_UNSPEC);
+        assert!(m.header.flags.contains(RuleFlags::Invert));
+        for a in [
+            RuleAttribute::Table(1000),
+            RuleAttribute::Priority(100),
+            RuleAttribute::FwMark(0x10),
+            RuleAttribute::FwMask(0xff),
+            RuleAttribute::Iifname("eth1".to_owned()),
+            RuleAttribute::Source("10.1.0.0".parse().unwrap()),
+        ] {
+            assert!(m.attributes.contains(&a), "{a:?} in {m:?}");
+        }
+        assert!(rule_matches(&rule, &rule_of(&m).unwrap()));
+        // The kernel's view of a rule with no priority, table or mask configured.
+        let plain = VirtualRule {
+            fwmark: Some((7, None)),
+            ..VirtualRule::new(false)
+        };
+        let mut seen = rule_of(&rule_message(&plain)).unwrap();
+        seen.priority = Some(32765);
+        seen.fwmark = Some((7, Some(u32::MAX)));
+        assert!(rule_matches(&plain, &seen));
+        assert!(!rule_matches(&rule, &seen));
+        let goto = VirtualRule {
+            action: RuleAction::Goto(500),
+            ..VirtualRule::new(true)
+        };
+        let m = rule_message(&goto);
+        assert_eq!(m.header.family, AddressFamily::Inet6);
+        assert!(m.attributes.contains(&RuleAttribute::Goto(500)));
     }
 
     #[test]
