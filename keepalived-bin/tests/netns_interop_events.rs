@@ -96,7 +96,7 @@ fn extra_instance(case: &Case, host: usize) -> String {
         "vrrp_instance VI_9 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 59\n  \
          priority {prio}\n  advert_int {}\n  version {}\n  virtual_ipaddress {{\n    \
          10.99.0.109/24 dev eth0\n  }}\n}}\n",
-        case.advert_ms as f64 / 1000.0,
+        case.advert_text(),
         case.version
     )
 }
@@ -204,8 +204,9 @@ fn interop_reload_under_traffic() {
             .map(|(t, _, _)| *t)
             .collect();
         let gap = ads.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        // Below B's Master_Down_Interval with room to spare: no takeover was possible.
         assert!(
-            gap < case.advert() * 2,
+            gap < case.advert() * 5 / 2,
             "{}: adverts paused for {gap:?} during the reload",
             bench.a.name()
         );

@@ -11,6 +11,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -63,6 +64,7 @@ pub(crate) const VRID: u8 = 51;
 
 /// What a test case configures (the same file for both implementations).
 #[derive(Clone, Debug)]
+#[allow(clippy::struct_excessive_bools)] // independent features of one table-driven case
 pub(crate) struct Case {
     /// 2 or 3.
     pub(crate) version: u8,
@@ -133,9 +135,19 @@ impl Case {
         base * u32::from(255 - PRIO_B + 1) / 256
     }
 
-    /// The crash failover time B should show: Master_Down_Interval.
+    /// The crash failover time B should show: `Master_Down_Interval`.
     pub(crate) fn expected_crash(&self) -> Duration {
         self.advert() * 3 + self.skew()
+    }
+
+    /// `advert_int` as written in the file: whole seconds, or seconds with milliseconds.
+    pub(crate) fn advert_text(&self) -> String {
+        let (secs, ms) = (self.advert_ms / 1000, self.advert_ms % 1000);
+        if ms == 0 {
+            secs.to_string()
+        } else {
+            format!("{secs}.{ms:03}")
+        }
     }
 
     /// The keepalived.conf of router `host` (A or B); `backup_nopreempt` starts A as a
@@ -152,11 +164,7 @@ impl Case {
             (A, true) => (PRIO_A, "BACKUP\n  nopreempt"),
             _ => (PRIO_B, "BACKUP"),
         };
-        let adv = if self.advert_ms % 1000 == 0 {
-            format!("{}", self.advert_ms / 1000)
-        } else {
-            format!("{}", self.advert_ms as f64 / 1000.0)
-        };
+        let adv = self.advert_text();
         let mut s = format!(
             "global_defs {{\n  router_id kars_interop_h{host}\n  vrrp_garp_master_delay 0\n}}\n"
         );
@@ -165,34 +173,38 @@ impl Case {
         }
         let instances = if self.sync_group { 2 } else { 1 };
         for n in 0..instances {
-            s.push_str(&format!(
+            let _ = write!(
+                s,
                 "vrrp_instance VI_{} {{\n  state {state}\n  interface eth0\n  \
                  virtual_router_id {}\n  priority {prio}\n  advert_int {adv}\n  version {}\n",
                 n + 1,
                 VRID + n,
                 self.version
-            ));
+            );
             if let Some((kind, pass)) = self.auth {
-                s.push_str(&format!(
+                let _ = write!(
+                    s,
                     "  authentication {{\n    auth_type {kind}\n    auth_pass {pass}\n  }}\n"
-                ));
+                );
             }
             if self.unicast {
                 let other = if host == A { B } else { A };
-                s.push_str(&format!(
+                let _ = write!(
+                    s,
                     "  unicast_src_ip {}\n  unicast_peer {{\n    {}\n  }}\n",
                     lab.host(host).ipv4,
                     lab.host(other).ipv4
-                ));
+                );
             }
             if self.track {
                 s.push_str("  track_interface {\n    trk0\n  }\n");
             }
             let len = if self.ipv6 { 64 } else { 24 };
-            s.push_str(&format!(
+            let _ = write!(
+                s,
                 "  virtual_ipaddress {{\n    {}/{len} dev eth0\n  }}\n",
                 self.vip(n)
-            ));
+            );
             s.push_str(extra);
             s.push_str("}\n");
         }
@@ -689,7 +701,7 @@ impl<'l> Bench<'l> {
         self.measure(since)
     }
 
-    /// Crash failover: kill -9 of A's whole daemon; B takes over after Master_Down_Interval.
+    /// Crash failover: kill -9 of A's whole daemon; B takes over after `Master_Down_Interval`.
     pub(crate) fn crash_failover(&mut self) -> Duration {
         let since = Instant::now();
         self.a.crash();

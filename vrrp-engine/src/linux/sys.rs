@@ -131,7 +131,7 @@ pub(crate) fn reap(pid: u32) -> io::Result<bool> {
         libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut status = 0;
     // SAFETY: `status` is a valid out-pointer for the duration of the call.
-    let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    let rc = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) };
     match rc {
         0 => Ok(false),
         r if r > 0 => Ok(true),
