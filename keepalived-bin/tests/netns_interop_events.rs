@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use interop::{
     A, B, Bench, CLIENT, Case, Impl, PRIO_A, PRIO_B, Timings, VRID, adverts, compare, lab_for,
-    privileged, run_pairs, start_client_ping,
+    privileged, run_pairs,
 };
 use vrrp_engine::testlab::{Lab, wait_for};
 
@@ -35,10 +35,7 @@ fn interop_track_interface() {
     let results = run_pairs(|pair| {
         let lab = lab_for(&case);
         let mut bench = Bench::new(&lab, &case, pair);
-        start_client_ping(&lab, case.vip(0));
-        bench.start_a();
-        bench.start_b();
-        bench.assert_a_master(4);
+        bench.establish();
         let mut t = Timings::default();
         for _ in 0..case.cycles {
             let since = Instant::now();
@@ -165,10 +162,7 @@ fn interop_reload_under_traffic() {
     run_pairs(|pair| {
         let lab = lab_for(&case);
         let mut bench = Bench::new(&lab, &case, pair);
-        start_client_ping(&lab, case.vip(0));
-        bench.start_a();
-        bench.start_b();
-        bench.assert_a_master(4);
+        bench.establish();
         let monitor = monitor_addresses(&lab, A);
         let before = [bench.a.states("VI_1"), bench.b.states("VI_1")];
         let from = Instant::now();
@@ -243,10 +237,7 @@ fn interop_partition_heals() {
              echo 100 > /proc/sys/net/ipv4/neigh/eth0/retrans_time_ms",
         ]);
         assert!(sysctl.status().unwrap().success());
-        start_client_ping(&lab, vip);
-        bench.start_a();
-        bench.start_b();
-        bench.assert_a_master(4);
+        bench.establish();
         let neighbour = || lab.neighbour(CLIENT, vip).unwrap();
         assert!(
             wait_for(case.deadline(), || neighbour() == Some(bench.mac_a)),

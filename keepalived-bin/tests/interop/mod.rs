@@ -577,6 +577,15 @@ impl<'l> Bench<'l> {
         v
     }
 
+    /// The starting point of every scenario: the client pings the VIP, A is master, B backup,
+    /// stably (4 adverts: longer than B's `Master_Down_Interval`, so B must be hearing A).
+    pub(crate) fn establish(&mut self) {
+        start_client_ping(self.lab, self.case.vip(0));
+        self.start_a();
+        self.start_b();
+        self.assert_a_master(4);
+    }
+
     /// Starts A as master (`state MASTER`); waits for it to own the VIP(s).
     pub(crate) fn start_a(&mut self) {
         let since = Instant::now();
@@ -757,11 +766,7 @@ impl<'l> Bench<'l> {
 pub(crate) fn failovers(case: &Case, pair: Pair) -> Timings {
     let lab = lab_for(case);
     let mut bench = Bench::new(&lab, case, pair);
-    start_client_ping(&lab, case.vip(0));
-    bench.start_a();
-    bench.start_b();
-    // 4 adverts: longer than B's Master_Down_Interval, so B must be hearing A.
-    bench.assert_a_master(4);
+    bench.establish();
     let mut t = Timings::default();
     for cycle in 0..case.cycles {
         if cycle > 0 {
