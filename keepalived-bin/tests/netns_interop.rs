@@ -83,9 +83,6 @@ fn interop_v3_sync_group() {
         "interop_v3_sync_group",
         &Case {
             sync_group: true,
-            // keepalived's backup group re-checks its members once per advert interval, which
-            // spreads its takeover times (67-130 ms for a 61 ms skew): more samples.
-            cycles: 7,
             ..Case::v3(100)
         },
     );

@@ -378,18 +378,21 @@ pub(crate) fn count_adverts(cap: &Capture, src: IpAddr, prio: Option<u8>, since:
 }
 
 /// The failover time on the wire: from the last advert of `old` to the first advert of `new`
-/// (with a non-zero priority) sent after `since`.
+/// (with a non-zero priority) sent after `since`, over the adverts of `vrids` (all members of
+/// a sync group: the group fails over as one, when its last member's timer expires).
 pub(crate) fn failover_time(
     cap: &Capture,
+    vrids: &[u8],
     old: IpAddr,
     new: IpAddr,
     since: Instant,
 ) -> Option<Duration> {
-    let ads = adverts(cap, VRID);
+    let ads: Vec<_> = vrids.iter().flat_map(|v| adverts(cap, *v)).collect();
     let first_new = ads
         .iter()
-        .find(|(t, s, p)| *t >= since && *s == new && *p > 0)?
-        .0;
+        .filter(|(t, s, p)| *t >= since && *s == new && *p > 0)
+        .map(|(t, _, _)| *t)
+        .min()?;
     let last_old = ads
         .iter()
         .filter(|(t, s, _)| *t <= first_new && *s == old)
@@ -401,6 +404,7 @@ pub(crate) fn failover_time(
 /// Waits for `new` to have sent its first advert after `since`, then measures the failover.
 pub(crate) fn measure(
     cap: &Capture,
+    vrids: &[u8],
     old: IpAddr,
     new: IpAddr,
     since: Instant,
@@ -409,7 +413,7 @@ pub(crate) fn measure(
     let mut got = None;
     assert!(
         wait_for(timeout, || {
-            got = failover_time(cap, old, new, since);
+            got = failover_time(cap, vrids, old, new, since);
             got.is_some()
         }),
         "no advert from {new} after the failover"
@@ -664,8 +668,12 @@ impl<'l> Bench<'l> {
 
     /// Measures B's takeover after `since` (A's last advert to B's first).
     pub(crate) fn measure(&self, since: Instant) -> Duration {
+        let vrids: Vec<u8> = (0..self.instances().len())
+            .map(|n| VRID + u8::try_from(n).unwrap())
+            .collect();
         measure(
             &self.cap_b,
+            &vrids,
             self.src_a,
             self.src_b,
             since,
