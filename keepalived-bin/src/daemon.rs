@@ -1,53 +1,106 @@
-//! Running the VRRP side: `keepalived -n -f FILE [-l] [-D] [-P] [-p FILE] [-r FILE]`.
+//! The VRRP child: `keepalived` re-executed by the parent (see [`crate::process`]) with the
+//! hidden `--vrrp-child PARENT_PID` option.
 //!
-//! One process (no parent/child pair yet) parses the configuration, maps it onto the engine
-//! (`vrrp_config`), writes its pidfiles and runs the Linux driver's `Runner` until `SIGTERM` or
-//! `SIGINT` (orderly stop: priority-0 advert, addresses and routes removed). `SIGHUP` re-reads
-//! the file and hands the new configuration to the running engine; a configuration that does
-//! not parse or map is refused and the old one keeps running. The driver's journal (under
-//! `/run/keepalived-rs/`) records what was installed, so a restart after `kill -9` removes
-//! addresses a crashed predecessor left behind.
+//! It parses the configuration, maps it onto the engine (`vrrp_config`), runs the Linux
+//! driver's `Runner` and writes its pidfile (`-r`) once running. `SIGTERM` or `SIGINT`: orderly
+//! stop (priority-0 advert, addresses and routes removed). `SIGHUP` re-reads the file and hands
+//! the new configuration to the running engine; a configuration that does not parse or map is
+//! refused and the old one keeps running. `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` write the dumps
+//! of [`crate::dump`]. The driver's journal (under `/run/keepalived-rs/`, named after the `-r`
+//! pidfile) records what was installed, so a child started after a crash (a respawn, or a new
+//! daemon after `kill -9`) removes addresses a dead predecessor left behind.
+//!
+//! The child asks to receive `SIGTERM` when its parent dies (`PR_SET_PDEATHSIG`), as
+//! keepalived 2.x's children do: after `kill -9` of the parent alone the child stops in order
+//! (priority 0, VIPs removed) instead of running on unsupervised, where a restarted daemon would
+//! find it holding the VRRP pidfile.
 
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::fs::File;
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use vrrp_engine::action::Level;
-use vrrp_engine::linux::{self, Exit, Hooks, Options, Runner};
+use vrrp_engine::linux::{self, DumpKind, DumpView, Exit, Hooks, Options, Runner};
 use vrrp_engine::{EngineConfig, LogEvent, LogRecord, Notification, NotifyEvent, NotifyTarget};
 
+use crate::dump::{self, History, Snapshot};
 use crate::vrrp_config::{self, HostView};
 
 /// Default parent pidfile (keepalived's compiled-in one).
-const DEFAULT_PIDFILE: &str = "/var/run/keepalived.pid";
+pub(crate) const DEFAULT_PIDFILE: &str = "/var/run/keepalived.pid";
 /// Default VRRP pidfile (keepalived's compiled-in one, not the man page's).
-const DEFAULT_VRRP_PIDFILE: &str = "/var/run/vrrp.pid";
+pub(crate) const DEFAULT_VRRP_PIDFILE: &str = "/var/run/vrrp.pid";
+/// Default checker pidfile (keepalived's compiled-in one).
+pub(crate) const DEFAULT_CHECKERS_PIDFILE: &str = "/var/run/checkers.pid";
 /// Where journals live.
 const JOURNAL_DIR: &str = "/run/keepalived-rs";
 
-/// What the daemon was asked to do.
+/// What the daemon was asked to do, with every path absolute (the daemon changes directory to
+/// `/` when it goes to the background, and its children get these paths).
 #[derive(Clone, Debug)]
+#[allow(clippy::struct_excessive_bools)] // one bool per command-line flag
 pub(crate) struct DaemonArgs {
     pub config: PathBuf,
     pub config_id: Option<String>,
     pub log_console: bool,
     pub log_detail: bool,
+    /// `-S` as given (passed on to the child).
+    pub facility_arg: Option<String>,
     pub facility: libc::c_int,
-    pub pidfile: Option<PathBuf>,
-    pub vrrp_pidfile: Option<PathBuf>,
+    /// `-G`: not to syslog.
+    pub no_syslog: bool,
+    /// `-g`: also log to this file (the VRRP child to the same name with `_vrrp` added).
+    pub log_file: Option<PathBuf>,
+    /// `-d`: log the configuration as parsed at start.
+    pub dump_conf: bool,
+    pub pidfile: PathBuf,
+    pub vrrp_pidfile: PathBuf,
+    pub checkers_pidfile: PathBuf,
+    /// `-n`.
+    pub dont_fork: bool,
+    /// `-R`.
+    pub dont_respawn: bool,
+    /// `-P`: VRRP only, asked for explicitly.
+    pub vrrp_only: bool,
 }
 
-/// Where log lines go: the console (`-l`) and/or syslog.
+/// Where log lines go: the console (`-l`), a file (`-g`) and syslog (unless `-G`).
 #[derive(Clone, Debug)]
 pub(crate) struct Logger {
     console: bool,
     detail: bool,
+    syslog: bool,
+    file: Option<Arc<File>>,
 }
 
 impl Logger {
-    pub(crate) fn new(console: bool, detail: bool, facility: libc::c_int) -> Logger {
-        crate::syslog::open(facility);
-        Logger { console, detail }
+    /// Opens syslog as `ident` (unless `-G`); with `file`, appends every line there too.
+    pub(crate) fn new(ident: &'static CStr, args: &DaemonArgs, file: Option<&Path>) -> Logger {
+        if !args.no_syslog {
+            crate::syslog::open(ident, args.facility);
+        }
+        let mut log = Logger {
+            console: args.log_console,
+            detail: args.log_detail,
+            syslog: !args.no_syslog,
+            file: None,
+        };
+        if let Some(path) = file {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(f) => log.file = Some(Arc::new(f)),
+                Err(e) => log.warn(&format!("cannot open log file {}: {e}", path.display())),
+            }
+        }
+        log
     }
 
     fn line(&self, priority: libc::c_int, message: &str) {
@@ -55,7 +108,12 @@ impl Logger {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{}: {message}", timestamp());
         }
-        crate::syslog::send(priority, message);
+        if let Some(f) = &self.file {
+            let _ = writeln!(&**f, "{}: {message}", timestamp());
+        }
+        if self.syslog {
+            crate::syslog::send(priority, message);
+        }
     }
     pub(crate) fn info(&self, message: &str) {
         self.line(libc::LOG_INFO, message);
@@ -66,6 +124,28 @@ impl Logger {
     pub(crate) fn error(&self, message: &str) {
         self.line(libc::LOG_ERR, message);
     }
+    /// An error that stops the start: logged, and on standard error too when the console is
+    /// not already a log target (before going to the background, that is the terminal).
+    pub(crate) fn fatal(&self, message: &str) {
+        self.error(message);
+        if !self.console {
+            eprintln!("keepalived-rs: {message}");
+        }
+    }
+}
+
+/// The VRRP child's log file for `-g FILE`: `FILE` with `_vrrp` before its extension
+/// (`/tmp/keepalived.log` -> `/tmp/keepalived_vrrp.log`), as keepalived names its children's.
+pub(crate) fn child_log_file(parent: &Path) -> PathBuf {
+    let stem = parent
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match parent.extension() {
+        Some(ext) => format!("{stem}_vrrp.{}", ext.to_string_lossy()),
+        None => format!("{stem}_vrrp"),
+    };
+    parent.with_file_name(name)
 }
 
 /// `HH:MM:SS.mmm` (UTC) for console lines.
@@ -115,8 +195,9 @@ impl HostView for KernelView {
     }
 }
 
-/// Parses and maps the configuration, logging every finding. `None` when it cannot be run.
-fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
+/// Parses the configuration. `Err(exit status)` (after logging why) when it cannot be read (4)
+/// or has errors (5).
+fn parse(args: &DaemonArgs, log: &Logger, quiet: bool) -> Result<confparse::Parsed, u8> {
     let host = confparse::LocalHost::snapshot();
     let opts = confparse::Options {
         config_id: args.config_id.as_deref(),
@@ -125,19 +206,51 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
     let parsed = match confparse::parse_file(&args.config, &opts) {
         Ok(p) => p,
         Err(e) => {
-            log.error(&e.to_string());
-            return None;
+            log.fatal(&e.to_string());
+            return Err(crate::EXIT_FATAL);
         }
     };
-    for line in parsed.render().lines().filter(|l| !l.trim().is_empty()) {
-        log.warn(line);
-    }
     if parsed.has_errors() {
-        log.error(&format!(
+        for line in parsed.render().lines().filter(|l| !l.trim().is_empty()) {
+            log.error(line);
+        }
+        log.fatal(&format!(
             "{}: configuration has errors; not using it (see `keepalived -t`)",
             args.config.display()
         ));
-        return None;
+        return Err(crate::EXIT_CONFIG);
+    }
+    if !quiet {
+        for line in parsed.render().lines().filter(|l| !l.trim().is_empty()) {
+            log.warn(line);
+        }
+    }
+    Ok(parsed)
+}
+
+/// The parent's look at the configuration before it starts anything (keepalived 2.x's parent
+/// reads it too, to know which children to start): `Err(exit status)` when it is unusable.
+/// Warnings are left to the child, which logs them once.
+pub(crate) fn precheck(args: &DaemonArgs, log: &Logger) -> Result<(), u8> {
+    let parsed = parse(args, log, true)?;
+    let servers = parsed.config.virtual_servers.len();
+    if servers > 0 && !args.vrrp_only {
+        log.warn(&format!(
+            "{servers} virtual_server block(s) are NOT acted on: the health checker is not \
+             implemented yet, so no checker process is started (run with -P to say that only \
+             VRRP is wanted)"
+        ));
+    }
+    Ok(())
+}
+
+/// Parses and maps the configuration, logging every finding. `None` when it cannot be run.
+fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
+    let parsed = parse(args, log, false).ok()?;
+    if args.dump_conf {
+        for line in confparse::to_conf(&parsed.config).lines() {
+            log.info(&format!("config: {line}"));
+        }
     }
     match vrrp_config::map(&parsed.config, &KernelView::snapshot()) {
         Ok(m) => {
@@ -163,6 +276,7 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
 struct DaemonHooks {
     args: DaemonArgs,
     log: Logger,
+    history: HashMap<String, History>,
 }
 
 impl Hooks for DaemonHooks {
@@ -178,6 +292,14 @@ impl Hooks for DaemonHooks {
             NotifyTarget::Instance(_) => "",
             NotifyTarget::Group(_) => "sync group ",
         };
+        if let (NotifyTarget::Instance(_), NotifyEvent::State(s)) = (&n.target, n.event) {
+            let h = self.history.entry(n.name.to_string()).or_default();
+            if h.state == Some(vrrp_engine::State::Master) && s != vrrp_engine::State::Master {
+                h.released_master += 1;
+            }
+            h.state = Some(s);
+            h.last_transition = Some(SystemTime::now());
+        }
         self.log.info(&format!("({kind}{}) {what}", n.name));
     }
     fn log(&mut self, record: &LogRecord) {
@@ -204,6 +326,25 @@ impl Hooks for DaemonHooks {
     fn warning(&mut self, message: &str) {
         self.log.warn(message);
     }
+    fn dump(&mut self, kind: DumpKind, view: &DumpView<'_>) {
+        let interface = |id| {
+            let name = view.interface_name(id)?;
+            Some((name.to_owned(), view.interface_up(id).unwrap_or(false)))
+        };
+        let snap = Snapshot {
+            engine: view.engine(),
+            interface: &interface,
+            history: &self.history,
+        };
+        match dump::write(kind, &snap, &dump::directory()) {
+            Ok(path) => self.log.info(&format!("Wrote {}", path.display())),
+            Err(e) => self.log.error(&format!(
+                "cannot write {} in {}: {e}",
+                dump::file_name(kind),
+                dump::directory().display()
+            )),
+        }
+    }
 }
 
 /// The journal for this daemon: one per VRRP pidfile, so that several daemons on one host (in
@@ -221,11 +362,24 @@ fn journal_path(vrrp_pidfile: &Path) -> PathBuf {
     Path::new(JOURNAL_DIR).join(format!("{flat}.journal"))
 }
 
-/// Whether the pid in `path` is a live process (a stale pidfile is removed).
-fn running(path: &Path) -> Option<u32> {
+/// Whether process `pid` exists and is not a zombie (a killed process whose parent has not
+/// reaped it yet, as a VRRP child is for a moment after `kill -9` of the whole daemon).
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) S ...": the state follows the last ')' (comm may contain one).
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, Some("Z" | "X"))
+}
+
+/// Whether the pid in `path` is a live process other than us (a stale pidfile is removed).
+pub(crate) fn running(path: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(path).ok()?;
     let pid: u32 = text.trim().parse().ok()?;
-    if pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists() {
+    if pid != std::process::id() && alive(pid) {
         Some(pid)
     } else {
         let _ = std::fs::remove_file(path);
@@ -233,28 +387,41 @@ fn running(path: &Path) -> Option<u32> {
     }
 }
 
-/// Runs until stopped; returns the process exit status.
-pub(crate) fn run(args: &DaemonArgs) -> u8 {
-    let log = Logger::new(args.log_console, args.log_detail, args.facility);
-    let pidfile = args
-        .pidfile
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_PIDFILE));
-    let vrrp_pidfile = args
-        .vrrp_pidfile
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_VRRP_PIDFILE));
-    for p in [&pidfile, &vrrp_pidfile] {
-        if let Some(pid) = running(p) {
-            log.error(&format!(
-                "daemon is already running (pid {pid} in {})",
-                p.display()
-            ));
-            return crate::EXIT_FATAL;
-        }
+/// Writes our pid to `path` (a failure is logged: the daemon runs without it).
+pub(crate) fn write_pidfile(path: &Path, log: &Logger) {
+    if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+        log.warn(&format!("cannot write pidfile {}: {e}", path.display()));
+    }
+}
+
+/// Removes `path` if it still names this process (a successor may own it already).
+pub(crate) fn remove_own_pidfile(path: &Path) {
+    let mine = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        == Some(std::process::id());
+    if mine {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The VRRP child: runs until stopped; returns the process exit status (0 after an orderly
+/// stop, 4 when the driver cannot start or fails, 5 when the configuration is unusable: the
+/// parent does not respawn a child that ended with 4 or 5).
+pub(crate) fn run_vrrp(args: &DaemonArgs, parent: u32) -> u8 {
+    let log_file = args.log_file.as_deref().map(child_log_file);
+    let log = Logger::new(crate::syslog::VRRP, args, log_file.as_deref());
+    // Ask for SIGTERM (blocked since main(), so it waits for the loop) when the parent dies,
+    // then check that it has not died already, before the request was made.
+    if let Err(e) = crate::posix::parent_death_signal(libc::SIGTERM) {
+        log.warn(&format!("cannot ask to be stopped with the parent: {e}"));
+    }
+    if std::os::unix::process::parent_id() != parent {
+        log.error("the parent process is gone; not starting");
+        return 0;
     }
     log.info(&format!(
-        "Starting keepalived-rs v{} (VRRP only)",
+        "Starting VRRP child process, keepalived-rs v{}",
         env!("CARGO_PKG_VERSION")
     ));
     let Some(config) = load(args, &log) else {
@@ -264,7 +431,7 @@ pub(crate) fn run(args: &DaemonArgs) -> u8 {
         log.error(&format!("cannot create {JOURNAL_DIR}: {e}"));
         return crate::EXIT_FATAL;
     }
-    let journal = journal_path(&vrrp_pidfile);
+    let journal = journal_path(&args.vrrp_pidfile);
     let options = Options {
         handle_signals: true,
         journal: Some(journal.clone()),
@@ -272,6 +439,7 @@ pub(crate) fn run(args: &DaemonArgs) -> u8 {
     let hooks = Box::new(DaemonHooks {
         args: args.clone(),
         log: log.clone(),
+        history: HashMap::new(),
     });
     let runner = match Runner::new(config, hooks, options) {
         Ok(r) => r,
@@ -280,16 +448,9 @@ pub(crate) fn run(args: &DaemonArgs) -> u8 {
             return crate::EXIT_FATAL;
         }
     };
-    let pid = std::process::id().to_string();
-    for p in [&pidfile, &vrrp_pidfile] {
-        if let Err(e) = std::fs::write(p, format!("{pid}\n")) {
-            log.warn(&format!("cannot write pidfile {}: {e}", p.display()));
-        }
-    }
+    write_pidfile(&args.vrrp_pidfile, &log);
     let result = runner.run();
-    for p in [&pidfile, &vrrp_pidfile] {
-        let _ = std::fs::remove_file(p);
-    }
+    remove_own_pidfile(&args.vrrp_pidfile);
     match result {
         Ok(exit) => {
             if exit == Exit::Shutdown {
@@ -309,6 +470,24 @@ pub(crate) fn run(args: &DaemonArgs) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn liveness() {
+        assert!(alive(std::process::id()));
+        assert!(!alive(u32::MAX));
+    }
+
+    #[test]
+    fn child_log_file_names() {
+        assert_eq!(
+            child_log_file(Path::new("/tmp/keepalived.log")),
+            Path::new("/tmp/keepalived_vrrp.log")
+        );
+        assert_eq!(
+            child_log_file(Path::new("/var/log/ka")),
+            Path::new("/var/log/ka_vrrp")
+        );
+    }
 
     #[test]
     fn journal_names_follow_the_vrrp_pidfile() {

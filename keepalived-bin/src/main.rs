@@ -1,17 +1,29 @@
 //! The `keepalived` command of keepalived-rs.
 //!
-//! It takes keepalived's command-line options (the 1.2.13 letters plus the modern `-t`, `-i`),
-//! so that service files and scripts written for keepalived keep working. For now only the
-//! configuration test acts: `keepalived -t [-f FILE]` reads the configuration, prints every
-//! finding with `file:line:column`, the source line and a hint, and exits like keepalived 2.x:
-//! 0 when the configuration is clean, 4 when it cannot be read, 5 when there are errors or
-//! warnings. `--dump-conf` (`-d`) prints the configuration as parsed, in canonical form.
+//! It takes keepalived's command-line options (the 1.2.13 letters plus the modern `-t`, `-i`,
+//! `-g`, `-G`, `--signum`), so that service files and scripts written for keepalived keep working.
 //!
-//! `keepalived -n [-l] [-D] [-P] [-f FILE] [-p FILE] [-r FILE]` runs the VRRP side in the
-//! foreground (see [`daemon`]). Forking into the background and the health checker are not
-//! implemented yet and are refused with exit status 4.
+//! * `keepalived -t [-f FILE]` reads the configuration, prints every finding with
+//!   `file:line:column`, the source line and a hint, and exits like keepalived 2.x: 0 when the
+//!   configuration is clean, 4 when it cannot be read, 5 when there are errors or warnings.
+//!   With `-d` it also prints the configuration as parsed, in canonical form.
+//! * `keepalived [-n] [-P] [-l] [-D] [-S FACILITY] [-g[=FILE]] [-R] [-f FILE] [-p FILE]
+//!   [-r FILE]` runs the daemon with keepalived's process model ([`process`]): a parent that
+//!   supervises a VRRP child ([`daemon`]), respawning it when it dies (not with `-R`) and
+//!   forwarding `SIGHUP`, `SIGTERM`/`SIGINT`, `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` to it.
+//!   Without `-n` the parent first forks into the background (new session, `/` as working
+//!   directory, standard streams on `/dev/null`); the command returns once the daemon has
+//!   written its pidfile. The health checker does not exist yet: `-C` alone is refused (exit
+//!   4), and `virtual_server` blocks are reported as not acted on.
+//! * `keepalived --signum=NAME` prints the number of the signal for `STOP`, `RELOAD`, `DATA`,
+//!   `STATS` or `JSON`, as keepalived 2.x does.
+//!
+//! A configuration with errors is refused before anything starts (exit 5).
 
 mod daemon;
+mod dump;
+mod posix;
+mod process;
 mod syslog;
 mod vrrp_config;
 
@@ -92,6 +104,33 @@ struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version")]
     version: bool,
+    /// Also log to a file (default /tmp/keepalived.log; the VRRP child's name gets `_vrrp`).
+    // clap's idiom for a flag with an optional value: None = absent, Some(None) = bare -g.
+    #[allow(clippy::option_option)]
+    #[arg(short = 'g', long = "log-file", value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    log_file: Option<Option<PathBuf>>,
+    /// Do not log to syslog (with -l or -g, the only log is there).
+    #[arg(short = 'G', long = "no-syslog")]
+    no_syslog: bool,
+    /// Print the number of the signal for STOP, RELOAD, DATA, STATS or JSON, and exit.
+    #[arg(long = "signum", value_name = "NAME")]
+    signum: Option<String>,
+    /// Internal: run as the VRRP child of the parent with this pid.
+    #[arg(long = "vrrp-child", value_name = "PARENT_PID", hide = true)]
+    vrrp_child: Option<u32>,
+}
+
+/// `--signum=NAME`: the signal keepalived 2.x uses for each function. `STATS_CLEAR` (`SIGRTMAX-1`)
+/// is refused: we do not act on it, and that signal would kill a daemon that does not.
+fn signum(name: &str) -> Option<i32> {
+    Some(match name {
+        "STOP" => libc::SIGTERM,
+        "RELOAD" => libc::SIGHUP,
+        "DATA" => libc::SIGUSR1,
+        "STATS" => libc::SIGUSR2,
+        "JSON" => scheduler::Signal::json().as_raw(),
+        _ => return None,
+    })
 }
 
 fn default_config_id() -> Option<String> {
@@ -158,8 +197,37 @@ fn config_test(cli: &Cli, report: &mut dyn std::io::Write) -> u8 {
     status
 }
 
+/// The signals the daemon (parent and VRRP child) acts on, blocked before anything else runs:
+/// one sent while it starts (a dump signal's default action is to terminate) waits for its
+/// event loop instead of killing it halfway.
+fn block_daemon_signals() {
+    use scheduler::Signal;
+    let _ = scheduler::block_signals(&[
+        Signal::TERM,
+        Signal::INT,
+        Signal::HUP,
+        Signal::USR1,
+        Signal::USR2,
+        Signal::json(),
+    ]);
+}
+
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == "--vrrp-child")
+    {
+        block_daemon_signals();
+    }
     let cli = Cli::parse();
+    if let Some(name) = &cli.signum {
+        let Some(n) = signum(name) else {
+            eprintln!("Unknown signal function {name} (known: STOP, RELOAD, DATA, STATS, JSON)");
+            return ExitCode::FAILURE;
+        };
+        println!("{n}");
+        return ExitCode::SUCCESS;
+    }
     if cli.version {
         println!(
             "Keepalived-rs v{} (reads keepalived 1.2.13 and 2.x configurations)",
@@ -180,24 +248,9 @@ fn main() -> ExitCode {
         };
         return ExitCode::from(code);
     }
-    if cli.dump_conf {
-        return ExitCode::from(config_test(
-            &Cli {
-                config_test: Some(None),
-                ..cli
-            },
-            &mut std::io::sink(),
-        ));
-    }
-    if cli.check {
+    if cli.check && !cli.vrrp {
         eprintln!(
-            "keepalived-rs: the health checker (-C/--check) is not implemented yet; only the VRRP side runs"
-        );
-        return ExitCode::from(EXIT_FATAL);
-    }
-    if !cli.dont_fork {
-        eprintln!(
-            "keepalived-rs: running in the background is not implemented yet; run with -n/--dont-fork (for example under systemd with Type=simple)"
+            "keepalived-rs: the health checker (-C/--check) is not implemented yet; run the VRRP side with -P or without -C"
         );
         return ExitCode::from(EXIT_FATAL);
     }
@@ -214,16 +267,126 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(EXIT_FATAL);
     };
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let path_or = |p: &Option<PathBuf>, default: &str| {
+        absolute(p.as_deref().unwrap_or_else(|| Path::new(default)))
+    };
     let args = daemon::DaemonArgs {
-        config: config.clone(),
+        config: absolute(config),
         config_id: cli.config_id.clone().or_else(default_config_id),
         log_console: cli.log_console,
         log_detail: cli.log_detail,
+        facility_arg: cli.log_facility.clone(),
         facility,
-        pidfile: cli.pid.clone(),
-        vrrp_pidfile: cli.vrrp_pid.clone(),
+        no_syslog: cli.no_syslog,
+        log_file: cli.log_file.as_ref().map(|f| {
+            absolute(
+                f.as_deref()
+                    .unwrap_or_else(|| Path::new("/tmp/keepalived.log")),
+            )
+        }),
+        dump_conf: cli.dump_conf,
+        pidfile: path_or(&cli.pid, daemon::DEFAULT_PIDFILE),
+        vrrp_pidfile: path_or(&cli.vrrp_pid, daemon::DEFAULT_VRRP_PIDFILE),
+        checkers_pidfile: path_or(&cli.checkers_pid, daemon::DEFAULT_CHECKERS_PIDFILE),
+        dont_fork: cli.dont_fork,
+        dont_respawn: cli.dont_respawn,
+        vrrp_only: cli.vrrp,
     };
-    ExitCode::from(daemon::run(&args))
+    if let Some(parent) = cli.vrrp_child {
+        return ExitCode::from(daemon::run_vrrp(&args, parent));
+    }
+    ExitCode::from(run_parent(&args))
+}
+
+/// The parent: checks, goes to the background unless `-n`, writes its pidfile and supervises
+/// the VRRP child until stopped.
+fn run_parent(args: &daemon::DaemonArgs) -> u8 {
+    block_daemon_signals();
+    let log = daemon::Logger::new(syslog::PARENT, args, args.log_file.as_deref());
+    if let Err(code) = daemon::precheck(args, &log) {
+        return code;
+    }
+    for p in [&args.pidfile, &args.vrrp_pidfile] {
+        if let Some(pid) = daemon::running(p) {
+            log.fatal(&format!(
+                "daemon is already running (pid {pid} in {})",
+                p.display()
+            ));
+            return EXIT_FATAL;
+        }
+    }
+    let ready = if args.dont_fork {
+        None
+    } else {
+        match daemonize() {
+            Ok(Daemonized::Launcher(code)) => return code,
+            Ok(Daemonized::Daemon(ready)) => Some(ready),
+            Err(e) => {
+                log.fatal(&format!("cannot go to the background: {e}"));
+                return EXIT_FATAL;
+            }
+        }
+    };
+    daemon::write_pidfile(&args.pidfile, &log);
+    log.info(&format!(
+        "Starting keepalived-rs v{} (parent, VRRP only)",
+        env!("CARGO_PKG_VERSION")
+    ));
+    if let Some(mut ready) = ready {
+        // The launcher returns now: the pidfile exists, as service managers expect.
+        let _ = ready.write_all(b"1");
+    }
+    let status = process::supervise(args, &log);
+    daemon::remove_own_pidfile(&args.pidfile);
+    // The VRRP child's pidfile, if it could not remove it (killed): it is ours (no other daemon
+    // held it when we started); keepalived's parent removes its children's too. We start no
+    // checker, so its pidfile is only removed when stale.
+    let _ = std::fs::remove_file(&args.vrrp_pidfile);
+    let _ = daemon::running(&args.checkers_pidfile);
+    log.info("Stopped");
+    status
+}
+
+/// Which side of [`daemonize`] returned.
+enum Daemonized {
+    /// The command the user ran: exit with this status.
+    Launcher(u8),
+    /// The daemon: write to this pipe once the pidfile exists.
+    Daemon(std::io::PipeWriter),
+}
+
+/// Forks into the background as keepalived does (keepalived-behaviour.md §2.1, step 4): the
+/// daemon runs in a new session with `/` as its working directory and its standard streams on
+/// `/dev/null`. Called before any thread exists. The launcher waits until the daemon says it
+/// has written its pidfile (exit 0), or has died first (exit 4).
+fn daemonize() -> std::io::Result<Daemonized> {
+    use std::io::Read as _;
+    let (mut reader, writer) = std::io::pipe()?;
+    match posix::fork()? {
+        posix::Forked::Parent(_) => {
+            drop(writer);
+            let mut byte = [0u8; 1];
+            let n = loop {
+                match reader.read(&mut byte) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    other => break other.unwrap_or(0),
+                }
+            };
+            Ok(Daemonized::Launcher(if n == 1 {
+                EXIT_OK
+            } else {
+                EXIT_FATAL
+            }))
+        }
+        posix::Forked::Child => {
+            drop(reader);
+            posix::setsid()?;
+            std::env::set_current_dir("/")?;
+            posix::stdio_to_dev_null()?;
+            Ok(Daemonized::Daemon(writer))
+        }
+    }
 }
 
 /// The syslog facility of `-S` (keepalived: a digit for `LOG_LOCAL0`..7; names accepted too).
@@ -255,7 +418,60 @@ fn facility(arg: Option<&str>) -> Option<libc::c_int> {
 
 #[cfg(test)]
 mod tests {
-    use super::facility;
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::path::{Path, PathBuf};
+
+    use clap::Parser as _;
+
+    use super::{Cli, daemon, facility, signum};
+
+    /// What the parent passes its VRRP child is read back by the child as the same settings.
+    #[test]
+    fn the_child_understands_its_command_line() {
+        let args = daemon::DaemonArgs {
+            config: PathBuf::from("/etc/k a/keepalived.conf"),
+            config_id: Some("lb1".into()),
+            log_console: true,
+            log_detail: true,
+            facility_arg: Some("local3".into()),
+            facility: libc::LOG_LOCAL3,
+            no_syslog: true,
+            log_file: Some(PathBuf::from("/var/log/k.log")),
+            dump_conf: true,
+            pidfile: PathBuf::from("/run/p.pid"),
+            vrrp_pidfile: PathBuf::from("/run/v.pid"),
+            checkers_pidfile: PathBuf::from("/run/c.pid"),
+            dont_fork: false,
+            dont_respawn: true,
+            vrrp_only: true,
+        };
+        let mut argv = vec![std::ffi::OsString::from("keepalived")];
+        argv.extend(crate::process::child_args(&args, 4242));
+        let cli = Cli::try_parse_from(argv).unwrap();
+        assert_eq!(cli.vrrp_child, Some(4242));
+        assert_eq!(cli.use_file, Path::new("/etc/k a/keepalived.conf"));
+        assert_eq!(cli.vrrp_pid.as_deref(), Some(Path::new("/run/v.pid")));
+        assert_eq!(cli.config_id.as_deref(), Some("lb1"));
+        assert_eq!(cli.log_facility.as_deref(), Some("local3"));
+        assert_eq!(cli.log_file, Some(Some(PathBuf::from("/var/log/k.log"))));
+        assert!(cli.log_console && cli.log_detail && cli.dump_conf && cli.vrrp && cli.no_syslog);
+        assert!(
+            cli.config_test.is_none(),
+            "the child must not run the config test"
+        );
+    }
+
+    #[test]
+    fn signal_numbers_like_keepalived() {
+        assert_eq!(signum("STOP"), Some(15));
+        assert_eq!(signum("RELOAD"), Some(1));
+        assert_eq!(signum("DATA"), Some(10));
+        assert_eq!(signum("STATS"), Some(12));
+        assert_eq!(signum("JSON"), Some(libc::SIGRTMIN() + 2));
+        assert_eq!(signum("STATS_CLEAR"), None);
+        assert_eq!(signum("json"), None);
+    }
 
     #[test]
     fn log_facilities() {

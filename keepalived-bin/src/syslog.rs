@@ -6,14 +6,16 @@
 
 use std::ffi::{CStr, CString};
 
-/// The identity syslog lines carry (`Keepalived_vrrp[PID]`, like keepalived's VRRP child).
-const IDENT: &CStr = c"Keepalived_vrrp";
+/// The identity of the parent's syslog lines (`Keepalived[PID]`, like keepalived's parent).
+pub(crate) const PARENT: &CStr = c"Keepalived";
+/// The identity of the VRRP child's lines (`Keepalived_vrrp[PID]`, like keepalived's).
+pub(crate) const VRRP: &CStr = c"Keepalived_vrrp";
 
-/// Opens the connection to syslog with `facility` (a `LOG_*` facility value).
-pub(crate) fn open(facility: libc::c_int) {
-    // SAFETY: IDENT is a NUL-terminated string that lives for the whole program, as openlog
-    // requires; the other arguments are plain integers.
-    unsafe { libc::openlog(IDENT.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, facility) }
+/// Opens the connection to syslog as `ident` with `facility` (a `LOG_*` facility value).
+pub(crate) fn open(ident: &'static CStr, facility: libc::c_int) {
+    // SAFETY: `ident` is a NUL-terminated string that lives for the whole program, as openlog
+    // requires (it keeps the pointer); the other arguments are plain integers.
+    unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, facility) }
 }
 
 /// Sends one line at `priority` (a `LOG_*` level). Interior NUL bytes are dropped.

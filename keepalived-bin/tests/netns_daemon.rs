@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,8 +45,9 @@ impl Daemon {
     }
 }
 
-/// Starts our `keepalived -n -l -D` in `host` with `text` as its configuration. `run` numbers
-/// the log file; the pidfiles (and so the journal) stay the same across runs of one host.
+/// Starts our `keepalived -n -l -D` in `host` with `text` as its configuration, in a process
+/// group of its own (parent and VRRP child). `run` numbers the log file; the pidfiles (and so
+/// the journal) stay the same across runs of one host.
 fn spawn(lab: &Lab, host: usize, run: u32, text: &str) -> Daemon {
     let dir = lab.dir();
     let conf = dir.join(format!("h{host}-{run}.conf"));
@@ -60,7 +62,8 @@ fn spawn(lab: &Lab, host: usize, run: u32, text: &str) -> Daemon {
         .arg("-r")
         .arg(dir.join(format!("h{host}.vrrp.pid")))
         .stdout(out.try_clone().unwrap())
-        .stderr(out);
+        .stderr(out)
+        .process_group(0);
     let pid = lab.spawn_process(cmd).unwrap();
     Daemon { pid, log }
 }
@@ -69,8 +72,10 @@ fn has_vip(lab: &Lab, host: usize) -> bool {
     lab.has_address(host, VIP)
 }
 
+/// `kill -9` of the whole daemon (parent and VRRP child at once, through their process group),
+/// as a crash of the machine's service would be.
 fn kill9(lab: &Lab, d: &Daemon) {
-    run("kill", &["-KILL", &d.pid.to_string()]).unwrap();
+    run("kill", &["-KILL", "--", &format!("-{}", d.pid)]).unwrap();
     assert!(lab.wait_exit(d.pid, SHORT).unwrap());
 }
 
@@ -110,7 +115,7 @@ fn election_failover_and_restart_after_crash() {
     a.wait_log("(VI_1) Entering MASTER STATE");
     assert!(wait_for(SHORT, || has_vip(&lab, 0) && !has_vip(&lab, 1)));
 
-    // kill -9: the VIP stays where it was, the backup takes over after Master_Down_Interval.
+    // kill -9 of the whole tree: the VIP stays where it was, the backup takes over after Master_Down_Interval.
     kill9(&lab, &a);
     assert!(has_vip(&lab, 0), "the kernel keeps a crashed daemon's VIP");
     assert!(wait_for(SHORT, || has_vip(&lab, 1)));

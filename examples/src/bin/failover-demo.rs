@@ -6,7 +6,8 @@
 //!
 //! Builds a switch and three hosts (router A, router B, a client), starts `keepalived -n` on
 //! both routers from ordinary keepalived.conf files (`VRRPv3`, 0.1 s adverts), shows the
-//! election and who holds the virtual address, kills the master with SIGKILL and measures the
+//! election and who holds the virtual address, kills the master (its parent and VRRP child
+//! processes, through their process group) with SIGKILL and measures the
 //! failover as the client sees it: the gap between the last advert of the dead master and the
 //! first advert and gratuitous ARP of the new one. Router A then restarts, removes the address
 //! its crashed predecessor left behind (its journal) and joins as BACKUP. Everything is torn
@@ -17,6 +18,7 @@
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -59,7 +61,8 @@ struct Demo {
 }
 
 impl Demo {
-    /// Starts our keepalived on router `host` (0 = A, 1 = B); returns its pid and log file.
+    /// Starts our keepalived on router `host` (0 = A, 1 = B); returns the parent's pid (also its
+    /// process group) and the log file.
     fn start(&self, host: usize, run: u32, text: &str) -> Result<(u32, PathBuf)> {
         let dir = self.lab.dir();
         let conf = dir.join(format!("router{host}-{run}.conf"));
@@ -75,7 +78,9 @@ impl Demo {
             .arg("-r")
             .arg(dir.join(format!("router{host}.vrrp.pid")))
             .stdout(out)
-            .stderr(err);
+            .stderr(err)
+            // A process group of its own: parent and VRRP child can be killed together.
+            .process_group(0);
         let pid = self.lab.spawn_process(cmd).map_err(|e| e.to_string())?;
         Ok((pid, log))
     }
@@ -156,9 +161,11 @@ fn demo() -> Result<()> {
         adverts(b_ip).len()
     );
 
-    println!("\n2. Crash: kill -9 of router A (pid {a_pid})");
+    println!(
+        "\n2. Crash: kill -9 of router A (parent pid {a_pid} and its VRRP child, process group {a_pid})"
+    );
     let killed = Instant::now();
-    run("kill", &["-KILL", &a_pid.to_string()]).map_err(|e| e.to_string())?;
+    run("kill", &["-KILL", "--", &format!("-{a_pid}")]).map_err(|e| e.to_string())?;
     expect("router A to die", || {
         demo.lab.wait_exit(a_pid, Duration::ZERO).unwrap_or(false)
     })?;

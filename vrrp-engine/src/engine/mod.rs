@@ -777,4 +777,9 @@ impl Engine {
     pub fn group_of(&self, id: InstanceId) -> Option<GroupId> {
         self.instances.get(idx(id)).and_then(|i| i.group)
     }
+
+    /// A tracker's configuration and current status (for dumps and status reports).
+    pub fn tracker(&self, id: TrackerId) -> Option<(&TrackerConfig, TrackerStatus)> {
+        self.trackers.get(id.0 as usize).map(|(c, s)| (c, *s))
+    }
 }

@@ -83,6 +83,49 @@ pub trait Hooks {
     fn warning(&mut self, message: &str) {
         let _ = message;
     }
+    /// A dump was asked for (`SIGUSR1`, `SIGUSR2`, `SIGRTMIN+2`; keepalived-behaviour.md §7.7):
+    /// the embedder writes it wherever it likes (keepalived: `/tmp/keepalived.data`, `.stats`,
+    /// `.json`). Runs on the loop's thread, between two events.
+    fn dump(&mut self, kind: DumpKind, view: &DumpView<'_>) {
+        let _ = (kind, view);
+    }
+}
+
+/// What a dump signal asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DumpKind {
+    /// `SIGUSR1`: configuration and state, for people.
+    Data,
+    /// `SIGUSR2`: the counters.
+    Stats,
+    /// `SIGRTMIN+2`: configuration, state and counters, for programs.
+    Json,
+}
+
+/// What a [`Hooks::dump`] can show: the engine (configuration, states, counters) and the
+/// interfaces the driver knows.
+#[derive(Clone, Copy)]
+pub struct DumpView<'a> {
+    engine: &'a Engine,
+    links: &'a HashMap<InterfaceId, LinkInfo>,
+}
+
+impl<'a> DumpView<'a> {
+    /// The engine: `statuses()`, `config(id)`, `group_*`, `global_counters()`.
+    pub fn engine(&self) -> &'a Engine {
+        self.engine
+    }
+
+    /// The name of interface `id` as last seen, if it exists.
+    pub fn interface_name(&self, id: InterfaceId) -> Option<&'a str> {
+        self.links.get(&id).map(|l| l.name.as_str())
+    }
+
+    /// Whether interface `id` is up and running, if it exists.
+    pub fn interface_up(&self, id: InterfaceId) -> Option<bool> {
+        self.links.get(&id).map(|l| l.up)
+    }
 }
 
 /// Hooks that do nothing.
@@ -94,7 +137,8 @@ impl Hooks for NoHooks {}
 /// Runner options.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Watch `SIGTERM`/`SIGINT` (shut down) and `SIGHUP` (reload) (a daemon wants this; a test
+    /// Watch `SIGTERM`/`SIGINT` (shut down), `SIGHUP` (reload) and `SIGUSR1`, `SIGUSR2`,
+    /// `SIGRTMIN+2` ([`Hooks::dump`]) (a daemon wants this; a test
     /// running several drivers in threads of one process does not).
     pub handle_signals: bool,
     /// Keep a [`Journal`] of the addresses, routes and rules we install in this file (for example
@@ -252,6 +296,13 @@ impl Runner {
             ctx.add_signal("reload", Signal::HUP, |d: &mut Driver, ctx, _| {
                 d.reload(ctx);
             })?;
+            for (sig, kind) in [
+                (Signal::USR1, DumpKind::Data),
+                (Signal::USR2, DumpKind::Stats),
+                (Signal::json(), DumpKind::Json),
+            ] {
+                ctx.add_signal("dump", sig, move |d: &mut Driver, _, _| d.dump(kind))?;
+            }
         }
         let mut driver = Driver {
             journal,
@@ -438,6 +489,15 @@ impl Driver {
             }
         }
         self.sync_journal();
+    }
+
+    /// Hands the embedder a view for a dump.
+    fn dump(&mut self, kind: DumpKind) {
+        let view = DumpView {
+            engine: &self.engine,
+            links: &self.links,
+        };
+        self.hooks.dump(kind, &view);
     }
 
     /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),

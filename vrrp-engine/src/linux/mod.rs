@@ -18,5 +18,7 @@ pub mod netlink;
 pub mod socket;
 pub(crate) mod sys;
 
-pub use driver::{DriverError, Exit, Hooks, NoHooks, Options, Runner, StopHandle};
+pub use driver::{
+    DriverError, DumpKind, DumpView, Exit, Hooks, NoHooks, Options, Runner, StopHandle,
+};
 pub use sys::{enter_netns, if_index};

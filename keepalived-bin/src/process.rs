@@ -1,0 +1,345 @@
+//! keepalived's process model (keepalived-behaviour.md §7.1, §7.2, §7.7): the parent starts
+//! the VRRP child, watches it, respawns it when it dies and forwards signals to it.
+//!
+//! ```text
+//!   keepalived (parent, "Keepalived", -p pidfile)      scheduler loop: signals, child exit, timers
+//!    └─ keepalived --vrrp-child PPID (VRRP, "Keepalived_vrrp", -r pidfile)
+//! ```
+//!
+//! * **Re-exec, not fork.** The child is the parent's own binary started afresh through the
+//!   scheduler's spawner (fork + immediate exec), with the options it needs and the hidden
+//!   `--vrrp-child PARENT_PID`: no process ever runs on after a `fork` of a process with threads.
+//!   It is executed by its path while that file is still the running binary, else through
+//!   `/proc/self/exe` (after a package upgrade replaced it), so a respawned child is always the
+//!   same version as its parent. The child stays in the parent's
+//!   process group, so `kill -9 -PGID` (or systemd's `KillMode=control-group`) takes both.
+//! * **Respawn with backoff.** keepalived respawns at once, every time; a child that dies at
+//!   start would then spin. Here the first respawn comes after [`Backoff::INITIAL`], each
+//!   further one twice as late up to [`Backoff::MAX`], and a child that ran [`Backoff::STABLE`]
+//!   resets the delay. A child that exits with status 4 (cannot start) or 5 (configuration
+//!   unusable) is not respawned: the parent stops with the same status (modern keepalived also
+//!   tells configuration failures from crashes). With `-R` the parent stops when the child
+//!   ends, whatever the reason, with status 0 if the child stopped cleanly and 1 otherwise.
+//! * **Signals.** `SIGHUP`, `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` are forwarded to the child.
+//!   `SIGTERM`/`SIGINT`: `SIGTERM` to the child, then the parent waits for its orderly stop
+//!   (priority 0, VIPs removed) for at most [`STOP_WAIT`] (keepalived 2.x's `child_wait_time`
+//!   default), kills it if it is still there, removes the pidfiles and exits 0.
+//! * **The parent killed with `SIGKILL`.** The child gets `SIGTERM` from the kernel
+//!   (`PR_SET_PDEATHSIG`, as in keepalived 2.2.7, checked here) and stops in order; the parent's
+//!   pidfile stays behind and the next start treats it as stale.
+
+use std::time::{Duration, Instant};
+
+use scheduler::{ChildSpec, Event, Loop, Signal, StdioMode, TaskId};
+
+use crate::daemon::{DaemonArgs, Logger};
+
+/// How long the parent waits for the child's orderly stop before killing it.
+pub(crate) const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// The respawn delay: doubling from [`Backoff::INITIAL`] to [`Backoff::MAX`], back to the start
+/// after a child ran [`Backoff::STABLE`].
+#[derive(Clone, Debug)]
+pub(crate) struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    /// The first respawn delay: short, so that a crash costs little more than the crash.
+    pub(crate) const INITIAL: Duration = Duration::from_millis(100);
+    /// The longest delay, reached after seven quick deaths in a row.
+    pub(crate) const MAX: Duration = Duration::from_secs(10);
+    /// A child that ran this long was stable: the next delay is [`Backoff::INITIAL`] again.
+    pub(crate) const STABLE: Duration = Duration::from_secs(60);
+
+    pub(crate) fn new() -> Backoff {
+        Backoff {
+            next: Self::INITIAL,
+        }
+    }
+
+    /// The delay before respawning a child that ran for `ran`.
+    pub(crate) fn delay(&mut self, ran: Duration) -> Duration {
+        if ran >= Self::STABLE {
+            self.next = Self::INITIAL;
+        }
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d
+    }
+}
+
+/// The parent's state on its event loop.
+struct Supervisor {
+    args: DaemonArgs,
+    log: Logger,
+    /// The child task (starting or running).
+    child: Option<TaskId>,
+    started: Instant,
+    backoff: Backoff,
+    respawn: Option<TaskId>,
+    /// Signals to forward once the child's pid is known (it is starting).
+    pending: Vec<Signal>,
+    retry: Option<TaskId>,
+    stopping: bool,
+    status: u8,
+}
+
+/// The child's command line: everything it needs, with absolute paths.
+pub(crate) fn child_args(args: &DaemonArgs, parent: u32) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<std::ffi::OsString> = vec![
+        "--vrrp-child".into(),
+        parent.to_string().into(),
+        "-f".into(),
+        args.config.clone().into(),
+        "-r".into(),
+        args.vrrp_pidfile.clone().into(),
+    ];
+    for (on, flag) in [
+        (args.log_console, "-l"),
+        (args.log_detail, "-D"),
+        (args.no_syslog, "-G"),
+        (args.dump_conf, "-d"),
+        (args.vrrp_only, "-P"),
+    ] {
+        if on {
+            v.push(flag.into());
+        }
+    }
+    if let Some(s) = &args.facility_arg {
+        v.push("-S".into());
+        v.push(s.into());
+    }
+    if let Some(id) = &args.config_id {
+        v.push("-i".into());
+        v.push(id.into());
+    }
+    if let Some(f) = &args.log_file {
+        let mut o = std::ffi::OsString::from("--log-file=");
+        o.push(f);
+        v.push(o);
+    }
+    v
+}
+
+/// The program to re-execute: our own file by its path while it is still the binary we run
+/// (so `ps` and `pidof` show `keepalived`), else `/proc/self/exe`, which is always the running
+/// binary, even after a package upgrade replaced or removed the file.
+fn own_executable() -> std::path::PathBuf {
+    use std::os::unix::fs::MetadataExt as _;
+    let running = std::fs::metadata("/proc/self/exe").ok();
+    let by_path = std::env::current_exe().ok();
+    if let (Some(r), Some(p)) = (&running, &by_path)
+        && let Ok(m) = std::fs::metadata(p)
+        && (m.dev(), m.ino()) == (r.dev(), r.ino())
+    {
+        return p.clone();
+    }
+    std::path::PathBuf::from("/proc/self/exe")
+}
+
+impl Supervisor {
+    fn spawn(&mut self, ctx: &mut scheduler::Ctx<Supervisor>) {
+        self.respawn = None;
+        let spec = ChildSpec::new(own_executable())
+            .args(child_args(&self.args, std::process::id()))
+            .own_process_group(false)
+            .stdout(StdioMode::Inherit)
+            .stderr(StdioMode::Inherit);
+        self.started = Instant::now();
+        match ctx.spawn("vrrp child", spec, |s: &mut Supervisor, ctx, ev| {
+            s.child_event(ctx, ev);
+        }) {
+            Ok(id) => self.child = Some(id),
+            Err(e) => {
+                self.log.error(&format!("cannot start the VRRP child: {e}"));
+                self.status = crate::EXIT_FATAL;
+                ctx.terminate();
+            }
+        }
+    }
+
+    fn child_event(&mut self, ctx: &mut scheduler::Ctx<Supervisor>, ev: Event) {
+        self.child = None;
+        self.pending.clear();
+        let ran = self.started.elapsed();
+        let (what, clean, code) = match ev {
+            Event::Exit(e) => match (e.code(), e.signal()) {
+                (Some(c), _) => (
+                    format!("VRRP child (pid {}) exited with status {c}", e.pid),
+                    c == 0,
+                    Some(c),
+                ),
+                (None, Some(s)) => (
+                    format!(
+                        "VRRP child (pid {}) was killed by {}",
+                        e.pid,
+                        Signal::from_raw(s)
+                            .map_or_else(|| format!("signal {s}"), |s| s.to_string())
+                    ),
+                    false,
+                    None,
+                ),
+                _ => (format!("VRRP child (pid {}) ended", e.pid), false, None),
+            },
+            Event::SpawnFailed { errno } => (
+                format!(
+                    "cannot start the VRRP child: {}",
+                    std::io::Error::from_raw_os_error(errno)
+                ),
+                false,
+                None,
+            ),
+            _ => return,
+        };
+        if self.stopping {
+            self.log.info(&what);
+            ctx.terminate();
+            return;
+        }
+        if let Some(c @ (4 | 5)) = code {
+            self.log.error(&format!(
+                "{what} (it cannot start with this configuration): not respawning, stopping"
+            ));
+            self.status = u8::try_from(c).unwrap_or(crate::EXIT_FATAL);
+            ctx.terminate();
+            return;
+        }
+        if self.args.dont_respawn {
+            self.log
+                .error(&format!("{what}: stopping (-R, --dont-respawn)"));
+            self.status = u8::from(!clean);
+            ctx.terminate();
+            return;
+        }
+        let delay = self.backoff.delay(ran);
+        self.log
+            .warn(&format!("{what}: respawning in {} ms", delay.as_millis()));
+        self.respawn =
+            Some(ctx.add_timer_after("respawn", delay, |s: &mut Supervisor, ctx, _| s.spawn(ctx)));
+    }
+
+    /// Sends `sig` to the child, or keeps it until the child has a pid.
+    fn forward(&mut self, ctx: &mut scheduler::Ctx<Supervisor>, sig: Signal) {
+        let Some(task) = self.child else {
+            return; // no child (waiting to respawn): the next one reads the file afresh
+        };
+        if let Some(pid) = ctx.child_pid(task) {
+            if let Err(e) = sig.send_to(pid) {
+                self.log
+                    .warn(&format!("cannot send {sig} to the VRRP child {pid}: {e}"));
+            }
+            return;
+        }
+        self.pending.push(sig);
+        if self.retry.is_none_or(|t| !ctx.contains(t)) {
+            self.retry = Some(ctx.add_timer_after(
+                "forward",
+                Duration::from_millis(10),
+                |s: &mut Supervisor, ctx, _| {
+                    s.retry = None;
+                    for sig in std::mem::take(&mut s.pending) {
+                        s.forward(ctx, sig);
+                    }
+                },
+            ));
+        }
+    }
+
+    fn stop(&mut self, ctx: &mut scheduler::Ctx<Supervisor>, why: Signal) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.log.info(&format!("Stopping on {why}"));
+        if let Some(t) = self.respawn.take() {
+            ctx.cancel(t);
+        }
+        if self.child.is_none() {
+            ctx.terminate();
+            return;
+        }
+        self.forward(ctx, Signal::TERM);
+        ctx.add_timer_after("stop wait", STOP_WAIT, |s: &mut Supervisor, ctx, _| {
+            if let Some(t) = s.child.take() {
+                s.log.error(&format!(
+                    "the VRRP child did not stop within {} s: killing it",
+                    STOP_WAIT.as_secs()
+                ));
+                ctx.cancel(t); // SIGKILL; its journal tells the next start what to remove
+            }
+            ctx.terminate();
+        });
+    }
+}
+
+/// Runs the parent until it stops; returns its exit status. Pidfiles are the caller's.
+pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
+    let mut lp: Loop<Supervisor> = match Loop::new() {
+        Ok(l) => l,
+        Err(e) => {
+            log.fatal(&format!("cannot create the event loop: {e}"));
+            return crate::EXIT_FATAL;
+        }
+    };
+    let ctx = lp.ctx();
+    for sig in [Signal::TERM, Signal::INT] {
+        if let Err(e) = ctx.add_signal("stop", sig, move |s: &mut Supervisor, ctx, _| {
+            s.stop(ctx, sig);
+        }) {
+            log.fatal(&format!("cannot watch {sig}: {e}"));
+            return crate::EXIT_FATAL;
+        }
+    }
+    for sig in [Signal::HUP, Signal::USR1, Signal::USR2, Signal::json()] {
+        if let Err(e) = ctx.add_signal("forward", sig, move |s: &mut Supervisor, ctx, _| {
+            if !s.stopping {
+                s.forward(ctx, sig);
+            }
+        }) {
+            log.fatal(&format!("cannot watch {sig}: {e}"));
+            return crate::EXIT_FATAL;
+        }
+    }
+    let mut sup = Supervisor {
+        args: args.clone(),
+        log: log.clone(),
+        child: None,
+        started: Instant::now(),
+        backoff: Backoff::new(),
+        respawn: None,
+        pending: Vec::new(),
+        retry: None,
+        stopping: false,
+        status: 0,
+    };
+    sup.spawn(lp.ctx());
+    if let Err(e) = lp.run(&mut sup) {
+        log.error(&format!("the parent's event loop failed: {e}"));
+        if let Some(pid) = sup.child.and_then(|t| lp.ctx().child_pid(t)) {
+            let _ = Signal::TERM.send_to(pid);
+        }
+        return crate::EXIT_FATAL;
+    }
+    sup.status
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let mut b = Backoff::new();
+        let quick = Duration::from_millis(50);
+        let delays: Vec<Duration> = (0..9).map(|_| b.delay(quick)).collect();
+        assert_eq!(delays[0], Backoff::INITIAL);
+        assert_eq!(delays[1], Backoff::INITIAL * 2);
+        assert!(delays.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*delays.last().unwrap(), Backoff::MAX);
+        assert_eq!(b.delay(Backoff::STABLE), Backoff::INITIAL);
+        assert_eq!(b.delay(quick), Backoff::INITIAL * 2);
+    }
+}
