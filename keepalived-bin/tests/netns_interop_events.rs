@@ -260,6 +260,15 @@ fn interop_partition_heals() {
                 "client's entry did not follow B's GARP: {:?}",
                 neighbour()
             );
+            // B settles as the second master (3 adverts) so that its GARP burst is over, even
+            // on a loaded machine, before the heal.
+            let settled = Instant::now();
+            assert!(wait_for(case.deadline(), || interop::count_adverts(
+                &bench.cap_b,
+                bench.src_b,
+                Some(PRIO_B),
+                settled
+            ) >= 3));
             // Heal: B hears A's higher priority and steps back; the client follows A.
             let healed = Instant::now();
             lab.isolate(A, false).unwrap();
@@ -291,9 +300,24 @@ fn interop_partition_heals() {
                     "{pair:?}: client back on A after {back:?}"
                 );
             }
+            let late: Vec<Duration> = bench
+                .cap_client
+                .frames()
+                .iter()
+                .filter(|(t, f)| {
+                    *t >= since
+                        && vrrp_engine::testlab::ethernet_source(f) == Some(bench.mac_b)
+                        && vrrp_engine::testlab::garp_in_frame(f).is_some()
+                })
+                .map(|(t, _)| *t - since)
+                .collect();
             assert!(
                 !interop::announced(&bench.cap_client, vip, bench.mac_b, healed),
-                "B announced the VIP after the heal"
+                "{pair:?}: B announced the VIP after the heal ({:?} after the cut, healed at \
+                 {:?}); B:\n{}",
+                late,
+                healed - since,
+                bench.b.log()
             );
             bench.assert_a_master(1);
         }
