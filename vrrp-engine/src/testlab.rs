@@ -342,11 +342,11 @@ impl Lab {
                 .iter()
                 .any(|c| c.id() == *pid);
             if ours {
-                self.wait_exit(*pid, Duration::from_secs(5))?;
+                self.wait_exit(*pid, Duration::from_secs(10))?;
             } else {
                 // A grandchild re-parented to us (we are a subreaper): reap it.
                 let mut failure = None;
-                wait_for(Duration::from_secs(5), || {
+                wait_for(Duration::from_secs(10), || {
                     crate::linux::sys::reap(*pid).unwrap_or_else(|e| {
                         failure = Some(e);
                         true
@@ -357,7 +357,7 @@ impl Lab {
                 }
             }
         }
-        let gone = wait_for(Duration::from_secs(5), || {
+        let gone = wait_for(Duration::from_secs(10), || {
             self.pids_in(host).is_ok_and(|p| p.is_empty())
         });
         if !gone {
