@@ -9,6 +9,11 @@
 //!   [`Lab::spawn_driver`]) or as a process under `ip netns exec` ([`Lab::command`],
 //!   [`Lab::spawn_process`]).
 //! * [`Capture`] records every frame a host's `eth0` sees (an `AF_PACKET` socket).
+//! * A third host can play the client: [`Lab::neighbour`] reads its neighbour table,
+//!   [`Lab::mac`] names the routers' MACs, [`Lab::isolate`] partitions routers at the switch
+//!   (bridge port isolation) while the client still reaches both.
+//! * [`Lab::kill_all_in`] crashes everything in a host (a whole daemon tree). The test process
+//!   becomes a child subreaper so that orphaned grandchildren are reaped, not left as zombies.
 //!
 //! Host `i` (from 0) has `10.99.0.(i+1)/24` and `fd99::(i+1)/64` (no DAD anywhere).
 //! Requires root and iproute2; [`privileged`] decides whether a test runs.
