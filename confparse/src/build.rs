@@ -80,7 +80,7 @@ const SYNC_RAW: &[&str] = &["track_process", "track_bfd"];
 #[rustfmt::skip]
 pub(crate) const INSTANCE_KW: &[&str] = &[
     "state", "interface", "use_vmac", "vmac_xmit_base", "native_ipv6", "dont_track_primary",
-    "track_interface", "track_script", "track_file", "mcast_src_ip", "unicast_src_ip",
+    "track_interface", "track_script", "track_file", "mcast_src_ip", "mcast_dst_ip", "unicast_src_ip",
     "unicast_peer", "unicast_ttl", "unicast_fault_no_peer", "check_unicast_src",
     "virtual_router_id", "priority", "advert_int", "version", "virtual_ipaddress",
     "virtual_ipaddress_excluded", "virtual_routes", "virtual_rules", "nopreempt", "preempt",
@@ -93,7 +93,7 @@ pub(crate) const INSTANCE_KW: &[&str] = &[
 ];
 #[rustfmt::skip]
 const INSTANCE_RAW: &[&str] = &[
-    "track_process", "track_bfd", "use_ipvlan", "use_vmac_addr", "mcast_dst_ip",
+    "track_process", "track_bfd", "use_ipvlan", "use_vmac_addr",
     "promote_secondaries", "kernel_rx_buf_size", "down_timer_adverts", "old_unicast_checksum",
     "track_src_ip", "garp_extra_if", "no_virtual_ipaddress", "linkbeat_use_polling",
     "vrrp_garp_extra_if", "unicast_chksum_compat",
@@ -737,6 +737,15 @@ fn instance(p: &mut Parser<'_>, owner: &Stmt, i: &mut VrrpInstance) {
         "track_script" => track_block(p, &st, &mut i.track_script),
         "track_file" => track_block(p, &st, &mut i.track_file),
         "mcast_src_ip" => i.mcast_src_ip = p.one(&st).and_then(|t| p.ip_tok("mcast_src_ip", t).map(|a| Spanned::new(a, t.span))),
+        "mcast_dst_ip" => {
+            let group = p.one(&st).and_then(|t| p.ip_tok("mcast_dst_ip", t).map(|a| Spanned::new(a, t.span)));
+            match group {
+                Some(g) if !g.value.is_multicast() => {
+                    p.warn("bad-address", g.span, "mcast_dst_ip must be a multicast address: ignored");
+                }
+                g => i.mcast_dst_ip = g,
+            }
+        }
         "unicast_src_ip" => {
             i.unicast_src_ip = p.one(&st).and_then(|t| p.ip_tok("unicast_src_ip", t).map(|a| Spanned::new(a, t.span)));
         }

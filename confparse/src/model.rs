@@ -699,6 +699,8 @@ pub struct VrrpInstance {
     pub track_file: Vec<Track>,
     /// `mcast_src_ip`.
     pub mcast_src_ip: Option<Spanned<IpAddr>>,
+    /// `mcast_dst_ip`: the multicast group of this instance (a multicast address).
+    pub mcast_dst_ip: Option<Spanned<IpAddr>>,
     /// `unicast_src_ip`.
     pub unicast_src_ip: Option<Spanned<IpAddr>>,
     /// `unicast_peer { }`; `Some(empty)` is an empty block (which means multicast!).
@@ -771,6 +773,7 @@ impl Default for VrrpInstance {
             track_script: Vec::new(),
             track_file: Vec::new(),
             mcast_src_ip: None,
+            mcast_dst_ip: None,
             unicast_src_ip: None,
             unicast_peer: None,
             unicast_ttl: None,
@@ -808,9 +811,16 @@ impl VrrpInstance {
     pub fn priority(&self) -> u8 {
         self.priority.as_ref().map_or(100, |p| p.value)
     }
-    /// The VRRP version in effect, given the global default.
+    /// The VRRP version in effect: the instance's `version`, else 3 for an IPv6 instance
+    /// (keepalived 2.x ignores `vrrp_version` there; 1.2.13's `native_ipv6` is VRRP version 2), else
+    /// the global default.
     pub fn version(&self, global: &GlobalDefs) -> u8 {
-        self.version.unwrap_or(global.vrrp_version)
+        self.version
+            .unwrap_or(if self.is_ipv6() && !self.native_ipv6 {
+                3
+            } else {
+                global.vrrp_version
+            })
     }
     /// True when the instance is IPv6: `native_ipv6`, or its first VIP is IPv6.
     pub fn is_ipv6(&self) -> bool {

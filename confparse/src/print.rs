@@ -466,6 +466,7 @@ fn instance(w: &mut W, i: &VrrpInstance) {
     tracks(w, "track_script", &i.track_script);
     tracks(w, "track_file", &i.track_file);
     w.kv("mcast_src_ip", i.mcast_src_ip.as_ref());
+    w.kv("mcast_dst_ip", i.mcast_dst_ip.as_ref());
     w.kv("unicast_src_ip", i.unicast_src_ip.as_ref());
     if let Some(p) = &i.unicast_peer {
         w.open("unicast_peer");

@@ -512,3 +512,34 @@ fn extra_arguments_are_never_dropped_silently() {
         27,
     );
 }
+
+#[test]
+fn mcast_dst_ip_is_typed_and_must_be_multicast() {
+    let p = parse(&format!("{BASE} mcast_dst_ip 224.0.0.88\n}}\n"));
+    assert_eq!(
+        p.config.instances[0].mcast_dst_ip.as_ref().map(|s| s.value),
+        Some("224.0.0.88".parse::<IpAddr>().unwrap())
+    );
+    assert!(
+        !found(&format!("{BASE} mcast_dst_ip 224.0.0.88\n}}\n"))
+            .iter()
+            .any(|(code, _, _)| *code == "not-implemented")
+    );
+    let text = format!("{BASE} mcast_dst_ip 10.0.0.1\n}}\n");
+    has(&text, "bad-address", 4, 15);
+    assert!(parse(&text).config.instances[0].mcast_dst_ip.is_none());
+}
+
+#[test]
+fn ipv6_instances_are_vrrpv3_without_a_version() {
+    // keepalived 2.x runs IPv6 instances as VRRPv3 whatever `vrrp_version` says: a sub-second
+    // interval is fine there.
+    let text = format!("{BASE} advert_int 0.1\n virtual_ipaddress {{\n  fd00::1/64\n }}\n}}\n");
+    let p = parse(&text);
+    assert!(
+        !p.diagnostics.iter().any(|d| d.severity == Severity::Error),
+        "{}",
+        p.render()
+    );
+    assert_eq!(p.config.instances[0].version(&p.config.global), 3);
+}

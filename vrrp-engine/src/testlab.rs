@@ -226,7 +226,12 @@ impl Lab {
 
     /// The addresses on `eth0` of `host` (from `ip -o addr`).
     pub fn addresses(&self, host: usize) -> Result<Vec<IpAddr>, LabError> {
-        let out = self.ip(host, &["-o", "addr", "show", "dev", "eth0"])?;
+        self.addresses_on(host, "eth0")
+    }
+
+    /// The addresses on interface `dev` of `host` (an error if it does not exist).
+    pub fn addresses_on(&self, host: usize, dev: &str) -> Result<Vec<IpAddr>, LabError> {
+        let out = self.ip(host, &["-o", "addr", "show", "dev", dev])?;
         Ok(out
             .lines()
             .filter_map(|l| {

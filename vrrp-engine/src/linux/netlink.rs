@@ -357,6 +357,7 @@ impl Rtnl {
                     format!("removing stale rule {r}"),
                     [libc::ENOENT, libc::ENODEV],
                 ),
+                Entry::Link(_) => continue, // the driver removes links (`super::vmac`)
             };
             if let Err(e) = self.uninstall(msg, &what, &gone) {
                 failures.push(e);
@@ -397,7 +398,7 @@ impl Rtnl {
     }
 
     /// Sends a request with `NLM_F_ACK` and waits for its acknowledgement.
-    fn request(
+    pub(crate) fn request(
         &mut self,
         inner: RouteNetlinkMessage,
         flags: u16,
