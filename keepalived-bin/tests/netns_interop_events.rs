@@ -206,8 +206,11 @@ fn interop_reload_under_traffic() {
         );
         let (ping_gap, replies) = echo_reply_gap(&bench.cap_client, case.vip(0), from, to);
         assert!(replies > 10, "only {replies} echo replies");
+        // Ownership is proven above (no removal, no state change, adverts on time); the pings
+        // only show that traffic flowed, so the bound is loose (a loaded 2-core machine can
+        // hold a ping process back for a while).
         assert!(
-            ping_gap < Duration::from_millis(500),
+            ping_gap < Duration::from_secs(2),
             "{}: the VIP stopped answering for {ping_gap:?}",
             bench.a.name()
         );
@@ -280,10 +283,13 @@ fn interop_partition_heals() {
             // the stale entry and A answers.
             assert!(
                 wait_for(case.deadline(), || neighbour() == Some(bench.mac_a)),
-                "{:?}: the client's entry for the VIP stayed on {:?} (A is {:?})",
+                "{:?}: the client's entry for the VIP stayed on {:?} (A is {:?}); states A {:?} \
+                 B {:?}",
                 pair,
                 neighbour(),
-                bench.mac_a
+                bench.mac_a,
+                bench.a.states("VI_1"),
+                bench.b.states("VI_1")
             );
             let back = healed.elapsed();
             eprintln!("{pair:?}: client back on A {back:?} after the heal");
@@ -291,8 +297,18 @@ fn interop_partition_heals() {
                 // Our loser's farewell advert (`higher_prio_send_advert`, on by default:
                 // docs/COMPATIBILITY.md §4.5) makes A re-announce at once.
                 assert!(
-                    interop::announced(&bench.cap_client, vip, bench.mac_a, healed),
-                    "{pair:?}: A did not re-announce after the heal"
+                    wait_for(case.deadline(), || interop::announced(
+                        &bench.cap_client,
+                        vip,
+                        bench.mac_a,
+                        healed
+                    )),
+                    "{pair:?}: A did not re-announce after the heal; B's adverts since: {:?}",
+                    adverts(&bench.cap_b, VRID)
+                        .iter()
+                        .filter(|(t, s, _)| *t >= healed && *s == bench.src_b)
+                        .map(|(t, _, p)| (*t - healed, *p))
+                        .collect::<Vec<_>>()
                 );
                 // Well under the client's own re-probe path (1 s delay_first_probe_time).
                 assert!(
