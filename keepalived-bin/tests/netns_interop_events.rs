@@ -16,8 +16,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use interop::{
-    A, B, Bench, CLIENT, Case, Impl, PRIO_A, PRIO_B, Timings, VRID, adverts, compare, lab_for,
-    privileged, run_pairs,
+    A, B, Bench, CLIENT, Case, Impl, PRIO_A, PRIO_B, Pair, Timings, VRID, adverts, compare,
+    lab_for, privileged, run_pairs,
 };
 use vrrp_engine::testlab::{Lab, wait_for};
 
@@ -272,69 +272,7 @@ fn interop_partition_heals() {
                 Some(PRIO_B),
                 settled
             ) >= 3));
-            // Heal: B hears A's higher priority and steps back; the client follows A.
-            let healed = Instant::now();
-            lab.isolate(A, false).unwrap();
-            lab.isolate(B, false).unwrap();
-            bench.b.wait_state("VI_1", "BACKUP", case.deadline());
-            assert!(wait_for(case.deadline(), || !lab.has_address(B, vip)));
-            // keepalived's B steps back silently on A's advert; A re-announces only if one of
-            // B's adverts reached it first. Otherwise the client's unanswered pings re-probe
-            // the stale entry and A answers.
-            assert!(
-                wait_for(case.deadline(), || neighbour() == Some(bench.mac_a)),
-                "{:?}: the client's entry for the VIP stayed on {:?} (A is {:?}); states A {:?} \
-                 B {:?}",
-                pair,
-                neighbour(),
-                bench.mac_a,
-                bench.a.states("VI_1"),
-                bench.b.states("VI_1")
-            );
-            let back = healed.elapsed();
-            eprintln!("{pair:?}: client back on A {back:?} after the heal");
-            if pair.b == Impl::Ours {
-                // Our loser's farewell advert (`higher_prio_send_advert`, on by default:
-                // docs/COMPATIBILITY.md §4.5) makes A re-announce at once.
-                assert!(
-                    wait_for(case.deadline(), || interop::announced(
-                        &bench.cap_client,
-                        vip,
-                        bench.mac_a,
-                        healed
-                    )),
-                    "{pair:?}: A did not re-announce after the heal; B's adverts since: {:?}",
-                    adverts(&bench.cap_b, VRID)
-                        .iter()
-                        .filter(|(t, s, _)| *t >= healed && *s == bench.src_b)
-                        .map(|(t, _, p)| (*t - healed, *p))
-                        .collect::<Vec<_>>()
-                );
-                // Well under the client's own re-probe path (1 s delay_first_probe_time).
-                assert!(
-                    back < Duration::from_millis(900),
-                    "{pair:?}: client back on A after {back:?}"
-                );
-            }
-            let late: Vec<Duration> = bench
-                .cap_client
-                .frames()
-                .iter()
-                .filter(|(t, f)| {
-                    *t >= since
-                        && vrrp_engine::testlab::ethernet_source(f) == Some(bench.mac_b)
-                        && vrrp_engine::testlab::garp_in_frame(f).is_some()
-                })
-                .map(|(t, _)| *t - since)
-                .collect();
-            assert!(
-                !interop::announced(&bench.cap_client, vip, bench.mac_b, healed),
-                "{pair:?}: B announced the VIP after the heal ({:?} after the cut, healed at \
-                 {:?}); B:\n{}",
-                late,
-                healed - since,
-                bench.b.log()
-            );
+            heal(&bench, pair, since);
             bench.assert_a_master(1);
         }
         // A never changed state; B went MASTER and back once per cut.
@@ -345,4 +283,74 @@ fn interop_partition_heals() {
         t
     });
     compare(&case, "interop_partition_heals", &results);
+}
+
+/// Heals the partition: B hears A's higher priority and steps back; the client's neighbour
+/// entry for the VIP ends on A's MAC, and B announces nothing after the heal.
+fn heal(bench: &Bench<'_>, pair: Pair, since: Instant) {
+    let (lab, case, vip) = (bench.lab, &bench.case, bench.case.vip(0));
+    let neighbour = || lab.neighbour(CLIENT, vip).unwrap();
+    // Heal: B hears A's higher priority and steps back; the client follows A.
+    let healed = Instant::now();
+    lab.isolate(A, false).unwrap();
+    lab.isolate(B, false).unwrap();
+    bench.b.wait_state("VI_1", "BACKUP", case.deadline());
+    assert!(wait_for(case.deadline(), || !lab.has_address(B, vip)));
+    // keepalived's B steps back silently on A's advert; A re-announces only if one of
+    // B's adverts reached it first. Otherwise the client's unanswered pings re-probe
+    // the stale entry and A answers.
+    assert!(
+        wait_for(case.deadline(), || neighbour() == Some(bench.mac_a)),
+        "{:?}: the client's entry for the VIP stayed on {:?} (A is {:?}); states A {:?} \
+         B {:?}",
+        pair,
+        neighbour(),
+        bench.mac_a,
+        bench.a.states("VI_1"),
+        bench.b.states("VI_1")
+    );
+    let back = healed.elapsed();
+    eprintln!("{pair:?}: client back on A {back:?} after the heal");
+    if pair.b == Impl::Ours {
+        // Our loser's farewell advert (`higher_prio_send_advert`, on by default:
+        // docs/COMPATIBILITY.md §4.5) makes A re-announce at once.
+        assert!(
+            wait_for(case.deadline(), || interop::announced(
+                &bench.cap_client,
+                vip,
+                bench.mac_a,
+                healed
+            )),
+            "{pair:?}: A did not re-announce after the heal; B's adverts since: {:?}",
+            adverts(&bench.cap_b, VRID)
+                .iter()
+                .filter(|(t, s, _)| *t >= healed && *s == bench.src_b)
+                .map(|(t, _, p)| (*t - healed, *p))
+                .collect::<Vec<_>>()
+        );
+        // Well under the client's own re-probe path (1 s delay_first_probe_time).
+        assert!(
+            back < Duration::from_millis(900),
+            "{pair:?}: client back on A after {back:?}"
+        );
+    }
+    let late: Vec<Duration> = bench
+        .cap_client
+        .frames()
+        .iter()
+        .filter(|(t, f)| {
+            *t >= since
+                && vrrp_engine::testlab::ethernet_source(f) == Some(bench.mac_b)
+                && vrrp_engine::testlab::garp_in_frame(f).is_some()
+        })
+        .map(|(t, _)| *t - since)
+        .collect();
+    assert!(
+        !interop::announced(&bench.cap_client, vip, bench.mac_b, healed),
+        "{pair:?}: B announced the VIP after the heal ({:?} after the cut, healed at \
+         {:?}); B:\n{}",
+        late,
+        healed - since,
+        bench.b.log()
+    );
 }
