@@ -275,10 +275,12 @@ fn interop_partition_heals() {
             heal(&bench, pair, since);
             bench.assert_a_master(1);
         }
-        // A never changed state; B went MASTER and back once per cut.
+        // A never changed state; B went MASTER and back at least once per cut (more if a
+        // loaded machine starved A of CPU for a Master_Down_Interval) and ends BACKUP.
         assert_eq!(bench.a.states("VI_1"), a_before, "{}", bench.a.log());
         let b = bench.b.states("VI_1");
-        assert_eq!(b.len(), b_before.len() + 2 * case.cycles, "{b:?}");
+        assert!(b.len() >= b_before.len() + 2 * case.cycles, "{b:?}");
+        assert_eq!(b.last().map(String::as_str), Some("BACKUP"));
         bench.finish();
         t
     });
@@ -302,12 +304,14 @@ fn heal(bench: &Bench<'_>, pair: Pair, since: Instant) {
     assert!(
         wait_for(case.deadline(), || neighbour() == Some(bench.mac_a)),
         "{:?}: the client's entry for the VIP stayed on {:?} (A is {:?}); states A {:?} \
-         B {:?}",
+         B {:?}; client's processes {:?}, neighbours:\n{}",
         pair,
         neighbour(),
         bench.mac_a,
         bench.a.states("VI_1"),
-        bench.b.states("VI_1")
+        bench.b.states("VI_1"),
+        lab.pids_in(CLIENT),
+        lab.ip(CLIENT, &["neigh"]).unwrap_or_default()
     );
     let back = healed.elapsed();
     eprintln!("{pair:?}: client back on A {back:?} after the heal");
