@@ -660,16 +660,24 @@ fn notify(p: &mut Parser<'_>, st: &Stmt, n: &mut Notify) -> bool {
         "notify_backup" => &mut n.backup,
         "notify_fault" => &mut n.fault,
         "notify_stop" => &mut n.stop,
-        "notify_deleted" => &mut n.deleted,
         "notify_master_rx_lower_pri" => &mut n.master_rx_lower_pri,
         "notify" => &mut n.generic,
         "notify_priority_changes" => {
             n.priority_changes = p.flag(st);
             return true;
         }
+        // `notify_deleted [SCRIPT [USER [GROUP]]]`: the script is optional.
+        "notify_deleted" if st.args.is_empty() => {
+            n.report_deleted = true;
+            return true;
+        }
+        "notify_deleted" => {
+            n.report_deleted = true;
+            &mut n.deleted
+        }
         _ => return false,
     };
-    *slot = p.command(st);
+    *slot = p.notify_command(st);
     true
 }
 

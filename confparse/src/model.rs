@@ -106,6 +106,8 @@ pub struct Command {
     pub args: Vec<String>,
     /// Where the command was written.
     pub span: Span,
+    /// `notify* SCRIPT [USER [GROUP]]`: the user the script runs as (notify scripts only).
+    pub user: Option<ScriptUser>,
 }
 
 impl Command {
@@ -114,6 +116,7 @@ impl Command {
         Command {
             args,
             span: Span::NONE,
+            user: None,
         }
     }
     /// The program (first word).
@@ -594,8 +597,11 @@ pub struct Notify {
     pub fault: Option<Command>,
     /// `notify_stop`.
     pub stop: Option<Command>,
-    /// `notify_deleted` (instances).
+    /// `notify_deleted` (instances): its script, if one was given.
     pub deleted: Option<Command>,
+    /// `notify_deleted` was given (with or without a script): a deleted instance is reported
+    /// as `DELETED` rather than `FAULT`.
+    pub report_deleted: bool,
     /// `notify_master_rx_lower_pri` (instances).
     pub master_rx_lower_pri: Option<Command>,
     /// `notify`: called with `TYPE NAME STATE PRIORITY` after the specific script.

@@ -78,7 +78,13 @@ impl W {
     }
     fn cmd(&mut self, k: &str, v: Option<&Command>) {
         if let Some(v) = v {
-            self.line(&format!("{k} {v}"));
+            match &v.user {
+                None => self.line(&format!("{k} {v}")),
+                Some(u) => match &u.group {
+                    None => self.line(&format!("{k} {v} {}", q(&u.user))),
+                    Some(g) => self.line(&format!("{k} {v} {} {}", q(&u.user), q(g))),
+                },
+            }
         }
     }
     fn raw(&mut self, r: &[RawStatement]) {
@@ -441,6 +447,7 @@ fn notify(w: &mut W, n: &Notify) {
     w.cmd("notify_fault", n.fault.as_ref());
     w.cmd("notify_stop", n.stop.as_ref());
     w.cmd("notify_deleted", n.deleted.as_ref());
+    w.flag("notify_deleted", n.report_deleted && n.deleted.is_none());
     w.cmd("notify_master_rx_lower_pri", n.master_rx_lower_pri.as_ref());
     w.cmd("notify", n.generic.as_ref());
     w.flag("notify_priority_changes", n.priority_changes);

@@ -265,10 +265,15 @@ fn instances() {
         (Some(false), Some(true), 2)
     );
     assert_eq!(i.notify.master, cmd(&["/etc/ka/notify.sh", "master"]));
+    let mut as_backup = cmd(&["/etc/ka/notify.sh"]).unwrap();
+    as_backup.user = Some(confparse::model::ScriptUser {
+        user: "backup".into(),
+        group: None,
+    });
     assert_eq!(
-        i.notify.backup,
-        cmd(&["/etc/ka/notify.sh", "backup"]),
-        "unquoted arguments are kept (1.2.13 dropped them)"
+        i.notify.backup.as_ref().map(|c| (&c.args, &c.user)),
+        Some((&as_backup.args, &as_backup.user)),
+        "words after an unquoted script are USER [GROUP], as in keepalived 2.x"
     );
     assert_eq!(i.notify.fault, cmd(&["/etc/ka/notify.sh", "fault"]));
     assert_eq!(i.notify.stop, cmd(&["/etc/ka/notify.sh", "stop"]));
