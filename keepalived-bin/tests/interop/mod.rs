@@ -617,9 +617,9 @@ impl<'l> Bench<'l> {
         }
     }
 
-    /// A is master and B backup, stably: A keeps advertising (`adverts` more), B stays silent
+    /// A is master and B backup, stably: A keeps advertising (`count` more adverts), B stays silent
     /// and VIP-less, both logs agree.
-    pub(crate) fn assert_a_master(&self, adverts: usize) {
+    pub(crate) fn assert_a_master(&self, count: usize) {
         let since = Instant::now();
         assert!(
             wait_for(self.case.deadline(), || count_adverts(
@@ -627,7 +627,7 @@ impl<'l> Bench<'l> {
                 self.src_a,
                 Some(PRIO_A),
                 since
-            ) >= adverts),
+            ) >= count),
             "A stopped advertising; A:\n{}\nB:\n{}",
             self.a.log(),
             self.b.log()
@@ -635,7 +635,15 @@ impl<'l> Bench<'l> {
         assert_eq!(
             count_adverts(&self.cap_b, self.src_b, None, since),
             0,
-            "B advertised while A is master; B:\n{}",
+            "B advertised while A is master; adverts B saw (ms ago, source, priority): {:?}\n\
+             A:\n{}\nB:\n{}",
+            adverts(&self.cap_b, VRID)
+                .iter()
+                .rev()
+                .take(60)
+                .map(|(t, s, p)| (t.elapsed().as_millis(), *s, *p))
+                .collect::<Vec<_>>(),
+            self.a.log(),
             self.b.log()
         );
         for (name, vip) in self.instances() {
