@@ -78,6 +78,16 @@ fn global_defs() {
         (g.smtp_alert, g.smtp_alert_vrrp, g.smtp_alert_checker),
         (Some(true), Some(false), Some(true))
     );
+    assert_eq!(
+        g.smtp_security,
+        SmtpSecurity {
+            starttls: Some(StartTls::Opportunistic),
+            tls_ca: Some("/etc/keepalived/smtp-ca.pem".into()),
+            auth_user: Some("alerts".into()),
+            auth_password_file: Some("/etc/keepalived/smtp.secret".into()),
+            ..SmtpSecurity::default()
+        }
+    );
     assert!(g.lvs_flush);
     let d = g.lvs_sync_daemon.unwrap();
     assert_eq!(
