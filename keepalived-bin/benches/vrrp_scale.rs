@@ -773,12 +773,30 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         let total_goal = format!("<= 1x: {}", verdict(o.rt <= k.rt));
         let pss_goal = format!("<= 0.5x: {}", verdict(o.pss as f64 <= 0.5 * k.pss as f64));
         let label = |what: &str| format!("{name} {what}");
-        row(&label("CPU, user (% of a core)"), o.usr, k.usr, 2, &user_goal);
+        row(
+            &label("CPU, user (% of a core)"),
+            o.usr,
+            k.usr,
+            2,
+            &user_goal,
+        );
         row(&label("CPU, system (%)"), o.sys, k.sys, 2, "");
         row(&label("CPU, user+system (%)"), o.cpu, k.cpu, 2, "");
-        row(&label("CPU, schedstat run time (%)"), o.rt, k.rt, 2, &total_goal);
+        row(
+            &label("CPU, schedstat run time (%)"),
+            o.rt,
+            k.rt,
+            2,
+            &total_goal,
+        );
         row(&label("RSS (KiB)"), o.rss as f64, k.rss as f64, 0, "");
-        row(&label("PSS (KiB)"), o.pss as f64, k.pss as f64, 0, &pss_goal);
+        row(
+            &label("PSS (KiB)"),
+            o.pss as f64,
+            k.pss as f64,
+            0,
+            &pss_goal,
+        );
     }
     row(
         "master processes",

@@ -4,6 +4,13 @@
 //! [`Warning`] naming the keyword and where it was written: nothing is dropped silently. The
 //! host (interface indexes, primary addresses) comes in through [`HostView`], so the mapping is
 //! testable without a kernel.
+//!
+//! Interfaces are named, never resolved here: every interface the configuration mentions
+//! becomes an [`InterfaceConfig`] with the logical id [`InterfaceId::named`], which the driver
+//! follows by name. A missing interface is a warning (its instances start in FAULT and come
+//! up when it appears). Likewise an instance without `unicast_src_ip`/`mcast_src_ip` gets the
+//! unspecified address: the driver picks the interface's first address (and another when that
+//! one goes away).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -11,10 +18,11 @@ use std::time::Duration;
 use confparse::model::{self, AuthType, Config, Track, VrrpInstance};
 use confparse::{SourceMap, Span};
 use vrrp_engine::EngineConfig;
+use vrrp_engine::config::{FileTracker, ScriptTracker};
 use vrrp_engine::config::{
-    GarpConfig, GroupId, InitialState, InstanceConfig, InstanceId, InterfaceId, SyncGroupConfig,
-    TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus, UnicastPeer,
-    VirtualAddress, VirtualRoute,
+    GarpConfig, GroupId, InitialState, InstanceConfig, InstanceId, InterfaceConfig, InterfaceId,
+    SyncGroupConfig, TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus,
+    UnicastPeer, VirtualAddress, VirtualRoute, VmacConfig,
 };
 use vrrp_engine::config::{NextHop, RouteKind, StaticConfig, VirtualRule, table_number};
 use vrrp_engine::{AdvertInterval, AuthConfig, Centiseconds, Seconds};
@@ -112,12 +120,17 @@ pub(crate) struct Mapped {
     pub config: EngineConfig,
     /// What is not acted on.
     pub warnings: Vec<Warning>,
+    /// Notify scripts, notify FIFO and e-mail alerts.
+    pub alerts: crate::notify::Alerts,
 }
 
 struct Ctx<'a> {
     host: &'a dyn HostView,
     warnings: Vec<Warning>,
     trackers: Vec<TrackerConfig>,
+    interfaces: Vec<InterfaceConfig>,
+    /// The parsed configuration (for `vrrp_script` and `track_file` blocks).
+    config: &'a Config,
 }
 
 impl Ctx<'_> {
@@ -128,14 +141,32 @@ impl Ctx<'_> {
         });
     }
 
-    fn interface(&self, name: &str, span: Span) -> Result<InterfaceId, MapError> {
-        self.host
-            .if_index(name)
-            .map(InterfaceId)
-            .ok_or_else(|| MapError {
+    /// The logical id of interface `name` (registered once; a missing one is a warning).
+    fn interface(&mut self, name: &str, span: Span) -> Result<InterfaceId, MapError> {
+        if let Some(i) = self.interfaces.iter().find(|i| i.name == name) {
+            return Ok(i.id);
+        }
+        let cfg = InterfaceConfig::named(name);
+        if let Some(clash) = self.interfaces.iter().find(|i| i.id == cfg.id) {
+            return Err(MapError {
                 span,
-                message: format!("interface '{name}' does not exist"),
-            })
+                message: format!(
+                    "interface names '{name}' and '{}' collide in the interface table; rename one",
+                    clash.name
+                ),
+            });
+        }
+        if self.host.if_index(name).is_none() {
+            self.warn(
+                span,
+                format!(
+                    "interface '{name}' does not exist (yet): what uses it waits in FAULT until it appears"
+                ),
+            );
+        }
+        let id = cfg.id;
+        self.interfaces.push(cfg);
+        Ok(id)
     }
 
     /// The tracker for interface `ifindex`, shared by every reference to it.
@@ -166,13 +197,139 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn unsupported_tracks(&mut self, keyword: &str, tracks: &[Track]) {
-        for t in tracks {
-            self.warn(
-                t.span,
-                format!("{keyword} '{}' is not run yet: ignored", t.name),
-            );
+    /// The tracker for a named `vrrp_script` or `track_file`, created on first reference.
+    fn named_tracker(
+        &mut self,
+        name: &str,
+        kind: TrackerKind,
+        initial: TrackerStatus,
+    ) -> TrackerId {
+        if let Some(i) = self
+            .trackers
+            .iter()
+            .position(|t| t.name == name && t.kind == kind)
+        {
+            return TrackerId(i as u32);
         }
+        self.trackers.push(TrackerConfig {
+            name: name.to_owned(),
+            kind,
+            initial,
+        });
+        TrackerId((self.trackers.len() - 1) as u32)
+    }
+
+    /// `track_script { NAME [weight W [reverse]] }` (keepalived-behaviour.md §1.3.5, §4.7):
+    /// the weight defaults to the script's own. Unknown or unusable scripts are skipped with a
+    /// warning, as keepalived does.
+    fn track_scripts(&mut self, tracks: &[Track]) -> Vec<TrackBinding> {
+        let mut out = Vec::with_capacity(tracks.len());
+        for t in tracks {
+            let config = self.config;
+            let Some(s) = config.vrrp_scripts.iter().find(|s| s.name == t.name) else {
+                self.warn(
+                    t.span,
+                    format!("track_script '{}' is not defined: ignored", t.name),
+                );
+                continue;
+            };
+            let Some(spec) = self.script_spec(s) else {
+                continue;
+            };
+            let initial = if s.init_fail {
+                TrackerStatus::Down
+            } else {
+                TrackerStatus::Up
+            };
+            let tracker = self.named_tracker(&s.name, TrackerKind::Script(spec), initial);
+            out.push(binding(tracker, t, s.weight, s.weight_reverse));
+        }
+        out
+    }
+
+    /// What the driver needs to run `s`, or `None` (with a warning) if it cannot run.
+    fn script_spec(&mut self, s: &model::VrrpScript) -> Option<ScriptTracker> {
+        let Some(cmd) = s.script.as_ref().filter(|c| !c.args.is_empty()) else {
+            self.warn(
+                s.span,
+                format!("vrrp_script '{}' has no script: ignored", s.name),
+            );
+            return None;
+        };
+        let mut spec = ScriptTracker::new(cmd.args.clone());
+        if crate::script::needs_shell(&cmd.args) {
+            spec.shell = true;
+            spec.argv = vec![crate::script::shell_line(&cmd.args)];
+        }
+        spec.interval = s.interval.max(Duration::from_secs(1));
+        spec.timeout = s
+            .timeout
+            .unwrap_or(spec.interval)
+            .max(Duration::from_secs(1));
+        spec.rise = s.rise.max(1);
+        spec.fall = s.fall.max(1);
+        let user = match &s.user {
+            Some(u) => crate::script::resolve(u).map(Some),
+            None => crate::script::default_user(self.config.global.script_user.as_ref()),
+        };
+        let user = match user {
+            Ok(u) => u,
+            Err(e) => {
+                self.warn(s.span, format!("vrrp_script '{}': {e}: ignored", s.name));
+                return None;
+            }
+        };
+        spec.uid = user.map(|u| u.uid);
+        spec.gid = user.map(|u| u.gid);
+        if self.config.global.enable_script_security
+            && let Err(why) = crate::script::check_security(&cmd.args, user)
+        {
+            self.warn(s.span, format!("vrrp_script '{}': {why}: not run", s.name));
+            return None;
+        }
+        Some(spec)
+    }
+
+    /// `track_file { NAME [weight W [reverse]] }` (keepalived-behaviour.md §8.2): the weight
+    /// defaults to the file's own (1).
+    fn track_files(&mut self, tracks: &[Track]) -> Vec<TrackBinding> {
+        let mut out = Vec::with_capacity(tracks.len());
+        for t in tracks {
+            let config = self.config;
+            let Some(f) = config.track_files.iter().find(|f| f.name == t.name) else {
+                self.warn(
+                    t.span,
+                    format!("track_file '{}' is not defined: ignored", t.name),
+                );
+                continue;
+            };
+            let Some(path) = &f.file else {
+                continue; // the parser already reported the missing `file`
+            };
+            let mut spec = FileTracker::new(path);
+            if let Some(init) = &f.init_file {
+                spec.init_value = Some(init.value);
+                spec.init_overwrite = init.overwrite;
+            }
+            let tracker =
+                self.named_tracker(&f.name, TrackerKind::File(spec), TrackerStatus::Value(0));
+            out.push(binding(tracker, t, f.weight, f.reverse));
+        }
+        out
+    }
+}
+
+/// A `track_script`/`track_file` reference: its own `weight W [reverse]`, else the tracked
+/// object's default weight and sense.
+fn binding(tracker: TrackerId, t: &Track, weight: i32, reverse: bool) -> TrackBinding {
+    TrackBinding {
+        tracker,
+        weight: t.weight.unwrap_or(weight),
+        reverse: if t.weight.is_some() {
+            t.reverse
+        } else {
+            reverse || t.reverse
+        },
     }
 }
 
@@ -183,6 +340,8 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
         host,
         warnings: Vec::new(),
         trackers: Vec::new(),
+        interfaces: Vec::new(),
+        config,
     };
     global_warnings(config, &mut cx);
     let mut instances = Vec::with_capacity(config.instances.len());
@@ -204,10 +363,9 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
             };
             members.push(InstanceId(i as u32));
         }
-        let track = cx.track_interfaces(&g.track_interface)?;
-        cx.unsupported_tracks("track_script", &g.track_script);
-        cx.unsupported_tracks("track_file", &g.track_file);
-        notify_warnings(&g.notify, g.span, &mut cx);
+        let mut track = cx.track_interfaces(&g.track_interface)?;
+        track.extend(cx.track_scripts(&g.track_script));
+        track.extend(cx.track_files(&g.track_file));
         if g.global_tracking {
             cx.warn(g.span, "global_tracking is not supported yet: ignored");
         }
@@ -222,6 +380,11 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
         });
     }
     let _ = GroupId(0); // group ids are the indexes of `sync_groups`
+    let mut alert_warnings = Vec::new();
+    let alerts = crate::notify::Alerts::from_config(config, &mut alert_warnings);
+    for (span, message) in alert_warnings {
+        cx.warn(span, message);
+    }
     let statics = statics(config, &mut cx);
     Ok(Mapped {
         config: EngineConfig {
@@ -230,9 +393,11 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
             trackers: cx.trackers,
             log_interval: Duration::from_secs(60),
             log_unknown_vrids: false,
+            interfaces: cx.interfaces,
             statics,
         },
         warnings: cx.warnings,
+        alerts,
     })
 }
 
@@ -244,58 +409,32 @@ fn unknown_keyword(raw: &model::RawStatement, cx: &mut Ctx<'_>) {
     cx.warn(raw.span, format!("'{word}' is not supported yet: ignored"));
 }
 
-fn notify_warnings(n: &model::Notify, span: Span, cx: &mut Ctx<'_>) {
-    let scripts = [
-        ("notify_master", &n.master),
-        ("notify_backup", &n.backup),
-        ("notify_fault", &n.fault),
-        ("notify_stop", &n.stop),
-        ("notify_deleted", &n.deleted),
-        ("notify_master_rx_lower_pri", &n.master_rx_lower_pri),
-        ("notify", &n.generic),
-    ];
-    for (kw, cmd) in scripts {
-        if let Some(c) = cmd {
-            let at = if c.span.is_real() { c.span } else { span };
-            cx.warn(at, format!("{kw}: notify scripts are not run yet: ignored"));
-        }
-    }
-}
-
 fn global_warnings(config: &Config, cx: &mut Ctx<'_>) {
     let g = &config.global;
     let none = Span::NONE;
-    if g.vrrp_strict {
-        cx.warn(none, "global_defs vrrp_strict is not enforced yet: ignored");
-    }
-    if g.notify_fifo.is_some() || g.vrrp_notify_fifo.is_some() || g.lvs_notify_fifo.is_some() {
+    if g.lvs_notify_fifo.is_some() {
         cx.warn(
             none,
-            "global_defs notify_fifo: notify FIFOs are not written yet",
-        );
-    }
-    if g.smtp_server.is_some() || !g.notification_email.is_empty() {
-        cx.warn(
-            none,
-            "global_defs smtp_server/notification_email: e-mail alerts are not sent yet",
+            "global_defs lvs_notify_fifo: the checker side is not implemented yet",
         );
     }
     if g.enable_traps {
         cx.warn(none, "global_defs enable_traps: SNMP is not supported");
     }
     for raw in &g.extra {
+        // Acted on by the notifier (`notify::Alerts`).
+        if raw.words.first().is_some_and(|w| w == "no_email_faults") {
+            continue;
+        }
         unknown_keyword(raw, cx);
     }
-    for s in &config.vrrp_scripts {
+    let any_script_as_root = !config.vrrp_scripts.is_empty()
+        && config.global.script_user.is_none()
+        && matches!(crate::script::default_user(None), Ok(None));
+    if any_script_as_root && !config.global.enable_script_security {
         cx.warn(
-            s.span,
-            format!("vrrp_script '{}': scripts are not run yet", s.name),
-        );
-    }
-    for f in &config.track_files {
-        cx.warn(
-            f.span,
-            format!("track_file '{}': track files are not read yet", f.name),
+            none,
+            "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set",
         );
     }
     if let Some(vs) = config.virtual_servers.first() {
@@ -421,6 +560,15 @@ fn statics(config: &Config, cx: &mut Ctx<'_>) -> StaticConfig {
         }
     }
     for r in &config.static_routes {
+        // Statics are installed once, on the interfaces there are: a missing one skips the
+        // line (interfaces of instances, by contrast, are waited for).
+        if let Some(dev) = r.dev.as_ref().filter(|d| cx.host.if_index(d).is_none()) {
+            cx.warn(
+                r.span,
+                format!("static_routes: interface '{dev}' does not exist: skipped"),
+            );
+            continue;
+        }
         match route(r, "static_routes", cx) {
             Ok(Some(r)) => out.routes.push(r),
             Ok(None) => {}
@@ -726,7 +874,7 @@ fn instance(
             message: format!("vrrp_instance {}: no interface", vi.name),
         });
     };
-    let ifindex = cx.interface(&ifname.value, ifname.span)?;
+    let base = cx.interface(&ifname.value, ifname.span)?;
     let Some(vrid) = vi.virtual_router_id.as_ref() else {
         return Err(MapError {
             span: vi.span,
@@ -734,35 +882,49 @@ fn instance(
         });
     };
     let ipv6 = is_ipv6(vi);
-    let primary = vi
+    let strict = vi.strict_mode.unwrap_or(config.global.vrrp_strict);
+    let (interface, vmac) = vmac(vi, vrid.value, ipv6, strict, base, cx)?;
+    // Where adverts come from: the base for IPv4 (a VMAC has no IPv4 address of its own), the
+    // interface adverts leave through for IPv6 (a link-local is needed there).
+    let source_if = match &vmac {
+        Some((name, v)) if ipv6 && !v.xmit_base => name.clone(),
+        _ => ifname.value.clone(),
+    };
+    let configured = vi
         .unicast_src_ip
         .as_ref()
         .or(vi.mcast_src_ip.as_ref())
-        .map(|s| s.value)
-        .or_else(|| {
-            // Never one of our own virtual addresses: a crashed run may have left one behind.
-            cx.host
-                .source_addresses(ifindex.0, ipv6)
-                .into_iter()
-                .find(|a| {
-                    !vi.virtual_ipaddress
-                        .iter()
-                        .chain(&vi.virtual_ipaddress_excluded)
-                        .any(|v| v.prefix.addr == *a)
-                })
+        .map(|s| s.value);
+    // Without a configured source the driver picks the interface's first address when the
+    // instance starts, and another one if that address goes away; here it is only checked, to
+    // say why the instance would wait in FAULT. Never one of our own virtual addresses: a
+    // crashed run may have left one behind.
+    let usable = |k: u32| {
+        cx.host.source_addresses(k, ipv6).into_iter().any(|a| {
+            !vi.virtual_ipaddress
+                .iter()
+                .chain(&vi.virtual_ipaddress_excluded)
+                .any(|v| v.prefix.addr == a)
         })
-        .ok_or_else(|| MapError {
-            span: ifname.span,
-            message: format!(
-                "vrrp_instance {}: interface '{}' has no {} address to send adverts from",
+    };
+    if configured.is_none() && cx.host.if_index(&source_if).is_some_and(|k| !usable(k)) {
+        cx.warn(
+            ifname.span,
+            format!(
+                "vrrp_instance {}: interface '{source_if}' has no {} address to send adverts from yet: FAULT until it has one",
                 vi.name,
-                ifname.value,
                 if ipv6 { "IPv6 link-local" } else { "IPv4" }
             ),
-        })?;
+        );
+    }
+    let primary = configured.unwrap_or(if ipv6 {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    });
     let priority = vi.priority.as_ref().map_or(100, |p| p.value);
-    let mut ic = InstanceConfig::new(vi.name.clone(), ifindex, vrid.value, priority, primary);
-    let version = vi.version.unwrap_or(global.vrrp_version);
+    let mut ic = InstanceConfig::new(vi.name.clone(), interface, vrid.value, priority, primary);
+    let version = vi.version(global);
     ic.advert_interval = advert_interval(version, ipv6, vi.advert_int, vi.span, cx);
     if let Some(auth) = &vi.authentication {
         if matches!(ic.advert_interval, AdvertInterval::V3(_)) {
@@ -822,8 +984,8 @@ fn instance(
             .collect();
     }
     ic.track = cx.track_interfaces(&vi.track_interface)?;
-    cx.unsupported_tracks("track_script", &vi.track_script);
-    cx.unsupported_tracks("track_file", &vi.track_file);
+    ic.track.extend(cx.track_scripts(&vi.track_script));
+    ic.track.extend(cx.track_files(&vi.track_file));
     ic.garp = garp(global, &vi.garp);
     let k = &mut ic.knobs;
     k.check_unicast_src = vi.check_unicast_src || global.vrrp_check_unicast_src;
@@ -840,16 +1002,25 @@ fn instance(
     k.dont_track_primary = vi.dont_track_primary;
     k.unicast_fault_no_peer = vi.unicast_fault_no_peer;
     k.notify_priority_changes = vi.notify.priority_changes;
-    notify_warnings(&vi.notify, vi.span, cx);
+    ic.mcast_group = mcast_group(config, vi, ipv6, cx);
+    // Strict mode: no accept unless the address owner (keepalived.conf(5)).
+    ic.accept = vi.accept.unwrap_or(!strict || ic.is_owner());
+    if strict {
+        strict_mode(vi, &mut ic, cx)?;
+    }
+    if !ic.accept && !ic.is_owner() {
+        cx.warn(
+            vi.span,
+            format!(
+                "vrrp_instance {}: no_accept: packets to the virtual addresses are not dropped (keepalived-rs installs no firewall rules)",
+                vi.name
+            ),
+        );
+    }
     let name = &vi.name;
     let ignored = [
-        ("use_vmac", vi.use_vmac.is_some()),
-        ("vmac_xmit_base", vi.vmac_xmit_base),
         ("native_ipv6", vi.native_ipv6),
         ("unicast_ttl", vi.unicast_ttl.is_some()),
-        ("accept/no_accept", vi.accept.is_some()),
-        ("strict_mode", vi.strict_mode.is_some()),
-        ("smtp_alert", vi.smtp_alert.is_some()),
         (
             "lvs_sync_daemon_interface",
             vi.lvs_sync_daemon_interface.is_some(),
@@ -867,6 +1038,179 @@ fn instance(
         unknown_keyword(raw, cx);
     }
     Ok(ic)
+}
+
+/// `use_vmac [NAME]` and `vmac_xmit_base` (keepalived-behaviour.md §3.9): the instance's
+/// interface (the VMAC's logical id, or `base`), and the VMAC's name and configuration.
+fn vmac(
+    vi: &VrrpInstance,
+    vrid: u8,
+    ipv6: bool,
+    strict: bool,
+    base: InterfaceId,
+    cx: &mut Ctx<'_>,
+) -> Result<(InterfaceId, Option<(String, VmacConfig)>), MapError> {
+    let Some(name) = &vi.use_vmac else {
+        if vi.vmac_xmit_base {
+            cx.warn(
+                vi.span,
+                format!(
+                    "vrrp_instance {}: vmac_xmit_base without use_vmac: ignored",
+                    vi.name
+                ),
+            );
+        }
+        return Ok((base, None));
+    };
+    let name = name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
+    let mut xmit_base = vi.vmac_xmit_base;
+    if xmit_base && strict {
+        cx.warn(
+            vi.span,
+            format!(
+                "vrrp_instance {}: strict mode does not allow vmac_xmit_base: cleared",
+                vi.name
+            ),
+        );
+        xmit_base = false;
+    }
+    if !xmit_base
+        && vi
+            .unicast_peer
+            .as_ref()
+            .is_some_and(|p| !p.value.is_empty())
+    {
+        cx.warn(
+            vi.span,
+            format!(
+                "vrrp_instance {}: use_vmac with unicast peers needs vmac_xmit_base (as in keepalived)",
+                vi.name
+            ),
+        );
+    }
+    let v = VmacConfig {
+        base,
+        mac: VmacConfig::mac_for(vrid, ipv6),
+        xmit_base,
+    };
+    let mut cfg = InterfaceConfig::named(name.clone());
+    cfg.vmac = Some(v.clone());
+    match cx.interfaces.iter_mut().find(|i| i.name == name) {
+        Some(existing) if existing.vmac.is_none() => existing.vmac = Some(v.clone()),
+        Some(existing) if existing.vmac.as_ref() == Some(&v) => {}
+        Some(_) => {
+            return Err(MapError {
+                span: vi.span,
+                message: format!(
+                    "vrrp_instance {}: VMAC '{name}' is already used differently by another instance",
+                    vi.name
+                ),
+            });
+        }
+        None => {
+            if cx.interfaces.iter().any(|i| i.id == cfg.id) {
+                return Err(MapError {
+                    span: vi.span,
+                    message: format!("VMAC name '{name}' collides in the interface table"),
+                });
+            }
+            cx.interfaces.push(cfg);
+        }
+    }
+    Ok((InterfaceId::named(&name), Some((name, v))))
+}
+
+/// `mcast_dst_ip` (per instance), else a non-default `vrrp_mcast_group4`/`vrrp_mcast_group6`.
+fn mcast_group(config: &Config, vi: &VrrpInstance, ipv6: bool, cx: &mut Ctx<'_>) -> Option<IpAddr> {
+    if let Some(own) = &vi.mcast_dst_ip {
+        if own.value.is_ipv6() == ipv6 {
+            return Some(own.value);
+        }
+        cx.warn(
+            own.span,
+            format!(
+                "vrrp_instance {}: mcast_dst_ip needs an {} multicast address: ignored",
+                vi.name,
+                if ipv6 { "IPv6" } else { "IPv4" }
+            ),
+        );
+    }
+    let g = &config.global;
+    let d = model::GlobalDefs::default();
+    if ipv6 {
+        (g.vrrp_mcast_group6 != d.vrrp_mcast_group6).then_some(IpAddr::V6(g.vrrp_mcast_group6))
+    } else {
+        (g.vrrp_mcast_group4 != d.vrrp_mcast_group4).then_some(IpAddr::V4(g.vrrp_mcast_group4))
+    }
+}
+
+/// `vrrp_strict` / `strict_mode` (keepalived.conf(5), keepalived 2.2.7's checks): what RFC
+/// 3768/5798 forbid is an error (no virtual address, unicast peers) or is reset with a warning,
+/// as keepalived does.
+fn strict_mode(
+    vi: &VrrpInstance,
+    ic: &mut InstanceConfig,
+    cx: &mut Ctx<'_>,
+) -> Result<(), MapError> {
+    let name = &vi.name;
+    let fail = |message: String| MapError {
+        span: vi.span,
+        message,
+    };
+    if vi.virtual_ipaddress.is_empty() {
+        return Err(fail(format!(
+            "vrrp_instance {name}: strict mode requires at least one virtual_ipaddress"
+        )));
+    }
+    if !ic.unicast_peers.is_empty() {
+        return Err(fail(format!(
+            "vrrp_instance {name}: strict mode does not allow unicast peers"
+        )));
+    }
+    let mut reset = |what: &str| {
+        cx.warn(
+            vi.span,
+            format!("vrrp_instance {name}: strict mode: {what}"),
+        );
+    };
+    if ic.initial_state == InitialState::Master && !ic.is_owner() {
+        reset("state MASTER needs priority 255: BACKUP used");
+        ic.initial_state = InitialState::Backup;
+    }
+    if ic.auth != AuthConfig::None {
+        reset("authentication is not allowed: ignored");
+        ic.auth = AuthConfig::None;
+    }
+    if !ic.preempt_delay.is_zero() {
+        reset("preempt_delay is not allowed: cleared");
+        ic.preempt_delay = Duration::ZERO;
+    }
+    if let Some(first) = vi.virtual_ipaddress.first()
+        && let IpAddr::V6(a) = first.prefix.addr
+        && a.segments()[0] & 0xffc0 != 0xfe80
+    {
+        reset("the first IPv6 virtual address should be link-local (RFC 5798 §5.2.9)");
+    }
+    if vi.garp.lower_prio_repeat.is_some_and(|n| n != 0)
+        || vi.garp.lower_prio_delay.is_some_and(|d| !d.is_zero())
+    {
+        reset("repeated gratuitous ARPs are not allowed: garp_lower_prio_* cleared");
+    }
+    ic.garp.lower_prio_repeat = 0;
+    ic.garp.lower_prio_delay = None;
+    if vi.lower_prio_no_advert == Some(false) {
+        reset("lower_prio_no_advert cannot be cleared: set");
+    }
+    ic.knobs.lower_prio_no_advert = true;
+    if vi.higher_prio_send_advert == Some(true) {
+        reset("higher_prio_send_advert is not allowed: cleared");
+    }
+    ic.knobs.higher_prio_send_advert = false;
+    if vi.accept == Some(true) && !ic.is_owner() && ic.version() == vrrp_engine::Version::V2 {
+        reset("accept mode does not exist in VRRPv2 (RFC 3768): no_accept used");
+        ic.accept = false;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -946,24 +1290,36 @@ mod tests {
         let (m, _) = mapped(BASIC);
         let c = &m.config.instances[0];
         assert_eq!(c.name, "VI_1");
-        assert_eq!(c.interface, InterfaceId(2));
+        assert_eq!(c.interface, InterfaceId::named("eth0"));
+        let names: Vec<&str> = m
+            .config
+            .interfaces
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        assert_eq!(names, ["eth0", "eth1"]);
         assert_eq!(c.vrid, 51);
         assert_eq!(c.priority.0, 150);
         assert_eq!(c.advert_interval, AdvertInterval::V2(Seconds(2)));
         assert_eq!(c.initial_state, InitialState::Master);
         assert!(!c.preempt);
         assert_eq!(c.preempt_delay, Duration::from_secs(10));
-        assert_eq!(c.primary_addr, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        // No configured source: the driver picks one from the interface.
+        assert!(c.primary_addr.is_unspecified());
+        assert!(!m.warnings.iter().any(|w| w.message.contains("no IPv4")));
         assert_eq!(c.auth, AuthConfig::Simple(*b"secret\0\0"));
         assert_eq!(c.virtual_addresses.len(), 3);
         assert_eq!(c.virtual_addresses[0].prefix_len, 24);
-        assert_eq!(c.virtual_addresses[1].interface, Some(InterfaceId(3)));
+        assert_eq!(
+            c.virtual_addresses[1].interface,
+            Some(InterfaceId::named("eth1"))
+        );
         assert!(c.virtual_addresses[2].excluded);
         assert_eq!(c.track.len(), 1);
         assert_eq!(c.track[0].weight, -20);
         assert_eq!(
             m.config.trackers[0].kind,
-            TrackerKind::Interface(InterfaceId(3))
+            TrackerKind::Interface(InterfaceId::named("eth1"))
         );
         assert_eq!(c.garp.master_repeat, 3);
         assert!(m.config.validate().is_ok());
@@ -996,8 +1352,18 @@ mod tests {
             "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  2001:db8::1/64\n }\n}\n",
         );
         let a = &m.config.instances[0];
-        assert_eq!(a.primary_addr, "fe80::1".parse::<IpAddr>().unwrap());
+        assert!(a.primary_addr.is_ipv6() && a.primary_addr.is_unspecified());
+        assert!(m.warnings.is_empty(), "{:#?}", m.warnings);
         assert!(matches!(a.advert_interval, AdvertInterval::V3(_)));
+        // Only leftovers of our own VIPs on the interface: nothing to send from yet.
+        let (m, _) = mapped(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  192.0.2.1\n  10.0.0.1\n }\n}\n",
+        );
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.message.contains("no IPv4 address"))
+        );
     }
 
     #[test]
@@ -1013,7 +1379,7 @@ mod tests {
         assert_eq!(r.gateway, Some("10.0.0.254".parse().unwrap()));
         assert_eq!(r.table, Some(100));
         assert_eq!(r.metric, Some(5));
-        assert_eq!(r.interface, Some(InterfaceId(2)));
+        assert_eq!(r.interface, Some(InterfaceId::named("eth0")));
         assert!(m.config.validate().is_ok());
     }
 
@@ -1028,10 +1394,10 @@ mod tests {
             .map(|w| w.render(&parsed.sources))
             .collect();
         let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
-        assert!(has("test.conf:1: vrrp_script 'chk'"), "{lines:#?}");
-        assert!(has("'use_vmac'"), "{lines:#?}");
-        assert!(has("test.conf:8: notify_master"), "{lines:#?}");
-        assert!(has("test.conf:10: track_script 'chk'"), "{lines:#?}");
+        // use_vmac, vrrp_script, notify and track_script all act now.
+        assert!(!has("use_vmac"), "{lines:#?}");
+        assert!(!has("notify_master"), "{lines:#?}");
+        assert!(!has("'chk'"), "{lines:#?}");
         let vs: Vec<_> = lines
             .iter()
             .filter(|l| l.contains("virtual_server"))
@@ -1097,7 +1463,7 @@ vrrp_instance A {
         assert_eq!(v[0].scope, Some(200));
         assert!(v[0].no_track);
         assert_eq!(v[1].broadcast, Some(Ipv4Addr::new(192, 0, 2, 0)));
-        assert_eq!(v[1].interface, Some(InterfaceId(3)));
+        assert_eq!(v[1].interface, Some(InterfaceId::named("eth1")));
         assert!(v[2].excluded, "another family's VIP is excluded");
         assert!(v[3].excluded && v[3].nodad);
         assert_eq!(v[3].effective_preferred_lft(), 0);
@@ -1115,7 +1481,7 @@ vrrp_instance A {
         assert_eq!(r[1].table, Some(100));
         assert_eq!(r[1].nexthops.len(), 2);
         assert_eq!(r[1].nexthops[0].weight, 2);
-        assert_eq!(r[1].nexthops[0].interface, Some(InterfaceId(2)));
+        assert_eq!(r[1].nexthops[0].interface, Some(InterfaceId::named("eth0")));
         assert!(r[1].nexthops[1].onlink);
         assert_eq!(r[2].nexthops.len(), 2);
         assert_eq!(r[2].nexthops[1].gateway, Some("10.0.0.2".parse().unwrap()));
@@ -1183,25 +1549,161 @@ vrrp_instance A {
     }
 
     #[test]
-    fn interface_without_address_is_an_error() {
-        let parsed = confparse::parse_str(
-            "vrrp_instance A {\n interface eth1\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
-            "t.conf",
+    fn scripts_and_files_become_trackers() {
+        let (m, _) = mapped(
+            "global_defs {\n script_user nobody\n}\nvrrp_script chk {\n script \"pidof x || exit 1\"\n interval 2\n weight -20\n rise 2\n fall 3\n init_fail\n}\nvrrp_script plain {\n script \"/bin/test -f '/a b'\"\n}\ntrack_file tf {\n file /run/x\n weight 5 reverse\n init_file 3\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_script {\n  chk\n  plain weight 10\n  nope\n }\n track_file {\n  tf\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
         );
-        let e = map(&parsed.config, &FakeHost).unwrap_err();
-        assert_eq!(e.span.line, 2);
-        assert!(e.message.contains("no IPv4 address"), "{}", e.message);
+        let t = &m.config.trackers;
+        assert_eq!(t.len(), 3, "{t:#?}");
+        let TrackerKind::Script(chk) = &t[0].kind else {
+            panic!("{t:#?}")
+        };
+        assert!(chk.shell);
+        assert_eq!(chk.argv, ["pidof x || exit 1"]);
+        assert_eq!(chk.interval, Duration::from_secs(2));
+        assert_eq!(chk.timeout, Duration::from_secs(2));
+        assert_eq!((chk.rise, chk.fall), (2, 3));
+        assert!(chk.uid.is_some_and(|u| u != 0));
+        assert_eq!(t[0].initial, TrackerStatus::Down);
+        let TrackerKind::Script(plain) = &t[1].kind else {
+            panic!("{t:#?}")
+        };
+        assert!(!plain.shell);
+        assert_eq!(plain.argv, ["/bin/test", "-f", "/a b"]);
+        let TrackerKind::File(f) = &t[2].kind else {
+            panic!("{t:#?}")
+        };
+        assert_eq!(f.path, std::path::Path::new("/run/x"));
+        assert_eq!(f.init_value, Some(3));
+        let b = &m.config.instances[0].track;
+        assert_eq!(b.len(), 3);
+        assert_eq!((b[0].weight, b[0].reverse), (-20, false));
+        assert_eq!((b[1].weight, b[1].reverse), (10, false));
+        assert_eq!((b[2].weight, b[2].reverse), (5, true));
+        assert!(m.warnings.iter().any(|w| w.message.contains("'nope'")));
+        assert!(m.config.validate().is_ok());
     }
 
     #[test]
-    fn missing_interface_is_an_error() {
-        let parsed = confparse::parse_str(
-            "vrrp_instance A {\n interface nope0\n virtual_router_id 1\n}\n",
-            "t.conf",
+    fn interface_without_address_waits_for_one() {
+        let (m, _) = mapped(
+            "vrrp_instance A {\n interface eth1\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
         );
-        let e = map(&parsed.config, &FakeHost).unwrap_err();
-        assert_eq!(e.span.line, 2);
-        assert!(e.message.contains("nope0"));
+        assert!(m.config.instances[0].primary_addr.is_unspecified());
+        let w = m
+            .warnings
+            .iter()
+            .find(|w| w.message.contains("no IPv4 address"));
+        assert_eq!(w.map(|w| w.span.line), Some(2), "{:#?}", m.warnings);
+    }
+
+    #[test]
+    fn missing_interface_is_named_and_waited_for() {
+        let (m, _) = mapped(
+            "vrrp_instance A {\n interface nope0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n track_interface {\n  nope1\n }\n}\n",
+        );
+        let c = &m.config.instances[0];
+        assert_eq!(c.interface, InterfaceId::named("nope0"));
+        assert!(c.primary_addr.is_unspecified());
+        assert!(m.config.interfaces.iter().any(|i| i.name == "nope1"));
+        let missing: Vec<u32> = m
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains("does not exist"))
+            .map(|w| w.span.line)
+            .collect();
+        assert_eq!(missing, [2, 8], "{:#?}", m.warnings);
+        assert!(m.config.validate().is_ok());
+    }
+
+    #[test]
+    fn use_vmac_names_a_macvlan_on_the_base() {
+        let (m, _) = mapped(
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 52\n use_vmac vm52\n vmac_xmit_base\n virtual_ipaddress {\n  fe80::52\n  2001:db8::52\n }\n}\n",
+        );
+        assert!(m.warnings.is_empty(), "{:#?}", m.warnings);
+        let a = &m.config.instances[0];
+        assert_eq!(a.interface, InterfaceId::named("vrrp.51"));
+        // The driver picks the source (the base's IPv4 address).
+        assert!(a.primary_addr.is_unspecified());
+        let vmac = |name: &str| {
+            m.config
+                .interfaces
+                .iter()
+                .find(|i| i.name == name)
+                .and_then(|i| i.vmac.clone())
+                .unwrap()
+        };
+        let va = vmac("vrrp.51");
+        assert_eq!(va.base, InterfaceId::named("eth0"));
+        assert_eq!(va.mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert!(!va.xmit_base);
+        let vb = vmac("vm52");
+        assert_eq!(vb.mac, [0, 0, 0x5e, 0, 2, 52]);
+        assert!(vb.xmit_base);
+        let b = &m.config.instances[1];
+        assert!(b.primary_addr.is_ipv6() && b.primary_addr.is_unspecified());
+    }
+
+    #[test]
+    fn mcast_dst_ip_and_global_groups() {
+        let (m, _) = mapped(
+            "global_defs {\n vrrp_mcast_group4 224.0.0.19\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n mcast_dst_ip 224.0.0.88\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 2\n virtual_ipaddress {\n  192.0.2.2\n }\n}\nvrrp_instance C {\n interface eth0\n virtual_router_id 3\n mcast_dst_ip ff02::88\n virtual_ipaddress {\n  192.0.2.3\n }\n}\n",
+        );
+        let g: Vec<Option<IpAddr>> = m.config.instances.iter().map(|i| i.mcast_group).collect();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(g, [ip("224.0.0.88"), ip("224.0.0.19"), ip("224.0.0.19")]);
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.message.contains("mcast_dst_ip") && w.span.line == 22),
+            "{:#?}",
+            m.warnings
+        );
+        assert!(
+            !m.warnings
+                .iter()
+                .any(|w| w.message.contains("not supported"))
+        );
+    }
+
+    #[test]
+    fn strict_mode_enforces_the_rfc() {
+        let (m, _) = mapped(
+            "global_defs {\n vrrp_strict\n}\nvrrp_instance A {\n state MASTER\n interface eth0\n virtual_router_id 1\n priority 200\n preempt_delay 5\n higher_prio_send_advert\n authentication {\n  auth_type PASS\n  auth_pass x\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvrrp_instance O {\n interface eth0\n virtual_router_id 2\n priority 255\n virtual_ipaddress {\n  192.0.2.2\n }\n}\nvrrp_instance N {\n interface eth0\n virtual_router_id 3\n strict_mode off\n no_accept\n virtual_ipaddress {\n  192.0.2.3\n }\n}\n",
+        );
+        let a = &m.config.instances[0];
+        assert_eq!(a.initial_state, InitialState::Backup);
+        assert_eq!(a.auth, AuthConfig::None);
+        assert_eq!(a.preempt_delay, Duration::ZERO);
+        assert!(a.knobs.lower_prio_no_advert);
+        assert!(!a.knobs.higher_prio_send_advert);
+        assert_eq!(a.garp.lower_prio_repeat, 0);
+        assert!(!a.accept);
+        assert!(m.config.instances[1].accept, "an owner accepts");
+        let n = &m.config.instances[2];
+        assert!(!n.accept);
+        assert!(n.knobs.higher_prio_send_advert, "not strict");
+        for needle in [
+            "state MASTER",
+            "authentication",
+            "preempt_delay",
+            "higher_prio",
+        ] {
+            assert!(
+                m.warnings.iter().any(|w| w.message.contains(needle)),
+                "{needle}: {:#?}",
+                m.warnings
+            );
+        }
+        for bad in [
+            "global_defs {\n vrrp_strict\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n}\n",
+            "vrrp_instance A {\n strict_mode\n interface eth0\n virtual_router_id 1\n unicast_peer {\n  10.0.0.2\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+        ] {
+            let parsed = confparse::parse_str(bad, "t.conf");
+            let e = map(&parsed.config, &FakeHost).unwrap_err();
+            assert!(e.message.contains("strict mode"), "{}", e.message);
+        }
     }
 
     #[test]

@@ -12,9 +12,80 @@ use vrrp_proto::{AdvertInterval, AuthConfig, Centiseconds, Ipv4ChecksumMode, Sec
 
 use crate::{Priority, Version};
 
-/// Identifies a network interface (the kernel's ifindex in the Linux driver).
+/// Identifies a network interface.
+///
+/// In the Linux driver an id is either a kernel ifindex (an id the configuration gives no
+/// name in [`EngineConfig::interfaces`]), or a logical id that an [`InterfaceConfig`] names:
+/// the driver then follows the interface by name, so it may be missing at start or deleted
+/// and re-created under a new ifindex. [`InterfaceId::named`] makes stable logical ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct InterfaceId(pub u32);
+
+impl InterfaceId {
+    /// The logical id of interface `name`: a hash of the name with the top bit set, so it is
+    /// the same in every run and reload and never equals a kernel ifindex (which is a positive
+    /// C `int`). Pair it with an [`InterfaceConfig`] naming the interface.
+    pub fn named(name: &str) -> InterfaceId {
+        // FNV-1a, 32 bits.
+        let mut h: u32 = 0x811c_9dc5;
+        for b in name.bytes() {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        InterfaceId(h | 0x8000_0000)
+    }
+
+    /// Whether this is a logical id (from [`InterfaceId::named`]) rather than an ifindex.
+    pub fn is_logical(self) -> bool {
+        self.0 & 0x8000_0000 != 0
+    }
+}
+
+/// A network interface the configuration refers to by name (the engine itself ignores this;
+/// it is for the driver, which maps the name to the kernel's current ifindex).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InterfaceConfig {
+    /// The id instances, trackers, addresses and routes use.
+    pub id: InterfaceId,
+    /// The kernel name.
+    pub name: String,
+    /// Set when the driver creates this interface as a VMAC (`use_vmac`).
+    pub vmac: Option<VmacConfig>,
+}
+
+impl InterfaceConfig {
+    /// An existing interface followed by `name`, with id [`InterfaceId::named`].
+    pub fn named(name: impl Into<String>) -> InterfaceConfig {
+        let name = name.into();
+        InterfaceConfig {
+            id: InterfaceId::named(&name),
+            name,
+            vmac: None,
+        }
+    }
+}
+
+/// A VMAC interface (`use_vmac`, keepalived-behaviour.md §3.9): a macvlan in private mode on
+/// `base`, with the virtual router MAC, created by the driver while the base exists and removed
+/// on stop or when a reload drops it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VmacConfig {
+    /// The interface the macvlan sits on.
+    pub base: InterfaceId,
+    /// Its MAC: `00:00:5e:00:01:VRID` (IPv4) or `00:00:5e:00:02:VRID` (IPv6), see
+    /// [`VmacConfig::mac_for`].
+    pub mac: [u8; 6],
+    /// `vmac_xmit_base`: adverts are sent and received on `base`; addresses and GARP/NA stay on
+    /// the VMAC.
+    pub xmit_base: bool,
+}
+
+impl VmacConfig {
+    /// The RFC 5798 §7.3 virtual router MAC of `vrid` for the family.
+    pub fn mac_for(vrid: u8, ipv6: bool) -> [u8; 6] {
+        [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
+    }
+}
 
 /// Index of a tracker in [`EngineConfig::trackers`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,6 +114,8 @@ pub struct EngineConfig {
     /// `log_unknown_vrids`: log adverts for VRIDs no instance runs (at most once per
     /// `log_interval`); they are always counted.
     pub log_unknown_vrids: bool,
+    /// Interfaces named by logical ids (see [`InterfaceId`]); ids not listed are ifindexes.
+    pub interfaces: Vec<InterfaceConfig>,
     /// Static addresses, routes and rules (the driver's business; see [`StaticConfig`]).
     pub statics: StaticConfig,
 }
@@ -214,7 +287,7 @@ impl VirtualRoute {
     }
 }
 
-/// What a policy routing rule does (`ip rule` actions).
+/// What a policy routing rule does (`ip rule` actions; see [`VirtualRule`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum RuleAction {
     /// `table N` (also the default: the main table).
@@ -232,7 +305,9 @@ pub enum RuleAction {
     Prohibit,
 }
 
-/// A policy routing rule (`virtual_rules` / `static_rules` line, `ip rule add` syntax).
+/// A policy routing rule (`virtual_rules` / `static_rules` line, `ip rule add` syntax;
+/// keepalived-behaviour.md §8.1 "Addressing", since keepalived 1.2.20). Installed with
+/// protocol `keepalived` (18), as keepalived 2.2.7's are.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VirtualRule {
     /// IPv6 rule (given by the addresses, or `inet6`).
@@ -565,13 +640,76 @@ pub enum TrackerKind {
     /// `track_interface`: follows the link state of the interface.
     Interface(InterfaceId),
     /// `vrrp_script`: up/down from the script's rise/fall logic (run by the driver).
-    Script,
-    /// `track_file`: an integer read from a file.
-    File,
+    Script(ScriptTracker),
+    /// `track_file`: an integer read from a file (watched by the driver).
+    File(FileTracker),
     /// `vrrp_track_process`: up while the process quorum is met.
     Process,
     /// `track_bfd`: up while the BFD session is up.
     Bfd,
+}
+
+/// What the driver needs to run a `vrrp_script` (keepalived-behaviour.md §1.3.5, §4.8, §8.2).
+/// The engine only stores it: it never runs anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptTracker {
+    /// Program and arguments (`argv[0]` first), already split as keepalived.conf quotes them.
+    pub argv: Vec<String>,
+    /// Run `argv` joined by spaces through `/bin/sh -c` (the command needs a shell's operators).
+    pub shell: bool,
+    /// `interval`: time between the starts of two runs (default 1 s).
+    pub interval: Duration,
+    /// `timeout`: a run still going after this long is killed (`SIGTERM`, then `SIGKILL`) and
+    /// counts as a failure (default: `interval`).
+    pub timeout: Duration,
+    /// `rise`: consecutive successes to go up (at least 1).
+    pub rise: u32,
+    /// `fall`: consecutive failures to go down (at least 1).
+    pub fall: u32,
+    /// User to run as (`user`, else `script_user`); `None` keeps the daemon's.
+    pub uid: Option<u32>,
+    /// Group to run as.
+    pub gid: Option<u32>,
+}
+
+impl ScriptTracker {
+    /// A script run without a shell, with keepalived's defaults: every second, timeout 1 s,
+    /// rise 1, fall 1, as the daemon's user.
+    pub fn new(argv: Vec<String>) -> Self {
+        ScriptTracker {
+            argv,
+            shell: false,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            rise: 1,
+            fall: 1,
+            uid: None,
+            gid: None,
+        }
+    }
+}
+
+/// What the driver needs to watch a `track_file` (keepalived-behaviour.md §8.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileTracker {
+    /// The file holding an integer; re-read whenever it changes.
+    pub path: std::path::PathBuf,
+    /// `init_file VALUE`: write this value when the driver starts watching the file, if the
+    /// file does not exist (or always, with [`FileTracker::init_overwrite`]).
+    pub init_value: Option<i64>,
+    /// `init_file … overwrite`.
+    pub init_overwrite: bool,
+}
+
+impl FileTracker {
+    /// Watches `path`, with no `init_file`.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        FileTracker {
+            path: path.into(),
+            init_value: None,
+            init_overwrite: false,
+        }
+    }
 }
 
 /// A tracker (`vrrp_script`, `track_file`, …) shared by the instances that reference it.
@@ -666,7 +804,9 @@ pub struct InstanceConfig {
     /// state change).
     pub preempt_delay: Duration,
     /// Our primary address on the interface: the advert source and the tie-break key. Its family
-    /// is the instance's family.
+    /// is the instance's family. The unspecified address (`0.0.0.0`, `::`) means "not known
+    /// yet": the instance stays in FAULT until the driver finds one on the interface (it
+    /// does when the interface appears, see [`crate::linux`]).
     pub primary_addr: IpAddr,
     /// Virtual addresses, in order.
     pub virtual_addresses: Vec<VirtualAddress>,
@@ -685,6 +825,13 @@ pub struct InstanceConfig {
     pub down_timer_adverts: u8,
     /// Behaviour switches.
     pub knobs: Knobs,
+    /// `mcast_dst_ip`: the multicast group adverts go to and are received on, instead of
+    /// 224.0.0.18 / `ff02::12` (the driver acts on it).
+    pub mcast_group: Option<IpAddr>,
+    /// `accept`: RFC 5798 `Accept_Mode`. Without it a non-owner master does not accept packets to
+    /// its virtual addresses; the driver enforces that only with an optional firewall (see
+    /// docs/COMPATIBILITY.md), so this is informational unless one is set up.
+    pub accept: bool,
 }
 
 impl Default for Knobs {
@@ -736,6 +883,8 @@ impl InstanceConfig {
             garp: GarpConfig::default(),
             down_timer_adverts: 3,
             knobs: Knobs::default(),
+            mcast_group: None,
+            accept: true,
         }
     }
 

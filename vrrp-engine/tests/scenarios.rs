@@ -219,7 +219,7 @@ fn sync_pair(seed: u64) -> (Lan, [vrrp_engine::sim::RouterId; 2]) {
             }],
             trackers: vec![TrackerConfig {
                 name: "chk".into(),
-                kind: TrackerKind::Script,
+                kind: TrackerKind::Script(vrrp_engine::config::ScriptTracker::new(Vec::new())),
                 initial: TrackerStatus::Up,
             }],
             log_interval: secs(60),
@@ -543,7 +543,7 @@ fn tracker_priority_changes_move_mastership() {
         instances: vec![a],
         trackers: vec![TrackerConfig {
             name: "chk".into(),
-            kind: TrackerKind::Script,
+            kind: TrackerKind::Script(vrrp_engine::config::ScriptTracker::new(Vec::new())),
             initial: TrackerStatus::Up,
         }],
         ..Default::default()
@@ -1100,4 +1100,37 @@ fn many_vrids_on_three_routers_converge_and_fail_over() {
     for r in lan.routers() {
         assert_eq!(r.inconsistent_ops, 0);
     }
+}
+
+/// An instance whose source address is not known yet (unspecified, as the daemon passes it for
+/// an interface that does not exist) stays in FAULT, sends nothing and installs nothing; a
+/// reload with the address the driver found brings it up like any other instance.
+#[test]
+fn unspecified_source_is_fault_until_the_address_is_known() {
+    use vrrp_engine::{Action, Engine};
+    let mut vi = inst("VI_1", 51, 200, "0.0.0.0", &["10.0.0.100"]);
+    vi.advert_interval = AdvertInterval::V2(Seconds(1));
+    let mut engine = Engine::new(single(vi.clone())).unwrap();
+    let id = engine.instance_by_name("VI_1").unwrap();
+    engine.start(Instant::ZERO);
+    assert_eq!(engine.state(id), Some(State::Fault));
+    let mut now = Instant::ZERO;
+    for _ in 0..10 {
+        now = now + secs(1);
+        engine.handle_timeout(now);
+    }
+    let actions: Vec<Action> = std::iter::from_fn(|| engine.poll_action()).collect();
+    assert!(
+        !actions.iter().any(|a| matches!(
+            a,
+            Action::SendAdvert(_) | Action::AddAddress { .. } | Action::Announce { .. }
+        )),
+        "{actions:?}"
+    );
+    vi.primary_addr = ip("10.0.0.1");
+    engine.reload(now, single(vi)).unwrap();
+    assert_eq!(engine.state(id), Some(State::Backup));
+    let deadline = engine.poll_timeout().unwrap();
+    engine.handle_timeout(deadline);
+    assert_eq!(engine.state(id), Some(State::Master));
 }

@@ -248,6 +248,7 @@ impl Engine {
             trackers,
             log_interval,
             log_unknown_vrids,
+            interfaces: _, // the driver's concern
             statics: _,
         } = config;
         let mut groups_of = vec![None; instances.len()];

@@ -275,6 +275,10 @@ impl Engine {
         if inst.cfg.knobs.unicast_fault_no_peer && inst.cfg.unicast_peers.is_empty() {
             up = false;
         }
+        // No source address yet (its interface is missing): nothing to send adverts from.
+        if inst.cfg.primary_addr.is_unspecified() {
+            up = false;
+        }
         let weights = match inst.group {
             Some(g) => self.groups[g.0 as usize].cfg.tracking_weight,
             None => true,

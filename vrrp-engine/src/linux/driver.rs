@@ -6,6 +6,7 @@
 //!   netlink monitor ───readable──► link / address / route events ──┤
 //!   timer slot (engine.poll_timeout) ──► engine.handle_timeout ────┤──► perform actions in order:
 //!   timer slot (GARP pacing) ──► announcer.send_due                │    send, netlink, GARP/NA,
+//!   script exits / track_file inotify ─► engine.handle_tracker ────┤    (see `track`)
 //!   SIGTERM / SIGINT / StopHandle::shutdown ─► Command::Shutdown ──┘    hooks; re-arm timers
 //! ```
 //!
@@ -14,7 +15,7 @@
 //! then leaves the loop.
 //! [`StopHandle::abort`] leaves at once without any of that, as a crash would (for tests).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -27,8 +28,10 @@ use scheduler::{Ctx, Event, Loop, Signal, TaskId, Waker};
 
 use super::announce::Announcer;
 use super::journal::Journal;
-use super::netlink::{Added, LinkInfo, Monitor, NetEvent, NetlinkError, Rtnl};
+use super::links::Links;
+use super::netlink::{Added, Monitor, NetEvent, NetlinkError, Rtnl};
 use super::socket::{Carrier, Datagram, Family, SocketKey, SocketPool};
+use super::vmac::{Created, Vmacs};
 use crate::{
     Action, AdvertTx, Command, ConfigError, Destination, Engine, EngineConfig, Instant,
     InterfaceId, LogRecord, Notification, StaticConfig, VirtualAddress, VirtualRoute, VirtualRule,
@@ -108,7 +111,7 @@ pub enum DumpKind {
 #[derive(Clone, Copy)]
 pub struct DumpView<'a> {
     engine: &'a Engine,
-    links: &'a HashMap<InterfaceId, LinkInfo>,
+    links: &'a Links,
 }
 
 impl<'a> DumpView<'a> {
@@ -117,14 +120,18 @@ impl<'a> DumpView<'a> {
         self.engine
     }
 
-    /// The name of interface `id` as last seen, if it exists.
+    /// The name of interface `id` (a configuration's id, named or an ifindex) as last seen,
+    /// if it exists.
     pub fn interface_name(&self, id: InterfaceId) -> Option<&'a str> {
-        self.links.get(&id).map(|l| l.name.as_str())
+        let links = self.links;
+        let k = links.kernel(id)?;
+        links.get(&k).map(|l| l.name.as_str())
     }
 
     /// Whether interface `id` is up and running, if it exists.
     pub fn interface_up(&self, id: InterfaceId) -> Option<bool> {
-        self.links.get(&id).map(|l| l.up)
+        let k = self.links.kernel(id)?;
+        self.links.get(&k).map(|l| l.up)
     }
 }
 
@@ -141,7 +148,7 @@ pub struct Options {
     /// `SIGRTMIN+2` ([`Hooks::dump`]) (a daemon wants this; a test
     /// running several drivers in threads of one process does not).
     pub handle_signals: bool,
-    /// Keep a [`Journal`] of the addresses, routes and rules we install in this file (for example
+    /// Keep a [`Journal`] of the addresses, routes, rules and VMACs we install in this file (for example
     /// `/run/keepalived-rs/vrrp.journal`). At start, whatever a previous run recorded there and
     /// did not remove (it crashed or was killed) is removed first.
     pub journal: Option<PathBuf>,
@@ -214,7 +221,20 @@ struct Driver {
     rtnl: Rtnl,
     monitor: Monitor,
     announcer: Announcer,
-    links: HashMap<InterfaceId, LinkInfo>,
+    /// Kernel links and the configuration's named interfaces.
+    links: Links,
+    /// The configuration as given (unspecified primary addresses still unspecified); the
+    /// engine runs it with the addresses [`Driver::resolved`] found.
+    config: EngineConfig,
+    vmacs: Vmacs,
+    /// The read task of each open socket.
+    socket_tasks: HashMap<SocketKey, TaskId>,
+    /// Extra multicast groups (`mcast_dst_ip`) joined on each socket.
+    joined: HashSet<(SocketKey, IpAddr)>,
+    /// `vmac_xmit_base` demultiplexing: (base ifindex, family, VRID) to the VMAC's id.
+    xmit_base: HashMap<(InterfaceId, Family, u8), InterfaceId>,
+    /// The link state last reported to the engine for configured interfaces.
+    reported: HashMap<InterfaceId, bool>,
     hooks: Box<dyn Hooks>,
     origin: StdInstant,
     ident: u16,
@@ -222,6 +242,8 @@ struct Driver {
     garp_timer: Option<TaskId>,
     exit: Option<Exit>,
     buf: Vec<u8>,
+    /// `vrrp_script` and `track_file` trackers.
+    trackers: super::track::Trackers,
 }
 
 /// A driver ready to run on its own event loop (create and run it on one thread).
@@ -241,51 +263,28 @@ impl core::fmt::Debug for Runner {
 }
 
 impl Runner {
-    /// Builds the engine, opens a raw socket per (interface, family) the instances use, the
-    /// netlink sockets and the GARP/NA socket, and reads the links' state. Interface ids are
-    /// kernel ifindexes.
+    /// Builds the engine, opens the netlink sockets and the GARP/NA socket, removes what a
+    /// crashed predecessor left (journal), and reads the links' state. The raw VRRP sockets
+    /// (one per interface, family and carrier the instances use) and the VMACs follow the
+    /// interfaces from [`Runner::run`] on: an instance whose interface is missing starts in
+    /// FAULT (see the [module documentation](super)).
     pub fn new(
         config: EngineConfig,
         hooks: Box<dyn Hooks>,
         options: Options,
     ) -> Result<Runner, DriverError> {
+        config.validate()?;
+        let trackers = super::track::Trackers::new(config.trackers.clone());
         let statics = config.statics.clone();
-        let engine = Engine::new(config)?;
-        let mut pool = SocketPool::new();
-        for i in 0..engine.instance_count() {
-            let id = crate::InstanceId(i as u32);
-            if let Some(cfg) = engine.config(id) {
-                let key = socket_key(cfg.interface, cfg.primary_addr, &cfg.auth);
-                pool.get_or_open(key).map_err(io_err(format!(
-                    "opening the VRRP socket on interface #{}",
-                    cfg.interface.0
-                )))?;
-            }
-        }
         let monitor = Monitor::new()?;
         let mut rtnl = Rtnl::new()?;
         let journal = options.journal.map(Journal::new);
-        let mut startup_warnings = Vec::new();
-        if let Some(j) = &journal {
-            // What a crashed predecessor left behind; only entries it recorded, so only what it
-            // added itself.
-            let stale = j.read().map_err(io_err(format!(
-                "reading the journal {}",
-                j.path().display()
-            )))?;
-            for e in rtnl.remove_stale(&stale) {
-                startup_warnings.push(e.to_string());
-            }
-            j.write(&[]).map_err(io_err(format!(
-                "writing the journal {}",
-                j.path().display()
-            )))?;
-        }
-        let links = rtnl
-            .links()?
-            .into_iter()
-            .map(|l| (l.interface, l))
-            .collect();
+        let mut startup_warnings = match &journal {
+            Some(j) => remove_stale(j, &mut rtnl)?,
+            None => Vec::new(),
+        };
+        let mut links = Links::new(rtnl.links()?);
+        links.configure(&config.interfaces);
         let announcer = Announcer::new().map_err(io_err("opening the AF_PACKET socket"))?;
         let mut lp: Loop<Driver> = Loop::new()?;
         let ctx = lp.ctx();
@@ -313,6 +312,16 @@ impl Runner {
                 ctx.add_signal("dump", sig, move |d: &mut Driver, _, _| d.dump(kind))?;
             }
         }
+        let mut resolve_warnings = Vec::new();
+        let resolved = resolved_config(
+            &config,
+            &links,
+            &mut rtnl,
+            &HashMap::new(),
+            &mut resolve_warnings,
+        );
+        let engine = Engine::new(resolved)?;
+        startup_warnings.extend(resolve_warnings);
         let mut driver = Driver {
             journal,
             journaled: std::collections::HashSet::new(),
@@ -322,11 +331,17 @@ impl Runner {
             trim_soon: true,
             engine,
             statics,
-            pool,
+            pool: SocketPool::new(),
             rtnl,
             monitor,
             announcer,
             links,
+            config,
+            vmacs: Vmacs::new(),
+            socket_tasks: HashMap::new(),
+            joined: HashSet::new(),
+            xmit_base: HashMap::new(),
+            reported: HashMap::new(),
             hooks,
             origin: StdInstant::now(),
             ident: 0,
@@ -334,6 +349,7 @@ impl Runner {
             garp_timer: None,
             exit: None,
             buf: vec![0u8; 65536],
+            trackers,
         };
         for w in startup_warnings {
             driver.hooks.warning(&w);
@@ -370,10 +386,6 @@ impl Runner {
             }
             d.after(ctx);
         }));
-        let fds: Vec<(SocketKey, i32)> = d.pool.iter().map(|(k, s)| (k, s.as_raw_fd())).collect();
-        for (key, fd) in fds {
-            watch_socket(ctx, key, fd)?;
-        }
         ctx.add_read(
             "netlink",
             d.monitor.as_raw_fd(),
@@ -388,14 +400,15 @@ impl Runner {
         // Initial link states, then start.
         d.origin = ctx.now();
         let now = d.now_at(ctx.now());
-        let links: Vec<(InterfaceId, bool)> =
-            d.links.values().map(|l| (l.interface, l.up)).collect();
+        let links: Vec<(InterfaceId, bool)> = d.links.all().map(|l| (l.interface, l.up)).collect();
         for (i, up) in links {
             d.engine.handle_link(now, i, up);
         }
         d.trim_timer = Some(ctx.add_timer_slot("trim", |_: &mut Driver, _, _| {
             super::sys::trim_heap();
         }));
+        d.sync_links(ctx);
+        super::track::Trackers::start(d, ctx);
         let statics = d.statics.clone();
         d.install_statics(&statics, &StaticConfig::default());
         d.engine.start(now);
@@ -413,6 +426,52 @@ impl Runner {
         }
         Ok(self.driver.exit.unwrap_or(Exit::Shutdown))
     }
+}
+
+/// Removes what a crashed predecessor left behind and recorded in journal `j` (only entries it
+/// recorded, so only what it added itself), VMACs last, then empties the journal. Returns the
+/// removals that failed.
+fn remove_stale(j: &Journal, rtnl: &mut Rtnl) -> Result<Vec<String>, DriverError> {
+    let stale = j.read().map_err(io_err(format!(
+        "reading the journal {}",
+        j.path().display()
+    )))?;
+    let mut failures: Vec<String> = rtnl
+        .remove_stale(&stale)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Then the VMACs it created, now that nothing is on them: only an interface of that name
+    // that still has a virtual router MAC (someone may have reused the name since the crash).
+    let links = if stale
+        .iter()
+        .any(|e| matches!(e, super::journal::Entry::Link(_)))
+    {
+        rtnl.links()?
+    } else {
+        Vec::new()
+    };
+    for e in &stale {
+        let super::journal::Entry::Link(name) = e else {
+            continue;
+        };
+        match links.iter().find(|l| l.name == *name) {
+            None => {} // already gone
+            Some(l) if !l.mac.is_some_and(super::vmac::is_virtual_router_mac) => failures.push(
+                format!("{name} (journaled as a VMAC) is not one now: left alone"),
+            ),
+            Some(_) => {
+                if let Err(e) = super::vmac::delete_link(rtnl, name) {
+                    failures.push(e.to_string());
+                }
+            }
+        }
+    }
+    j.write(&[]).map_err(io_err(format!(
+        "writing the journal {}",
+        j.path().display()
+    )))?;
+    Ok(failures)
 }
 
 /// Runs the receive path whenever the socket `key` (descriptor `fd`) is readable.
@@ -468,16 +527,40 @@ impl Driver {
         // keepalived-behaviour.md §7.5: the static entries go last, whatever the VRRP state.
         let statics = std::mem::take(&mut self.statics);
         self.remove_statics(&statics, &StaticConfig::default());
+        // Whatever is still ours (a removal that failed above or earlier): one more try. What
+        // still fails stays in the journal for the next start.
+        for e in self.rtnl.remove_remaining() {
+            self.hooks.warning(&e.to_string());
+        }
+        // VMACs last (keepalived ChangeLog 1.2.6: addresses, routes, then VMACs).
+        for name in self.vmacs.names() {
+            if let Err(e) = self.vmacs.delete(&mut self.rtnl, &name) {
+                self.hooks.warning(&e.to_string());
+            }
+        }
+        self.sync_journal();
     }
 
     /// Installs the static entries of `new` that `old` lacks: addresses, then routes, then
-    /// rules.
+    /// rules (on the interfaces as they are now: one that does not exist is reported).
     fn install_statics(&mut self, new: &StaticConfig, old: &StaticConfig) {
         for va in new.addresses.iter().filter(|a| !old.addresses.contains(a)) {
-            self.add_address(va.interface, va);
+            match self.kernel_address(va) {
+                Some(k) => self.add_address(k.interface, &k),
+                None => self.hooks.warning(&format!(
+                    "static address {}: its interface does not exist now",
+                    va.addr
+                )),
+            }
         }
         for r in new.routes.iter().filter(|r| !old.routes.contains(r)) {
-            self.add_route(r);
+            match self.kernel_route(r) {
+                Some(k) => self.add_route(&k),
+                None => self.hooks.warning(&format!(
+                    "static route {}/{}: its interface does not exist now",
+                    r.dest, r.prefix_len
+                )),
+            }
         }
         for r in new.rules.iter().filter(|r| !old.rules.contains(r)) {
             self.add_rule(r);
@@ -492,7 +575,9 @@ impl Driver {
             self.remove_rule(r);
         }
         for r in old.routes.iter().rev().filter(|r| !keep.routes.contains(r)) {
-            self.remove_route(r);
+            if let Some(k) = self.kernel_route(r) {
+                self.remove_route(&k);
+            }
         }
         for va in old
             .addresses
@@ -500,8 +585,10 @@ impl Driver {
             .rev()
             .filter(|a| !keep.addresses.contains(a))
         {
-            if let Some(ifc) = va.interface {
-                self.remove_address(ifc, va);
+            if let Some(k) = self.kernel_address(va)
+                && let Some(ifc) = k.interface
+            {
+                self.remove_address(ifc, &k);
             }
         }
         self.sync_journal();
@@ -525,40 +612,34 @@ impl Driver {
         let Some(config) = self.hooks.reload() else {
             return;
         };
-        let now = self.now_at(ctx.now());
-        let statics = config.statics.clone();
-        if let Err(e) = self.engine.reload(now, config) {
+        if let Err(e) = config.validate() {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
             ));
             return;
         }
+        let now = self.now_at(ctx.now());
+        let trackers = config.trackers.clone();
+        self.links.configure(&config.interfaces);
+        let old = core::mem::replace(&mut self.config, config);
+        let resolved = self.resolved();
+        if let Err(e) = self.engine.reload(now, resolved) {
+            self.hooks.warning(&format!(
+                "reload refused, keeping the running configuration: {e}"
+            ));
+            self.links.configure(&old.interfaces);
+            self.config = old;
+            return;
+        }
+        super::track::Trackers::apply(self, ctx, &trackers);
         // Static entries by difference (keepalived-behaviour.md §7.3): the unchanged stay put.
+        let statics = self.config.statics.clone();
         let old = std::mem::replace(&mut self.statics, statics.clone());
         self.remove_statics(&old, &statics);
         self.install_statics(&statics, &old);
-        for i in 0..self.engine.instance_count() {
-            let Some(cfg) = self.engine.config(crate::InstanceId(i as u32)) else {
-                continue;
-            };
-            let key = socket_key(cfg.interface, cfg.primary_addr, &cfg.auth);
-            if self.pool.get(key).is_some() {
-                continue;
-            }
-            let fd = match self.pool.get_or_open(key) {
-                Ok(s) => s.as_raw_fd(),
-                Err(e) => {
-                    self.hooks.warning(&format!(
-                        "opening the VRRP socket on interface #{}: {e}",
-                        key.0.0
-                    ));
-                    continue;
-                }
-            };
-            if let Err(e) = watch_socket(ctx, key, fd) {
-                self.hooks.warning(&e.to_string());
-            }
-        }
+        // Removed instances release their addresses first, then their VMACs go.
+        self.after(ctx);
+        self.sync_links(ctx);
         self.after(ctx);
     }
 
@@ -587,7 +668,8 @@ impl Driver {
         let Some(j) = &self.journal else {
             return;
         };
-        let now: std::collections::HashSet<_> = self.rtnl.installed().into_iter().collect();
+        let mut now: std::collections::HashSet<_> = self.rtnl.installed().into_iter().collect();
+        now.extend(self.vmacs.installed());
         if now == self.journaled {
             return;
         }
@@ -613,6 +695,9 @@ impl Driver {
         self.trim_soon |= actions.len() >= LARGE_BURST;
         adverts_first(&mut actions);
         for action in actions {
+            let Some(action) = self.kernel_action(action) else {
+                continue;
+            };
             if !matches!(action, Action::SendAdvert(_)) {
                 // Adverts queued so far go out before anything that follows them.
                 self.flush_adverts();
@@ -763,10 +848,14 @@ impl Driver {
                 .warning(&format!("no VRRP socket on interface #{}", tx.interface.0));
             return;
         };
-        let group = match family {
-            Family::V4 => IpAddr::V4(vrrp_proto::vrrp::MULTICAST_V4),
-            Family::V6 => IpAddr::V6(vrrp_proto::vrrp::MULTICAST_V6),
-        };
+        let group = self
+            .engine
+            .config(tx.instance)
+            .and_then(|c| c.mcast_group)
+            .unwrap_or(match family {
+                Family::V4 => IpAddr::V4(vrrp_proto::vrrp::MULTICAST_V4),
+                Family::V6 => IpAddr::V6(vrrp_proto::vrrp::MULTICAST_V6),
+            });
         let dests: &[IpAddr] = match &tx.destination {
             Destination::Multicast => core::slice::from_ref(&group),
             Destination::Unicast(peers) => peers,
@@ -816,7 +905,7 @@ impl Driver {
     fn receive_v4(&mut self, ctx: &mut Ctx<Driver>, key: SocketKey) {
         const SLOT: usize = 2048; // the largest VRRP datagram (255 addresses, AH) is ~1.1 KB
         const RX_BATCH: usize = 32;
-        let interface = key.0;
+        let base = self.links.logical(key.0);
         let mut buf = core::mem::take(&mut self.buf);
         let mut lens = [0usize; RX_BATCH];
         // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.
@@ -828,7 +917,7 @@ impl Driver {
                 Ok(n) => n,
                 Err(e) => {
                     self.hooks
-                        .warning(&format!("receiving on interface #{}: {e}", interface.0));
+                        .warning(&format!("receiving on {}: {e}", self.links.describe(base)));
                     break;
                 }
             };
@@ -837,10 +926,13 @@ impl Driver {
             for (i, &len) in lens[..n].iter().enumerate() {
                 let d = &buf[i * SLOT..i * SLOT + len];
                 match vrrp_proto::decode_ipv4(d) {
-                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Ok(rx) => {
+                        let interface = self.rx_interface(key, base, rx.advert.vrid);
+                        self.engine.handle_advert(now, interface, &rx);
+                    }
                     Err(e) => {
                         let (src, vrid) = peek_v4(d);
-                        self.engine.handle_rx_error(now, interface, src, vrid, e);
+                        self.engine.handle_rx_error(now, base, src, vrid, e);
                     }
                 }
                 self.perform_actions(ctx.now());
@@ -857,7 +949,7 @@ impl Driver {
         if key.1 == Family::V4 {
             return self.receive_v4(ctx, key);
         }
-        let interface = key.0;
+        let base = self.links.logical(key.0);
         let mut buf = core::mem::take(&mut self.buf);
         // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.
         for _ in 0..256 {
@@ -868,10 +960,13 @@ impl Driver {
             match socket.recv(&mut buf) {
                 Ok(None) => break,
                 Ok(Some(Datagram::V4(d))) => match vrrp_proto::decode_ipv4(d) {
-                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Ok(rx) => {
+                        let interface = self.rx_interface(key, base, rx.advert.vrid);
+                        self.engine.handle_advert(now, interface, &rx);
+                    }
                     Err(e) => {
                         let (src, vrid) = peek_v4(d);
-                        self.engine.handle_rx_error(now, interface, src, vrid, e);
+                        self.engine.handle_rx_error(now, base, src, vrid, e);
                     }
                 },
                 Ok(Some(Datagram::V6 {
@@ -880,16 +975,19 @@ impl Driver {
                     dst,
                     hop_limit,
                 })) => match vrrp_proto::decode_ipv6(payload, src, dst, hop_limit) {
-                    Ok(rx) => self.engine.handle_advert(now, interface, &rx),
+                    Ok(rx) => {
+                        let interface = self.rx_interface(key, base, rx.advert.vrid);
+                        self.engine.handle_advert(now, interface, &rx);
+                    }
                     Err(e) => {
                         let vrid = payload.get(1).copied();
                         self.engine
-                            .handle_rx_error(now, interface, IpAddr::V6(src), vrid, e);
+                            .handle_rx_error(now, base, IpAddr::V6(src), vrid, e);
                     }
                 },
                 Err(e) => {
                     self.hooks
-                        .warning(&format!("receiving on interface #{}: {e}", interface.0));
+                        .warning(&format!("receiving on {}: {e}", self.links.describe(base)));
                     break;
                 }
             }
@@ -914,16 +1012,19 @@ impl Driver {
             }
         };
         let now = self.now_at(ctx.now());
+        let mut resync_links = false;
         for ev in events {
             match ev {
                 NetEvent::Link(info) => {
                     let (ifc, up) = (info.interface, info.up);
-                    self.links.insert(ifc, info);
+                    self.links.update(info);
                     self.engine.handle_link(now, ifc, up);
+                    resync_links = true;
                 }
                 NetEvent::LinkGone(ifc) => {
-                    self.links.remove(&ifc);
+                    self.link_gone(ifc);
                     self.engine.handle_link(now, ifc, false);
+                    resync_links = true;
                 }
                 NetEvent::Address {
                     interface,
@@ -932,33 +1033,39 @@ impl Driver {
                     ..
                 } => {
                     let ours = self.rtnl.owns_address(interface, addr);
+                    let logical = self.links.logical(interface);
                     if present && !ours {
-                        self.engine.handle_address(now, interface, addr, true);
+                        self.engine.handle_address(now, logical, addr, true);
                     } else if !present
                         && ours
                         && let Some(va) = self.static_address(interface, addr)
                     {
                         // A static address removed behind our back is put back.
                         self.rtnl.forget_address(interface, addr);
-                        if !va.no_track {
+                        if !va.no_track && self.link_alive(interface) {
                             self.hooks.warning(&format!(
-                                "static address {addr} was removed from interface #{}: restoring",
-                                interface.0
+                                "static address {addr} was removed from interface {}: restoring",
+                                self.links.describe(interface)
                             ));
                             self.add_address(Some(interface), &va);
                         }
                     } else if !present && ours {
-                        // Someone removed an address we installed.
+                        // Someone removed an address we installed (unless the kernel did, as
+                        // its interface is going away: the link report follows).
                         self.rtnl.forget_address(interface, addr);
-                        self.engine.handle_address(now, interface, addr, false);
+                        if self.link_alive(interface) {
+                            self.engine.handle_address(now, logical, addr, false);
+                        }
                     }
+                    // A source address may have appeared or gone.
+                    resync_links |= !ours && self.has_auto_source();
                     // Otherwise it is the echo of our own change.
                 }
                 NetEvent::Route { route, present } => {
                     if let Some(st) = self.static_route(&route) {
                         if !present && self.rtnl.owns_route(&st) {
                             self.rtnl.forget_route(&st);
-                            if !st.no_track {
+                            if !st.no_track && st.interface.is_none_or(|k| self.link_alive(k)) {
                                 self.hooks.warning(&format!(
                                     "static route {}/{} was removed: restoring",
                                     st.dest, st.prefix_len
@@ -968,32 +1075,53 @@ impl Driver {
                         }
                         continue;
                     }
+                    let oif = route.interface;
+                    let route = self.logical_route(route);
                     let Some(mine) = self.configured_route(&route) else {
                         continue;
                     };
-                    let ours = self.rtnl.owns_route(&mine);
+                    let Some(kernel) = self.kernel_route(&mine) else {
+                        continue;
+                    };
+                    let ours = self.rtnl.owns_route(&kernel);
                     if present && !ours {
                         self.engine.handle_route(now, &mine, true);
                     } else if !present && ours {
-                        self.rtnl.forget_route(&mine);
-                        self.engine.handle_route(now, &mine, false);
+                        self.rtnl.forget_route(&kernel);
+                        if oif.is_none_or(|k| self.link_alive(k)) {
+                            self.engine.handle_route(now, &mine, false);
+                        }
                     }
                 }
                 NetEvent::Rule { rule, present } => self.rule_event(now, &rule, present),
             }
             self.perform_actions(ctx.now());
         }
+        if resync_links {
+            self.sync_links(ctx);
+        }
         self.after(ctx);
     }
 
-    /// After lost notifications: the links as they are now, and a removal event for each
-    /// address of ours that is gone. (Routes are not re-read.)
+    /// After lost notifications: the links as they are now (and a removal for each that is
+    /// gone), and a removal event for each address of ours that is gone. (Routes are not
+    /// re-read.)
     fn resync(&mut self) -> Vec<NetEvent> {
         self.hooks
             .warning("netlink monitor overflowed; re-reading links and addresses");
         let mut events = Vec::new();
         match self.rtnl.links() {
-            Ok(links) => events.extend(links.into_iter().map(NetEvent::Link)),
+            Ok(links) => {
+                // Links deleted while notifications were lost.
+                let gone: Vec<InterfaceId> = self
+                    .links
+                    .all()
+                    .map(|l| l.interface)
+                    .filter(|k| !links.iter().any(|l| l.interface == *k))
+                    .collect();
+                events.extend(gone.into_iter().map(NetEvent::LinkGone));
+                events.extend(links.into_iter().map(NetEvent::Link));
+            }
             Err(e) => self.hooks.warning(&e.to_string()),
         }
         match self.rtnl.addresses() {
@@ -1056,22 +1184,24 @@ impl Driver {
         }
     }
 
-    /// The static address `addr` on `interface`, if one is configured.
+    /// The static address `addr` on kernel interface `interface`, if one is configured (in
+    /// kernel terms).
     fn static_address(&self, interface: InterfaceId, addr: IpAddr) -> Option<VirtualAddress> {
         self.statics
             .addresses
             .iter()
-            .find(|a| a.addr == addr && a.interface == Some(interface))
-            .cloned()
+            .filter(|a| a.addr == addr)
+            .filter_map(|a| self.kernel_address(a))
+            .find(|a| a.interface == Some(interface))
     }
 
-    /// The configured static route that a kernel route report stands for.
+    /// The configured static route that a kernel route report stands for (in kernel terms).
     fn static_route(&self, seen: &VirtualRoute) -> Option<VirtualRoute> {
         self.statics
             .routes
             .iter()
+            .filter_map(|r| self.kernel_route(r))
             .find(|r| route_matches(r, seen))
-            .cloned()
     }
 
     /// The configured virtual route that a kernel route report stands for: the kernel fills in
@@ -1157,6 +1287,449 @@ fn changes_installed(action: &Action) -> bool {
         action,
         Action::SendAdvert(_) | Action::Notify(_) | Action::Log(_) | Action::Announce { .. }
     )
+}
+
+/// Interfaces by name: the translation between the engine's interface ids and the kernel's,
+/// VMACs, sockets and source addresses as interfaces come and go.
+impl Driver {
+    /// Whether an instance waits for its source address to be found on its interface.
+    fn has_auto_source(&self) -> bool {
+        self.config
+            .instances
+            .iter()
+            .any(|i| i.primary_addr.is_unspecified())
+    }
+
+    /// Whether kernel link `k` exists and is up right now (asked of the kernel: an address
+    /// removal can precede the report of its interface's deletion).
+    fn link_alive(&mut self, k: InterfaceId) -> bool {
+        match self.rtnl.links() {
+            Ok(links) => links.iter().any(|l| l.interface == k && l.up),
+            Err(_) => true,
+        }
+    }
+
+    /// The configuration with source addresses filled in as the interfaces are now (see
+    /// [`resolved_config`]).
+    fn resolved(&mut self) -> EngineConfig {
+        let mut warnings = Vec::new();
+        let current = self.current_sources();
+        let out = resolved_config(
+            &self.config,
+            &self.links,
+            &mut self.rtnl,
+            &current,
+            &mut warnings,
+        );
+        for w in warnings {
+            self.hooks.warning(&w);
+        }
+        out
+    }
+
+    /// The source address each running instance uses, by name.
+    fn current_sources(&self) -> HashMap<String, IpAddr> {
+        (0..self.engine.instance_count())
+            .filter_map(|i| self.engine.config(crate::InstanceId(i as u32)))
+            .map(|c| (c.name.clone(), c.primary_addr))
+            .collect()
+    }
+
+    /// Kernel link `k` was deleted: what the kernel removed with it is no longer ours.
+    fn link_gone(&mut self, k: InterfaceId) {
+        let Some(info) = self.links.remove(k.0) else {
+            return;
+        };
+        self.vmacs.gone(&info.name);
+        for e in self.rtnl.installed() {
+            match e {
+                super::journal::Entry::Address {
+                    interface, addr, ..
+                } if interface == k => self.rtnl.forget_address(interface, addr),
+                super::journal::Entry::Route(r) if r.interface == Some(k) => {
+                    self.rtnl.forget_route(&r);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The interface adverts of instances on `id` go through: the base of a VMAC with
+    /// `vmac_xmit_base`, else `id`.
+    fn tx_interface(&self, id: InterfaceId) -> InterfaceId {
+        match self.links.config(id).and_then(|c| c.vmac.as_ref()) {
+            Some(v) if v.xmit_base => v.base,
+            _ => id,
+        }
+    }
+
+    /// The interface the engine receives an advert of `vrid` on when it came in on socket
+    /// `key` (the VMAC of a `vmac_xmit_base` instance, else the socket's own interface).
+    fn rx_interface(&self, key: SocketKey, base: InterfaceId, vrid: u8) -> InterfaceId {
+        if self.xmit_base.is_empty() {
+            return base;
+        }
+        self.xmit_base
+            .get(&(key.0, key.1, vrid))
+            .copied()
+            .unwrap_or(base)
+    }
+
+    /// `route` with its output interface as a kernel ifindex (`None` if that interface does
+    /// not exist now).
+    fn kernel_route(&self, route: &VirtualRoute) -> Option<VirtualRoute> {
+        let mut out = VirtualRoute {
+            interface: self.kernel_opt(route.interface)?,
+            ..route.clone()
+        };
+        for h in &mut out.nexthops {
+            h.interface = self.kernel_opt(h.interface)?;
+        }
+        Some(out)
+    }
+
+    /// A route the kernel reported, with its interfaces as the configuration's ids.
+    fn logical_route(&self, mut route: VirtualRoute) -> VirtualRoute {
+        route.interface = route.interface.map(|k| self.links.logical(k));
+        for h in &mut route.nexthops {
+            h.interface = h.interface.map(|k| self.links.logical(k));
+        }
+        route
+    }
+
+    /// `address` with its own interface (if any) as a kernel ifindex.
+    fn kernel_address(&self, address: &VirtualAddress) -> Option<VirtualAddress> {
+        Some(VirtualAddress {
+            interface: self.kernel_opt(address.interface)?,
+            ..address.clone()
+        })
+    }
+
+    /// An optional interface as a kernel ifindex: `None` stays `None`; `Some` of an interface
+    /// that does not exist now fails.
+    #[allow(clippy::option_option)] // None: the interface is missing; Some(None): none named
+    fn kernel_opt(&self, id: Option<InterfaceId>) -> Option<Option<InterfaceId>> {
+        match id {
+            Some(id) => self.links.kernel(id).map(Some),
+            None => Some(None),
+        }
+    }
+
+    /// An engine action in kernel terms (ifindexes; adverts through the transmit interface).
+    /// `None` when an interface it needs does not exist now: removals from a deleted
+    /// interface are moot, additions are reported.
+    fn kernel_action(&mut self, action: Action) -> Option<Action> {
+        let missing = |d: &mut Driver, what: &str, id: InterfaceId| {
+            let name = d.links.describe(id);
+            d.hooks
+                .warning(&format!("{what}: interface {name} does not exist now"));
+        };
+        match action {
+            Action::SendAdvert(mut tx) => {
+                tx.interface = self.links.kernel(self.tx_interface(tx.interface))?;
+                Some(Action::SendAdvert(tx))
+            }
+            Action::AddAddress {
+                instance,
+                interface,
+                address,
+            } => {
+                let target = address.interface.unwrap_or(interface);
+                let (Some(k), Some(address)) =
+                    (self.links.kernel(interface), self.kernel_address(&address))
+                else {
+                    missing(self, &format!("adding {}", address.addr), target);
+                    return None;
+                };
+                Some(Action::AddAddress {
+                    instance,
+                    interface: k,
+                    address,
+                })
+            }
+            Action::RemoveAddress {
+                instance,
+                interface,
+                address,
+            } => Some(Action::RemoveAddress {
+                instance,
+                interface: self.links.kernel(interface)?,
+                address: self.kernel_address(&address)?,
+            }),
+            Action::AddRoute { instance, route } => {
+                let Some(kernel) = self.kernel_route(&route) else {
+                    let dev = route.interface.unwrap_or(InterfaceId(0));
+                    missing(self, &format!("adding route {}", route.dest), dev);
+                    return None;
+                };
+                Some(Action::AddRoute {
+                    instance,
+                    route: kernel,
+                })
+            }
+            Action::RemoveRoute { instance, route } => Some(Action::RemoveRoute {
+                instance,
+                route: self.kernel_route(&route)?,
+            }),
+            Action::Announce {
+                instance,
+                interface,
+                addresses,
+                repeat,
+                garp_interval,
+                gna_interval,
+            } => {
+                let interface = self.links.kernel(interface)?;
+                let addresses: Vec<VirtualAddress> = addresses
+                    .iter()
+                    .filter_map(|a| self.kernel_address(a))
+                    .collect();
+                Some(Action::Announce {
+                    instance,
+                    interface,
+                    addresses: addresses.into(),
+                    repeat,
+                    garp_interval,
+                    gna_interval,
+                })
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Brings everything that depends on the interfaces in line with the links as they are:
+    /// VMACs created (base present) or deleted (no longer configured), source addresses found,
+    /// sockets opened and closed, and link states of configured interfaces reported.
+    fn sync_links(&mut self, ctx: &mut Ctx<Driver>) {
+        let now = self.now_at(ctx.now());
+        self.sync_vmacs();
+        // Source addresses.
+        if self.has_auto_source() {
+            let resolved = self.resolved();
+            let changed = resolved.instances.iter().enumerate().any(|(i, c)| {
+                self.engine
+                    .config(crate::InstanceId(i as u32))
+                    .is_some_and(|running| running.primary_addr != c.primary_addr)
+            });
+            if changed && let Err(e) = self.engine.reload(now, resolved) {
+                self.hooks
+                    .warning(&format!("applying source addresses: {e}"));
+            }
+        }
+        self.sync_sockets(ctx);
+        // Link states of the configured interfaces (a missing one is down).
+        let mut ids: Vec<InterfaceId> = self.links.named().map(|c| c.id).collect();
+        ids.extend(self.config.instances.iter().map(|i| i.interface));
+        for id in ids {
+            let up = self.links.is_up(id);
+            if self.reported.insert(id, up) != Some(up) {
+                self.engine.handle_link(now, id, up);
+            }
+        }
+    }
+
+    /// Creates the configured VMACs whose base exists, deletes ours that are no longer
+    /// configured.
+    fn sync_vmacs(&mut self) {
+        let wanted: Vec<(String, crate::VmacConfig)> = self
+            .links
+            .named()
+            .filter_map(|c| Some((c.name.clone(), c.vmac.clone()?)))
+            .collect();
+        for name in self.vmacs.names() {
+            if !wanted.iter().any(|(n, _)| *n == name)
+                && let Err(e) = self.vmacs.delete(&mut self.rtnl, &name)
+            {
+                self.hooks.warning(&e.to_string());
+            }
+        }
+        let mut created = false;
+        for (name, v) in wanted {
+            if self.links.by_name(&name).is_some() {
+                continue;
+            }
+            let Some(base) = self.links.kernel(v.base) else {
+                continue; // created when the base appears
+            };
+            let base_name = self.links.describe(base);
+            let ipv6 = v.mac[4] == 0x02;
+            match self
+                .vmacs
+                .create(&mut self.rtnl, &name, base.0, &base_name, v.mac, ipv6)
+            {
+                Ok(Created::New) => created = true,
+                Ok(Created::Adopted) => {
+                    created = true;
+                    self.hooks.warning(&format!(
+                        "VMAC {name} already existed; it is used and will not be removed"
+                    ));
+                }
+                Err(e) => self.hooks.warning(&e.to_string()),
+            }
+        }
+        if created {
+            match self.rtnl.links() {
+                Ok(all) => all.into_iter().for_each(|l| self.links.update(l)),
+                Err(e) => self.hooks.warning(&e.to_string()),
+            }
+            self.sync_journal();
+        }
+    }
+
+    /// Opens the sockets the instances need on the interfaces that exist, joins their
+    /// `mcast_dst_ip` groups, and closes the sockets of interfaces that went away.
+    fn sync_sockets(&mut self, ctx: &mut Ctx<Driver>) {
+        let mut wanted: HashMap<SocketKey, HashSet<IpAddr>> = HashMap::new();
+        self.xmit_base.clear();
+        for i in 0..self.engine.instance_count() {
+            let Some(cfg) = self.engine.config(crate::InstanceId(i as u32)) else {
+                continue;
+            };
+            let tx = self.tx_interface(cfg.interface);
+            let Some(k) = self
+                .links
+                .kernel(tx)
+                .filter(|k| self.links.get(k).is_some())
+            else {
+                continue;
+            };
+            let key = socket_key(k, cfg.primary_addr, &cfg.auth);
+            let groups = wanted.entry(key).or_default();
+            groups.extend(cfg.mcast_group);
+            if tx != cfg.interface {
+                self.xmit_base.insert((k, key.1, cfg.vrid), cfg.interface);
+            }
+        }
+        let open: Vec<SocketKey> = self.pool.iter().map(|(k, _)| k).collect();
+        for key in open {
+            if !wanted.contains_key(&key) {
+                if let Some(task) = self.socket_tasks.remove(&key) {
+                    ctx.cancel(task);
+                }
+                self.pool.remove(key);
+                self.joined.retain(|(k, _)| *k != key);
+            }
+        }
+        for (key, groups) in wanted {
+            if self.pool.get(key).is_none() {
+                let fd = match self.pool.get_or_open(key) {
+                    Ok(s) => s.as_raw_fd(),
+                    Err(e) => {
+                        let name = self.links.describe(key.0);
+                        self.hooks
+                            .warning(&format!("opening the VRRP socket on {name}: {e}"));
+                        continue;
+                    }
+                };
+                match watch_socket(ctx, key, fd) {
+                    Ok(task) => {
+                        self.socket_tasks.insert(key, task);
+                    }
+                    Err(e) => self.hooks.warning(&e.to_string()),
+                }
+            }
+            for group in groups {
+                if self.joined.contains(&(key, group)) {
+                    continue;
+                }
+                let Some(socket) = self.pool.get(key) else {
+                    continue;
+                };
+                match socket.join(group) {
+                    Ok(()) => {
+                        self.joined.insert((key, group));
+                    }
+                    Err(e) => self.hooks.warning(&format!("joining {group}: {e}")),
+                }
+            }
+        }
+    }
+}
+
+/// `config` with the unspecified primary addresses replaced by an address of the instance's
+/// family (IPv6: link-local) on its interface, if there is one now: the one the instance uses
+/// (`current`, by instance name) while it is still there, else the first (keepalived-behaviour.md
+/// §3.1: "the interface's first address"; unlike keepalived, §3.10 \[Q\], a deleted source is
+/// replaced). The interface is the base of a VMAC for IPv4 (the VMAC has none), the one adverts
+/// leave through for IPv6. The instance's own virtual addresses and anything the driver
+/// installed never qualify.
+fn resolved_config(
+    config: &EngineConfig,
+    links: &Links,
+    rtnl: &mut Rtnl,
+    current: &HashMap<String, IpAddr>,
+    warnings: &mut Vec<String>,
+) -> EngineConfig {
+    let mut out = config.clone();
+    if !out
+        .instances
+        .iter()
+        .any(|i| i.primary_addr.is_unspecified())
+    {
+        return out;
+    }
+    let present = match rtnl.addresses() {
+        Ok(a) => a,
+        Err(e) => {
+            warnings.push(e.to_string());
+            return out;
+        }
+    };
+    for inst in &mut out.instances {
+        if !inst.primary_addr.is_unspecified() {
+            continue;
+        }
+        let v6 = inst.primary_addr.is_ipv6();
+        let vmac = links.config(inst.interface).and_then(|c| c.vmac.as_ref());
+        let from = match vmac {
+            Some(v) if !v6 || v.xmit_base => v.base,
+            _ => inst.interface,
+        };
+        let Some(k) = links.kernel(from) else {
+            continue;
+        };
+        let mut candidates = present.iter().filter(|(i, a)| {
+            *i == k
+                && a.is_ipv6() == v6
+                && match a {
+                    IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
+                    IpAddr::V4(_) => true,
+                }
+                && !inst.virtual_addresses.iter().any(|va| va.addr == *a)
+                && !rtnl.owns_address(k, *a)
+        });
+        let first = candidates.clone().next().map(|&(_, a)| a);
+        let kept = current
+            .get(&inst.name)
+            .filter(|c| candidates.any(|&(_, a)| a == **c))
+            .copied();
+        if let Some(a) = kept.or(first) {
+            inst.primary_addr = a;
+        }
+    }
+    out
+}
+
+impl super::track::TrackHost for Driver {
+    fn trackers(&mut self) -> &mut super::track::Trackers {
+        &mut self.trackers
+    }
+    fn tracker_result(
+        &mut self,
+        ctx: &mut Ctx<Driver>,
+        id: crate::TrackerId,
+        status: crate::TrackerStatus,
+    ) {
+        if self.exit.is_some() {
+            return;
+        }
+        let now = self.now_at(ctx.now());
+        self.engine.handle_tracker(now, id, status);
+        self.after(ctx);
+    }
+    fn warning(&mut self, message: &str) {
+        self.hooks.warning(message);
+    }
 }
 
 /// The socket an instance sends and receives on.

@@ -10,6 +10,7 @@
 //! route DEST/PREFIX GATEWAY|- SOURCE|- OIF|- TABLE|- METRIC|- [type=T] [scope=N] [onlink]
 //!       [nh=GATEWAY|-,OIF|-,WEIGHT[,onlink]]...
 //! rule WORDS (the rule as `ip rule` words: `VirtualRule`'s `Display`, read by `VirtualRule::parse`)
+//! link NAME
 //! ```
 //!
 //! Lines that do not parse are ignored (a journal is advice for cleaning up, never a reason to
@@ -36,6 +37,8 @@ pub enum Entry {
     },
     /// A route.
     Route(VirtualRoute),
+    /// An interface the driver created (a VMAC, see [`super::vmac`]), by name.
+    Link(String),
     /// A policy routing rule.
     Rule(VirtualRule),
 }
@@ -130,6 +133,7 @@ fn format_entry(e: &Entry) -> String {
             }
             s
         }
+        Entry::Link(name) => format!("link {name}"),
         Entry::Rule(r) => format!("rule {r}"),
     }
 }
@@ -184,6 +188,7 @@ fn parse_line(line: &str) -> Option<Entry> {
             }
             Some(Entry::Route(r))
         }
+        ["link", name] => Some(Entry::Link((*name).to_owned())),
         ["rule", words @ ..] => VirtualRule::parse(words.iter().copied())
             .ok()
             .map(Entry::Rule),
@@ -275,6 +280,7 @@ mod tests {
                 action: RuleAction::Prohibit,
                 ..VirtualRule::new(true)
             }),
+            Entry::Link("vrrp.51".to_owned()),
         ];
         j.write(&entries).unwrap();
         assert_eq!(j.read().unwrap(), entries);

@@ -11,7 +11,8 @@
 //!   `IPV6_PKTINFO` control messages.
 //!
 //! Every socket is bound to its device (`SO_BINDTODEVICE`), joined to the family's VRRP group
-//! on that interface, does not loop its own multicast back, and is non-blocking.
+//! on that interface (and to any other group an instance names with `mcast_dst_ip`,
+//! [`VrrpSocket::join`]), does not loop its own multicast back, and is non-blocking.
 
 use std::collections::HashMap;
 use std::io::{self, IoSlice};
@@ -151,6 +152,18 @@ impl VrrpSocket {
         self.ifindex
     }
 
+    /// Joins multicast `group` (of the socket's family) on the socket's interface as well, for
+    /// instances with `mcast_dst_ip`. Joining a group twice is an error (`EADDRINUSE`).
+    pub fn join(&self, group: IpAddr) -> io::Result<()> {
+        match (self.family, group) {
+            (Family::V4, IpAddr::V4(g)) => self
+                .socket
+                .join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(self.ifindex)),
+            (Family::V6, IpAddr::V6(g)) => self.socket.join_multicast_v6(&g, self.ifindex),
+            _ => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        }
+    }
+
     /// Sends an IPv4 datagram built by `vrrp_proto::emit_ipv4` (header included) to `dst`.
     pub fn send_v4(&self, datagram: &[u8], dst: Ipv4Addr) -> io::Result<()> {
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));
@@ -255,6 +268,11 @@ impl SocketPool {
     /// The socket for `key`, if open.
     pub fn get(&self, key: SocketKey) -> Option<&VrrpSocket> {
         self.sockets.get(&key)
+    }
+
+    /// Closes the socket for `key` (its interface went away, or no instance needs it).
+    pub fn remove(&mut self, key: SocketKey) -> Option<VrrpSocket> {
+        self.sockets.remove(&key)
     }
 
     /// Every open socket with its key.
