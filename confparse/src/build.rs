@@ -39,6 +39,9 @@ pub(crate) const GLOBAL_KW: &[&str] = &[
     "smtp_starttls", "smtp_tls_ca", "smtp_tls_insecure", "smtp_auth_user", "smtp_auth_password",
     "smtp_auth_password_file", "smtp_auth_plaintext",
 ];
+/// Kept verbatim in `GlobalDefs::extra` for the daemon, which acts on them (keepalived-bin's
+/// `realtime`): no "not implemented" warning.
+pub(crate) const GLOBAL_RAW_ACTED_ON: &[&str] = &["vrrp_rt_priority", "vrrp_rlimit_rttime"];
 #[rustfmt::skip]
 const GLOBAL_RAW: &[&str] = &[
     "max_auto_priority", "min_auto_priority_delay", "vrrp_iptables", "vrrp_ipsets", "nftables",
@@ -460,6 +463,7 @@ fn global_defs(p: &mut Parser<'_>, owner: &Stmt, g: &mut GlobalDefs) {
         "default_interface" => g.default_interface = p.string(&st),
         "dynamic_interfaces" => g.dynamic_interfaces = p.flag(&st),
         "plugin_dir" => p.warn("obsolete", st.kw.span, "'plugin_dir' is unused (even by keepalived 1.2.13); ignored"),
+        n if GLOBAL_RAW_ACTED_ON.contains(&n) => p.keep_raw_acted_on(&st, &mut g.extra),
         n if GLOBAL_RAW.contains(&n) => p.keep_raw(&st, &mut g.extra),
         _ => p.unknown(&st, "global_defs", &concat(GLOBAL_KW, GLOBAL_RAW)),
     });

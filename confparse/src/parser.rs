@@ -273,6 +273,12 @@ impl<'l> Parser<'l> {
             st.kw.span,
             format!("'{}' is accepted by keepalived but not implemented by keepalived-rs; it has no effect", st.name()),
         );
+        self.keep_raw_acted_on(st, extra);
+    }
+
+    /// Keeps a keyword the model does not interpret but a consumer of [`RawStatement`]s acts
+    /// on (the daemon reads `vrrp_rt_priority` from `global_defs`' kept statements): no warning.
+    pub(crate) fn keep_raw_acted_on(&mut self, st: &Stmt, extra: &mut impl Extend<RawStatement>) {
         let block = if self.has_block() {
             self.peeked = None;
             Some(self.raw_block(st))

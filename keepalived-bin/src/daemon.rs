@@ -254,6 +254,7 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
     }
     match vrrp_config::map(&parsed.config, &KernelView::snapshot()) {
         Ok(m) => {
+            crate::realtime::apply(&parsed.config.global.extra, log);
             for w in &m.warnings {
                 log.warn(&w.render(&parsed.sources));
             }

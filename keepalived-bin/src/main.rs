@@ -40,6 +40,7 @@ mod dump;
 mod notify;
 mod posix;
 mod process;
+mod realtime;
 mod script;
 mod smtp;
 mod syslog;

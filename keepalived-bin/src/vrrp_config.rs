@@ -403,6 +403,9 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
 
 fn unknown_keyword(raw: &model::RawStatement, cx: &mut Ctx<'_>) {
     let word = raw.words.first().map_or("?", String::as_str);
+    if crate::realtime::KEYWORDS.contains(&word) {
+        return; // acted on by `realtime`
+    }
     cx.warn(raw.span, format!("'{word}' is not supported yet: ignored"));
 }
 

@@ -618,14 +618,36 @@ pub struct Capture {
 impl Capture {
     /// Starts capturing in `host`; returns once the socket is open.
     pub fn start(lab: &Lab, host: usize) -> Result<Capture, LabError> {
+        Capture::start_in(&lab.hosts[host].ns, None)
+    }
+
+    /// Starts capturing in the network namespace `ns` (a name under `/var/run/netns`), on the
+    /// interface `ifname` only, or on all of them; returns once the socket is open. For
+    /// topologies that [`Lab`] does not build (the scale benchmark's veth pairs).
+    pub fn start_in(ns: &str, ifname: Option<&str>) -> Result<Capture, LabError> {
         let frames: Frames = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = std::sync::mpsc::channel();
         let (f2, s2) = (Arc::clone(&frames), Arc::clone(&stop));
-        let join = lab.spawn_in(host, move |_| {
-            let all = i32::from((libc::ETH_P_ALL as u16).to_be());
-            let socket = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(all)));
-            let socket = match socket {
+        let ns = Path::new("/var/run/netns").join(ns);
+        let ifname = ifname.map(str::to_owned);
+        let join = std::thread::spawn(move || {
+            let opened = File::open(&ns)
+                .and_then(|f| crate::linux::enter_netns(&f))
+                .and_then(|()| {
+                    let all = libc::ETH_P_ALL as u16;
+                    let s = Socket::new(
+                        Domain::PACKET,
+                        Type::RAW,
+                        Some(Protocol::from(i32::from(all.to_be()))),
+                    )?;
+                    if let Some(name) = &ifname {
+                        let index = crate::linux::if_index(name)?;
+                        s.bind(&crate::linux::sys::link_layer_addr(index, all)?)?;
+                    }
+                    Ok(s)
+                });
+            let socket = match opened {
                 Ok(s) => s,
                 Err(e) => {
                     let _ = tx.send(false);
@@ -636,6 +658,14 @@ impl Capture {
             // Kernel receive timestamps: a capture thread descheduled under load must not make
             // frames look closer together than they were on the wire.
             crate::linux::sys::set_int_option(&socket, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+            // Room for seconds of traffic, so that a capture thread kept off the CPU by a busy
+            // machine loses no frame (root may exceed rmem_max; failing that, the default).
+            let _ = crate::linux::sys::set_int_option(
+                &socket,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                16 << 20,
+            );
             let _ = tx.send(true);
             let mut buf = [0u8; 2048];
             let mut control = [0u8; 128];

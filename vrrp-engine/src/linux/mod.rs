@@ -50,6 +50,7 @@ pub mod driver;
 pub mod journal;
 pub(crate) mod links;
 pub mod netlink;
+mod outbox;
 pub mod socket;
 pub(crate) mod sys;
 pub mod track;
@@ -58,4 +59,4 @@ pub mod vmac;
 pub use driver::{
     DriverError, DumpKind, DumpView, Exit, Hooks, NoHooks, Options, Runner, StopHandle,
 };
-pub use sys::{enter_netns, if_index};
+pub use sys::{enter_netns, if_index, trim_heap};

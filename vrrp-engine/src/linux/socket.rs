@@ -170,6 +170,12 @@ impl VrrpSocket {
         self.socket.send_to(datagram, &to).map(drop)
     }
 
+    /// Sends several IPv4 datagrams built by `vrrp_proto::emit_ipv4`, each to its destination,
+    /// in one `sendmmsg`; returns how many the kernel took (an error only if none was).
+    pub fn send_many_v4(&self, datagrams: &[(&[u8], Ipv4Addr)]) -> io::Result<usize> {
+        super::sys::sendmmsg_v4(&self.socket, datagrams)
+    }
+
     /// Sends a VRRP message built by `vrrp_proto::emit_ipv6` from `src` to `dst`.
     pub fn send_v6(&self, message: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> io::Result<()> {
         let scope = if is_link_scope(dst) { self.ifindex } else { 0 };
@@ -181,6 +187,21 @@ impl VrrpSocket {
             .with_buffers(&bufs)
             .with_control(&control);
         self.socket.sendmsg(&msg, 0).map(drop)
+    }
+
+    /// Reads the IPv4 datagrams waiting (header included), up to `lens.len()`, into `slot`-byte
+    /// slices of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`.
+    /// Returns how many; 0 when nothing is waiting.
+    pub fn recv_many_v4(
+        &self,
+        buf: &mut [u8],
+        slot: usize,
+        lens: &mut [usize],
+    ) -> io::Result<usize> {
+        match super::sys::recvmmsg(&self.socket, buf, slot, lens) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            r => r,
+        }
     }
 
     /// Reads one datagram into `buf`; `Ok(None)` when nothing is waiting.

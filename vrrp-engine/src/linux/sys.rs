@@ -109,6 +109,115 @@ pub(crate) fn recvmsg(
     Ok((n, control_len, from))
 }
 
+/// Most datagrams one [`sendmmsg_v4`] or [`recvmmsg`] call moves (the headers live on the stack,
+/// so the per-advert path allocates nothing).
+pub(crate) const MMSG_BATCH: usize = 64;
+
+/// An all-zero `mmsghdr`: no name, no data, no control buffer, no flags.
+fn empty_mmsghdr() -> libc::mmsghdr {
+    // SAFETY: `mmsghdr` is plain data (pointers and integers), for which all zeroes is a valid
+    // value.
+    unsafe { core::mem::zeroed() }
+}
+
+/// `sendmmsg(2)` of IPv4 datagrams to their destinations (port 0, as raw sockets want), at most
+/// [`MMSG_BATCH`] per call: returns how many the kernel took, or the error of the first.
+pub(crate) fn sendmmsg_v4(
+    socket: &socket2::Socket,
+    datagrams: &[(&[u8], std::net::Ipv4Addr)],
+) -> io::Result<usize> {
+    let datagrams = &datagrams[..datagrams.len().min(MMSG_BATCH)];
+    if datagrams.is_empty() {
+        return Ok(0);
+    }
+    let mut addrs = [libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr { s_addr: 0 },
+        sin_zero: [0; 8],
+    }; MMSG_BATCH];
+    let mut iovs = [libc::iovec {
+        iov_base: core::ptr::null_mut(),
+        iov_len: 0,
+    }; MMSG_BATCH];
+    let mut msgs: [libc::mmsghdr; MMSG_BATCH] = core::array::from_fn(|_| empty_mmsghdr());
+    for (i, (d, dst)) in datagrams.iter().enumerate() {
+        addrs[i].sin_addr.s_addr = u32::from_ne_bytes(dst.octets());
+        // sendmmsg only reads through iov_base; the type says *mut for recvmmsg's sake.
+        iovs[i].iov_base = d.as_ptr().cast_mut().cast();
+        iovs[i].iov_len = d.len();
+        msgs[i].msg_hdr.msg_name = (&raw mut addrs[i]).cast();
+        msgs[i].msg_hdr.msg_namelen = core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        msgs[i].msg_hdr.msg_iov = &raw mut iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `datagrams.len()` headers point into `addrs`, `iovs` and the caller's
+    // datagrams, all alive and unmoved for the call.
+    let n = unsafe {
+        libc::sendmmsg(
+            socket.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            datagrams.len() as libc::c_uint,
+            0,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// `recvmmsg(2)` without waiting: up to `lens.len()` (at most [`MMSG_BATCH`]) datagrams into
+/// consecutive `slot`-byte slices of `buf` (datagram `i` in `buf[i * slot..]`, its length in
+/// `lens[i]`, cut to `slot`). Returns how many were read; `WouldBlock` when none was waiting.
+pub(crate) fn recvmmsg(
+    socket: &socket2::Socket,
+    buf: &mut [u8],
+    slot: usize,
+    lens: &mut [usize],
+) -> io::Result<usize> {
+    let count = lens.len().min(buf.len() / slot.max(1)).min(MMSG_BATCH);
+    if count == 0 {
+        return Ok(0);
+    }
+    let mut iovs = [libc::iovec {
+        iov_base: core::ptr::null_mut(),
+        iov_len: 0,
+    }; MMSG_BATCH];
+    let mut msgs: [libc::mmsghdr; MMSG_BATCH] = core::array::from_fn(|_| empty_mmsghdr());
+    for (i, chunk) in buf.chunks_exact_mut(slot).take(count).enumerate() {
+        iovs[i].iov_base = chunk.as_mut_ptr().cast();
+        iovs[i].iov_len = chunk.len();
+        msgs[i].msg_hdr.msg_iov = &raw mut iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `count` headers each point at one iovec of `iovs`, each covering a
+    // distinct `slot`-byte part of `buf`; all live and unmoved for the call. The kernel writes
+    // only bytes (into initialised memory) and the lengths and flags of the headers.
+    let n = unsafe {
+        libc::recvmmsg(
+            socket.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            count as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            core::ptr::null_mut(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    for (len, m) in lens.iter_mut().zip(&msgs[..n]) {
+        *len = (m.msg_len as usize).min(slot);
+    }
+    Ok(n)
+}
+
+/// Gives the heap's free memory back to the kernel (glibc's `malloc_trim(0)`, which also
+/// releases free pages inside the heap): start-up (parsing, mapping, the first netlink round)
+/// leaves freed blocks that would otherwise stay resident for the daemon's lifetime.
+pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim takes no pointers; it only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// An inotify instance (non-blocking, close-on-exec), for `track_file`.
 #[derive(Debug)]
 pub(crate) struct Inotify {
