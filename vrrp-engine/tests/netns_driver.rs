@@ -650,6 +650,44 @@ fn netns_garp_pacing() {
     d2.shutdown().unwrap();
 }
 
+/// GARP pacing counts from when a frame really went, not from the start of the loop's turn
+/// (which the netlink work of a transition can leave well behind): announced with a `now` 40 ms
+/// old, the second frame is still due a full interval after the first was sent.
+#[test]
+fn netns_garp_pacing_from_the_real_send_time() {
+    use vrrp_engine::linux::announce::Announcer;
+    if !privileged("netns_garp_pacing_from_the_real_send_time").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let gap = lab
+        .spawn_in(0, |h| {
+            let mut a = Announcer::new()?;
+            let ifindex = vrrp_engine::linux::if_index(&h.ifname)?;
+            let before = Instant::now();
+            let stale = before - Duration::from_millis(40);
+            let vip = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
+            a.announce(
+                stale,
+                ifindex,
+                [2, 0, 0, 0, 0, 1],
+                vip,
+                2,
+                Duration::from_millis(50),
+                false,
+            )?;
+            assert_eq!(a.sent(), 1);
+            Ok(a.next_due().unwrap() - before)
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+    assert!(
+        gap >= Duration::from_millis(50),
+        "next GARP due {gap:?} after the first"
+    );
+}
+
 /// Instances per router in `netns_many_instances_share_one_socket`.
 const N: u8 = 40;
 /// VRIDs 1..=N, one VIP each; priority 200 on the odd (`odd_wins`) or even VRIDs.
