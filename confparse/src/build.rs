@@ -35,6 +35,9 @@ pub(crate) const GLOBAL_KW: &[&str] = &[
     "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script", "lvs_notify_fifo",
     "lvs_notify_fifo_script", "enable_traps", "linkbeat_use_polling", "default_interface",
     "dynamic_interfaces", "plugin_dir",
+    // keepalived-rs extensions (keepalived rejects them): STARTTLS and AUTH for alerts.
+    "smtp_starttls", "smtp_tls_ca", "smtp_tls_insecure", "smtp_auth_user", "smtp_auth_password",
+    "smtp_auth_password_file", "smtp_auth_plaintext",
 ];
 #[rustfmt::skip]
 const GLOBAL_RAW: &[&str] = &[
@@ -374,6 +377,8 @@ fn fifo_script(p: &mut Parser<'_>, st: &Stmt, slot: &mut Option<NotifyFifo>) {
 }
 
 fn global_defs(p: &mut Parser<'_>, owner: &Stmt, g: &mut GlobalDefs) {
+    // Where each SMTP extension keyword was written, for the checks across them.
+    let mut sec: Vec<(&'static str, crate::span::Span)> = Vec::new();
     p.each(owner, |p, st| match st.name() {
         "router_id" => g.router_id = p.string(&st),
         "notification_email" => {
@@ -392,7 +397,7 @@ fn global_defs(p: &mut Parser<'_>, owner: &Stmt, g: &mut GlobalDefs) {
                 if parse_ip(&h.text).is_none() {
                     p.push(
                         Diagnostic::warning("smtp-host-name", h.span, format!("smtp_server '{}' is not an IP address", h.text))
-                            .with_help("keepalived resolves a host name once, at start-up; if DNS is not ready then, no mail is ever sent"),
+                            .with_help("keepalived-rs resolves it for every alert, but keepalived resolves it once, at start-up: if DNS is not ready then, keepalived never sends mail"),
                     );
                 }
                 let port = match rest.first() {
@@ -411,6 +416,8 @@ fn global_defs(p: &mut Parser<'_>, owner: &Stmt, g: &mut GlobalDefs) {
         "smtp_alert" => g.smtp_alert = Some(p.flag(&st)),
         "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(p.flag(&st)),
         "smtp_alert_checker" => g.smtp_alert_checker = Some(p.flag(&st)),
+        "smtp_starttls" | "smtp_tls_ca" | "smtp_tls_insecure" | "smtp_auth_user" | "smtp_auth_password"
+        | "smtp_auth_password_file" | "smtp_auth_plaintext" => smtp_security(p, &st, &mut g.smtp_security, &mut sec),
         "lvs_id" => {
             p.warn("obsolete", st.kw.span, "'lvs_id' has no effect (keepalived 1.x and 2.x ignore it)");
             g.lvs_id = p.string(&st);
@@ -456,6 +463,142 @@ fn global_defs(p: &mut Parser<'_>, owner: &Stmt, g: &mut GlobalDefs) {
         n if GLOBAL_RAW.contains(&n) => p.keep_raw(&st, &mut g.extra),
         _ => p.unknown(&st, "global_defs", &concat(GLOBAL_KW, GLOBAL_RAW)),
     });
+    smtp_security_check(p, &g.smtp_security, &sec);
+}
+
+/// The SMTP STARTTLS and AUTH keywords, a keepalived-rs extension (keepalived has neither):
+/// `smtp_starttls [required|opportunistic]`, `smtp_tls_ca FILE`, `smtp_tls_insecure`,
+/// `smtp_auth_user NAME`, `smtp_auth_password SECRET`, `smtp_auth_password_file PATH`,
+/// `smtp_auth_plaintext`.
+fn smtp_security(
+    p: &mut Parser<'_>,
+    st: &Stmt,
+    s: &mut SmtpSecurity,
+    seen: &mut Vec<(&'static str, crate::span::Span)>,
+) {
+    let kw = match st.name() {
+        "smtp_starttls" => {
+            p.at_most(st, 1);
+            s.starttls = match st.args.first() {
+                None => Some(StartTls::Required),
+                Some(t) if t.text == "required" => Some(StartTls::Required),
+                Some(t) if t.text == "opportunistic" => Some(StartTls::Opportunistic),
+                Some(t) => {
+                    p.push(
+                        Diagnostic::error(
+                            "bad-value",
+                            t.span,
+                            format!(
+                                "smtp_starttls takes 'required' or 'opportunistic', not '{}'",
+                                t.text
+                            ),
+                        )
+                        .with_help("STARTTLS is then required"),
+                    );
+                    Some(StartTls::Required)
+                }
+            };
+            "smtp_starttls"
+        }
+        "smtp_tls_ca" => {
+            s.tls_ca = p.string(st);
+            "smtp_tls_ca"
+        }
+        "smtp_tls_insecure" => {
+            s.tls_insecure = p.flag(st);
+            "smtp_tls_insecure"
+        }
+        "smtp_auth_user" => {
+            s.auth_user = p.string(st);
+            "smtp_auth_user"
+        }
+        "smtp_auth_password" => {
+            s.auth_password = p.string(st).map(Secret);
+            "smtp_auth_password"
+        }
+        "smtp_auth_password_file" => {
+            s.auth_password_file = p.string(st);
+            "smtp_auth_password_file"
+        }
+        _ => {
+            s.auth_plaintext = p.flag(st);
+            "smtp_auth_plaintext"
+        }
+    };
+    seen.push((kw, st.kw.span));
+}
+
+/// The traps across the SMTP extension keywords: AUTH without a user or a password, or in
+/// clear text without saying so; TLS settings without STARTTLS.
+fn smtp_security_check(
+    p: &mut Parser<'_>,
+    s: &SmtpSecurity,
+    seen: &[(&'static str, crate::span::Span)],
+) {
+    let at = |kw: &str| {
+        seen.iter()
+            .rev()
+            .find(|(k, _)| *k == kw)
+            .map_or(crate::span::Span::NONE, |(_, sp)| *sp)
+    };
+    let password = s.auth_password.is_some() || s.auth_password_file.is_some();
+    if s.auth_user.is_some() && !password {
+        p.error("smtp-auth-incomplete", at("smtp_auth_user"), "smtp_auth_user without smtp_auth_password_file or smtp_auth_password: alerts are sent without AUTH");
+    }
+    if s.auth_user.is_none() && password {
+        let kw = if s.auth_password_file.is_some() {
+            "smtp_auth_password_file"
+        } else {
+            "smtp_auth_password"
+        };
+        p.error(
+            "smtp-auth-incomplete",
+            at(kw),
+            format!("{kw} without smtp_auth_user: alerts are sent without AUTH"),
+        );
+    }
+    if s.auth_password.is_some() && s.auth_password_file.is_some() {
+        p.error(
+            "smtp-auth-conflict",
+            at("smtp_auth_password"),
+            "both smtp_auth_password and smtp_auth_password_file: the file is used",
+        );
+    }
+    let auth = s.auth_user.is_some() && password;
+    if auth && s.starttls.is_none() && !s.auth_plaintext {
+        p.push(
+            Diagnostic::error("smtp-auth-cleartext", at("smtp_auth_user"), "AUTH without smtp_starttls would send the password in clear text: alerts are sent without AUTH")
+                .with_help("add 'smtp_starttls', or 'smtp_auth_plaintext' if the path to the server is trusted"),
+        );
+    }
+    if s.auth_plaintext && !auth {
+        p.warn(
+            "smtp-unused",
+            at("smtp_auth_plaintext"),
+            "smtp_auth_plaintext without smtp_auth_user has no effect",
+        );
+    }
+    for kw in ["smtp_tls_ca", "smtp_tls_insecure"] {
+        let set = if kw == "smtp_tls_ca" {
+            s.tls_ca.is_some()
+        } else {
+            s.tls_insecure
+        };
+        if set && s.starttls.is_none() {
+            p.warn(
+                "smtp-unused",
+                at(kw),
+                format!("{kw} without smtp_starttls has no effect"),
+            );
+        }
+    }
+    if s.tls_insecure && s.tls_ca.is_some() {
+        p.warn(
+            "smtp-unused",
+            at("smtp_tls_ca"),
+            "smtp_tls_ca with smtp_tls_insecure: no certificate is checked",
+        );
+    }
 }
 
 /// `garp_*` keywords (with the `vrrp_` prefix stripped for the global ones). Returns false if `name`
@@ -660,16 +803,24 @@ fn notify(p: &mut Parser<'_>, st: &Stmt, n: &mut Notify) -> bool {
         "notify_backup" => &mut n.backup,
         "notify_fault" => &mut n.fault,
         "notify_stop" => &mut n.stop,
-        "notify_deleted" => &mut n.deleted,
         "notify_master_rx_lower_pri" => &mut n.master_rx_lower_pri,
         "notify" => &mut n.generic,
         "notify_priority_changes" => {
             n.priority_changes = p.flag(st);
             return true;
         }
+        // `notify_deleted [SCRIPT [USER [GROUP]]]`: the script is optional.
+        "notify_deleted" if st.args.is_empty() => {
+            n.report_deleted = true;
+            return true;
+        }
+        "notify_deleted" => {
+            n.report_deleted = true;
+            &mut n.deleted
+        }
         _ => return false,
     };
-    *slot = p.command(st);
+    *slot = p.notify_command(st);
     true
 }
 

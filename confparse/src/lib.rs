@@ -18,6 +18,13 @@
 //! [`to_conf`] prints a model back as canonical keepalived.conf text; parsing that text gives an
 //! equal model.
 //!
+//! keepalived-rs extensions, keywords keepalived does not know (it rejects them, so a file that
+//! uses them is for keepalived-rs only): in `global_defs`, STARTTLS and AUTH for SMTP alerts,
+//! `smtp_starttls [required|opportunistic]`, `smtp_tls_ca FILE`, `smtp_tls_insecure`,
+//! `smtp_auth_user NAME`, `smtp_auth_password SECRET`, `smtp_auth_password_file PATH` and
+//! `smtp_auth_plaintext` ([`model::SmtpSecurity`]). A consistent use gives no finding; AUTH that
+//! would go in clear text or lacks half of its credentials is an error.
+//!
 //! What this crate does **not** do: it does not run anything, resolve host names, create
 //! interfaces or talk to the kernel; host-dependent checks only run against the [`HostFacts`]
 //! given. It does not reproduce the 1.2.13 tokenizer bugs (see docs/COMPATIBILITY.md): it reads

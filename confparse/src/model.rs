@@ -106,6 +106,8 @@ pub struct Command {
     pub args: Vec<String>,
     /// Where the command was written.
     pub span: Span,
+    /// `notify* SCRIPT [USER [GROUP]]`: the user the script runs as (notify scripts only).
+    pub user: Option<ScriptUser>,
 }
 
 impl Command {
@@ -114,6 +116,7 @@ impl Command {
         Command {
             args,
             span: Span::NONE,
+            user: None,
         }
     }
     /// The program (first word).
@@ -176,13 +179,54 @@ pub struct NotifyFifo {
     pub script: Option<Command>,
 }
 
-/// `smtp_server IP [PORT]`.
+/// `smtp_server IP|NAME [PORT]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmtpServer {
-    /// Address or host name as written (keepalived resolves names once, at start-up).
+    /// Address or host name as written (keepalived resolves names once, at start-up;
+    /// keepalived-rs resolves them for every alert).
     pub host: String,
     /// TCP port (default 25).
     pub port: u16,
+}
+
+/// `smtp_starttls [required|opportunistic]` (keepalived-rs extension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartTls {
+    /// The server must offer STARTTLS and the TLS handshake must succeed, or no mail is sent.
+    Required,
+    /// STARTTLS when the server offers it, plain SMTP otherwise (never AUTH in clear text
+    /// unless `smtp_auth_plaintext`). A failed handshake still fails the mail: no fallback.
+    Opportunistic,
+}
+
+/// A secret (a password): `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// STARTTLS and AUTH for SMTP alerts: a keepalived-rs extension in `global_defs` (keepalived
+/// has neither and rejects these keywords as unknown).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmtpSecurity {
+    /// `smtp_starttls [required|opportunistic]` (no value: `required`); `None`: plain SMTP.
+    pub starttls: Option<StartTls>,
+    /// `smtp_tls_ca FILE`: PEM certificates to trust instead of the system's roots.
+    pub tls_ca: Option<String>,
+    /// `smtp_tls_insecure`: accept any server certificate (self-signed lab servers).
+    pub tls_insecure: bool,
+    /// `smtp_auth_user NAME`: log in (AUTH PLAIN or LOGIN) as NAME.
+    pub auth_user: Option<String>,
+    /// `smtp_auth_password SECRET` (prefer `smtp_auth_password_file`).
+    pub auth_password: Option<Secret>,
+    /// `smtp_auth_password_file PATH`: the password is the file's first line, read at each alert.
+    pub auth_password_file: Option<String>,
+    /// `smtp_auth_plaintext`: allow AUTH without TLS (a trusted path to the server only).
+    pub auth_plaintext: bool,
 }
 
 /// `lvs_sync_daemon INTERFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]`, or the
@@ -226,6 +270,8 @@ pub struct GlobalDefs {
     pub smtp_alert_vrrp: Option<bool>,
     /// `smtp_alert_checker`.
     pub smtp_alert_checker: Option<bool>,
+    /// `smtp_starttls`, `smtp_tls_*`, `smtp_auth_*` (keepalived-rs extension).
+    pub smtp_security: SmtpSecurity,
     /// `lvs_id` (1.x; unused).
     pub lvs_id: Option<String>,
     /// `lvs_sync_daemon`.
@@ -288,6 +334,7 @@ impl Default for GlobalDefs {
             smtp_alert: None,
             smtp_alert_vrrp: None,
             smtp_alert_checker: None,
+            smtp_security: SmtpSecurity::default(),
             lvs_id: None,
             lvs_sync_daemon: None,
             lvs_flush: false,
@@ -594,8 +641,11 @@ pub struct Notify {
     pub fault: Option<Command>,
     /// `notify_stop`.
     pub stop: Option<Command>,
-    /// `notify_deleted` (instances).
+    /// `notify_deleted` (instances): its script, if one was given.
     pub deleted: Option<Command>,
+    /// `notify_deleted` was given (with or without a script): a deleted instance is reported
+    /// as `DELETED` rather than `FAULT`.
+    pub report_deleted: bool,
     /// `notify_master_rx_lower_pri` (instances).
     pub master_rx_lower_pri: Option<Command>,
     /// `notify`: called with `TYPE NAME STATE PRIORITY` after the specific script.

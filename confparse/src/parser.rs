@@ -489,7 +489,27 @@ impl<'l> Parser<'l> {
         Some(Command {
             args,
             span: st.args[0].span.to(st.args[st.args.len() - 1].span),
+            user: None,
         })
+    }
+
+    /// A notify script, as keepalived reads it: `SCRIPT [USER [GROUP]]`, where SCRIPT is one
+    /// word, or one quoted string holding the command and its arguments.
+    pub(crate) fn notify_command(&mut self, st: &Stmt) -> Option<Command> {
+        if st.args.len() < 2 {
+            return self.command(st);
+        }
+        let first = Stmt {
+            kw: st.kw.clone(),
+            args: vec![st.args[0].clone()],
+        };
+        let mut cmd = self.command(&first)?;
+        let rest = Stmt {
+            kw: st.kw.clone(),
+            args: st.args[1..].to_vec(),
+        };
+        cmd.user = self.user(&rest);
+        Some(cmd)
     }
 
     /// `USER [GROUP]`.

@@ -78,7 +78,13 @@ impl W {
     }
     fn cmd(&mut self, k: &str, v: Option<&Command>) {
         if let Some(v) = v {
-            self.line(&format!("{k} {v}"));
+            match &v.user {
+                None => self.line(&format!("{k} {v}")),
+                Some(u) => match &u.group {
+                    None => self.line(&format!("{k} {v} {}", q(&u.user))),
+                    Some(g) => self.line(&format!("{k} {v} {} {}", q(&u.user), q(g))),
+                },
+            }
         }
     }
     fn raw(&mut self, r: &[RawStatement]) {
@@ -299,6 +305,21 @@ fn global(w: &mut W, g: &GlobalDefs) {
     w.obool("smtp_alert", g.smtp_alert);
     w.obool("smtp_alert_vrrp", g.smtp_alert_vrrp);
     w.obool("smtp_alert_checker", g.smtp_alert_checker);
+    let sec = &g.smtp_security;
+    match sec.starttls {
+        Some(StartTls::Required) => w.line("smtp_starttls required"),
+        Some(StartTls::Opportunistic) => w.line("smtp_starttls opportunistic"),
+        None => {}
+    }
+    w.s("smtp_tls_ca", sec.tls_ca.as_ref());
+    w.flag("smtp_tls_insecure", sec.tls_insecure);
+    w.s("smtp_auth_user", sec.auth_user.as_ref());
+    w.s(
+        "smtp_auth_password",
+        sec.auth_password.as_ref().map(|p| &p.0),
+    );
+    w.s("smtp_auth_password_file", sec.auth_password_file.as_ref());
+    w.flag("smtp_auth_plaintext", sec.auth_plaintext);
     w.s("lvs_id", g.lvs_id.as_ref());
     if let Some(l) = &g.lvs_sync_daemon {
         let mut line = format!("lvs_sync_daemon {} {}", q(&l.interface), q(&l.instance));
@@ -441,6 +462,7 @@ fn notify(w: &mut W, n: &Notify) {
     w.cmd("notify_fault", n.fault.as_ref());
     w.cmd("notify_stop", n.stop.as_ref());
     w.cmd("notify_deleted", n.deleted.as_ref());
+    w.flag("notify_deleted", n.report_deleted && n.deleted.is_none());
     w.cmd("notify_master_rx_lower_pri", n.master_rx_lower_pri.as_ref());
     w.cmd("notify", n.generic.as_ref());
     w.flag("notify_priority_changes", n.priority_changes);

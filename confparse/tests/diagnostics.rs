@@ -543,3 +543,59 @@ fn ipv6_instances_are_vrrpv3_without_a_version() {
     );
     assert_eq!(p.config.instances[0].version(&p.config.global), 3);
 }
+
+/// STARTTLS and AUTH for alerts (keepalived-rs extension): accepted without a word when
+/// complete; AUTH that would go in clear text, or lacks half of its credentials, is an error.
+#[test]
+fn smtp_starttls_and_auth_extension() {
+    let g = |body: &str| format!("global_defs {{\n smtp_server mail.example.com 587\n{body}}}\n");
+    let clean = parse(&g(
+        " smtp_starttls\n smtp_auth_user ka\n smtp_auth_password_file /etc/ka.pw\n",
+    ));
+    let codes: Vec<_> = clean.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["smtp-host-name"], "{}", clean.render());
+    let s = &clean.config.global.smtp_security;
+    assert_eq!(s.starttls, Some(confparse::model::StartTls::Required));
+    assert_eq!(s.auth_user.as_deref(), Some("ka"));
+    // A password written in the configuration is kept, and Debug does not show it.
+    let inline = parse(&g(
+        " smtp_starttls required\n smtp_auth_user ka\n smtp_auth_password s3cr3t\n",
+    ));
+    assert_eq!(inline.diagnostics.len(), 1, "{}", inline.render());
+    assert!(!format!("{:?}", inline.config).contains("s3cr3t"));
+    assert!(confparse::to_conf(&inline.config).contains("smtp_auth_password s3cr3t"));
+    has(
+        &g(" smtp_auth_user ka\n smtp_auth_password x\n"),
+        "smtp-auth-cleartext",
+        3,
+        2,
+    );
+    assert_eq!(
+        parse(&g(
+            " smtp_auth_user ka\n smtp_auth_password x\n smtp_auth_plaintext\n"
+        ))
+        .diagnostics
+        .len(),
+        1
+    );
+    has(
+        &g(" smtp_starttls\n smtp_auth_user ka\n"),
+        "smtp-auth-incomplete",
+        4,
+        2,
+    );
+    has(
+        &g(" smtp_starttls\n smtp_auth_password_file /p\n"),
+        "smtp-auth-incomplete",
+        4,
+        2,
+    );
+    has(&g(" smtp_starttls sometimes\n"), "bad-value", 3, 16);
+    has(&g(" smtp_tls_insecure\n"), "smtp-unused", 3, 2);
+    has(
+        &g(" smtp_starttls opportunistic\n smtp_tls_insecure\n smtp_tls_ca /ca.pem\n"),
+        "smtp-unused",
+        5,
+        2,
+    );
+}

@@ -78,6 +78,16 @@ fn global_defs() {
         (g.smtp_alert, g.smtp_alert_vrrp, g.smtp_alert_checker),
         (Some(true), Some(false), Some(true))
     );
+    assert_eq!(
+        g.smtp_security,
+        SmtpSecurity {
+            starttls: Some(StartTls::Opportunistic),
+            tls_ca: Some("/etc/keepalived/smtp-ca.pem".into()),
+            auth_user: Some("alerts".into()),
+            auth_password_file: Some("/etc/keepalived/smtp.secret".into()),
+            ..SmtpSecurity::default()
+        }
+    );
     assert!(g.lvs_flush);
     let d = g.lvs_sync_daemon.unwrap();
     assert_eq!(
@@ -265,10 +275,15 @@ fn instances() {
         (Some(false), Some(true), 2)
     );
     assert_eq!(i.notify.master, cmd(&["/etc/ka/notify.sh", "master"]));
+    let mut as_backup = cmd(&["/etc/ka/notify.sh"]).unwrap();
+    as_backup.user = Some(confparse::model::ScriptUser {
+        user: "backup".into(),
+        group: None,
+    });
     assert_eq!(
-        i.notify.backup,
-        cmd(&["/etc/ka/notify.sh", "backup"]),
-        "unquoted arguments are kept (1.2.13 dropped them)"
+        i.notify.backup.as_ref().map(|c| (&c.args, &c.user)),
+        Some((&as_backup.args, &as_backup.user)),
+        "words after an unquoted script are USER [GROUP], as in keepalived 2.x"
     );
     assert_eq!(i.notify.fault, cmd(&["/etc/ka/notify.sh", "fault"]));
     assert_eq!(i.notify.stop, cmd(&["/etc/ka/notify.sh", "stop"]));

@@ -260,6 +260,7 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
             if m.config.instances.is_empty() {
                 log.warn("no vrrp_instance configured");
             }
+            crate::notify::configure(m.alerts, log);
             Some(m.config)
         }
         Err(e) => {
@@ -281,6 +282,7 @@ struct DaemonHooks {
 
 impl Hooks for DaemonHooks {
     fn notify(&mut self, n: &Notification) {
+        crate::notify::notify(n);
         let what = match n.event {
             NotifyEvent::State(s) => format!("Entering {s} STATE"),
             NotifyEvent::Priority => format!("priority is now {}", n.priority.0),

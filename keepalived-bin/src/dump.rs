@@ -157,8 +157,8 @@ fn route(snap: &Snapshot<'_>, r: &VirtualRoute) -> String {
 fn tracker_kind(kind: &TrackerKind) -> &'static str {
     match kind {
         TrackerKind::Interface(_) => "interface",
-        TrackerKind::Script => "script",
-        TrackerKind::File => "file",
+        TrackerKind::Script(_) => "script",
+        TrackerKind::File(_) => "file",
         TrackerKind::Process => "process",
         TrackerKind::Bfd => "bfd",
         _ => "tracker",

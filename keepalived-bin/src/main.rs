@@ -22,8 +22,11 @@
 
 mod daemon;
 mod dump;
+mod notify;
 mod posix;
 mod process;
+mod script;
+mod smtp;
 mod syslog;
 mod vrrp_config;
 

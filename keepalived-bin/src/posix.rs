@@ -71,6 +71,20 @@ pub(crate) fn parent_death_signal(signal: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
+/// `mkfifo(path, mode)`: creates a named pipe (the notify FIFO, when it does not exist).
+pub(crate) fn mkfifo(path: &std::path::Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call; `mode` is a plain
+    // integer.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), mode as libc::mode_t) };
+    if rc == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
@@ -81,5 +95,17 @@ mod tests {
     fn parent_death_signal_accepts_sigterm() {
         parent_death_signal(libc::SIGTERM).unwrap();
         parent_death_signal(0).unwrap();
+    }
+
+    #[test]
+    fn mkfifo_makes_a_fifo() {
+        use std::os::unix::fs::FileTypeExt as _;
+        let p = std::env::temp_dir().join(format!("kars-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        mkfifo(&p, 0o600).unwrap();
+        let is_fifo = std::fs::metadata(&p).unwrap().file_type().is_fifo();
+        std::fs::remove_file(&p).unwrap();
+        assert!(is_fifo);
+        assert!(mkfifo(std::path::Path::new("/nonexistent-dir/x"), 0o600).is_err());
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use confparse::model::{self, AuthType, Config, Track, VrrpInstance};
 use confparse::{SourceMap, Span};
 use vrrp_engine::EngineConfig;
+use vrrp_engine::config::{FileTracker, ScriptTracker};
 use vrrp_engine::config::{
     GarpConfig, GroupId, InitialState, InstanceConfig, InstanceId, InterfaceConfig, InterfaceId,
     SyncGroupConfig, TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus,
@@ -119,6 +120,8 @@ pub(crate) struct Mapped {
     pub config: EngineConfig,
     /// What is not acted on.
     pub warnings: Vec<Warning>,
+    /// Notify scripts, notify FIFO and e-mail alerts.
+    pub alerts: crate::notify::Alerts,
 }
 
 struct Ctx<'a> {
@@ -126,6 +129,8 @@ struct Ctx<'a> {
     warnings: Vec<Warning>,
     trackers: Vec<TrackerConfig>,
     interfaces: Vec<InterfaceConfig>,
+    /// The parsed configuration (for `vrrp_script` and `track_file` blocks).
+    config: &'a Config,
 }
 
 impl Ctx<'_> {
@@ -192,13 +197,139 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn unsupported_tracks(&mut self, keyword: &str, tracks: &[Track]) {
-        for t in tracks {
-            self.warn(
-                t.span,
-                format!("{keyword} '{}' is not run yet: ignored", t.name),
-            );
+    /// The tracker for a named `vrrp_script` or `track_file`, created on first reference.
+    fn named_tracker(
+        &mut self,
+        name: &str,
+        kind: TrackerKind,
+        initial: TrackerStatus,
+    ) -> TrackerId {
+        if let Some(i) = self
+            .trackers
+            .iter()
+            .position(|t| t.name == name && t.kind == kind)
+        {
+            return TrackerId(i as u32);
         }
+        self.trackers.push(TrackerConfig {
+            name: name.to_owned(),
+            kind,
+            initial,
+        });
+        TrackerId((self.trackers.len() - 1) as u32)
+    }
+
+    /// `track_script { NAME [weight W [reverse]] }` (keepalived-behaviour.md §1.3.5, §4.7):
+    /// the weight defaults to the script's own. Unknown or unusable scripts are skipped with a
+    /// warning, as keepalived does.
+    fn track_scripts(&mut self, tracks: &[Track]) -> Vec<TrackBinding> {
+        let mut out = Vec::with_capacity(tracks.len());
+        for t in tracks {
+            let config = self.config;
+            let Some(s) = config.vrrp_scripts.iter().find(|s| s.name == t.name) else {
+                self.warn(
+                    t.span,
+                    format!("track_script '{}' is not defined: ignored", t.name),
+                );
+                continue;
+            };
+            let Some(spec) = self.script_spec(s) else {
+                continue;
+            };
+            let initial = if s.init_fail {
+                TrackerStatus::Down
+            } else {
+                TrackerStatus::Up
+            };
+            let tracker = self.named_tracker(&s.name, TrackerKind::Script(spec), initial);
+            out.push(binding(tracker, t, s.weight, s.weight_reverse));
+        }
+        out
+    }
+
+    /// What the driver needs to run `s`, or `None` (with a warning) if it cannot run.
+    fn script_spec(&mut self, s: &model::VrrpScript) -> Option<ScriptTracker> {
+        let Some(cmd) = s.script.as_ref().filter(|c| !c.args.is_empty()) else {
+            self.warn(
+                s.span,
+                format!("vrrp_script '{}' has no script: ignored", s.name),
+            );
+            return None;
+        };
+        let mut spec = ScriptTracker::new(cmd.args.clone());
+        if crate::script::needs_shell(&cmd.args) {
+            spec.shell = true;
+            spec.argv = vec![crate::script::shell_line(&cmd.args)];
+        }
+        spec.interval = s.interval.max(Duration::from_secs(1));
+        spec.timeout = s
+            .timeout
+            .unwrap_or(spec.interval)
+            .max(Duration::from_secs(1));
+        spec.rise = s.rise.max(1);
+        spec.fall = s.fall.max(1);
+        let user = match &s.user {
+            Some(u) => crate::script::resolve(u).map(Some),
+            None => crate::script::default_user(self.config.global.script_user.as_ref()),
+        };
+        let user = match user {
+            Ok(u) => u,
+            Err(e) => {
+                self.warn(s.span, format!("vrrp_script '{}': {e}: ignored", s.name));
+                return None;
+            }
+        };
+        spec.uid = user.map(|u| u.uid);
+        spec.gid = user.map(|u| u.gid);
+        if self.config.global.enable_script_security
+            && let Err(why) = crate::script::check_security(&cmd.args, user)
+        {
+            self.warn(s.span, format!("vrrp_script '{}': {why}: not run", s.name));
+            return None;
+        }
+        Some(spec)
+    }
+
+    /// `track_file { NAME [weight W [reverse]] }` (keepalived-behaviour.md §8.2): the weight
+    /// defaults to the file's own (1).
+    fn track_files(&mut self, tracks: &[Track]) -> Vec<TrackBinding> {
+        let mut out = Vec::with_capacity(tracks.len());
+        for t in tracks {
+            let config = self.config;
+            let Some(f) = config.track_files.iter().find(|f| f.name == t.name) else {
+                self.warn(
+                    t.span,
+                    format!("track_file '{}' is not defined: ignored", t.name),
+                );
+                continue;
+            };
+            let Some(path) = &f.file else {
+                continue; // the parser already reported the missing `file`
+            };
+            let mut spec = FileTracker::new(path);
+            if let Some(init) = &f.init_file {
+                spec.init_value = Some(init.value);
+                spec.init_overwrite = init.overwrite;
+            }
+            let tracker =
+                self.named_tracker(&f.name, TrackerKind::File(spec), TrackerStatus::Value(0));
+            out.push(binding(tracker, t, f.weight, f.reverse));
+        }
+        out
+    }
+}
+
+/// A `track_script`/`track_file` reference: its own `weight W [reverse]`, else the tracked
+/// object's default weight and sense.
+fn binding(tracker: TrackerId, t: &Track, weight: i32, reverse: bool) -> TrackBinding {
+    TrackBinding {
+        tracker,
+        weight: t.weight.unwrap_or(weight),
+        reverse: if t.weight.is_some() {
+            t.reverse
+        } else {
+            reverse || t.reverse
+        },
     }
 }
 
@@ -210,6 +341,7 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
         warnings: Vec::new(),
         trackers: Vec::new(),
         interfaces: Vec::new(),
+        config,
     };
     global_warnings(config, &mut cx);
     let mut instances = Vec::with_capacity(config.instances.len());
@@ -231,10 +363,9 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
             };
             members.push(InstanceId(i as u32));
         }
-        let track = cx.track_interfaces(&g.track_interface)?;
-        cx.unsupported_tracks("track_script", &g.track_script);
-        cx.unsupported_tracks("track_file", &g.track_file);
-        notify_warnings(&g.notify, g.span, &mut cx);
+        let mut track = cx.track_interfaces(&g.track_interface)?;
+        track.extend(cx.track_scripts(&g.track_script));
+        track.extend(cx.track_files(&g.track_file));
         if g.global_tracking {
             cx.warn(g.span, "global_tracking is not supported yet: ignored");
         }
@@ -249,6 +380,11 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
         });
     }
     let _ = GroupId(0); // group ids are the indexes of `sync_groups`
+    let mut alert_warnings = Vec::new();
+    let alerts = crate::notify::Alerts::from_config(config, &mut alert_warnings);
+    for (span, message) in alert_warnings {
+        cx.warn(span, message);
+    }
     let statics = statics(config, &mut cx);
     Ok(Mapped {
         config: EngineConfig {
@@ -261,6 +397,7 @@ pub(crate) fn map(config: &Config, host: &dyn HostView) -> Result<Mapped, MapErr
             statics,
         },
         warnings: cx.warnings,
+        alerts,
     })
 }
 
@@ -269,55 +406,32 @@ fn unknown_keyword(raw: &model::RawStatement, cx: &mut Ctx<'_>) {
     cx.warn(raw.span, format!("'{word}' is not supported yet: ignored"));
 }
 
-fn notify_warnings(n: &model::Notify, span: Span, cx: &mut Ctx<'_>) {
-    let scripts = [
-        ("notify_master", &n.master),
-        ("notify_backup", &n.backup),
-        ("notify_fault", &n.fault),
-        ("notify_stop", &n.stop),
-        ("notify_deleted", &n.deleted),
-        ("notify_master_rx_lower_pri", &n.master_rx_lower_pri),
-        ("notify", &n.generic),
-    ];
-    for (kw, cmd) in scripts {
-        if let Some(c) = cmd {
-            let at = if c.span.is_real() { c.span } else { span };
-            cx.warn(at, format!("{kw}: notify scripts are not run yet: ignored"));
-        }
-    }
-}
-
 fn global_warnings(config: &Config, cx: &mut Ctx<'_>) {
     let g = &config.global;
     let none = Span::NONE;
-    if g.notify_fifo.is_some() || g.vrrp_notify_fifo.is_some() || g.lvs_notify_fifo.is_some() {
+    if g.lvs_notify_fifo.is_some() {
         cx.warn(
             none,
-            "global_defs notify_fifo: notify FIFOs are not written yet",
-        );
-    }
-    if g.smtp_server.is_some() || !g.notification_email.is_empty() {
-        cx.warn(
-            none,
-            "global_defs smtp_server/notification_email: e-mail alerts are not sent yet",
+            "global_defs lvs_notify_fifo: the checker side is not implemented yet",
         );
     }
     if g.enable_traps {
         cx.warn(none, "global_defs enable_traps: SNMP is not supported");
     }
     for raw in &g.extra {
+        // Acted on by the notifier (`notify::Alerts`).
+        if raw.words.first().is_some_and(|w| w == "no_email_faults") {
+            continue;
+        }
         unknown_keyword(raw, cx);
     }
-    for s in &config.vrrp_scripts {
+    let any_script_as_root = !config.vrrp_scripts.is_empty()
+        && config.global.script_user.is_none()
+        && matches!(crate::script::default_user(None), Ok(None));
+    if any_script_as_root && !config.global.enable_script_security {
         cx.warn(
-            s.span,
-            format!("vrrp_script '{}': scripts are not run yet", s.name),
-        );
-    }
-    for f in &config.track_files {
-        cx.warn(
-            f.span,
-            format!("track_file '{}': track files are not read yet", f.name),
+            none,
+            "SECURITY VIOLATION - scripts are being executed as root but enable_script_security is not set",
         );
     }
     if let Some(vs) = config.virtual_servers.first() {
@@ -867,8 +981,8 @@ fn instance(
             .collect();
     }
     ic.track = cx.track_interfaces(&vi.track_interface)?;
-    cx.unsupported_tracks("track_script", &vi.track_script);
-    cx.unsupported_tracks("track_file", &vi.track_file);
+    ic.track.extend(cx.track_scripts(&vi.track_script));
+    ic.track.extend(cx.track_files(&vi.track_file));
     ic.garp = garp(global, &vi.garp);
     let k = &mut ic.knobs;
     k.check_unicast_src = vi.check_unicast_src || global.vrrp_check_unicast_src;
@@ -885,7 +999,6 @@ fn instance(
     k.dont_track_primary = vi.dont_track_primary;
     k.unicast_fault_no_peer = vi.unicast_fault_no_peer;
     k.notify_priority_changes = vi.notify.priority_changes;
-    notify_warnings(&vi.notify, vi.span, cx);
     ic.mcast_group = mcast_group(config, vi, ipv6, cx);
     // Strict mode: no accept unless the address owner (keepalived.conf(5)).
     ic.accept = vi.accept.unwrap_or(!strict || ic.is_owner());
@@ -905,7 +1018,6 @@ fn instance(
     let ignored = [
         ("native_ipv6", vi.native_ipv6),
         ("unicast_ttl", vi.unicast_ttl.is_some()),
-        ("smtp_alert", vi.smtp_alert.is_some()),
         (
             "lvs_sync_daemon_interface",
             vi.lvs_sync_daemon_interface.is_some(),
@@ -1279,9 +1391,10 @@ mod tests {
             .map(|w| w.render(&parsed.sources))
             .collect();
         let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
-        assert!(has("test.conf:1: vrrp_script 'chk'"), "{lines:#?}");
-        assert!(has("test.conf:8: notify_master"), "{lines:#?}");
-        assert!(has("test.conf:10: track_script 'chk'"), "{lines:#?}");
+        // use_vmac, vrrp_script, notify and track_script all act now.
+        assert!(!has("use_vmac"), "{lines:#?}");
+        assert!(!has("notify_master"), "{lines:#?}");
+        assert!(!has("'chk'"), "{lines:#?}");
         let vs: Vec<_> = lines
             .iter()
             .filter(|l| l.contains("virtual_server"))
@@ -1429,6 +1542,42 @@ vrrp_instance A {
         );
         assert!(!has("not acted"), "{lines:#?}");
         assert_eq!(lines.len(), 6, "{lines:#?}");
+        assert!(m.config.validate().is_ok());
+    }
+
+    #[test]
+    fn scripts_and_files_become_trackers() {
+        let (m, _) = mapped(
+            "global_defs {\n script_user nobody\n}\nvrrp_script chk {\n script \"pidof x || exit 1\"\n interval 2\n weight -20\n rise 2\n fall 3\n init_fail\n}\nvrrp_script plain {\n script \"/bin/test -f '/a b'\"\n}\ntrack_file tf {\n file /run/x\n weight 5 reverse\n init_file 3\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_script {\n  chk\n  plain weight 10\n  nope\n }\n track_file {\n  tf\n }\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+        );
+        let t = &m.config.trackers;
+        assert_eq!(t.len(), 3, "{t:#?}");
+        let TrackerKind::Script(chk) = &t[0].kind else {
+            panic!("{t:#?}")
+        };
+        assert!(chk.shell);
+        assert_eq!(chk.argv, ["pidof x || exit 1"]);
+        assert_eq!(chk.interval, Duration::from_secs(2));
+        assert_eq!(chk.timeout, Duration::from_secs(2));
+        assert_eq!((chk.rise, chk.fall), (2, 3));
+        assert!(chk.uid.is_some_and(|u| u != 0));
+        assert_eq!(t[0].initial, TrackerStatus::Down);
+        let TrackerKind::Script(plain) = &t[1].kind else {
+            panic!("{t:#?}")
+        };
+        assert!(!plain.shell);
+        assert_eq!(plain.argv, ["/bin/test", "-f", "/a b"]);
+        let TrackerKind::File(f) = &t[2].kind else {
+            panic!("{t:#?}")
+        };
+        assert_eq!(f.path, std::path::Path::new("/run/x"));
+        assert_eq!(f.init_value, Some(3));
+        let b = &m.config.instances[0].track;
+        assert_eq!(b.len(), 3);
+        assert_eq!((b[0].weight, b[0].reverse), (-20, false));
+        assert_eq!((b[1].weight, b[1].reverse), (10, false));
+        assert_eq!((b[2].weight, b[2].reverse), (5, true));
+        assert!(m.warnings.iter().any(|w| w.message.contains("'nope'")));
         assert!(m.config.validate().is_ok());
     }
 

@@ -64,6 +64,7 @@ pub struct ChildSpec {
     kill_grace: Duration,
     stdout: StdioMode,
     stderr: StdioMode,
+    death_signal: Option<i32>,
 }
 
 impl ChildSpec {
@@ -82,6 +83,7 @@ impl ChildSpec {
             kill_grace: DEFAULT_KILL_GRACE,
             stdout: StdioMode::Null,
             stderr: StdioMode::Null,
+            death_signal: None,
         }
     }
 
@@ -177,6 +179,16 @@ impl ChildSpec {
         self
     }
 
+    /// Sends `signal` to the child when the thread that started it ends (`PR_SET_PDEATHSIG`;
+    /// for a child spawned by a loop, the loop's spawner thread, which lives as long as the
+    /// loop): a long-running helper (a FIFO reader) then ends with the daemon, as keepalived's
+    /// scripts do. Off by default.
+    #[must_use]
+    pub fn parent_death_signal(mut self, signal: crate::Signal) -> Self {
+        self.death_signal = Some(signal.as_raw());
+        self
+    }
+
     /// Where the child's standard output goes.
     #[must_use]
     pub fn stdout(mut self, mode: StdioMode) -> Self {
@@ -199,6 +211,13 @@ impl ChildSpec {
     /// The timeout, if any.
     pub fn get_timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// The `std` command for starting this child outside a loop (for example at exit, when no
+    /// loop is left to reap it): same argv, environment, user, process group, standard streams
+    /// and clean signal state and descriptors; the timeout is not enforced.
+    pub fn into_std(self) -> Command {
+        self.into_command().0
     }
 
     /// The `std` command, with the clean-signal hook installed, and the limits the loop
@@ -230,7 +249,7 @@ impl ChildSpec {
         cmd.stdin(Stdio::null());
         cmd.stdout(self.stdout.to_stdio());
         cmd.stderr(self.stderr.to_stdio());
-        sys::clean_child_on_exec(&mut cmd);
+        sys::clean_child_on_exec(&mut cmd, self.death_signal);
         let limits = Limits {
             timeout: self.timeout,
             grace: self.kill_grace,
@@ -317,6 +336,26 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(got.unwrap().code(), Some(0), "fd {n} leaked into the child");
+    }
+
+    #[test]
+    fn parent_death_signal_reaches_the_child_when_its_thread_ends() {
+        let child = std::thread::spawn(|| {
+            ChildSpec::new("sleep")
+                .arg("30")
+                .parent_death_signal(crate::Signal::TERM)
+                .into_std()
+                .spawn()
+                .unwrap()
+        })
+        .join()
+        .unwrap();
+        let mut child = child;
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(libc::SIGTERM)
+        );
     }
 
     #[test]

@@ -199,11 +199,13 @@ pub(crate) fn raise_in_thread(sig: i32) -> io::Result<()> {
 /// Makes the child that `cmd` spawns start clean: an empty signal mask, every signal at its
 /// default disposition (whatever the parent blocked or ignored), and no descriptor of the
 /// daemon except 0, 1 and 2 (all others are marked close-on-exec; Linux 5.11+, silently
-/// skipped on older kernels).
-pub(crate) fn clean_child_on_exec(cmd: &mut Command) {
+/// skipped on older kernels). With `death_signal`, the child also gets that signal when the
+/// thread that forked it ends (`PR_SET_PDEATHSIG`).
+pub(crate) fn clean_child_on_exec(cmd: &mut Command, death_signal: Option<i32>) {
     let max = libc::SIGRTMAX();
+    let death: Option<libc::c_ulong> = death_signal.and_then(|s| libc::c_ulong::try_from(s).ok());
     // SAFETY: the closure runs in the forked child before exec. It only calls sigemptyset,
-    // sigprocmask, sigaction and the close_range system call, which are async-signal-safe,
+    // sigprocmask, sigaction, prctl and the close_range system call, which are async-signal-safe,
     // touches only its own stack, and allocates nothing. close_range with CLOSE_RANGE_CLOEXEC
     // does not close anything before exec, so std's own error-reporting pipe keeps working.
     unsafe {
@@ -227,6 +229,11 @@ pub(crate) fn clean_child_on_exec(cmd: &mut Command) {
                 }
             }
             if libc::sigprocmask(libc::SIG_SETMASK, &raw const empty, std::ptr::null_mut()) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(sig) = death
+                && libc::prctl(libc::PR_SET_PDEATHSIG, sig, 0, 0, 0) == -1
+            {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -638,13 +638,76 @@ pub enum TrackerKind {
     /// `track_interface`: follows the link state of the interface.
     Interface(InterfaceId),
     /// `vrrp_script`: up/down from the script's rise/fall logic (run by the driver).
-    Script,
-    /// `track_file`: an integer read from a file.
-    File,
+    Script(ScriptTracker),
+    /// `track_file`: an integer read from a file (watched by the driver).
+    File(FileTracker),
     /// `vrrp_track_process`: up while the process quorum is met.
     Process,
     /// `track_bfd`: up while the BFD session is up.
     Bfd,
+}
+
+/// What the driver needs to run a `vrrp_script` (keepalived-behaviour.md §1.3.5, §4.8, §8.2).
+/// The engine only stores it: it never runs anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptTracker {
+    /// Program and arguments (`argv[0]` first), already split as keepalived.conf quotes them.
+    pub argv: Vec<String>,
+    /// Run `argv` joined by spaces through `/bin/sh -c` (the command needs a shell's operators).
+    pub shell: bool,
+    /// `interval`: time between the starts of two runs (default 1 s).
+    pub interval: Duration,
+    /// `timeout`: a run still going after this long is killed (`SIGTERM`, then `SIGKILL`) and
+    /// counts as a failure (default: `interval`).
+    pub timeout: Duration,
+    /// `rise`: consecutive successes to go up (at least 1).
+    pub rise: u32,
+    /// `fall`: consecutive failures to go down (at least 1).
+    pub fall: u32,
+    /// User to run as (`user`, else `script_user`); `None` keeps the daemon's.
+    pub uid: Option<u32>,
+    /// Group to run as.
+    pub gid: Option<u32>,
+}
+
+impl ScriptTracker {
+    /// A script run without a shell, with keepalived's defaults: every second, timeout 1 s,
+    /// rise 1, fall 1, as the daemon's user.
+    pub fn new(argv: Vec<String>) -> Self {
+        ScriptTracker {
+            argv,
+            shell: false,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            rise: 1,
+            fall: 1,
+            uid: None,
+            gid: None,
+        }
+    }
+}
+
+/// What the driver needs to watch a `track_file` (keepalived-behaviour.md §8.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileTracker {
+    /// The file holding an integer; re-read whenever it changes.
+    pub path: std::path::PathBuf,
+    /// `init_file VALUE`: write this value when the driver starts watching the file, if the
+    /// file does not exist (or always, with [`FileTracker::init_overwrite`]).
+    pub init_value: Option<i64>,
+    /// `init_file … overwrite`.
+    pub init_overwrite: bool,
+}
+
+impl FileTracker {
+    /// Watches `path`, with no `init_file`.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        FileTracker {
+            path: path.into(),
+            init_value: None,
+            init_overwrite: false,
+        }
+    }
 }
 
 /// A tracker (`vrrp_script`, `track_file`, …) shared by the instances that reference it.

@@ -645,6 +645,15 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Whether process `pid` is alive: it exists and is not a zombie waiting for its reaper.
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
 /// The VRRP advert carried by an Ethernet frame, if any: (source, VRID, priority).
 pub fn vrrp_in_frame(frame: &[u8]) -> Option<(IpAddr, u8, u8)> {
     let (eth, payload) = vrrp_proto::ethernet::Repr::parse(frame).ok()?;

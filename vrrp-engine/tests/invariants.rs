@@ -119,7 +119,7 @@ fn build(grouped: bool) -> Engine {
         .iter()
         .map(|n| TrackerConfig {
             name: (*n).into(),
-            kind: TrackerKind::Script,
+            kind: TrackerKind::Script(vrrp_engine::config::ScriptTracker::new(Vec::new())),
             initial: TrackerStatus::Up,
         })
         .collect();

@@ -152,7 +152,7 @@ fn build(t: &Topology) -> Lan {
         let trackers = (0..prios.len())
             .map(|v| TrackerConfig {
                 name: format!("chk{v}"),
-                kind: TrackerKind::Script,
+                kind: TrackerKind::Script(vrrp_engine::config::ScriptTracker::new(Vec::new())),
                 initial: TrackerStatus::Up,
             })
             .collect();

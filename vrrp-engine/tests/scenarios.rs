@@ -219,7 +219,7 @@ fn sync_pair(seed: u64) -> (Lan, [vrrp_engine::sim::RouterId; 2]) {
             }],
             trackers: vec![TrackerConfig {
                 name: "chk".into(),
-                kind: TrackerKind::Script,
+                kind: TrackerKind::Script(vrrp_engine::config::ScriptTracker::new(Vec::new())),
                 initial: TrackerStatus::Up,
             }],
             log_interval: secs(60),
@@ -543,7 +543,7 @@ fn tracker_priority_changes_move_mastership() {
         instances: vec![a],
         trackers: vec![TrackerConfig {
             name: "chk".into(),
-            kind: TrackerKind::Script,
+            kind: TrackerKind::Script(vrrp_engine::config::ScriptTracker::new(Vec::new())),
             initial: TrackerStatus::Up,
         }],
         ..Default::default()

@@ -6,6 +6,7 @@
 //!   netlink monitor ───readable──► link / address / route events ──┤
 //!   timer slot (engine.poll_timeout) ──► engine.handle_timeout ────┤──► perform actions in order:
 //!   timer slot (GARP pacing) ──► announcer.send_due                │    send, netlink, GARP/NA,
+//!   script exits / track_file inotify ─► engine.handle_tracker ────┤    (see `track`)
 //!   SIGTERM / SIGINT / StopHandle::shutdown ─► Command::Shutdown ──┘    hooks; re-arm timers
 //! ```
 //!
@@ -232,6 +233,8 @@ struct Driver {
     garp_timer: Option<TaskId>,
     exit: Option<Exit>,
     buf: Vec<u8>,
+    /// `vrrp_script` and `track_file` trackers.
+    trackers: super::track::Trackers,
 }
 
 /// A driver ready to run on its own event loop (create and run it on one thread).
@@ -262,6 +265,7 @@ impl Runner {
         options: Options,
     ) -> Result<Runner, DriverError> {
         config.validate()?;
+        let trackers = super::track::Trackers::new(config.trackers.clone());
         let statics = config.statics.clone();
         let monitor = Monitor::new()?;
         let mut rtnl = Rtnl::new()?;
@@ -332,6 +336,7 @@ impl Runner {
             garp_timer: None,
             exit: None,
             buf: vec![0u8; 65536],
+            trackers,
         };
         for w in startup_warnings {
             driver.hooks.warning(&w);
@@ -387,6 +392,7 @@ impl Runner {
             d.engine.handle_link(now, i, up);
         }
         d.sync_links(ctx);
+        super::track::Trackers::start(d, ctx);
         let statics = d.statics.clone();
         d.install_statics(&statics, &StaticConfig::default());
         d.engine.start(now);
@@ -574,6 +580,7 @@ impl Driver {
             return;
         }
         let now = self.now_at(ctx.now());
+        let trackers = config.trackers.clone();
         self.links.configure(&config.interfaces);
         let old = core::mem::replace(&mut self.config, config);
         let resolved = self.resolved();
@@ -585,6 +592,7 @@ impl Driver {
             self.config = old;
             return;
         }
+        super::track::Trackers::apply(self, ctx, &trackers);
         // Static entries by difference (keepalived-behaviour.md §7.3): the unchanged stay put.
         let statics = self.config.statics.clone();
         let old = std::mem::replace(&mut self.statics, statics.clone());
@@ -1510,6 +1518,28 @@ fn resolved_config(
         }
     }
     out
+}
+
+impl super::track::TrackHost for Driver {
+    fn trackers(&mut self) -> &mut super::track::Trackers {
+        &mut self.trackers
+    }
+    fn tracker_result(
+        &mut self,
+        ctx: &mut Ctx<Driver>,
+        id: crate::TrackerId,
+        status: crate::TrackerStatus,
+    ) {
+        if self.exit.is_some() {
+            return;
+        }
+        let now = self.now_at(ctx.now());
+        self.engine.handle_tracker(now, id, status);
+        self.after(ctx);
+    }
+    fn warning(&mut self, message: &str) {
+        self.hooks.warning(message);
+    }
 }
 
 /// The socket an instance sends and receives on.

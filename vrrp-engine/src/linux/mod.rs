@@ -7,6 +7,7 @@
 //! * [`announce`]: gratuitous ARP and unsolicited NA over `AF_PACKET`, paced.
 //! * [`journal`]: what the driver installed, so that a restart cleans up after a crash.
 //! * [`vmac`]: VMAC (macvlan) interfaces for `use_vmac`.
+//! * [`track`]: `vrrp_script` and `track_file` trackers, run on the driver's loop.
 //! * [`driver`]: the [`Runner`] that glues them to the engine on the `scheduler` event loop,
 //!   and follows interfaces by name (below).
 //!
@@ -45,6 +46,7 @@ pub(crate) mod links;
 pub mod netlink;
 pub mod socket;
 pub(crate) mod sys;
+pub mod track;
 pub mod vmac;
 
 pub use driver::{

@@ -108,3 +108,91 @@ pub(crate) fn recvmsg(
     let control_len = msg.control_len();
     Ok((n, control_len, from))
 }
+
+/// An inotify instance (non-blocking, close-on-exec), for `track_file`.
+#[derive(Debug)]
+pub(crate) struct Inotify {
+    fd: std::os::fd::OwnedFd,
+}
+
+/// The events a `track_file` watch on a directory asks for: a file written and closed, or
+/// moved into or out of the directory, or deleted.
+pub(crate) const TRACK_FILE_EVENTS: u32 =
+    libc::IN_CLOSE_WRITE | libc::IN_MOVED_TO | libc::IN_MOVED_FROM | libc::IN_DELETE;
+
+impl Inotify {
+    /// `inotify_init1(IN_NONBLOCK | IN_CLOEXEC)`.
+    pub(crate) fn new() -> io::Result<Inotify> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: no pointer arguments; a non-negative result is a new descriptor we own.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
+        Ok(Inotify {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Watches `path` for `mask`; returns the watch descriptor.
+    pub(crate) fn add_watch(&self, path: &std::path::Path, mask: u32) -> io::Result<i32> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+        let wd = unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), c.as_ptr(), mask) };
+        if wd < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(wd)
+        }
+    }
+
+    /// Removes watch `wd` (errors are ignored: the watch may already be gone).
+    pub(crate) fn rm_watch(&self, wd: i32) {
+        // SAFETY: plain integers.
+        let _ = unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), wd) };
+    }
+
+    /// Reads pending events into `buf`; `Ok(0)` when none are pending.
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n.unsigned_abs());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::WouldBlock {
+            Ok(0)
+        } else {
+            Err(e)
+        }
+    }
+}
+
+impl AsRawFd for Inotify {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Splits a buffer of `struct inotify_event`s into `(watch descriptor, name)` pairs (the name
+/// without its NUL padding; empty for an event on the watched object itself).
+pub(crate) fn inotify_events(buf: &[u8]) -> Vec<(i32, Vec<u8>)> {
+    const HEADER: usize = 16; // wd, mask, cookie, len: four 32-bit fields
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(h) = buf.get(at..at + HEADER) {
+        let word = |i: usize| u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let wd = word(0).cast_signed();
+        let len = word(12) as usize;
+        let Some(name) = buf.get(at + HEADER..at + HEADER + len) else {
+            break;
+        };
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        out.push((wd, name[..end].to_vec()));
+        at += HEADER + len;
+    }
+    out
+}
