@@ -665,7 +665,7 @@ fn netns_garp_pacing_from_the_real_send_time() {
             let mut a = Announcer::new()?;
             let ifindex = vrrp_engine::linux::if_index(&h.ifname)?;
             let before = Instant::now();
-            let stale = before - Duration::from_millis(40);
+            let stale = before.checked_sub(Duration::from_millis(40)).unwrap();
             let vip = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
             a.announce(
                 stale,
