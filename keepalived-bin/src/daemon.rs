@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use vrrp_engine::action::Level;
-use vrrp_engine::linux::{self, DumpKind, DumpView, Exit, Hooks, Options, Runner};
+use vrrp_engine::linux::{self, DriverError, DumpKind, DumpView, Exit, Hooks, Options, Runner};
 use vrrp_engine::{EngineConfig, LogEvent, LogRecord, Notification, NotifyEvent, NotifyTarget};
 
 use crate::dump::{self, History, Snapshot};
@@ -260,6 +260,12 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
             if m.config.instances.is_empty() {
                 log.warn("no vrrp_instance configured");
             }
+            // The engine's own checks before the notify configuration changes: a reload the
+            // driver refuses must not leave the notifier on the refused file's scripts.
+            if let Err(e) = m.config.validate() {
+                log.error(&format!("configuration refused: {e}"));
+                return None;
+            }
             crate::notify::configure(m.alerts, log);
             Some(m.config)
         }
@@ -364,6 +370,14 @@ fn journal_path(vrrp_pidfile: &Path) -> PathBuf {
     Path::new(JOURNAL_DIR).join(format!("{flat}.journal"))
 }
 
+/// Whether the journal at `path` records nothing (an unreadable one is kept: it may list what
+/// the next start must remove).
+fn journal_is_empty(path: &Path) -> bool {
+    vrrp_engine::linux::journal::Journal::new(path)
+        .read()
+        .is_ok_and(|entries| entries.is_empty())
+}
+
 /// Whether process `pid` exists and is not a zombie (a killed process whose parent has not
 /// reaped it yet, as a VRRP child is for a moment after `kill -9` of the whole daemon).
 fn alive(pid: u32) -> bool {
@@ -377,11 +391,19 @@ fn alive(pid: u32) -> bool {
     !matches!(state, Some("Z" | "X"))
 }
 
-/// Whether the pid in `path` is a live process other than us (a stale pidfile is removed).
+/// Whether process `pid` runs the same program as we do (its command name is ours): after a
+/// crash, the pid of a stale pidfile may belong to an unrelated process by now.
+fn same_program(pid: u32) -> bool {
+    let comm = |p: &str| std::fs::read_to_string(format!("/proc/{p}/comm")).ok();
+    comm(&pid.to_string()).is_some_and(|c| Some(c) == comm("self"))
+}
+
+/// Whether the pid in `path` is a live process of ours other than us (a stale pidfile, or one
+/// whose pid now belongs to another program, is removed).
 pub(crate) fn running(path: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(path).ok()?;
     let pid: u32 = text.trim().parse().ok()?;
-    if pid != std::process::id() && alive(pid) {
+    if pid != std::process::id() && alive(pid) && same_program(pid) {
         Some(pid)
     } else {
         let _ = std::fs::remove_file(path);
@@ -453,25 +475,55 @@ pub(crate) fn run_vrrp(args: &DaemonArgs, parent: u32) -> u8 {
     write_pidfile(&args.vrrp_pidfile, &log);
     let result = runner.run();
     remove_own_pidfile(&args.vrrp_pidfile);
+    exit_status(result, &journal, &log)
+}
+
+/// The VRRP child's exit status once its driver ran: 0 after an orderly stop; a failure while
+/// running is a crash to respawn from ([`crate::EXIT_RUNTIME`]), not a start that cannot work
+/// (4 or 5 stop the parent for good).
+fn exit_status(result: Result<Exit, DriverError>, journal: &Path, log: &Logger) -> u8 {
     match result {
         Ok(exit) => {
-            if exit == Exit::Shutdown {
-                // Everything it recorded was removed: nothing for a successor to clean up.
-                let _ = std::fs::remove_file(&journal);
+            // After an orderly stop the journal lists only what could not be removed (a
+            // failed removal): kept for the next start, else nothing is left to clean up.
+            if exit == Exit::Shutdown && journal_is_empty(journal) {
+                let _ = std::fs::remove_file(journal);
             }
             log.info("Stopped");
             0
         }
         Err(e) => {
             log.error(&format!("VRRP driver failed: {e}"));
-            crate::EXIT_FATAL
+            crate::EXIT_RUNTIME
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+
+    #[test]
+    fn a_pidfile_naming_another_program_is_stale() {
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("kars-pidfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keepalived.pid");
+        std::fs::write(&path, format!("{}\n", other.id())).unwrap();
+        let found = running(&path);
+        let removed = !path.exists();
+        let _ = other.kill();
+        let _ = other.wait();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(same_program(std::process::id()));
+        assert_eq!(found, None, "a reused pid made us think a daemon runs");
+        assert!(removed, "the stale pidfile stayed");
+    }
 
     #[test]
     fn liveness() {
@@ -489,6 +541,45 @@ mod tests {
             child_log_file(Path::new("/var/log/ka")),
             Path::new("/var/log/ka_vrrp")
         );
+    }
+
+    #[test]
+    fn a_driver_failing_while_running_is_respawned() {
+        let log = Logger {
+            console: false,
+            detail: false,
+            syslog: false,
+            file: None,
+        };
+        let journal = Path::new("/nonexistent-kars-dir/j");
+        let failed = Err(DriverError::Loop(scheduler::Error::Panicked {
+            task: "vrrp".to_owned(),
+            message: "boom".to_owned(),
+        }));
+        let status = exit_status(failed, journal, &log);
+        assert!(
+            ![crate::EXIT_FATAL, crate::EXIT_CONFIG, 0].contains(&status),
+            "status {status} would stop the parent or look clean"
+        );
+        assert_eq!(exit_status(Ok(Exit::Shutdown), journal, &log), 0);
+    }
+
+    #[test]
+    fn a_journal_listing_something_is_not_empty() {
+        use vrrp_engine::linux::journal::{Entry, Journal};
+        let dir = std::env::temp_dir().join(format!("kars-journal-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("j");
+        assert!(journal_is_empty(&path), "no file: nothing to clean up");
+        let j = Journal::new(&path);
+        j.write(&[Entry::Link("vrrp.9".to_owned())]).unwrap();
+        assert!(
+            !journal_is_empty(&path),
+            "a VMAC left behind must stay recorded"
+        );
+        j.write(&[]).unwrap();
+        assert!(journal_is_empty(&path));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

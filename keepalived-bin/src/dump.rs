@@ -100,7 +100,9 @@ pub(crate) fn write(kind: DumpKind, snap: &Snapshot<'_>, dir: &Path) -> std::io:
         .create_new(true)
         .mode(0o600)
         .open(&tmp)?;
-    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_data());
+    // No fsync: this runs on the VRRP loop, and a flush to a busy disk could hold adverts back
+    // long enough for a backup to take over. The rename alone keeps readers from a half file.
+    let written = f.write_all(text.as_bytes());
     drop(f);
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &path)) {
         let _ = std::fs::remove_file(&tmp);

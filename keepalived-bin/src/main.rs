@@ -19,6 +19,21 @@
 //!   `STATS` or `JSON`, as keepalived 2.x does.
 //!
 //! A configuration with errors is refused before anything starts (exit 5).
+//!
+//! ## Inside the daemon
+//!
+//! * [`process`]: the parent (respawn with backoff, signal forwarding, bounded stop);
+//!   [`posix`]: the few system calls it needs that `std` lacks (all its `unsafe`).
+//! * [`daemon`]: the VRRP child: loads the configuration ([`vrrp_config`] maps confparse's
+//!   model onto the engine's), runs `vrrp_engine::linux::Runner` with a journal under
+//!   `/run/keepalived-rs` (what a crashed run left is removed at the next start), pidfiles and
+//!   logging ([`syslog`], console, `-g` file).
+//! * [`notify`]: notify scripts and FIFOs on a thread of their own (the VRRP loop never waits
+//!   for them); [`script`]: script users and `enable_script_security`; [`smtp`]: e-mail
+//!   alerts on a mail thread.
+//! * [`dump`]: `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` dumps (keepalived-behaviour.md §7.7).
+//!
+//! Not done yet: the health checker (IPVS, `virtual_server`), SNMP and D-Bus.
 
 mod daemon;
 mod dump;
@@ -42,6 +57,9 @@ const EXIT_OK: u8 = 0;
 const EXIT_FATAL: u8 = 4;
 /// Exit status: the configuration has errors or warnings.
 const EXIT_CONFIG: u8 = 5;
+/// Exit status of a VRRP child whose running driver failed (a handler panicked, the event
+/// loop broke): unlike 4 and 5, the parent respawns it, as keepalived respawns a crashed child.
+const EXIT_RUNTIME: u8 = 1;
 
 /// keepalived-rs: VRRP and IPVS health checking, a drop-in for keepalived.
 #[derive(Debug, Parser)]

@@ -78,13 +78,13 @@ impl Script {
         cmd: &model::Command,
         default: Option<RunAs>,
         security: bool,
-    ) -> Result<Script, String> {
+    ) -> Result<Script, crate::script::ScriptError> {
         let run_as = match &cmd.user {
             Some(u) => Some(crate::script::resolve(u)?),
             None => default,
         };
         if cmd.args.is_empty() {
-            return Err("empty command".to_owned());
+            return Err(crate::script::ScriptError::Empty);
         }
         let shell = needs_shell(&cmd.args);
         if security {
@@ -243,6 +243,8 @@ enum Job {
     Barrier(Sender<()>),
     /// Replace the FIFO readers with these.
     Readers(Vec<ChildSpec>),
+    /// A reload changed the FIFOs: close those not listed.
+    KeepFifos(Vec<PathBuf>),
     /// Send a mail.
     Mail(crate::smtp::Mail),
 }
@@ -280,10 +282,16 @@ pub(crate) fn configure(alerts: Alerts, log: &Logger) {
         n.mailer = None;
     }
     let readers = n.alerts.fifo_scripts != alerts.fifo_scripts;
+    let fifos = n.alerts.fifos != alerts.fifos;
     n.alerts = alerts;
     n.log = Arc::new(log.clone());
     if readers {
         n.start_readers();
+    }
+    if fifos && n.worker.is_some() {
+        // A FIFO a reload removed is closed (else each reload could keep one more open).
+        let keep = n.alerts.fifos.clone();
+        n.send(Job::KeepFifos(keep));
     }
 }
 
@@ -554,6 +562,7 @@ impl Worker {
                     let _ = ack.send(());
                 }
                 Job::Readers(specs) => self.start_readers(ctx, specs),
+                Job::KeepFifos(keep) => self.keep_fifos(&keep),
                 Job::Run(spec, what, None) => {
                     let log = self.log.clone();
                     let spawned =
@@ -597,6 +606,11 @@ impl Worker {
                 Err(e) => self.log.warn(&format!("notify: {e}")),
             }
         }
+    }
+
+    /// Closes the FIFOs not in `keep`.
+    fn keep_fifos(&mut self, keep: &[PathBuf]) {
+        self.fifos.retain(|path, _| keep.contains(path));
     }
 
     /// Writes `line` to the FIFO without ever blocking: created if missing, opened read-write
@@ -685,8 +699,39 @@ mod tests {
                 Job::Mail(_) => "mail".to_owned(),
                 Job::Barrier(_) => "barrier".to_owned(),
                 Job::Readers(_) => "readers".to_owned(),
+                Job::KeepFifos(_) => "keep fifos".to_owned(),
             })
             .collect()
+    }
+
+    /// Whether this process has `path` open.
+    fn open_here(path: &std::path::Path) -> bool {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == path))
+    }
+
+    #[test]
+    fn a_fifo_removed_by_a_reload_is_closed() {
+        let dir = std::env::temp_dir().join(format!("kars-notify-fifos-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (kept, dropped) = (dir.join("kept"), dir.join("dropped"));
+        let (_tx, rx) = channel();
+        let mut w = Worker {
+            rx,
+            readers: Vec::new(),
+            fifos: HashMap::new(),
+            log: Arc::new(Quiet),
+        };
+        w.write_fifo(&kept, "INSTANCE \"VI_1\" MASTER 100\n");
+        w.write_fifo(&dropped, "INSTANCE \"VI_1\" MASTER 100\n");
+        assert!(open_here(&kept) && open_here(&dropped));
+        w.keep_fifos(std::slice::from_ref(&kept));
+        let (k, d) = (open_here(&kept), open_here(&dropped));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(k, "a FIFO still configured stays open");
+        assert!(!d, "a FIFO the reload removed is still open");
     }
 
     #[test]

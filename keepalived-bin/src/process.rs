@@ -16,9 +16,13 @@
 //! * **Respawn with backoff.** keepalived respawns at once, every time; a child that dies at
 //!   start would then spin. Here the first respawn comes after [`Backoff::INITIAL`], each
 //!   further one twice as late up to [`Backoff::MAX`], and a child that ran [`Backoff::STABLE`]
-//!   resets the delay. A child that exits with status 4 (cannot start) or 5 (configuration
-//!   unusable) is not respawned: the parent stops with the same status (modern keepalived also
-//!   tells configuration failures from crashes). With `-R` the parent stops when the child
+//!   resets the delay. When the *first* child exits with status 4 (cannot start) or 5
+//!   (configuration unusable), the parent stops with the same status, so that a start with a
+//!   broken file fails visibly (modern keepalived also tells configuration failures from
+//!   crashes). A *respawned* child that exits so (the file was broken after the start, then
+//!   the child crashed) is retried with the same backoff, an error logged each time, until the
+//!   file is fixed: stopping would leave the router without VRRP for good over a typo that a
+//!   reload never applied. A driver that fails while running exits with 1 and is respawned. With `-R` the parent stops when the child
 //!   ends, whatever the reason, with status 0 if the child stopped cleanly and 1 otherwise.
 //! * **Signals.** `SIGHUP`, `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` are forwarded to the child.
 //!   `SIGTERM`/`SIGINT`: `SIGTERM` to the child, then the parent waits for its orderly stop
@@ -76,6 +80,8 @@ struct Supervisor {
     /// The child task (starting or running).
     child: Option<TaskId>,
     started: Instant,
+    /// How many children were started (the first one's start failure stops the parent).
+    spawned: u32,
     backoff: Backoff,
     respawn: Option<TaskId>,
     /// Signals to forward once the child's pid is known (it is starting).
@@ -147,6 +153,7 @@ impl Supervisor {
             .stdout(StdioMode::Inherit)
             .stderr(StdioMode::Inherit);
         self.started = Instant::now();
+        self.spawned = self.spawned.saturating_add(1);
         match ctx.spawn("vrrp child", spec, |s: &mut Supervisor, ctx, ev| {
             s.child_event(ctx, ev);
         }) {
@@ -197,7 +204,9 @@ impl Supervisor {
             ctx.terminate();
             return;
         }
-        if let Some(c @ (4 | 5)) = code {
+        if let Some(c @ (4 | 5)) = code
+            && self.spawned <= 1
+        {
             self.log.error(&format!(
                 "{what} (it cannot start with this configuration): not respawning, stopping"
             ));
@@ -213,8 +222,15 @@ impl Supervisor {
             return;
         }
         let delay = self.backoff.delay(ran);
-        self.log
-            .warn(&format!("{what}: respawning in {} ms", delay.as_millis()));
+        if matches!(code, Some(4 | 5)) {
+            self.log.error(&format!(
+                "{what} (it cannot start with the configuration as it is now; no VRRP until the file is fixed): retrying in {} ms",
+                delay.as_millis()
+            ));
+        } else {
+            self.log
+                .warn(&format!("{what}: respawning in {} ms", delay.as_millis()));
+        }
         self.respawn =
             Some(ctx.add_timer_after("respawn", delay, |s: &mut Supervisor, ctx, _| s.spawn(ctx)));
     }
@@ -306,6 +322,7 @@ pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
         log: log.clone(),
         child: None,
         started: Instant::now(),
+        spawned: 0,
         backoff: Backoff::new(),
         respawn: None,
         pending: Vec::new(),

@@ -9,6 +9,26 @@ use std::path::{Path, PathBuf};
 
 use confparse::model::ScriptUser;
 
+/// Why a script cannot be run as configured (keepalived-behaviour.md §8.5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ScriptError {
+    /// `USER` is neither in `/etc/passwd` nor a number.
+    #[error("unknown user '{0}'")]
+    UnknownUser(String),
+    /// `GROUP` is neither in `/etc/group` nor a number.
+    #[error("unknown group '{0}'")]
+    UnknownGroup(String),
+    /// No words at all.
+    #[error("empty command")]
+    Empty,
+    /// The program is not in `PATH`.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// `enable_script_security`: a root script that others can change.
+    #[error("insecure ({0})")]
+    Insecure(String),
+}
+
 /// The account a script runs as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RunAs {
@@ -20,7 +40,7 @@ pub(crate) struct RunAs {
 
 /// The default account for scripts, as keepalived chooses it: the global `script_user`, else
 /// `keepalived_script` if that user exists, else `None` (the daemon's own, root).
-pub(crate) fn default_user(global: Option<&ScriptUser>) -> Result<Option<RunAs>, String> {
+pub(crate) fn default_user(global: Option<&ScriptUser>) -> Result<Option<RunAs>, ScriptError> {
     match global {
         Some(u) => resolve(u).map(Some),
         None => Ok(lookup_user("keepalived_script").map(|(uid, gid)| RunAs { uid, gid })),
@@ -28,15 +48,15 @@ pub(crate) fn default_user(global: Option<&ScriptUser>) -> Result<Option<RunAs>,
 }
 
 /// Resolves `USER [GROUP]` (a name or a number each); the group defaults to the user's.
-pub(crate) fn resolve(u: &ScriptUser) -> Result<RunAs, String> {
+pub(crate) fn resolve(u: &ScriptUser) -> Result<RunAs, ScriptError> {
     let (uid, primary) = lookup_user(&u.user)
         .or_else(|| u.user.parse().ok().map(|n| (n, n)))
-        .ok_or_else(|| format!("unknown user '{}'", u.user))?;
+        .ok_or_else(|| ScriptError::UnknownUser(u.user.clone()))?;
     let gid = match &u.group {
         None => primary,
         Some(g) => lookup_group(g)
             .or_else(|| g.parse().ok())
-            .ok_or_else(|| format!("unknown group '{g}'"))?,
+            .ok_or_else(|| ScriptError::UnknownGroup(g.clone()))?,
     };
     Ok(RunAs { uid, gid })
 }
@@ -107,14 +127,14 @@ pub(crate) fn locate(program: &str) -> Option<PathBuf> {
 /// (`None`: the daemon's own user, root): a root script whose program (its first word, even
 /// when a shell runs the line) can be changed by someone other than root is refused, with the
 /// reason.
-pub(crate) fn check_security(args: &[String], run_as: Option<RunAs>) -> Result<(), String> {
+pub(crate) fn check_security(args: &[String], run_as: Option<RunAs>) -> Result<(), ScriptError> {
     if run_as.is_some_and(|u| u.uid != 0) {
         return Ok(());
     }
-    let program = args.first().ok_or("empty command")?;
-    let path = locate(program).ok_or_else(|| format!("{program} not found"))?;
+    let program = args.first().ok_or(ScriptError::Empty)?;
+    let path = locate(program).ok_or_else(|| ScriptError::NotFound(program.clone()))?;
     match insecure_reason(&path) {
-        Some(why) => Err(format!("insecure ({why})")),
+        Some(why) => Err(ScriptError::Insecure(why)),
         None => Ok(()),
     }
 }

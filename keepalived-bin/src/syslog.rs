@@ -1,29 +1,193 @@
-//! The only `unsafe` of the crate: a minimal binding to the C library's syslog.
+//! Syslog over the local socket (`/dev/log`), without the C library and without ever blocking.
 //!
-//! `openlog` keeps the identity pointer it is given, so the identity is a `'static` C string.
-//! Messages go through a `"%s"` format so that a `%` in a message is never interpreted.
-#![allow(unsafe_code)]
+//! The C library's `syslog(3)` sends on a blocking socket: when the syslog daemon stalls
+//! (journald hung or restarting) and its queue is full, the sender waits, and a VRRP loop that
+//! logs a state change would stop sending adverts, so the backups take over. Here the socket is
+//! non-blocking: a line that does not fit is dropped, and the next line that gets through says
+//! how many were lost.
+//!
+//! Lines are `<PRIORITY>IDENT[PID]: MESSAGE` (RFC 3164 without the timestamp, which journald
+//! and rsyslog fill in on reception).
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
+use std::io;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 /// The identity of the parent's syslog lines (`Keepalived[PID]`, like keepalived's parent).
 pub(crate) const PARENT: &CStr = c"Keepalived";
 /// The identity of the VRRP child's lines (`Keepalived_vrrp[PID]`, like keepalived's).
 pub(crate) const VRRP: &CStr = c"Keepalived_vrrp";
 
-/// Opens the connection to syslog as `ident` with `facility` (a `LOG_*` facility value).
-pub(crate) fn open(ident: &'static CStr, facility: libc::c_int) {
-    // SAFETY: `ident` is a NUL-terminated string that lives for the whole program, as openlog
-    // requires (it keeps the pointer); the other arguments are plain integers.
-    unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID | libc::LOG_NDELAY, facility) }
+/// The local syslog socket.
+const DEV_LOG: &str = "/dev/log";
+
+/// A connection to a syslog socket.
+#[derive(Debug)]
+struct Syslog {
+    path: PathBuf,
+    ident: String,
+    facility: libc::c_int,
+    socket: Option<UnixDatagram>,
+    /// Lines dropped since the last one that got through.
+    dropped: u64,
 }
 
-/// Sends one line at `priority` (a `LOG_*` level). Interior NUL bytes are dropped.
+impl Syslog {
+    fn new(path: &Path, ident: &CStr, facility: libc::c_int) -> Syslog {
+        let mut s = Syslog {
+            path: path.to_path_buf(),
+            ident: ident.to_string_lossy().into_owned(),
+            facility,
+            socket: None,
+            dropped: 0,
+        };
+        let _ = s.connect();
+        s
+    }
+
+    fn connect(&mut self) -> io::Result<()> {
+        let socket = UnixDatagram::unbound()?;
+        socket.set_nonblocking(true)?;
+        socket.connect(&self.path)?;
+        self.socket = Some(socket);
+        Ok(())
+    }
+
+    fn line(&self, priority: libc::c_int, message: &str) -> String {
+        format!(
+            "<{}>{}[{}]: {}",
+            (self.facility & !7) | (priority & 7),
+            self.ident,
+            std::process::id(),
+            message.replace('\0', "")
+        )
+    }
+
+    /// Sends one line; never waits. A full queue drops it; a syslog daemon that went away and
+    /// came back is reconnected to once.
+    fn send(&mut self, priority: libc::c_int, message: &str) {
+        if self.dropped > 0 {
+            let note = format!(
+                "{} log line(s) dropped: syslog was not reachable or not keeping up",
+                self.dropped
+            );
+            if self.try_send(&self.line(libc::LOG_WARNING, &note)).is_err() {
+                self.dropped += 1;
+                return;
+            }
+            self.dropped = 0;
+        }
+        let line = self.line(priority, message);
+        if self.try_send(&line).is_err() {
+            self.dropped += 1;
+        }
+    }
+
+    fn try_send(&mut self, line: &str) -> io::Result<()> {
+        let first = match &self.socket {
+            Some(s) => s.send(line.as_bytes()).map(drop),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        };
+        match first {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => {
+                // The daemon restarted (ECONNREFUSED) or was not there at start: once more.
+                self.socket = None;
+                self.connect()?;
+                match &self.socket {
+                    Some(s) => s.send(line.as_bytes()).map(drop),
+                    None => Err(io::ErrorKind::NotConnected.into()),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+static SYSLOG: Mutex<Option<Syslog>> = Mutex::new(None);
+
+/// Opens the connection to syslog as `ident` with `facility` (a `LOG_*` facility value).
+pub(crate) fn open(ident: &'static CStr, facility: libc::c_int) {
+    let s = Syslog::new(Path::new(DEV_LOG), ident, facility);
+    *SYSLOG.lock().unwrap_or_else(PoisonError::into_inner) = Some(s);
+}
+
+/// Sends one line at `priority` (a `LOG_*` level), never waiting. Interior NUL bytes are
+/// dropped.
 pub(crate) fn send(priority: libc::c_int, message: &str) {
-    let Ok(msg) = CString::new(message.replace('\0', "")) else {
-        return;
-    };
-    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call, and
-    // the "%s" format consumes exactly the one string argument given.
-    unsafe { libc::syslog(priority, c"%s".as_ptr(), msg.as_ptr()) }
+    if let Some(s) = SYSLOG
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        s.send(priority, message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn receiver(name: &str) -> (PathBuf, UnixDatagram) {
+        let dir = std::env::temp_dir().join(format!("kars-syslog-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        let rx = UnixDatagram::bind(&path).unwrap();
+        (path, rx)
+    }
+
+    #[test]
+    fn lines_carry_priority_ident_and_pid() {
+        let (path, rx) = receiver("format");
+        let mut s = Syslog::new(&path, VRRP, libc::LOG_DAEMON);
+        s.send(libc::LOG_INFO, "(VI_1) Entering MASTER STATE\0");
+        let mut buf = [0u8; 256];
+        let n = rx.recv(&mut buf).unwrap();
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+        assert_eq!(
+            std::str::from_utf8(&buf[..n]).unwrap(),
+            format!(
+                "<30>Keepalived_vrrp[{}]: (VI_1) Entering MASTER STATE",
+                std::process::id()
+            )
+        );
+    }
+
+    #[test]
+    fn a_syslog_that_does_not_read_never_blocks_the_sender() {
+        let (path, rx) = receiver("stalled");
+        let mut s = Syslog::new(&path, VRRP, libc::LOG_DAEMON);
+        // Nobody reads `rx`: its queue fills up. A blocking sender would hang here.
+        let (tx, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for i in 0..5000 {
+                s.send(libc::LOG_INFO, &format!("line {i}"));
+            }
+            let _ = tx.send(s);
+        });
+        let mut s = done
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("sending to a stalled syslog blocked");
+        assert!(s.dropped > 0, "the queue never filled");
+        // The reader catches up: the next line that gets through reports the loss first.
+        rx.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 256];
+        while rx.recv(&mut buf).is_ok() {}
+        s.send(libc::LOG_INFO, "after");
+        let n = rx.recv(&mut buf).unwrap();
+        let note = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let n = rx.recv(&mut buf).unwrap();
+        let after = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+        assert!(
+            note.starts_with("<28>") && note.contains("log line(s) dropped"),
+            "{note}"
+        );
+        assert!(after.ends_with("]: after"), "{after}");
+        assert_eq!(s.dropped, 0);
+    }
 }

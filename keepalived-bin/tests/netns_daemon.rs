@@ -6,16 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::fs::File;
-use std::net::{IpAddr, Ipv4Addr};
-use std::os::unix::process::CommandExt as _;
-use std::path::PathBuf;
-use std::time::Duration;
+mod common;
 
+use std::net::{IpAddr, Ipv4Addr};
+
+use common::{SHORT, kill9, spawn, stop};
 use vrrp_engine::testlab::{Lab, privileged, privileged_with, run, wait_for};
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
-const SHORT: Duration = Duration::from_secs(5);
 
 /// A `VRRPv3` instance with 0.1 s adverts on the lab's `eth0`.
 fn conf(priority: u8, extra: &str) -> String {
@@ -26,67 +24,8 @@ fn conf(priority: u8, extra: &str) -> String {
     )
 }
 
-/// One run of our daemon.
-struct Daemon {
-    pid: u32,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-    fn wait_log(&self, needle: &str) {
-        assert!(
-            wait_for(SHORT, || self.log().contains(needle)),
-            "'{needle}' not logged in time; log:\n{}",
-            self.log()
-        );
-    }
-}
-
-/// Starts our `keepalived -n -l -D` in `host` with `text` as its configuration, in a process
-/// group of its own (parent and VRRP child). `run` numbers the log file; the pidfiles (and so
-/// the journal) stay the same across runs of one host.
-fn spawn(lab: &Lab, host: usize, run: u32, text: &str) -> Daemon {
-    let dir = lab.dir();
-    let conf = dir.join(format!("h{host}-{run}.conf"));
-    std::fs::write(&conf, text).unwrap();
-    let log = dir.join(format!("h{host}-{run}.log"));
-    let out = File::create(&log).unwrap();
-    let mut cmd = lab.command(host, env!("CARGO_BIN_EXE_keepalived"));
-    cmd.args(["-n", "-l", "-D", "-P", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.join(format!("h{host}.pid")))
-        .arg("-r")
-        .arg(dir.join(format!("h{host}.vrrp.pid")))
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .process_group(0);
-    let pid = lab.spawn_process(cmd).unwrap();
-    Daemon { pid, log }
-}
-
 fn has_vip(lab: &Lab, host: usize) -> bool {
     lab.has_address(host, VIP)
-}
-
-/// `kill -9` of the whole daemon (parent and VRRP child at once, through their process group),
-/// as a crash of the machine's service would be.
-fn kill9(lab: &Lab, d: &Daemon) {
-    run("kill", &["-KILL", "--", &format!("-{}", d.pid)]).unwrap();
-    assert!(lab.wait_exit(d.pid, SHORT).unwrap());
-}
-
-fn stop(lab: &Lab, d: &Daemon) {
-    lab.terminate(d.pid).unwrap();
-    assert!(
-        lab.wait_exit(d.pid, SHORT).unwrap(),
-        "no exit after SIGTERM:\n{}",
-        d.log()
-    );
-    d.wait_log("Stopped");
 }
 
 #[test]
@@ -150,11 +89,7 @@ fn sighup_reload_applies_the_new_file() {
     .unwrap();
     run("kill", &["-HUP", &a.pid.to_string()]).unwrap();
     let new_vip = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 101));
-    assert!(
-        wait_for(SHORT, || lab.has_address(0, new_vip) && !has_vip(&lab, 0)),
-        "{}",
-        a.log()
-    );
+    a.wait_until(|| lab.has_address(0, new_vip) && !has_vip(&lab, 0));
     // A broken file is refused; the running configuration stays.
     std::fs::write(&conf_path, "vrrp_instance VI_1 {\n  interface nosuch0\n").unwrap();
     run("kill", &["-HUP", &a.pid.to_string()]).unwrap();

@@ -9,8 +9,8 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{SHORT, addresses_on, spawn, stop};
-use vrrp_engine::testlab::{Lab, privileged, wait_for};
+use common::{addresses_on, spawn, stop};
+use vrrp_engine::testlab::{Lab, privileged};
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 77, 100));
 
@@ -46,29 +46,13 @@ fn missing_interface_starts_in_fault_and_follows_the_interface() {
     );
     add_vx0(&lab, 0);
     d.wait_log("(VI_1) Entering MASTER STATE");
-    assert!(
-        wait_for(SHORT, || addresses_on(&lab, 0, "vx0").contains(&VIP)),
-        "{}",
-        d.log()
-    );
+    d.wait_until(|| addresses_on(&lab, 0, "vx0").contains(&VIP));
     lab.ip(0, &["link", "del", "vx0"]).unwrap();
     let count = |s: &str| d.log().matches(s).count();
-    assert!(
-        wait_for(SHORT, || count("Entering FAULT STATE") == 2),
-        "{}",
-        d.log()
-    );
+    d.wait_until(|| count("Entering FAULT STATE") == 2);
     add_vx0(&lab, 0);
-    assert!(
-        wait_for(SHORT, || count("Entering MASTER STATE") == 2),
-        "{}",
-        d.log()
-    );
-    assert!(
-        wait_for(SHORT, || addresses_on(&lab, 0, "vx0").contains(&VIP)),
-        "{}",
-        d.log()
-    );
+    d.wait_until(|| count("Entering MASTER STATE") == 2);
+    d.wait_until(|| addresses_on(&lab, 0, "vx0").contains(&VIP));
     stop(&lab, &d);
     assert!(!addresses_on(&lab, 0, "vx0").contains(&VIP));
     // The deletion was followed, not fought: no attempt to restore the VIP on a dying link.
@@ -93,10 +77,6 @@ fn tracked_interface_that_appears_later() {
     d.wait_log("(VI_1) Entering MASTER STATE");
     lab.ip(0, &["link", "del", "vx0"]).unwrap();
     let count = |s: &str| d.log().matches(s).count();
-    assert!(
-        wait_for(SHORT, || count("Entering FAULT STATE") == 2),
-        "{}",
-        d.log()
-    );
+    d.wait_until(|| count("Entering FAULT STATE") == 2);
     stop(&lab, &d);
 }

@@ -103,7 +103,7 @@ fn interop(xmit_base: bool) {
     );
     let their_vmac = lab.ip(1, &["link", "show", "dev", "vrrp.51"]).unwrap();
     assert!(their_vmac.contains("00:00:5e:00:01:33"), "{their_vmac}");
-    assert!(wait_for(SHORT, || vip_on_vmac(&lab, 0)), "{}", ours.log());
+    ours.wait_until(|| vip_on_vmac(&lab, 0));
     assert!(
         !lab.has_address(0, IpAddr::V4(VIP)),
         "VIP on the base interface"
@@ -204,7 +204,7 @@ fn use_vmac_ipv6_interop_with_debian_keepalived() {
         "{}",
         their_log()
     );
-    assert!(wait_for(SHORT, || on_vmac(&lab, 0)), "{}", ours.log());
+    ours.wait_until(|| on_vmac(&lab, 0));
     let their_vmac = lab.ip(1, &["link", "show", "dev", "vrrp.51"]).unwrap();
     assert!(their_vmac.contains("00:00:5e:00:02:33"), "{their_vmac}");
     // Ten more of our adverts: keepalived keeps hearing us and stays BACKUP.

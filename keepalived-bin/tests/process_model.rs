@@ -7,18 +7,19 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
+use common::{Daemon, Files, SHORT, launch};
 use scheduler::Signal;
-use vrrp_engine::testlab::{Capture, Lab, privileged, run, vrrp_in_frame, wait_for};
+use vrrp_engine::testlab::{Capture, Lab, privileged, process_alive, run, vrrp_in_frame, wait_for};
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 100));
-const SHORT: Duration = Duration::from_secs(8);
 
 /// A `VRRPv3` instance with 0.1 s adverts on the lab's `eth0`.
 fn conf(vip: IpAddr) -> String {
@@ -46,39 +47,22 @@ fn alive(pid: u32) -> bool {
     stat(pid).is_some_and(|f| f[0] != "Z" && f[0] != "X")
 }
 
-/// One daemon (parent and VRRP child) and its files.
-struct Daemon {
-    dir: PathBuf,
-    pid: u32,
-    log: PathBuf,
+/// What these tests ask of a running daemon beyond the shared launcher's.
+trait Process {
+    /// The running VRRP child, once its pidfile names a live child of the parent.
+    fn child(&self) -> u32;
+    /// Sends `sig` to the parent.
+    fn signal(&self, sig: Signal);
+    /// Its `TMPDIR` (where dumps go).
+    fn dir(&self) -> PathBuf;
 }
 
-impl Daemon {
-    fn pidfile(&self) -> PathBuf {
-        self.dir.join("parent.pid")
-    }
-    fn vrrp_pidfile(&self) -> PathBuf {
-        self.dir.join("vrrp.pid")
-    }
-    fn conf(&self) -> PathBuf {
-        self.dir.join("keepalived.conf")
-    }
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-    fn wait_log(&self, needle: &str) {
-        assert!(
-            wait_for(SHORT, || self.log().contains(needle)),
-            "'{needle}' not logged in time; log:\n{}",
-            self.log()
-        );
-    }
-    /// The running VRRP child, once its pidfile names a live child of the parent.
+impl Process for Daemon {
     fn child(&self) -> u32 {
         let mut child = 0;
         assert!(
             wait_for(SHORT, || {
-                pid_in(&self.vrrp_pidfile()).is_some_and(|c| {
+                pid_in(&self.vrrp_pidfile).is_some_and(|c| {
                     child = c;
                     alive(c) && stat(c).is_some_and(|f| f[1] == self.pid.to_string())
                 })
@@ -92,40 +76,27 @@ impl Daemon {
     fn signal(&self, sig: Signal) {
         sig.send_to(self.pid).unwrap();
     }
+    fn dir(&self) -> PathBuf {
+        self.conf.with_extension("tmp")
+    }
 }
 
 /// Starts our `keepalived -n -l -D -P [extra]` in `host`, in a process group of its own, with
-/// `TMPDIR` (where dumps go) set to the lab's directory.
+/// `TMPDIR` (where dumps go) a directory of its own in the lab's.
 fn spawn(lab: &Lab, host: usize, extra: &[&str]) -> Daemon {
     spawn_with(lab, host, &conf(VIP), &[&["-P"], extra].concat())
 }
 
 /// Starts our `keepalived -n -l -D [args]` with configuration `text`.
 fn spawn_with(lab: &Lab, host: usize, text: &str, extra: &[&str]) -> Daemon {
-    let dir = lab.dir().join(format!("h{host}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut d = Daemon {
-        dir,
-        pid: 0,
-        log: lab.dir().join(format!("h{host}.log")),
+    let tmp = lab.dir().join(format!("h{host}.tmp"));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let files = Files {
+        stem: &format!("h{host}"),
+        pid_stem: &format!("h{host}"),
+        tmpdir: Some(&tmp),
     };
-    std::fs::write(d.conf(), text).unwrap();
-    let out = File::create(&d.log).unwrap();
-    let mut cmd = lab.command(host, env!("CARGO_BIN_EXE_keepalived"));
-    cmd.args(["-n", "-l", "-D"])
-        .args(extra)
-        .arg("-f")
-        .arg(d.conf())
-        .arg("-p")
-        .arg(d.pidfile())
-        .arg("-r")
-        .arg(d.vrrp_pidfile())
-        .env("TMPDIR", &d.dir)
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .process_group(0);
-    d.pid = lab.spawn_process(cmd).unwrap();
-    d
+    launch(lab, host, &files, text, extra)
 }
 
 /// Starts a daemon on host 0 and waits until it is MASTER with the VIP; returns it and its
@@ -133,7 +104,7 @@ fn spawn_with(lab: &Lab, host: usize, text: &str, extra: &[&str]) -> Daemon {
 fn master(lab: &Lab, extra: &[&str]) -> (Daemon, u32) {
     let d = spawn(lab, 0, extra);
     d.wait_log("(VI_1) Entering MASTER STATE");
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)), "{}", d.log());
+    d.wait_until(|| lab.has_address(0, VIP));
     let child = d.child();
     (d, child)
 }
@@ -198,7 +169,7 @@ fn a_killed_child_is_respawned_and_cleans_up_after_itself() {
     }
     let lab = Lab::new(1).unwrap();
     let (d, first) = master(&lab, &[]);
-    assert_eq!(pid_in(&d.pidfile()), Some(d.pid), "parent pidfile");
+    assert_eq!(pid_in(&d.pidfile), Some(d.pid), "parent pidfile");
     assert_ne!(first, d.pid);
     let mon = monitor(&lab, 0);
 
@@ -208,7 +179,7 @@ fn a_killed_child_is_respawned_and_cleans_up_after_itself() {
     let mut second = 0;
     assert!(
         wait_for(SHORT, || {
-            second = pid_in(&d.vrrp_pidfile()).unwrap_or(first);
+            second = pid_in(&d.vrrp_pidfile).unwrap_or(first);
             second != first && alive(second)
         }),
         "{}",
@@ -220,9 +191,9 @@ fn a_killed_child_is_respawned_and_cleans_up_after_itself() {
         "the stale VIP was not removed:\n{}",
         d.log()
     );
-    assert!(wait_for(SHORT, || lab.has_address(0, VIP)), "{}", d.log());
+    d.wait_until(|| lab.has_address(0, VIP));
     assert!(alive(d.pid), "the parent went away");
-    assert_eq!(pid_in(&d.pidfile()), Some(d.pid));
+    assert_eq!(pid_in(&d.pidfile), Some(d.pid));
 }
 
 #[test]
@@ -235,29 +206,36 @@ fn with_dont_respawn_the_parent_stops_when_the_child_dies() {
     Signal::KILL.send_to(child).unwrap();
     assert!(lab.wait_exit(d.pid, SHORT).unwrap(), "{}", d.log());
     d.wait_log("--dont-respawn");
-    assert!(!d.pidfile().exists() && !d.vrrp_pidfile().exists());
+    assert!(!d.pidfile.exists() && !d.vrrp_pidfile.exists());
 }
 
 #[test]
-fn a_child_that_cannot_start_is_not_respawned() {
-    if !privileged("a_child_that_cannot_start_is_not_respawned").unwrap() {
+fn a_respawned_child_that_cannot_start_is_retried_until_the_file_is_fixed() {
+    if !privileged("a_respawned_child_that_cannot_start_is_retried_until_the_file_is_fixed")
+        .unwrap()
+    {
         return;
     }
     let lab = Lab::new(1).unwrap();
     let (d, child) = master(&lab, &[]);
     // The file is broken by the time the crashed child is respawned: the new child exits 5
-    // (configuration unusable) and the parent stops rather than respawn it in a loop.
-    std::fs::write(d.conf(), "vrrp_instance VI_1 {\n  interface eth0\n").unwrap();
+    // (configuration unusable). Stopping would leave the router without VRRP for good, so the
+    // parent keeps retrying with its backoff, and the first retry after the fix runs again.
+    let good = std::fs::read_to_string(&d.conf).unwrap();
+    std::fs::write(&d.conf, "vrrp_instance VI_1 {\n  interface eth0\n").unwrap();
     Signal::KILL.send_to(child).unwrap();
-    assert!(lab.wait_exit(d.pid, SHORT).unwrap(), "{}", d.log());
-    d.wait_log("exited with status 5 (it cannot start with this configuration)");
-    assert_eq!(
-        d.log().matches("Starting VRRP child").count(),
-        2,
+    d.wait_log("it cannot start with the configuration as it is now");
+    assert!(process_alive(d.pid), "the parent stopped:\n{}", d.log());
+    std::fs::write(&d.conf, good).unwrap();
+    // The crashed child left its VIP (kill -9): wait for a child that runs and is MASTER again.
+    d.wait_until(|| d.log().matches("(VI_1) Entering MASTER STATE").count() >= 2);
+    assert!(lab.has_address(0, VIP));
+    assert!(
+        d.log().matches("Starting VRRP child").count() >= 3,
         "{}",
         d.log()
     );
-    assert!(!d.pidfile().exists() && !d.vrrp_pidfile().exists());
+    assert!(process_alive(d.pid), "{}", d.log());
 }
 
 #[test]
@@ -277,7 +255,7 @@ fn sigterm_stops_child_and_parent_in_order() {
         "the child outlived the parent"
     );
     assert!(!lab.has_address(0, VIP));
-    assert!(!d.pidfile().exists() && !d.vrrp_pidfile().exists());
+    assert!(!d.pidfile.exists() && !d.vrrp_pidfile.exists());
     d.wait_log("Stopping on SIGTERM");
 
     let release = capture
@@ -307,7 +285,7 @@ fn sighup_and_dump_signals_are_forwarded() {
     }
     let lab = Lab::new(1).unwrap();
     let (d, child) = master(&lab, &[]);
-    let file = |name: &str| d.dir.join(name);
+    let file = |name: &str| d.dir().join(name);
     let read_json = || -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(file("keepalived.json")).unwrap()).unwrap()
     };
@@ -349,7 +327,7 @@ fn sighup_and_dump_signals_are_forwarded() {
 
     // SIGHUP reaches the child: the new VIP replaces the old one, in the same process.
     let new_vip = IpAddr::V4(Ipv4Addr::new(10, 99, 0, 101));
-    std::fs::write(d.conf(), conf(new_vip)).unwrap();
+    std::fs::write(&d.conf, conf(new_vip)).unwrap();
     d.signal(Signal::HUP);
     assert!(
         wait_for(SHORT, || lab.has_address(0, new_vip)
@@ -379,16 +357,12 @@ fn the_wait_for_a_stuck_child_is_bounded() {
     assert!(asked.elapsed() >= Duration::from_secs(5), "did not wait");
     d.wait_log("did not stop within 5 s: killing it");
     assert!(wait_for(SHORT, || !alive(child)));
-    assert!(!d.pidfile().exists() && !d.vrrp_pidfile().exists());
+    assert!(!d.pidfile.exists() && !d.vrrp_pidfile.exists());
     // Killed, it could not remove the VIP; the next start does (journal).
     assert!(lab.has_address(0, VIP));
     let mon = monitor(&lab, 0);
     let again = spawn(&lab, 0, &[]);
-    assert!(
-        wait_for(SHORT, || deleted_at(&mon, VIP).is_some()),
-        "{}",
-        again.log()
-    );
+    again.wait_until(|| deleted_at(&mon, VIP).is_some());
     again.wait_log("(VI_1) Entering MASTER STATE");
 }
 
@@ -409,15 +383,15 @@ fn killing_the_parent_alone_stops_the_child_in_order() {
     // releases the VIP as an orderly stop does, instead of running on unsupervised.
     Signal::KILL.send_to(d.pid).unwrap();
     assert!(lab.wait_exit(d.pid, SHORT).unwrap());
-    assert!(wait_for(SHORT, || !alive(child)), "{}", d.log());
+    d.wait_until(|| !alive(child));
     assert!(!lab.has_address(0, VIP), "{}", d.log());
-    assert!(!d.vrrp_pidfile().exists());
+    assert!(!d.vrrp_pidfile.exists());
     d.wait_log("Stopped");
     // The parent's pidfile is stale now; the next start ignores and replaces it.
-    assert!(d.pidfile().exists());
+    assert!(d.pidfile.exists());
     let again = spawn(&lab, 0, &[]);
     again.wait_log("(VI_1) Entering MASTER STATE");
-    assert_eq!(pid_in(&again.pidfile()), Some(again.pid));
+    assert_eq!(pid_in(&again.pidfile), Some(again.pid));
 }
 
 /// Kills what a background daemon left if the test fails half-way.

@@ -287,7 +287,7 @@ impl VirtualRoute {
     }
 }
 
-/// What a policy routing rule does (`ip rule` actions).
+/// What a policy routing rule does (`ip rule` actions; see [`VirtualRule`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum RuleAction {
     /// `table N` (also the default: the main table).
@@ -305,7 +305,9 @@ pub enum RuleAction {
     Prohibit,
 }
 
-/// A policy routing rule (`virtual_rules` / `static_rules` line, `ip rule add` syntax).
+/// A policy routing rule (`virtual_rules` / `static_rules` line, `ip rule add` syntax;
+/// keepalived-behaviour.md §8.1 "Addressing", since keepalived 1.2.20). Installed with
+/// protocol `keepalived` (18), as keepalived 2.2.7's are.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VirtualRule {
     /// IPv6 rule (given by the addresses, or `inet6`).

@@ -1,21 +1,31 @@
-//! # vrrp-engine: the VRRP state machine of keepalived-rs, sans I/O
+//! # vrrp-engine: the VRRP router of keepalived-rs: a sans-I/O engine and its Linux driver
 //!
-//! This crate is a fully deterministic implementation of the VRRP router logic (RFC 3768 for
-//! VRRPv2, RFC 5798 / RFC 9568 for VRRPv3) with keepalived's operational features: trackers with
-//! weights, sync groups, preemption control, GARP/NA scheduling, notifications, RFC 6527
-//! counters, rate-limited logging, split-brain recovery, reconciliation of addresses changed
-//! behind its back and reload as a diff. One [`Engine`] runs all the instances of a router;
-//! [`sim`] runs many engines on a simulated LAN.
+//! The engine ([`Engine`]) is a fully deterministic implementation of the VRRP router logic
+//! (RFC 3768 for VRRPv2, RFC 5798 / RFC 9568 for VRRPv3) with keepalived's operational
+//! features: trackers with weights, sync groups, preemption control, GARP/NA scheduling,
+//! notifications, RFC 6527 counters, rate-limited logging, split-brain recovery,
+//! reconciliation of addresses, routes and rules changed behind its back, virtual routes and
+//! rules, static entries, and reload as a diff. One [`Engine`] runs all the instances of a
+//! router; [`sim`] runs many engines on a simulated LAN.
+//!
+//! The [`linux`] module (feature `linux`, on by default) is the driver that runs an engine
+//! against the kernel on a `scheduler` event loop: raw VRRP sockets, rtnetlink for addresses,
+//! routes, rules and links (interfaces by name, VMACs for `use_vmac`), GARP and unsolicited NA,
+//! `vrrp_script` and `track_file` trackers, a journal of everything it installed so that
+//! nothing is left behind after a crash, and the signals a daemon handles (stop, reload,
+//! dumps). The feature `testlab` adds network-namespace helpers for integration tests.
 //!
 //! ## What this crate does not do
 //!
-//! It has no networking code and never reads a clock: time is an [`Instant`] the caller passes
-//! in. It does not open sockets, encode packets (actions are typed; `vrrp-proto` encodes them),
-//! touch addresses, routes or ARP tables, run scripts, read tracked files, or parse
-//! keepalived.conf (the daemon maps the parsed configuration onto [`EngineConfig`]). It tells its
-//! driver what to do and when to call back. Receive validation is shared with `vrrp-proto`: the
-//! driver decodes with `vrrp_proto::decode_ipv4`/`decode_ipv6`, and the engine validates the
-//! result against the instance it belongs to.
+//! The engine has no networking code and never reads a clock: time is an [`Instant`] the
+//! caller passes in; it does not open sockets, encode packets (actions are typed; `vrrp-proto`
+//! encodes them), touch the kernel, run scripts or read files: the driver does. Neither parses
+//! keepalived.conf (the daemon, `keepalived-bin`, maps the parsed configuration onto
+//! [`EngineConfig`]), runs notify scripts, writes notify FIFOs, sends mail or writes dumps
+//! (the daemon does, from the driver's `Hooks`), nor supervises processes. Receive validation
+//! is shared with `vrrp-proto`: the driver decodes with
+//! `vrrp_proto::decode_ipv4`/`decode_ipv6`, and the engine validates the result against the
+//! instance it belongs to.
 //!
 //! ## Data flow
 //!
@@ -27,12 +37,12 @@
 //!   deadline reached ──────────────────► handle_timeout(now) ─────────────┤  instances,
 //!   netlink link up/down ──────────────► handle_link(now, if, up) ────────┤  timer heap,
 //!   script / file / process result ────► handle_tracker(now, id, status) ─┤  trackers,
-//!   netlink: our VIP/route changed ────► handle_address / handle_route ───┤  sync groups,
+//!   netlink: VIP/route/rule changed ───► handle_address/_route/_rule ─────┤  sync groups,
 //!   admin: shutdown, priority ─────────► handle_command(now, Command) ────┤  counters
 //!   SIGHUP: new configuration ─────────► reload(now, EngineConfig) ───────┘
 //!                                                                          │
 //!   vrrp_proto::emit_* + send  ◄── SendAdvert(AdvertTx) ◄── poll_action() ◄┤
-//!   netlink add/del            ◄── Add/RemoveAddress, Add/RemoveRoute      │
+//!   netlink add/del            ◄── Add/Remove Address, Route and Rule      │
 //!   GARP / unsolicited NA      ◄── Announce                                │
 //!   notify scripts, FIFO, log  ◄── Notify, Log                             │
 //!   sleep until                ◄── poll_timeout() ◄────────────────────────┘

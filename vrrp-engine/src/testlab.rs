@@ -9,6 +9,11 @@
 //!   [`Lab::spawn_driver`]) or as a process under `ip netns exec` ([`Lab::command`],
 //!   [`Lab::spawn_process`]).
 //! * [`Capture`] records every frame a host's `eth0` sees (an `AF_PACKET` socket).
+//! * A third host can play the client: [`Lab::neighbour`] reads its neighbour table,
+//!   [`Lab::mac`] names the routers' MACs, [`Lab::isolate`] partitions routers at the switch
+//!   (bridge port isolation) while the client still reaches both.
+//! * [`Lab::kill_all_in`] crashes everything in a host (a whole daemon tree). The test process
+//!   becomes a child subreaper so that orphaned grandchildren are reaped, not left as zombies.
 //!
 //! Host `i` (from 0) has `10.99.0.(i+1)/24` and `fd99::(i+1)/64` (no DAD anywhere).
 //! Requires root and iproute2; [`privileged`] decides whether a test runs.
@@ -133,6 +138,10 @@ pub fn run(program: &str, args: &[&str]) -> Result<String, LabError> {
 impl Lab {
     /// Builds the switch and `hosts` hosts.
     pub fn new(hosts: usize) -> Result<Lab, LabError> {
+        // The grandchildren of the processes a lab starts (keepalived's VRRP child, a daemon's
+        // workers) are re-parented to us when their parent dies, so that a crash of a whole
+        // daemon tree leaves no zombie a restarted daemon would take for a live one.
+        crate::linux::sys::set_child_subreaper()?;
         // Pids are reused (pid_max is often 32768): skip names that a killed test process with
         // our pid left behind, so that `ip netns add` does not fail on them.
         let (prefix, dir) = loop {
@@ -275,6 +284,111 @@ impl Lab {
     /// Whether `addr` is on `eth0` of `host`.
     pub fn has_address(&self, host: usize, addr: IpAddr) -> bool {
         self.addresses(host).is_ok_and(|a| a.contains(&addr))
+    }
+
+    /// The MAC address of `eth0` in `host`.
+    pub fn mac(&self, host: usize) -> Result<[u8; 6], LabError> {
+        let out = self.ip(host, &["-o", "link", "show", "dev", "eth0"])?;
+        out.split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .and_then(parse_mac)
+            .ok_or_else(|| LabError::Io(io::Error::other(format!("no MAC in {out:?}"))))
+    }
+
+    /// The link-layer address `host`'s neighbour table (ARP or NDP) holds for `addr` on
+    /// `eth0`, if it has a usable entry (not FAILED or INCOMPLETE).
+    pub fn neighbour(&self, host: usize, addr: IpAddr) -> Result<Option<[u8; 6]>, LabError> {
+        let out = self.ip(
+            host,
+            &["neigh", "show", "to", &addr.to_string(), "dev", "eth0"],
+        )?;
+        Ok(out
+            .split_whitespace()
+            .skip_while(|w| *w != "lladdr")
+            .nth(1)
+            .and_then(parse_mac))
+    }
+
+    /// Cuts (`true`) or heals (`false`) the path between `host` and every other isolated host
+    /// at the switch (bridge port isolation): isolated ports reach only non-isolated ones, so
+    /// two routers isolated from each other are partitioned while a third host still reaches
+    /// both. Needs the `bridge` tool.
+    pub fn isolate(&self, host: usize, isolated: bool) -> Result<(), LabError> {
+        let port = format!("p{host}");
+        let on = if isolated { "on" } else { "off" };
+        run(
+            "bridge",
+            &[
+                "-n",
+                &self.switch,
+                "link",
+                "set",
+                "dev",
+                &port,
+                "isolated",
+                on,
+            ],
+        )
+        .map(drop)
+    }
+
+    /// The ids of every process in `host`'s namespace (`ip netns pids`).
+    pub fn pids_in(&self, host: usize) -> Result<Vec<u32>, LabError> {
+        let out = run("ip", &["netns", "pids", &self.hosts[host].ns])?;
+        let me = std::process::id();
+        Ok(out
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .filter(|p| *p != me)
+            .collect())
+    }
+
+    /// A crash of everything running in `host` (a whole daemon tree, whatever its process
+    /// model): every process is stopped first (so that no parent respawns a child and no child
+    /// sees its parent die), then killed with `SIGKILL`. Waits until none is left. Returns the
+    /// pids killed.
+    pub fn kill_all_in(&self, host: usize) -> Result<Vec<u32>, LabError> {
+        let pids = self.pids_in(host)?;
+        for sig in ["-STOP", "-KILL"] {
+            for pid in &pids {
+                // A process may have exited meanwhile.
+                let _ = run("kill", &[sig, &pid.to_string()]);
+            }
+        }
+        for pid in &pids {
+            let ours = self
+                .children
+                .lock()
+                .map_err(|_| io::Error::other("lab poisoned"))?
+                .iter()
+                .any(|c| c.id() == *pid);
+            if ours {
+                self.wait_exit(*pid, Duration::from_secs(10))?;
+            } else {
+                // A grandchild re-parented to us (we are a subreaper): reap it.
+                let mut failure = None;
+                wait_for(Duration::from_secs(10), || {
+                    crate::linux::sys::reap(*pid).unwrap_or_else(|e| {
+                        failure = Some(e);
+                        true
+                    })
+                });
+                if let Some(e) = failure {
+                    return Err(e.into());
+                }
+            }
+        }
+        let gone = wait_for(Duration::from_secs(10), || {
+            self.pids_in(host).is_ok_and(|p| p.is_empty())
+        });
+        if !gone {
+            return Err(LabError::Io(io::Error::other(format!(
+                "processes left in {} after SIGKILL",
+                self.hosts[host].ns
+            ))));
+        }
+        Ok(pids)
     }
 
     /// A command that runs `program` inside `host` (`ip netns exec`).
@@ -672,6 +786,21 @@ pub fn vrrp_in_frame(frame: &[u8]) -> Option<(IpAddr, u8, u8)> {
         }
         _ => None,
     }
+}
+
+/// `aa:bb:cc:dd:ee:ff` as bytes.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = text.split(':');
+    for byte in &mut mac {
+        *byte = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
+}
+
+/// The Ethernet source address of a frame.
+pub fn ethernet_source(frame: &[u8]) -> Option<[u8; 6]> {
+    frame.get(6..12)?.try_into().ok()
 }
 
 /// The address a gratuitous ARP frame announces, if it is one.

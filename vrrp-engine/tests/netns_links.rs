@@ -300,6 +300,42 @@ fn netns_use_vmac() {
     d.shutdown().unwrap();
 }
 
+/// A journal naming a VMAC whose name now belongs to another interface (not a virtual router
+/// MAC: someone reused the name after the crash): the next start leaves it alone.
+#[test]
+fn netns_a_reused_vmac_name_is_left_alone() {
+    if !privileged("netns_a_reused_vmac_name_is_left_alone").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let journal = lab.dir().join("vrrp.journal");
+    lab.ip(
+        0,
+        &[
+            "link", "add", "vrrp.51", "type", "veth", "peer", "name", "kx51",
+        ],
+    )
+    .unwrap();
+    std::fs::write(&journal, "link vrrp.51\n").unwrap();
+    let rec = Recorder::default();
+    let options = Options {
+        handle_signals: false,
+        journal: Some(journal.clone()),
+    };
+    let d = lab
+        .spawn_driver_with(0, |_, _| EngineConfig::default(), rec.clone(), options)
+        .unwrap();
+    let present = link_details(&lab, 0, "vrrp.51").is_some();
+    d.shutdown().unwrap();
+    assert!(present, "a veth named like our old VMAC was deleted");
+    assert!(
+        rec.lines().iter().any(|l| l.contains("left alone")),
+        "{:?}",
+        rec.lines()
+    );
+    assert_eq!(std::fs::read_to_string(&journal).unwrap_or_default(), "");
+}
+
 /// `vmac_xmit_base`: adverts leave from the base interface's MAC, the VIP and GARPs stay on
 /// the VMAC, and the instance hears its peer through the base (it stays BACKUP to a higher
 /// priority). A reload that drops `use_vmac` deletes the VMAC.

@@ -436,3 +436,60 @@ fn netns_static_entries_reload() {
     assert!(!lab.has_address(0, ip("10.96.0.2")) && !has_route());
     assert_eq!(std::fs::read_to_string(&journal).unwrap().trim(), "");
 }
+
+/// `Rtnl::remove_remaining`, the last step of an orderly stop: whatever is still recorded as
+/// ours (an address, a route, a rule) is removed, and only that: an address that was there
+/// before us stays.
+#[test]
+fn netns_remove_remaining_takes_only_ours() {
+    use vrrp_engine::linux::netlink::{Added, Rtnl};
+    if !privileged("netns_remove_remaining_takes_only_ours").unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    lab.ip(0, &["addr", "add", "10.99.0.78/32", "dev", "eth0"])
+        .unwrap();
+    let left = lab
+        .spawn_in(0, |h| {
+            let ifc = InterfaceId(vrrp_engine::linux::if_index(&h.ifname)?);
+            let mut rtnl = Rtnl::new().map_err(std::io::Error::other)?;
+            let mut ours = VirtualAddress::host(ip("10.99.0.77"));
+            ours.interface = Some(ifc);
+            let mut foreign = VirtualAddress::host(ip("10.99.0.78"));
+            foreign.interface = Some(ifc);
+            assert_eq!(rtnl.add_address(ifc, &ours).unwrap(), Added::New);
+            assert_eq!(
+                rtnl.add_address(ifc, &foreign).unwrap(),
+                Added::AlreadyPresent
+            );
+            let route = VirtualRoute {
+                interface: Some(ifc),
+                ..VirtualRoute::to(ip("198.51.100.0"), 24)
+            };
+            assert_eq!(rtnl.add_route(&route).unwrap(), Added::New);
+            let rule = VirtualRule {
+                from: Some((ip("10.98.0.0"), 16)),
+                table: Some(100),
+                ..VirtualRule::new(false)
+            };
+            assert_eq!(rtnl.add_rule(&rule).unwrap(), Added::New);
+            assert_eq!(rtnl.installed().len(), 3);
+            let failures = rtnl.remove_remaining();
+            assert!(failures.is_empty(), "{failures:?}");
+            Ok(rtnl.installed().len())
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(left, 0, "removed entries still recorded as ours");
+    let addrs = show(&lab, 0, &["-4", "addr", "show", "dev", "eth0"]);
+    assert!(!addrs.contains("10.99.0.77/32"), "{addrs}");
+    assert!(
+        addrs.contains("10.99.0.78/32"),
+        "a foreign address was removed: {addrs}"
+    );
+    let routes = show(&lab, 0, &["route", "show"]);
+    assert!(!routes.contains("198.51.100.0/24"), "{routes}");
+    let rules = show(&lab, 0, &["rule", "show"]);
+    assert!(!rules.contains("10.98.0.0/16"), "{rules}");
+}

@@ -1,8 +1,11 @@
-//! What the daemon tests of this branch share: our `keepalived -n` started in a lab host.
+//! The older name of the daemon launcher the notify, SMTP and tracker tests use: a thin layer
+//! over `common` (the one place our daemon is started), returning what those tests read.
 
 #![allow(clippy::unwrap_used, dead_code)]
 
-use std::fs::File;
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use vrrp_engine::testlab::Lab;
@@ -11,21 +14,13 @@ use vrrp_engine::testlab::Lab;
 /// after `name` in the lab's directory; returns its pid and the path of its log (stdout and
 /// stderr). The lab kills it on drop.
 pub(crate) fn spawn_ours(lab: &Lab, host: usize, name: &str, text: &str) -> (u32, PathBuf) {
-    let dir = lab.dir();
-    let conf = dir.join(format!("{name}.conf"));
-    std::fs::write(&conf, text).unwrap();
-    let log = dir.join(format!("{name}.log"));
-    let out = File::create(&log).unwrap();
-    let mut cmd = lab.command(host, env!("CARGO_BIN_EXE_keepalived"));
-    cmd.args(["-n", "-l", "-D", "-P", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.join(format!("{name}.pid")))
-        .arg("-r")
-        .arg(dir.join(format!("{name}.vrrp.pid")))
-        .stdout(out.try_clone().unwrap())
-        .stderr(out);
-    (lab.spawn_process(cmd).unwrap(), log)
+    let files = common::Files {
+        stem: name,
+        pid_stem: name,
+        tmpdir: None,
+    };
+    let d = common::launch(lab, host, &files, text, &["-P"]);
+    (d.pid, d.log)
 }
 
 /// The text of `path` (empty if it cannot be read).

@@ -425,12 +425,30 @@ fn remove_stale(j: &Journal, rtnl: &mut Rtnl) -> Result<Vec<String>, DriverError
         .iter()
         .map(ToString::to_string)
         .collect();
-    // Then the VMACs it created, now that nothing is on them.
+    // Then the VMACs it created, now that nothing is on them: only an interface of that name
+    // that still has a virtual router MAC (someone may have reused the name since the crash).
+    let links = if stale
+        .iter()
+        .any(|e| matches!(e, super::journal::Entry::Link(_)))
+    {
+        rtnl.links()?
+    } else {
+        Vec::new()
+    };
     for e in &stale {
-        if let super::journal::Entry::Link(name) = e
-            && let Err(e) = super::vmac::delete_link(rtnl, name)
-        {
-            failures.push(e.to_string());
+        let super::journal::Entry::Link(name) = e else {
+            continue;
+        };
+        match links.iter().find(|l| l.name == *name) {
+            None => {} // already gone
+            Some(l) if !l.mac.is_some_and(super::vmac::is_virtual_router_mac) => failures.push(
+                format!("{name} (journaled as a VMAC) is not one now: left alone"),
+            ),
+            Some(_) => {
+                if let Err(e) = super::vmac::delete_link(rtnl, name) {
+                    failures.push(e.to_string());
+                }
+            }
         }
     }
     j.write(&[]).map_err(io_err(format!(
@@ -493,6 +511,11 @@ impl Driver {
         // keepalived-behaviour.md §7.5: the static entries go last, whatever the VRRP state.
         let statics = std::mem::take(&mut self.statics);
         self.remove_statics(&statics, &StaticConfig::default());
+        // Whatever is still ours (a removal that failed above or earlier): one more try. What
+        // still fails stays in the journal for the next start.
+        for e in self.rtnl.remove_remaining() {
+            self.hooks.warning(&e.to_string());
+        }
         // VMACs last (keepalived ChangeLog 1.2.6: addresses, routes, then VMACs).
         for name in self.vmacs.names() {
             if let Err(e) = self.vmacs.delete(&mut self.rtnl, &name) {

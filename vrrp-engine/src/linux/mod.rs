@@ -2,10 +2,12 @@
 //! the kernel.
 //!
 //! * [`socket`]: raw VRRP sockets, one per interface and family, shared by instances.
-//! * [`netlink`]: virtual addresses and routes over rtnetlink, and the link/address/route
-//!   monitor.
+//! * [`netlink`]: addresses, routes and policy rules over rtnetlink (only what it added is
+//!   ever removed), and the link/address/route/rule monitor.
 //! * [`announce`]: gratuitous ARP and unsolicited NA over `AF_PACKET`, paced.
-//! * [`journal`]: what the driver installed, so that a restart cleans up after a crash.
+//! * [`journal`]: what the driver installed (addresses, routes, rules, VMACs), rewritten after
+//!   every change, so that a restart cleans up after a crash; what an orderly stop could not
+//!   remove stays in it.
 //! * [`vmac`]: VMAC (macvlan) interfaces for `use_vmac`.
 //! * [`track`]: `vrrp_script` and `track_file` trackers, run on the driver's loop.
 //! * [`driver`]: the [`Runner`] that glues them to the engine on the `scheduler` event loop,
@@ -38,6 +40,10 @@
 //! those VRIDs received on the base to the VMAC's instances.
 //!
 //! The driver needs `CAP_NET_RAW` and `CAP_NET_ADMIN`.
+//!
+//! It does not parse keepalived.conf, run notify scripts, write notify FIFOs, send mail or
+//! write dump files: it hands notifications, warnings, reload requests and dump views to its
+//! embedder through [`Hooks`] (the daemon in `keepalived-bin`).
 
 pub mod announce;
 pub mod driver;

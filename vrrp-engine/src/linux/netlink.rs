@@ -166,16 +166,19 @@ impl Rtnl {
         address: &VirtualAddress,
     ) -> Result<bool, NetlinkError> {
         let key = (interface, address.addr, kernel_prefix(address));
-        if !self.addresses.remove(&key) {
+        if !self.addresses.contains(&key) {
             return Ok(false);
         }
         let msg = address_message(interface, address);
         let what = format!("removing {}/{}", address.addr, address.prefix_len);
+        // Forgotten only once it is gone: after a failed removal it stays ours (and in the
+        // journal), so that the stop or the next start removes it.
         self.uninstall(
             RouteNetlinkMessage::DelAddress(msg),
             &what,
-            &[libc::EADDRNOTAVAIL],
+            &[libc::EADDRNOTAVAIL, libc::ENODEV],
         )?;
+        self.addresses.remove(&key);
         Ok(true)
     }
 
@@ -204,15 +207,16 @@ impl Rtnl {
 
     /// Removes `route` if we installed it; returns whether it was ours.
     pub fn remove_route(&mut self, route: &VirtualRoute) -> Result<bool, NetlinkError> {
-        if !self.routes.remove(route) {
+        if !self.routes.contains(route) {
             return Ok(false);
         }
         let what = format!("removing route {}/{}", route.dest, route.prefix_len);
         self.uninstall(
             RouteNetlinkMessage::DelRoute(route_message(route, true)),
             &what,
-            &[libc::ESRCH],
+            &[libc::ESRCH, libc::ENODEV],
         )?;
+        self.routes.remove(route);
         Ok(true)
     }
 
@@ -245,7 +249,7 @@ impl Rtnl {
 
     /// Removes `rule` if we installed it; returns whether it was ours.
     pub fn remove_rule(&mut self, rule: &VirtualRule) -> Result<bool, NetlinkError> {
-        if !self.rules.remove(rule) {
+        if !self.rules.contains(rule) {
             return Ok(false);
         }
         let what = format!("removing rule {rule}");
@@ -254,6 +258,7 @@ impl Rtnl {
             &what,
             &[libc::ENOENT],
         )?;
+        self.rules.remove(rule);
         Ok(true)
     }
 
@@ -330,40 +335,80 @@ impl Rtnl {
     /// Removes what a previous run recorded in its journal and did not remove (it crashed or
     /// was killed). Entries already gone are fine. Returns the failures.
     pub fn remove_stale(&mut self, entries: &[super::journal::Entry]) -> Vec<NetlinkError> {
+        entries
+            .iter()
+            .filter_map(|e| self.remove_entry(e, "stale").err())
+            .collect()
+    }
+
+    /// Removes everything still recorded as ours (the last step of an orderly stop: what a
+    /// failed removal or a path that forgot to remove left). What cannot be removed stays
+    /// recorded, for the journal and the next start. Returns the failures.
+    pub fn remove_remaining(&mut self) -> Vec<NetlinkError> {
         use super::journal::Entry;
         let mut failures = Vec::new();
-        for e in entries {
-            let (msg, what, gone) = match e {
-                Entry::Address {
-                    interface,
-                    addr,
-                    prefix_len,
-                } => (
-                    RouteNetlinkMessage::DelAddress(stale_address_message(
-                        *interface,
-                        *addr,
-                        *prefix_len,
-                    )),
-                    format!("removing stale {addr}/{prefix_len}"),
-                    [libc::EADDRNOTAVAIL, libc::ENODEV],
-                ),
-                Entry::Route(r) => (
-                    RouteNetlinkMessage::DelRoute(route_message(r, true)),
-                    format!("removing stale route {}/{}", r.dest, r.prefix_len),
-                    [libc::ESRCH, libc::ENODEV],
-                ),
-                Entry::Rule(r) => (
-                    RouteNetlinkMessage::DelRule(rule_message(r)),
-                    format!("removing stale rule {r}"),
-                    [libc::ENOENT, libc::ENODEV],
-                ),
-                Entry::Link(_) => continue, // the driver removes links (`super::vmac`)
-            };
-            if let Err(e) = self.uninstall(msg, &what, &gone) {
-                failures.push(e);
+        // Rules first, then routes, then addresses, as an orderly stop removes them.
+        let mut left = self.installed();
+        left.sort_by_key(|e| match e {
+            Entry::Rule(_) => 0,
+            Entry::Route(_) => 1,
+            _ => 2,
+        });
+        for e in left {
+            match self.remove_entry(&e, "remaining") {
+                Ok(()) => match e {
+                    Entry::Address {
+                        interface,
+                        addr,
+                        prefix_len,
+                    } => {
+                        self.addresses.remove(&(interface, addr, prefix_len));
+                    }
+                    Entry::Route(r) => {
+                        self.routes.remove(&r);
+                    }
+                    Entry::Rule(r) => {
+                        self.rules.remove(&r);
+                    }
+                    Entry::Link(_) => {}
+                },
+                Err(err) => failures.push(err),
             }
         }
         failures
+    }
+
+    /// Deletes the kernel object journal entry `e` stands for (already gone is fine; links are
+    /// left to [`super::vmac`]).
+    fn remove_entry(&mut self, e: &super::journal::Entry, which: &str) -> Result<(), NetlinkError> {
+        use super::journal::Entry;
+        let (msg, what, gone) = match e {
+            Entry::Address {
+                interface,
+                addr,
+                prefix_len,
+            } => (
+                RouteNetlinkMessage::DelAddress(stale_address_message(
+                    *interface,
+                    *addr,
+                    *prefix_len,
+                )),
+                format!("removing {which} {addr}/{prefix_len}"),
+                [libc::EADDRNOTAVAIL, libc::ENODEV],
+            ),
+            Entry::Route(r) => (
+                RouteNetlinkMessage::DelRoute(route_message(r, true)),
+                format!("removing {which} route {}/{}", r.dest, r.prefix_len),
+                [libc::ESRCH, libc::ENODEV],
+            ),
+            Entry::Rule(r) => (
+                RouteNetlinkMessage::DelRule(rule_message(r)),
+                format!("removing {which} rule {r}"),
+                [libc::ENOENT, libc::ENODEV],
+            ),
+            Entry::Link(_) => return Ok(()), // the driver removes links (`super::vmac`)
+        };
+        self.uninstall(msg, &what, &gone)
     }
 
     /// Lists the interfaces.

@@ -196,3 +196,40 @@ pub(crate) fn inotify_events(buf: &[u8]) -> Vec<(i32, Vec<u8>)> {
     }
     out
 }
+
+/// Makes this process the reaper of its orphaned descendants (`PR_SET_CHILD_SUBREAPER`), so
+/// that a test lab can reap a killed daemon's grandchildren instead of leaving zombies that
+/// look alive to a pidfile check.
+#[cfg(feature = "testlab")]
+pub(crate) fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument and touches no memory of ours.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Reaps child `pid` if it has exited (`waitpid` with `WNOHANG`): `Ok(true)` once it is gone
+/// (reaped now, or not our child at all), `Ok(false)` while it still runs.
+#[cfg(feature = "testlab")]
+pub(crate) fn reap(pid: u32) -> io::Result<bool> {
+    let pid =
+        libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer for the duration of the call.
+    let rc = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) };
+    match rc {
+        0 => Ok(false),
+        r if r > 0 => Ok(true),
+        _ => {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ECHILD) {
+                Ok(true)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}

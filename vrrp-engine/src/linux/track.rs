@@ -366,7 +366,7 @@ fn read_files<H: TrackHost>(host: &mut H, ctx: &mut Ctx<H>, which: &[usize]) {
         let Some(f) = host.trackers().files.get_mut(i) else {
             continue;
         };
-        let value = match std::fs::read_to_string(&f.path) {
+        let value = match read_track_file(&f.path) {
             Ok(text) => parse_track_value(&text),
             Err(e) => {
                 warnings.push(format!(
@@ -389,6 +389,29 @@ fn read_files<H: TrackHost>(host: &mut H, ctx: &mut Ctx<H>, which: &[usize]) {
         host.tracker_result(ctx, id, TrackerStatus::Value(value));
     }
 }
+
+/// The start of a `track_file` (its first [`TRACK_FILE_READ`] bytes: the value is one
+/// number), read without ever blocking the driver's loop: opened non-blocking, so a FIFO
+/// without a writer reads as empty instead of waiting for one, and a huge file costs no more
+/// than its start.
+fn read_track_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let mut bytes = Vec::new();
+    match file.take(TRACK_FILE_READ).read_to_end(&mut bytes) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// How much of a `track_file` is read.
+const TRACK_FILE_READ: u64 = 4096;
 
 /// The command for one run of `spec`.
 fn child_spec(spec: &ScriptTracker) -> Option<ChildSpec> {
@@ -489,6 +512,30 @@ fn script_done<H: TrackHost>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_track_file_read_never_blocks() {
+        let dir = std::env::temp_dir().join(format!("kars-track-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = dir.join("plain");
+        std::fs::write(&plain, format!("-12 {}\n", "x".repeat(10_000))).unwrap();
+        assert_eq!(parse_track_value(&read_track_file(&plain).unwrap()), -12);
+        // A FIFO nobody writes to: a blocking open would wait for a writer forever.
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_track_file(&path).map(|t| parse_track_value(&t)));
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(5));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(got.expect("reading the FIFO blocked").unwrap(), 0);
+    }
 
     #[test]
     fn first_result_decides_then_rise_and_fall_count() {

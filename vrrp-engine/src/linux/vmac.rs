@@ -148,13 +148,17 @@ impl Vmacs {
     }
 
     /// Deletes VMAC `name` if we created it (already gone is fine); restores its base's
-    /// sysctls when it was the last one there.
+    /// sysctls when it was the last one there. One that cannot be deleted stays ours (and in
+    /// the journal, for the next start).
     pub fn delete(&mut self, rtnl: &mut Rtnl, name: &str) -> Result<(), NetlinkError> {
-        let Some(base) = self.ours.remove(name) else {
+        if !self.ours.contains_key(name) {
             return Ok(());
-        };
-        self.release_base(&base);
-        delete_link(rtnl, name)
+        }
+        delete_link(rtnl, name)?;
+        if let Some(base) = self.ours.remove(name) {
+            self.release_base(&base);
+        }
+        Ok(())
     }
 
     /// The kernel deleted VMAC `name` (its base went away): forget it.
@@ -205,6 +209,12 @@ pub fn delete_link(rtnl: &mut Rtnl, name: &str) -> Result<(), NetlinkError> {
     }
 }
 
+/// Whether `mac` is a virtual router MAC (`00:00:5e:00:01:VRID` or `00:00:5e:00:02:VRID`, RFC
+/// 5798 §7.3), as every VMAC we create has.
+pub fn is_virtual_router_mac(mac: [u8; 6]) -> bool {
+    matches!(mac, [0, 0, 0x5e, 0, 1 | 2, _])
+}
+
 fn sysctl_path(family: &str, ifname: &str, key: &str) -> Option<String> {
     (!ifname.is_empty() && !ifname.contains('/') && ifname != "." && ifname != "..")
         .then(|| format!("/proc/sys/net/{family}/conf/{ifname}/{key}"))
@@ -227,6 +237,14 @@ fn set_sysctl(family: &str, ifname: &str, key: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn virtual_router_macs() {
+        assert!(is_virtual_router_mac([0, 0, 0x5e, 0, 1, 51]));
+        assert!(is_virtual_router_mac([0, 0, 0x5e, 0, 2, 1]));
+        assert!(!is_virtual_router_mac([0, 0, 0x5e, 0, 3, 1]));
+        assert!(!is_virtual_router_mac([2, 0, 0x5e, 0, 1, 51]));
+    }
 
     #[test]
     fn sysctl_paths_refuse_odd_names() {
