@@ -10,12 +10,28 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keepalived"))
 }
 
-/// A fresh directory for one test.
-fn dir(name: &str) -> PathBuf {
+/// A fresh directory for one test, removed when the test ends (passed or failed).
+fn dir(name: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("kars-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Scratch(d)
+}
+
+/// A directory removed on drop.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A real, non-loopback interface of this host, for configurations both daemons accept: the

@@ -84,10 +84,26 @@ fn setup(test: &str, ours_tracks: bool) -> Option<Setup> {
     } else {
         (conf(100, None), conf(200, Some(&flag)))
     };
-    let (_, ours) = spawn_ours(&lab, 0, "ours", &ours_conf);
-    lab.spawn_keepalived(1, &their_conf).unwrap();
-    let theirs = lab.keepalived_log(1);
+    // The master starts first and the other side once it holds the VIP: started together,
+    // the lower priority can be MASTER for a moment on a loaded machine, and the real master
+    // answers its adverts with a GARP burst that a test would count as a late one.
     let master = usize::from(!ours_tracks);
+    let start_ours = || spawn_ours(&lab, 0, "ours", &ours_conf).1;
+    let start_theirs = || {
+        lab.spawn_keepalived(1, &their_conf).unwrap();
+        lab.keepalived_log(1)
+    };
+    let (ours, theirs) = if ours_tracks {
+        let ours = start_ours();
+        let up = wait_for(Duration::from_secs(10), || lab.has_address(0, VIP));
+        assert!(up, "we never became master\n{}", text(&ours));
+        (ours, start_theirs())
+    } else {
+        let theirs = start_theirs();
+        let up = wait_for(Duration::from_secs(10), || lab.has_address(1, VIP));
+        assert!(up, "keepalived never became master\n{}", text(&theirs));
+        (start_ours(), theirs)
+    };
     let ok = wait_for(Duration::from_secs(10), || {
         lab.has_address(master, VIP) && !lab.has_address(1 - master, VIP)
     });
@@ -146,7 +162,8 @@ fn interop_our_script_fails_keepalived_takes_over() {
     assert_eq!(
         garps_from(&s.cap, mac(lab, 0), t0),
         0,
-        "a GARP from the FAULT side"
+        "a GARP from the FAULT side\n{}",
+        s.show()
     );
     // Recovery: we preempt keepalived again.
     let t1 = Instant::now();
@@ -197,7 +214,8 @@ fn interop_keepalived_script_fails_we_take_over() {
     assert_eq!(
         garps_from(&s.cap, mac(lab, 1), t0),
         0,
-        "a GARP from the FAULT side"
+        "a GARP from the FAULT side\n{}",
+        s.show()
     );
     // keepalived's script recovers: it preempts us and we release the VIP.
     std::fs::remove_file(&s.flag).unwrap();

@@ -138,13 +138,25 @@ pub fn run(program: &str, args: &[&str]) -> Result<String, LabError> {
 impl Lab {
     /// Builds the switch and `hosts` hosts.
     pub fn new(hosts: usize) -> Result<Lab, LabError> {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         // The grandchildren of the processes a lab starts (keepalived's VRRP child, a daemon's
         // workers) are re-parented to us when their parent dies, so that a crash of a whole
         // daemon tree leaves no zombie a restarted daemon would take for a live one.
         crate::linux::sys::set_child_subreaper()?;
-        let prefix = format!("kt{}n{n}", std::process::id());
-        let dir = std::env::temp_dir().join(&prefix);
+        // Pids are reused (pid_max is often 32768): skip names that a killed test process with
+        // our pid left behind, so that `ip netns add` does not fail on them.
+        let (prefix, dir) = loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let prefix = format!("kt{}n{n}", std::process::id());
+            let dir = std::env::temp_dir().join(&prefix);
+            let netns = Path::new("/var/run/netns");
+            let taken = dir.exists()
+                || netns.join(format!("{prefix}sw")).exists()
+                || (0..hosts).any(|i| netns.join(format!("{prefix}h{i}")).exists());
+            if !taken {
+                break (prefix, dir);
+            }
+        };
+        remove_journals(&dir);
         std::fs::create_dir_all(&dir)?;
         let mut lab = Lab {
             switch: format!("{prefix}sw"),
@@ -558,6 +570,28 @@ impl Drop for Lab {
         }
         let _ = run("ip", &["netns", "del", &self.switch]);
         let _ = std::fs::remove_dir_all(&self.dir);
+        remove_journals(&self.dir);
+    }
+}
+
+/// Removes the journals that our daemon (keepalived-bin) keeps in `/run/keepalived-rs/` for
+/// pidfiles under the lab directory `dir`: it names them after the pidfile's path with `/`
+/// turned into `_` (`tmp_kt1n0_h0.vrrp.pid.journal` for `/tmp/kt1n0/h0.vrrp.pid`).
+fn remove_journals(dir: &Path) {
+    let flat = dir
+        .to_string_lossy()
+        .trim_start_matches('/')
+        .replace('/', "_");
+    let prefix = format!("{flat}_");
+    let Ok(entries) = std::fs::read_dir("/run/keepalived-rs") else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".journal") {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }
 

@@ -80,7 +80,6 @@ fn ours_master_then_handover(
 ) {
     let cap = Capture::start(lab, capture_host).unwrap();
     let (ours, theirs) = (lab.host(0).ipv4, lab.host(1).ipv4);
-    lab.spawn_keepalived(1, ka_conf).unwrap();
     let states = States::default();
     let d = lab
         .spawn_driver(
@@ -97,6 +96,15 @@ fn ours_master_then_handover(
     assert!(
         wait_for(Duration::from_secs(6), || lab.has_address(0, VIP)),
         "we never became master"
+    );
+    // keepalived starts once we are master: started together, which Master_Down_Interval ends
+    // first is a race of start-up times that a loaded machine can lose.
+    lab.spawn_keepalived(1, ka_conf).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || keepalived_log(lab, 1)
+            .contains("Entering BACKUP STATE")),
+        "keepalived did not start:\n{}",
+        keepalived_log(lab, 1)
     );
     // keepalived hears us: 5 more adverts (> its own 3.6 s down interval) and it stays quiet.
     let seen = adverts_from(&cap, ours, 200);
@@ -168,6 +176,12 @@ fn netns_keepalived_theirs_master() {
     let cap = Capture::start(&lab, 2).unwrap();
     let theirs = lab.host(0).ipv4;
     let pid = lab.spawn_keepalived(0, &keepalived_conf(200)).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(6), || lab.has_address(0, VIP)),
+        "keepalived never became master:\n{}",
+        keepalived_log(&lab, 0)
+    );
+    // Started after keepalived is master: a simultaneous start is a race of start-up times.
     let states = States::default();
     let d = lab
         .spawn_driver(
@@ -176,11 +190,6 @@ fn netns_keepalived_theirs_master() {
             states.clone(),
         )
         .unwrap();
-    assert!(
-        wait_for(Duration::from_secs(6), || lab.has_address(0, VIP)),
-        "keepalived never became master:\n{}",
-        keepalived_log(&lab, 0)
-    );
     // We hear keepalived: 5 more adverts (> our 3.6 s down interval) and we stay backup.
     let seen = adverts_from(&cap, theirs, 200);
     assert!(wait_for(Duration::from_secs(8), || adverts_from(
@@ -195,10 +204,18 @@ fn netns_keepalived_theirs_master() {
         "we did not take over; states {:?}",
         states.get()
     );
-    assert!(adverts_from(&cap, theirs, 0) >= 1);
+    assert!(wait_for(Duration::from_secs(1), || adverts_from(
+        &cap, theirs, 0
+    ) >= 1));
     assert!(lab.wait_exit(pid, Duration::from_secs(5)).unwrap());
     assert!(!lab.has_address(0, VIP));
-    assert_eq!(states.get(), vec![State::Backup, State::Master]);
+    // We notify MASTER after installing the VIP.
+    let notified = || states.get() == [State::Backup, State::Master];
+    assert!(
+        wait_for(Duration::from_secs(2), notified),
+        "{:?}",
+        states.get()
+    );
     d.shutdown().unwrap();
 }
 
@@ -313,11 +330,6 @@ fn netns_keepalived_v3_ipv6() {
     let vip6: IpAddr = "fd99::100".parse().unwrap();
     let ll = |i: usize| IpAddr::V6(lab.link_local(i).unwrap());
     let (ours, theirs) = (ll(0), ll(1));
-    lab.spawn_keepalived(
-        1,
-        &keepalived_conf_with(100, "version 3\n  advert_int 0.1", vip6),
-    )
-    .unwrap();
     let states = States::default();
     let d = lab
         .spawn_driver(
@@ -336,6 +348,19 @@ fn netns_keepalived_v3_ipv6() {
         )
         .unwrap();
     assert!(wait_for(Duration::from_secs(3), || lab.has_address(0, vip6)));
+    // keepalived starts once we are master: at 100 ms adverts its Master_Down_Interval ends
+    // only 39 ms after ours, less than its start-up time can vary on a loaded machine.
+    lab.spawn_keepalived(
+        1,
+        &keepalived_conf_with(100, "version 3\n  advert_int 0.1", vip6),
+    )
+    .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(5), || keepalived_log(&lab, 1)
+            .contains("Entering BACKUP STATE")),
+        "keepalived did not start:\n{}",
+        keepalived_log(&lab, 1)
+    );
     let seen = adverts_from_ip(&cap, ours, 200);
     assert!(wait_for(Duration::from_secs(3), || adverts_from_ip(
         &cap, ours, 200

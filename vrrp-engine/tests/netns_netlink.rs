@@ -123,6 +123,13 @@ fn attribute_config(ifc: InterfaceId, src: IpAddr) -> EngineConfig {
     }
 }
 
+/// Waits until `rec`'s last notified state is MASTER.
+fn wait_master(rec: &Recorder) -> bool {
+    wait_for(Duration::from_secs(2), || {
+        rec.state() == Some(State::Master)
+    })
+}
+
 /// A master with every kind of attribute: assert them in the kernel, restore a typed route
 /// deleted behind its back, then remove everything on stop.
 #[test]
@@ -139,7 +146,8 @@ fn netns_vip_route_rule_attributes() {
     let rules4 = || show(&lab, 0, &["rule", "show"]);
     let ok = wait_for(Duration::from_secs(5), || rules4().contains("1001:"));
     assert!(ok, "rules never appeared: {:#?}", rec.lines());
-    assert_eq!(rec.state(), Some(State::Master));
+    // The MASTER notification follows the installation of the rules.
+    assert!(wait_master(&rec), "{:?}", rec.states());
     let addrs = show(&lab, 0, &["-d", "addr", "show", "dev", "eth0"]);
     let vip = line_with(&addrs, "10.98.0.100/24");
     assert!(

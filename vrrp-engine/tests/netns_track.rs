@@ -82,6 +82,11 @@ struct Pair {
     _d2: DriverThread,
 }
 
+/// Waits until `r`'s last notified state is `state`.
+fn wait_state(r: &Recorder, state: State) -> bool {
+    wait_for(Duration::from_secs(2), || r.state() == Some(state))
+}
+
 /// r1 (priority 200, tracking `tracker`) on host 0 and r2 (100) on host 1; returns once r1
 /// holds the VIP and r2 is BACKUP.
 fn start(lab: &Lab, tracker: TrackerKind, weight: i32) -> Pair {
@@ -142,7 +147,8 @@ fn netns_script_failure_faults_and_recovers() {
         p.r2.dump("r2");
     }
     assert!(ok, "r1 did not go to FAULT with r2 taking over");
-    assert_eq!(p.r2.state(), Some(State::Master));
+    // The notification follows the address change.
+    assert!(wait_state(&p.r2, State::Master), "{:?}", p.r2.states());
     assert!(
         p.r1.lines()
             .iter()
@@ -181,7 +187,8 @@ fn netns_script_weight_lowers_priority() {
             && !lab.has_address(0, VIP)),
         "r2 did not preempt the lowered r1"
     );
-    assert_eq!(p.r1.state(), Some(State::Backup));
+    // The notification follows the address change.
+    assert!(wait_state(&p.r1, State::Backup), "{:?}", p.r1.states());
     let before = adverts_at(&cap, a1, 200);
     std::fs::remove_file(&flag).unwrap();
     assert!(
@@ -279,7 +286,8 @@ fn netns_track_file_value_moves_priority() {
         p.r1.dump("r1");
     }
     assert!(ok, "r2 did not preempt r1 at priority 50");
-    assert_eq!(p.r1.state(), Some(State::Backup));
+    // The notification follows the address change.
+    assert!(wait_state(&p.r1, State::Backup), "{:?}", p.r1.states());
     let before = adverts_at(&cap, a1, 200);
     std::fs::write(&file, "0").unwrap();
     assert!(
@@ -290,7 +298,8 @@ fn netns_track_file_value_moves_priority() {
     assert!(wait_for(Duration::from_secs(2), || adverts_at(
         &cap, a1, 200
     ) > before));
-    assert_eq!(p.r2.state(), Some(State::Backup));
+    // The notification follows the address change.
+    assert!(wait_state(&p.r2, State::Backup), "{:?}", p.r2.states());
 }
 
 /// Lines in `path` (0 if it does not exist yet).

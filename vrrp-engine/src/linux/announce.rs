@@ -133,7 +133,10 @@ impl Announcer {
                         first_err.get_or_insert(e);
                     }
                 }
-                lane.not_before = (!p.interval.is_zero()).then(|| now + p.interval);
+                // From when the frame really went: `now` is when the loop's turn began, and
+                // the netlink work of a transition before the first frame can take a while.
+                let sent = Instant::now().max(now);
+                lane.not_before = (!p.interval.is_zero()).then(|| sent + p.interval);
             }
         }
         first_err.map_or(Ok(()), Err)
