@@ -204,10 +204,12 @@ fn a_silent_smtp_server_does_not_delay_vrrp() {
     let port = 2526;
     // A listener in the namespace that never accepts: the kernel completes the handshake.
     let (tx, rx) = std::sync::mpsc::channel();
+    // The listener lives until the test says it is done (or 20 s at most if the test dies).
+    let (release, released) = std::sync::mpsc::channel::<()>();
     let hold = lab.spawn_in(0, move |_| {
         let l = std::net::TcpListener::bind(("127.0.0.1", port))?;
         tx.send(()).unwrap();
-        std::thread::sleep(Duration::from_secs(20));
+        let _ = released.recv_timeout(Duration::from_secs(20));
         drop(l);
         Ok(())
     });
@@ -243,7 +245,8 @@ fn a_silent_smtp_server_does_not_delay_vrrp() {
         "{}",
         text()
     );
-    drop(hold);
+    release.send(()).unwrap();
+    hold.join().unwrap().unwrap();
 }
 
 /// `keepalived -t` accepts a host name that does not resolve (a warning: keepalived would
