@@ -38,7 +38,7 @@
 //! Other settings: `SCALE_K` (8), `SCALE_OURS` (our binary; default the one cargo built),
 //! `SCALE_KEEPALIVED` (`keepalived` in PATH or /usr/sbin), `SCALE_QUIET_PCT` (10) and
 //! `SCALE_QUIET_WAIT_S` (0): wait up to that long for the machine to be at most that busy
-//! before each run, and warn otherwise. Logs and configurations stay in `SCALE_OUT`
+//! before each run, and warn otherwise. Logs, configurations and the adverts of both captures (`steady.tsv`, `failover.tsv`: µs since the first, source, VRID, priority) stay in `SCALE_OUT`
 //! (`/tmp/vrrp-scale`).
 
 #![allow(
@@ -394,6 +394,20 @@ fn adverts(capture: &Capture) -> Vec<(Instant, IpAddr, u8, u8)> {
         .collect()
 }
 
+/// Writes a capture's adverts to `path` for offline analysis, one per line: microseconds since
+/// the first, source, VRID, priority.
+fn save_adverts(path: &Path, frames: &[(Instant, IpAddr, u8, u8)]) {
+    let Some(&(t0, ..)) = frames.first() else {
+        return;
+    };
+    let mut out = String::new();
+    for &(t, src, vrid, prio) in frames {
+        let us = (t - t0).as_secs_f64() * 1e6;
+        let _ = writeln!(out, "{us:.1}\t{src}\t{vrid}\t{prio}");
+    }
+    let _ = std::fs::write(path, out);
+}
+
 // ---------------------------------------------------------------- one run
 
 /// Everything measured in one run of one daemon in one mode (NaN or 0 when not measured).
@@ -593,6 +607,7 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
     let frames = adverts(&cap);
     let cdur = c0.elapsed().as_secs_f64();
     drop(cap);
+    save_adverts(&dir.join("steady.tsv"), &frames);
     let mut by_vrid: BTreeMap<u8, Vec<Instant>> = BTreeMap::new();
     for &(t, src, vrid, _) in &frames {
         if src == src_a {
@@ -668,6 +683,7 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
     std::thread::sleep(Duration::from_secs_f64(adv * 2.0 + 0.05));
     let frames = adverts(&cap);
     drop(cap);
+    save_adverts(&dir.join("failover.tsv"), &frames);
     let mut last_a: HashMap<u8, Instant> = HashMap::new();
     let mut first_b: HashMap<u8, Instant> = HashMap::new();
     for &(t, src, vrid, prio) in &frames {
