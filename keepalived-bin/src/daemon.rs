@@ -104,12 +104,16 @@ impl Logger {
     }
 
     fn line(&self, priority: libc::c_int, message: &str) {
-        if self.console {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}: {message}", timestamp());
-        }
-        if let Some(f) = &self.file {
-            let _ = writeln!(&**f, "{}: {message}", timestamp());
+        if self.console || self.file.is_some() {
+            // One write per line and target (`writeln!` on an unbuffered writer makes one per
+            // piece: four system calls a line).
+            let line = format!("{}: {message}\n", timestamp());
+            if self.console {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
+            if let Some(f) = &self.file {
+                let _ = (&**f).write_all(line.as_bytes());
+            }
         }
         if self.syslog {
             crate::syslog::send(priority, message);

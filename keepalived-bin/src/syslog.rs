@@ -14,6 +14,7 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The identity of the parent's syslog lines (`Keepalived[PID]`, like keepalived's parent).
 pub(crate) const PARENT: &CStr = c"Keepalived";
@@ -22,6 +23,11 @@ pub(crate) const VRRP: &CStr = c"Keepalived_vrrp";
 
 /// The local syslog socket.
 const DEV_LOG: &str = "/dev/log";
+
+/// How long after a failed connection attempt lines are dropped without another attempt: with
+/// no syslog daemon at all (containers, test namespaces) each line would otherwise cost a
+/// socket, a failed connect and a close (a 1,000-instance takeover logs 2,000 lines at once).
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
 /// A connection to a syslog socket.
 #[derive(Debug)]
@@ -32,6 +38,10 @@ struct Syslog {
     socket: Option<UnixDatagram>,
     /// Lines dropped since the last one that got through.
     dropped: u64,
+    /// When the last connection attempt failed.
+    failed_at: Option<Instant>,
+    /// [`RECONNECT_EVERY`] (tests shorten it).
+    reconnect_every: Duration,
 }
 
 impl Syslog {
@@ -42,17 +52,37 @@ impl Syslog {
             facility,
             socket: None,
             dropped: 0,
+            failed_at: None,
+            reconnect_every: RECONNECT_EVERY,
         };
         let _ = s.connect();
         s
     }
 
+    /// Connects, unless the last attempt failed less than `reconnect_every` ago.
     fn connect(&mut self) -> io::Result<()> {
-        let socket = UnixDatagram::unbound()?;
-        socket.set_nonblocking(true)?;
-        socket.connect(&self.path)?;
-        self.socket = Some(socket);
-        Ok(())
+        let now = Instant::now();
+        if let Some(t) = self.failed_at
+            && now.saturating_duration_since(t) < self.reconnect_every
+        {
+            return Err(io::ErrorKind::NotConnected.into());
+        }
+        let connected = UnixDatagram::unbound().and_then(|socket| {
+            socket.set_nonblocking(true)?;
+            socket.connect(&self.path)?;
+            Ok(socket)
+        });
+        match connected {
+            Ok(socket) => {
+                self.socket = Some(socket);
+                self.failed_at = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.failed_at = Some(now);
+                Err(e)
+            }
+        }
     }
 
     fn line(&self, priority: libc::c_int, message: &str) -> String {
@@ -189,5 +219,36 @@ mod tests {
         );
         assert!(after.ends_with("]: after"), "{after}");
         assert_eq!(s.dropped, 0);
+    }
+
+    #[test]
+    fn a_missing_syslog_is_retried_now_and_then_not_on_every_line() {
+        let dir = std::env::temp_dir().join(format!("kars-syslog-late-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        // No daemon at start: the attempt fails and the line is dropped.
+        let mut s = Syslog::new(&path, VRRP, libc::LOG_DAEMON);
+        s.send(libc::LOG_INFO, "lost 1");
+        // The daemon comes up; right after a failed attempt there is no new one.
+        let rx = UnixDatagram::bind(&path).unwrap();
+        rx.set_nonblocking(true).unwrap();
+        s.send(libc::LOG_INFO, "lost 2");
+        let mut buf = [0u8; 256];
+        let early = rx.recv(&mut buf).is_ok();
+        // Once the retry interval has passed, the next line connects and reports the loss.
+        s.reconnect_every = Duration::ZERO;
+        s.send(libc::LOG_INFO, "after");
+        let n = rx.recv(&mut buf).unwrap();
+        let note = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let n = rx.recv(&mut buf).unwrap();
+        let after = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            !early,
+            "a line right after a failed attempt connected again"
+        );
+        assert!(note.contains("2 log line(s) dropped"), "{note}");
+        assert!(after.ends_with("]: after"), "{after}");
     }
 }
