@@ -374,6 +374,10 @@ impl Runner {
     /// Starts the engine and runs until shutdown or abort.
     pub fn run(mut self) -> Result<Exit, DriverError> {
         let ctx = self.lp.ctx();
+        // No slack: the engine's deadlines are exact (a master's instances due together share
+        // one deadline, so nothing is left to coalesce), and the loop's default 50 µs would
+        // make every advert and every takeover that much later.
+        ctx.set_timer_slack(core::time::Duration::ZERO);
         let d = &mut self.driver;
         d.engine_timer = Some(ctx.add_timer_slot("engine", |d: &mut Driver, ctx, _| {
             let now = d.now_at(ctx.now());
