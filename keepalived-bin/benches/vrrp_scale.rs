@@ -26,7 +26,8 @@
 //! 4. A `SCALE_PCAP_S` (5) capture on A's `vs0` (`AF_PACKET`, kernel timestamps): A's advert
 //!    rate on that interface, interval jitter `|interval - advert_int|` (VRID 1: median, p99, max;
 //!    all VRIDs of `vs0`: p99, max) and drift (median interval less `advert_int`, intervals
-//!    outside 0.5-1.5 x `advert_int` left out, gaps counted).
+//!    outside 0.5-1.5 x `advert_int` left out, gaps counted); the shape of A's bursts (adverts
+//!    less than `advert_int / 10` apart): span, largest gap inside, changes of VRID order.
 //! 5. Crash failover: `kill -STOP`, then `kill -9`, of every process of A's tree while
 //!    capturing on `vs0` (so no process of it runs in between: no priority-0 advert); per VRID
 //!    the time from A's last advert to B's first, against `3 x advert_int + skew` of B.
@@ -408,6 +409,56 @@ fn save_adverts(path: &Path, frames: &[(Instant, IpAddr, u8, u8)]) {
     let _ = std::fs::write(path, out);
 }
 
+/// How the adverts of one sender's bursts lie on the wire: a burst is a run of adverts less
+/// than a tenth of `advert_int` apart. The spread of a burst and the changes in its order are
+/// what the all-VRID jitter is made of.
+#[derive(Clone, Copy, Debug, Default)]
+struct BurstShape {
+    /// First to last advert of a burst, median and max (ms).
+    span_med_ms: f64,
+    span_max_ms: f64,
+    /// The largest gap between two adverts of a burst, median over bursts (ms): one wake-up
+    /// sends a burst back to back (a few µs per advert), a burst split over several wake-ups
+    /// or interrupted shows its gaps here.
+    gap_med_ms: f64,
+    /// Bursts whose VRID order differs from the burst before.
+    reordered: usize,
+}
+
+/// [`BurstShape`] of adverts `ts` (time, VRID), in time order.
+fn bursts(ts: &[(Instant, u8)], advert_int: f64) -> BurstShape {
+    let mut groups: Vec<&[(Instant, u8)]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=ts.len() {
+        if i == ts.len() || (ts[i].0 - ts[i - 1].0).as_secs_f64() > advert_int / 10.0 {
+            groups.push(&ts[start..i]);
+            start = i;
+        }
+    }
+    // The capture's first and last bursts may be cut.
+    let whole = if groups.len() > 2 {
+        &groups[1..groups.len() - 1]
+    } else {
+        &groups[..]
+    };
+    let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+    let spans: Vec<f64> = whole.iter().map(|g| ms(g[0].0, g[g.len() - 1].0)).collect();
+    let gaps: Vec<f64> = whole
+        .iter()
+        .map(|g| g.windows(2).map(|w| ms(w[0].0, w[1].0)).fold(0.0, f64::max))
+        .collect();
+    let reordered = whole
+        .windows(2)
+        .filter(|w| !w[0].iter().map(|x| x.1).eq(w[1].iter().map(|x| x.1)))
+        .count();
+    BurstShape {
+        span_med_ms: percentile(&spans, 0.5),
+        span_max_ms: spans.iter().copied().fold(f64::NAN, f64::max),
+        gap_med_ms: percentile(&gaps, 0.5),
+        reordered,
+    }
+}
+
 // ---------------------------------------------------------------- one run
 
 /// Everything measured in one run of one daemon in one mode (NaN or 0 when not measured).
@@ -438,6 +489,8 @@ struct Figures {
     jit_max_ms: f64,
     jit_all_p99_ms: f64,
     jit_all_max_ms: f64,
+    /// The structure of A's bursts on `vs0` (see [`bursts`]).
+    burst: BurstShape,
     interval_mean_ms: f64,
     drift_us: f64,
     drift_se_us: f64,
@@ -616,6 +669,12 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
             f.adverts_from_b += 1;
         }
     }
+    let from_a: Vec<(Instant, u8)> = frames
+        .iter()
+        .filter(|f| f.1 == src_a)
+        .map(|f| (f.0, f.2))
+        .collect();
+    f.burst = bursts(&from_a, adv);
     let count: usize = by_vrid.values().map(Vec::len).sum();
     f.adverts_per_s = count as f64 / cdur;
     f.adverts_expected = n_iface as f64 / adv;
@@ -870,6 +929,34 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         ours.jit_all_max_ms,
         theirs.jit_all_max_ms,
         3,
+        "",
+    );
+    row(
+        "A's bursts on vs0: span, median (ms)",
+        ours.burst.span_med_ms,
+        theirs.burst.span_med_ms,
+        3,
+        "",
+    );
+    row(
+        "A's bursts on vs0: span, max (ms)",
+        ours.burst.span_max_ms,
+        theirs.burst.span_max_ms,
+        3,
+        "",
+    );
+    row(
+        "A's bursts on vs0: largest gap inside, median (ms)",
+        ours.burst.gap_med_ms,
+        theirs.burst.gap_med_ms,
+        3,
+        "",
+    );
+    row(
+        "A's bursts on vs0: in another VRID order than the one before",
+        ours.burst.reordered as f64,
+        theirs.burst.reordered as f64,
+        0,
         "",
     );
     row(
