@@ -932,18 +932,19 @@ impl Driver {
         let base = self.links.logical(key.0);
         let mut buf = core::mem::take(&mut self.buf);
         let mut lens = [0usize; RX_BATCH];
+        let mut arrivals = [None; RX_BATCH];
         // Bounded: at most 256 datagrams per wake-up, so one flood cannot starve the loop.
         for _ in 0..256 / RX_BATCH {
             let Some(socket) = self.pool.get(key) else {
                 break;
             };
-            // The time before the read, not after: a backup's master-down timer runs from it,
-            // and the datagrams of a batch arrived over the time the loop took to wake up (32
-            // adverts of a 1,000-instance burst: about 150 µs), so a time taken after the read
-            // made the takeover that much late. One that arrives during the read itself is
-            // early by at most that system call.
-            let now = self.now_at(StdInstant::now());
-            let n = match socket.recv_many_v4(&mut buf, SLOT, &mut lens) {
+            // Each datagram's time is its arrival, as the kernel stamped it: a backup's
+            // master-down timer runs from it. The time of the read was up to the batch's
+            // arrival spread late (32 adverts of a 1,000-instance burst: 150-250 µs, while
+            // the loop woke up and handled the batch before), and the takeover with it.
+            let before = StdInstant::now();
+            let wall = std::time::SystemTime::now();
+            let n = match socket.recv_many_v4(&mut buf, SLOT, &mut lens, &mut arrivals) {
                 Ok(n) => n,
                 Err(e) => {
                     self.hooks
@@ -951,8 +952,10 @@ impl Driver {
                     break;
                 }
             };
+            let after = StdInstant::now();
             for (i, &len) in lens[..n].iter().enumerate() {
                 let d = &buf[i * SLOT..i * SLOT + len];
+                let now = self.now_at(arrival(before, wall, after, arrivals[i]));
                 match vrrp_proto::decode_ipv4(d) {
                     Ok(rx) => {
                         let interface = self.rx_interface(key, base, rx.advert.vrid);
@@ -1322,6 +1325,31 @@ fn join_burst(queue: &mut VecDeque<Action>, due: impl Iterator<Item = Action>) -
         *queue = VecDeque::from(all);
     }
     joined
+}
+
+/// The loop's time at which a datagram arrived, from the kernel's stamp `stamp`
+/// (`CLOCK_REALTIME` since the Unix epoch) and both clocks read just before the read
+/// (`before`, `wall`). Without a stamp, `before`. Kept between `after` (the end of the read)
+/// and 10 ms before `before`, so a step of the wall clock can make it neither later than the
+/// read nor much earlier than the truth.
+fn arrival(
+    before: StdInstant,
+    wall: std::time::SystemTime,
+    after: StdInstant,
+    stamp: Option<core::time::Duration>,
+) -> StdInstant {
+    const MAX_AGE: core::time::Duration = core::time::Duration::from_millis(10);
+    let (Some(stamp), Ok(wall)) = (stamp, wall.duration_since(std::time::UNIX_EPOCH)) else {
+        return before;
+    };
+    let t = match wall.checked_sub(stamp) {
+        Some(age) => before.checked_sub(age),
+        None => stamp
+            .checked_sub(wall)
+            .and_then(|ahead| before.checked_add(ahead)),
+    };
+    let floor = before.checked_sub(MAX_AGE).unwrap_or(before);
+    t.map_or(before, |t| t.clamp(floor, after.max(before)))
 }
 
 /// Whether performing `action` may change the addresses, routes or rules we installed (and so
@@ -1960,6 +1988,28 @@ mod tests {
         let mut q = VecDeque::from(vec![add(1), advert(1)]);
         assert_eq!(join_burst(&mut q, core::iter::empty()), 0);
         assert_eq!(shape(q.make_contiguous()), [('a', 1), ('s', 1)]);
+    }
+
+    #[test]
+    fn arrivals_come_from_the_kernel_stamp_within_bounds() {
+        use core::time::Duration as D;
+        let before = StdInstant::now();
+        let after = before + D::from_micros(20);
+        let wall = std::time::UNIX_EPOCH + D::from_secs(1_700_000_000);
+        let epoch = D::from_secs(1_700_000_000);
+        // Stamped 200 µs before the read: 200 µs before `before`.
+        let t = arrival(before, wall, after, epoch.checked_sub(D::from_micros(200)));
+        assert_eq!(before - t, D::from_micros(200));
+        // Arrived during the read: after `before`, never after `after`.
+        let t = arrival(before, wall, after, Some(epoch + D::from_micros(5)));
+        assert_eq!(t - before, D::from_micros(5));
+        let t = arrival(before, wall, after, Some(epoch + D::from_secs(5)));
+        assert_eq!(t, after);
+        // A wall clock stepped since: at most 10 ms early.
+        let t = arrival(before, wall, after, epoch.checked_sub(D::from_secs(60)));
+        assert_eq!(before - t, D::from_millis(10));
+        // No stamp: the time before the read.
+        assert_eq!(arrival(before, wall, after, None), before);
     }
 
     #[test]

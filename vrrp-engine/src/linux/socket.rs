@@ -118,6 +118,8 @@ impl VrrpSocket {
                 socket.set_header_included_v4(true)?;
                 socket.set_multicast_loop_v4(false)?;
                 socket.set_multicast_all_v4(false)?;
+                // Arrival times: a backup's master-down timer runs from them.
+                super::sys::set_int_option(&socket, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
                 socket.join_multicast_v4_n(
                     &vrrp_proto::vrrp::MULTICAST_V4,
                     &InterfaceIndexOrAddress::Index(ifindex),
@@ -190,18 +192,36 @@ impl VrrpSocket {
     }
 
     /// Reads the IPv4 datagrams waiting (header included), up to `lens.len()`, into `slot`-byte
-    /// slices of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`.
-    /// Returns how many; 0 when nothing is waiting.
+    /// slices of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`, and
+    /// `arrivals[i]` the kernel's time of its arrival (`CLOCK_REALTIME`, since the Unix epoch)
+    /// when it gave one. Returns how many; 0 when nothing is waiting.
     pub fn recv_many_v4(
         &self,
         buf: &mut [u8],
         slot: usize,
         lens: &mut [usize],
+        arrivals: &mut [Option<core::time::Duration>],
     ) -> io::Result<usize> {
-        match super::sys::recvmmsg(&self.socket, buf, slot, lens) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
-            r => r,
+        use super::sys::{MMSG_BATCH, RX_CONTROL};
+        let mut control = [0u8; RX_CONTROL * MMSG_BATCH];
+        let mut control_lens = [0usize; MMSG_BATCH];
+        let want = lens.len().min(arrivals.len());
+        let n = match super::sys::recvmmsg(
+            &self.socket,
+            buf,
+            slot,
+            &mut lens[..want],
+            &mut control,
+            &mut control_lens,
+        ) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            r => r?,
+        };
+        let controls = control.chunks_exact(RX_CONTROL).zip(control_lens);
+        for (arrival, (c, len)) in arrivals.iter_mut().zip(controls).take(n) {
+            *arrival = arrival_in(&c[..len]);
         }
+        Ok(n)
     }
 
     /// Reads one datagram into `buf`; `Ok(None)` when nothing is waiting.
@@ -354,6 +374,37 @@ pub(crate) fn control_messages(mut control: &[u8]) -> impl Iterator<Item = (i32,
     })
 }
 
+/// The arrival time in a datagram's control messages (`SCM_TIMESTAMPNS`: a `timespec` of
+/// `CLOCK_REALTIME`), as time since the Unix epoch.
+fn arrival_in(control: &[u8]) -> Option<core::time::Duration> {
+    let (_, _, data) = control_messages(control)
+        .find(|&(level, kind, _)| level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS)?;
+    // `struct timespec { time_t tv_sec; long tv_nsec; }`: two 64-bit or two 32-bit fields.
+    let (sec, nsec) = match data.len() {
+        16 => {
+            let mut a = [0u8; 8];
+            let mut b = [0u8; 8];
+            a.copy_from_slice(&data[..8]);
+            b.copy_from_slice(&data[8..16]);
+            (i64::from_ne_bytes(a), i64::from_ne_bytes(b))
+        }
+        8 => {
+            let mut a = [0u8; 4];
+            let mut b = [0u8; 4];
+            a.copy_from_slice(&data[..4]);
+            b.copy_from_slice(&data[4..8]);
+            (
+                i64::from(i32::from_ne_bytes(a)),
+                i64::from(i32::from_ne_bytes(b)),
+            )
+        }
+        _ => return None,
+    };
+    let sec = u64::try_from(sec).ok()?;
+    let nsec = u32::try_from(nsec).ok().filter(|&n| n < 1_000_000_000)?;
+    Some(core::time::Duration::new(sec, nsec))
+}
+
 /// The destination and hop limit of a received IPv6 datagram, from its control messages.
 fn parse_cmsgs_v6(control: &[u8]) -> V6Info {
     let mut info = V6Info::default();
@@ -375,6 +426,45 @@ fn parse_cmsgs_v6(control: &[u8]) -> V6Info {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A control message of `level`/`kind` carrying `data`.
+    fn cmsg(level: i32, kind: i32, data: &[u8]) -> Vec<u8> {
+        let len = CMSG_HDR + data.len();
+        let mut out = vec![0u8; len.next_multiple_of(CMSG_ALIGN)];
+        out[..CMSG_ALIGN].copy_from_slice(&len.to_ne_bytes());
+        out[CMSG_ALIGN..CMSG_ALIGN + 4].copy_from_slice(&level.to_ne_bytes());
+        out[CMSG_ALIGN + 4..CMSG_ALIGN + 8].copy_from_slice(&kind.to_ne_bytes());
+        out[CMSG_HDR..len].copy_from_slice(data);
+        out
+    }
+
+    #[test]
+    fn arrival_times_are_read_from_scm_timestampns() {
+        let mut ts = Vec::new();
+        ts.extend_from_slice(&1_700_000_000i64.to_ne_bytes());
+        ts.extend_from_slice(&123_456_789i64.to_ne_bytes());
+        let c = cmsg(libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS, &ts);
+        assert_eq!(
+            arrival_in(&c),
+            Some(core::time::Duration::new(1_700_000_000, 123_456_789))
+        );
+        // After another message too.
+        let mut two = cmsg(libc::IPPROTO_IP, libc::IP_TTL, &255i32.to_ne_bytes());
+        two.extend_from_slice(&c);
+        assert!(arrival_in(&two).is_some());
+        // Absent, or nanoseconds out of range: none.
+        assert_eq!(arrival_in(&[]), None);
+        let mut bad = ts.clone();
+        bad[8..].copy_from_slice(&2_000_000_000i64.to_ne_bytes());
+        assert_eq!(
+            arrival_in(&cmsg(libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS, &bad)),
+            None
+        );
+        // Truncated input never panics.
+        for n in 0..c.len() {
+            let _ = arrival_in(&c[..n]);
+        }
+    }
 
     #[test]
     fn pktinfo_round_trips_through_the_parser() {

@@ -164,14 +164,22 @@ pub(crate) fn sendmmsg_v4(
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
+/// Room for one datagram's control messages in [`recvmmsg`]: an `SCM_TIMESTAMPNS` takes 32
+/// bytes on 64-bit Linux.
+pub(crate) const RX_CONTROL: usize = 64;
+
 /// `recvmmsg(2)` without waiting: up to `lens.len()` (at most [`MMSG_BATCH`]) datagrams into
 /// consecutive `slot`-byte slices of `buf` (datagram `i` in `buf[i * slot..]`, its length in
-/// `lens[i]`, cut to `slot`). Returns how many were read; `WouldBlock` when none was waiting.
+/// `lens[i]`, cut to `slot`), and each one's control messages into the [`RX_CONTROL`]-byte
+/// slice `i` of `control` (their length in `control_lens[i]`; none when `control` is empty).
+/// Returns how many were read; `WouldBlock` when none was waiting.
 pub(crate) fn recvmmsg(
     socket: &socket2::Socket,
     buf: &mut [u8],
     slot: usize,
     lens: &mut [usize],
+    control: &mut [u8],
+    control_lens: &mut [usize],
 ) -> io::Result<usize> {
     let count = lens.len().min(buf.len() / slot.max(1)).min(MMSG_BATCH);
     if count == 0 {
@@ -188,9 +196,18 @@ pub(crate) fn recvmmsg(
         msgs[i].msg_hdr.msg_iov = &raw mut iovs[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    let controls = control
+        .chunks_exact_mut(RX_CONTROL)
+        .zip(control_lens.iter())
+        .take(count);
+    for (i, (chunk, _)) in controls.enumerate() {
+        msgs[i].msg_hdr.msg_control = chunk.as_mut_ptr().cast();
+        msgs[i].msg_hdr.msg_controllen = RX_CONTROL as _;
+    }
     // SAFETY: the first `count` headers each point at one iovec of `iovs`, each covering a
-    // distinct `slot`-byte part of `buf`; all live and unmoved for the call. The kernel writes
-    // only bytes (into initialised memory) and the lengths and flags of the headers.
+    // distinct `slot`-byte part of `buf`, and (when given) at a distinct `RX_CONTROL`-byte part
+    // of `control`; all live and unmoved for the call. The kernel writes only bytes (into
+    // initialised memory) and the lengths and flags of the headers.
     let n = unsafe {
         libc::recvmmsg(
             socket.as_raw_fd(),
@@ -203,6 +220,12 @@ pub(crate) fn recvmmsg(
     let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
     for (len, m) in lens.iter_mut().zip(&msgs[..n]) {
         *len = (m.msg_len as usize).min(slot);
+    }
+    for (len, m) in control_lens.iter_mut().zip(&msgs[..n]) {
+        // `msg_controllen` is a `size_t` on glibc and musl alike.
+        #[allow(clippy::unnecessary_cast)]
+        let n = m.msg_hdr.msg_controllen as usize;
+        *len = n.min(RX_CONTROL);
     }
     Ok(n)
 }
