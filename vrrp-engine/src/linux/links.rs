@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::netlink::LinkInfo;
+use crate::fast_hash::FastHash;
 use crate::{InterfaceConfig, InterfaceId};
 
 /// The kernel's links and the configuration's named interfaces.
@@ -23,6 +24,9 @@ pub(crate) struct Links {
     named: HashMap<InterfaceId, InterfaceConfig>,
     /// Logical id of each configured name.
     id_of: HashMap<String, InterfaceId>,
+    /// Logical id of each kernel link that has a configured name (derived from `kernel` and
+    /// `id_of`): [`Links::logical`] runs on every wake-up of a socket.
+    logical_of: HashMap<u32, InterfaceId, FastHash>,
 }
 
 impl Links {
@@ -39,6 +43,16 @@ impl Links {
     pub(crate) fn configure(&mut self, interfaces: &[InterfaceConfig]) {
         self.named = interfaces.iter().map(|i| (i.id, i.clone())).collect();
         self.id_of = interfaces.iter().map(|i| (i.name.clone(), i.id)).collect();
+        self.relink();
+    }
+
+    /// Recomputes `logical_of` for new configured names.
+    fn relink(&mut self) {
+        self.logical_of = self
+            .kernel
+            .iter()
+            .filter_map(|(&k, l)| self.id_of.get(&l.name).map(|&id| (k, id)))
+            .collect();
     }
 
     /// A link was created or changed (possibly renamed).
@@ -51,6 +65,10 @@ impl Links {
             self.by_name.remove(&old.name);
         }
         self.by_name.insert(info.name.clone(), k);
+        match self.id_of.get(&info.name) {
+            Some(&id) => self.logical_of.insert(k, id),
+            None => self.logical_of.remove(&k),
+        };
         self.kernel.insert(k, info);
     }
 
@@ -60,6 +78,7 @@ impl Links {
         if self.by_name.get(&info.name) == Some(&k) {
             self.by_name.remove(&info.name);
         }
+        self.logical_of.remove(&k);
         Some(info)
     }
 
@@ -102,11 +121,7 @@ impl Links {
     /// The id the engine knows kernel link `k` by: the named interface with its name, else the
     /// ifindex itself.
     pub(crate) fn logical(&self, k: InterfaceId) -> InterfaceId {
-        self.kernel
-            .get(&k.0)
-            .and_then(|l| self.id_of.get(&l.name))
-            .copied()
-            .unwrap_or(k)
+        self.logical_of.get(&k.0).copied().unwrap_or(k)
     }
 
     /// For messages: the interface's name (configured or current), else `#ifindex`.

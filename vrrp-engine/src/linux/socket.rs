@@ -189,14 +189,14 @@ impl VrrpSocket {
         self.socket.sendmsg(&msg, 0).map(drop)
     }
 
-    /// Reads the IPv4 datagrams waiting (header included), up to `lens.len()`, into `slot`-byte
-    /// slices of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`.
-    /// Returns how many; 0 when nothing is waiting.
-    pub fn recv_many_v4(
+    /// Reads the IPv4 datagrams waiting (header included), up to `N`, into `slot`-byte slices
+    /// of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`. Returns how
+    /// many; 0 when nothing is waiting.
+    pub fn recv_many_v4<const N: usize>(
         &self,
         buf: &mut [u8],
         slot: usize,
-        lens: &mut [usize],
+        lens: &mut [usize; N],
     ) -> io::Result<usize> {
         match super::sys::recvmmsg(&self.socket, buf, slot, lens) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
@@ -247,7 +247,8 @@ pub type SocketKey = (InterfaceId, Family, Carrier);
 /// instances.
 #[derive(Debug, Default)]
 pub struct SocketPool {
-    sockets: HashMap<SocketKey, VrrpSocket>,
+    /// Looked up on every wake-up of a socket's read task: the cheap hasher.
+    sockets: HashMap<SocketKey, VrrpSocket, crate::fast_hash::FastHash>,
 }
 
 impl SocketPool {
