@@ -130,6 +130,10 @@ struct Instance {
     announce_addrs: Arc<[VirtualAddress]>,
     destination: Destination,
     heap_at: Option<Instant>,
+    /// [`Engine::master_down_interval`] with the (Master_Adver_Interval, effective priority) it
+    /// was computed from: a BACKUP needs it for every advert it accepts, and both seldom change
+    /// (the other inputs are configuration, fixed for the instance's lifetime).
+    down_memo: Option<((Duration, Priority), Duration)>,
 }
 
 impl Instance {
@@ -293,6 +297,7 @@ impl Engine {
                 announce_addrs,
                 destination,
                 heap_at: None,
+                down_memo: None,
                 cfg,
             });
         }
