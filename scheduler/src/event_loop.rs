@@ -972,7 +972,8 @@ impl<S> Ctx<S> {
     /// it already has the right interest, which saves the `epoll_ctl` system call that
     /// [`Ctx::rearm_io`] makes. Nothing is lost: the descriptor stays registered (edge-triggered)
     /// while its task runs, so readiness that arrives after the handler's last read wakes the
-    /// loop and runs the re-armed task. Only for a handler that really drained the descriptor;
+    /// loop and runs the re-armed task. Only for a handler that really drained the descriptor
+    /// and did not close it (a closed number reused by a new file needs the registration);
     /// otherwise use [`Ctx::rearm_io`], whose re-registration re-checks readiness.
     pub fn rearm_io_drained(&mut self, id: TaskId) -> Result<bool, Error> {
         self.rearm_io_inner(id, None, true)
