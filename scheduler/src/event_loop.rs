@@ -247,11 +247,42 @@ struct Slot<S> {
     task: Option<Task<S>>,
 }
 
+/// Hashing of descriptor numbers (looked up several times per wake-up): one multiplication
+/// (Fibonacci hashing) instead of `SipHash`. Descriptor numbers are ours, not an outsider's.
+#[derive(Clone, Copy, Default)]
+struct FdHash;
+
+impl std::hash::BuildHasher for FdHash {
+    type Hasher = FdHasher;
+    fn build_hasher(&self) -> FdHasher {
+        FdHasher(0)
+    }
+}
+
+struct FdHasher(u64);
+
+impl std::hash::Hasher for FdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_i32(&mut self, i: i32) {
+        // The sign bit is irrelevant (descriptors are never negative here) but kept.
+        self.0 = (self.0 ^ u64::from(i.cast_unsigned())).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[derive(Default)]
 struct FdReg {
     reader: Option<u32>,
     writer: Option<u32>,
     registered: bool,
+    /// The interest the kernel has for the fd, while `registered`.
+    interest: Option<Interest>,
 }
 
 /// The task table and everything handlers may change. Handlers receive `&mut Ctx<S>`; outside
@@ -269,7 +300,7 @@ pub struct Ctx<S> {
     sig_q: VecDeque<Ticket>,
     due_q: VecDeque<Due>,
     posted: VecDeque<(u32, u64)>,
-    fds: HashMap<RawFd, FdReg>,
+    fds: HashMap<RawFd, FdReg, FdHash>,
     /// The loop's own descriptors (timerfd, signalfd, pidfds), never touched through `fds`.
     internal_fds: HashSet<RawFd>,
     watchers: Vec<(Signal, u32)>,
@@ -357,7 +388,7 @@ impl<S> Loop<S> {
                 sig_q: VecDeque::new(),
                 due_q: VecDeque::new(),
                 posted: VecDeque::new(),
-                fds: HashMap::new(),
+                fds: HashMap::default(),
                 internal_fds: [timerfd.as_raw_fd(), signalfd.as_raw_fd()].into(),
                 watchers: Vec::new(),
                 children: Vec::new(),
@@ -933,6 +964,27 @@ impl<S> Ctx<S> {
     /// Re-arms read or write task `id` with a new `timeout` (from [`now`](Ctx::now)), replacing
     /// any pending one. Returns `false` if `id` is not a live I/O task.
     pub fn rearm_io(&mut self, id: TaskId, timeout: Option<Duration>) -> Result<bool, Error> {
+        self.rearm_io_inner(id, timeout, false)
+    }
+
+    /// Re-arms read or write task `id` (without a timeout) after its handler read or wrote until
+    /// the descriptor would block (`EAGAIN`): the kernel's registration is left as it is when
+    /// it already has the right interest, which saves the `epoll_ctl` system call that
+    /// [`Ctx::rearm_io`] makes. Nothing is lost: the descriptor stays registered (edge-triggered)
+    /// while its task runs, so readiness that arrives after the handler's last read wakes the
+    /// loop and runs the re-armed task. Only for a handler that really drained the descriptor
+    /// and did not close it (a closed number reused by a new file needs the registration);
+    /// otherwise use [`Ctx::rearm_io`], whose re-registration re-checks readiness.
+    pub fn rearm_io_drained(&mut self, id: TaskId) -> Result<bool, Error> {
+        self.rearm_io_inner(id, None, true)
+    }
+
+    fn rearm_io_inner(
+        &mut self,
+        id: TaskId,
+        timeout: Option<Duration>,
+        drained: bool,
+    ) -> Result<bool, Error> {
         let Some(task) = self.lookup(id) else {
             return Ok(false);
         };
@@ -964,6 +1016,14 @@ impl<S> Ctx<S> {
         }
         if let Some(t) = timeout {
             self.push_due(id.index, later(self.now, t), seq, Action::Fire);
+        }
+        if drained
+            && self
+                .fds
+                .get(&fd)
+                .is_some_and(|r| r.registered && r.interest == interest_of(r))
+        {
+            return Ok(true);
         }
         self.sync_fd(fd).map_err(|source| fail(self, source))?;
         Ok(true)
@@ -1345,16 +1405,12 @@ impl<S> Ctx<S> {
         let Some(reg) = self.fds.get_mut(&fd) else {
             return Ok(());
         };
-        let interest = match (reg.reader.is_some(), reg.writer.is_some()) {
-            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
-            (true, false) => Some(Interest::READABLE),
-            (false, true) => Some(Interest::WRITABLE),
-            (false, false) => None,
-        };
+        let interest = interest_of(reg);
         if self.internal_fds.contains(&fd) {
             // The caller's fd was closed and its number now belongs to one of the loop's own
             // descriptors: never modify or remove that registration.
             reg.registered = false;
+            reg.interest = None;
             if interest.is_none() {
                 self.fds.remove(&fd);
                 return Ok(());
@@ -1372,7 +1428,7 @@ impl<S> Ctx<S> {
             return Ok(());
         };
         let errno = |e: &io::Error, n| e.raw_os_error() == Some(n);
-        if reg.registered {
+        let r = if reg.registered {
             match registry.reregister(&mut SourceFd(&fd), token, interest) {
                 // The fd was closed and its number reused: register the new file.
                 Err(e) if errno(&e, libc::ENOENT) => {
@@ -1391,7 +1447,10 @@ impl<S> Ctx<S> {
                 reg.registered = true;
             }
             r
-        }
+        };
+        // After a failure the kernel's view is unknown: the next re-arm makes the system call.
+        reg.interest = r.is_ok().then_some(interest);
+        r
     }
 
     fn queue_io(&mut self, fd: RawFd, readable: bool, writable: bool) {
@@ -1691,6 +1750,16 @@ impl<S> Ctx<S> {
             self.timer_armed = next;
         }
         Ok(max_wait)
+    }
+}
+
+/// The interest the tasks of a descriptor need (`None`: no task, so no registration).
+fn interest_of(reg: &FdReg) -> Option<Interest> {
+    match (reg.reader.is_some(), reg.writer.is_some()) {
+        (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+        (true, false) => Some(Interest::READABLE),
+        (false, true) => Some(Interest::WRITABLE),
+        (false, false) => None,
     }
 }
 

@@ -125,6 +125,52 @@ fn rearm_is_level_triggered_so_unread_data_is_not_lost() {
 }
 
 #[test]
+fn drained_rearm_still_wakes_for_data_that_arrives_later() {
+    struct St {
+        sock: std::os::unix::net::UnixStream,
+        peer: std::os::unix::net::UnixStream,
+        reads: Vec<u8>,
+        wakes: u32,
+    }
+    let (a, mut b) = pair();
+    a.set_nonblocking(true).unwrap();
+    let afd = fd(&a);
+    let mut lp: Loop<St> = Loop::new().unwrap();
+    // Reads until the socket would block, then (first wake-up only) more data arrives while the
+    // handler still runs, after its last read: the registration left in place must report it.
+    lp.ctx()
+        .add_read("drain", afd, None, |st: &mut St, ctx, ev| {
+            assert_eq!(ev, Event::Readable);
+            st.wakes += 1;
+            let mut buf = [0u8; 16];
+            loop {
+                match st.sock.read(&mut buf) {
+                    Ok(n) => st.reads.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            if st.wakes == 1 {
+                std::io::Write::write_all(&mut st.peer, b"def").unwrap();
+            }
+            if st.reads.len() < 6 {
+                assert!(ctx.rearm_io_drained(ctx.current().unwrap()).unwrap());
+            }
+        })
+        .unwrap();
+    std::io::Write::write_all(&mut b, b"abc").unwrap();
+    let mut st = St {
+        sock: a,
+        peer: b,
+        reads: Vec::new(),
+        wakes: 0,
+    };
+    assert_eq!(run_bounded(&mut lp, &mut st, LIMIT), Stop::Idle);
+    assert_eq!(st.reads, b"abcdef");
+    assert_eq!(st.wakes, 2);
+}
+
+#[test]
 fn fd_closed_while_registered() {
     let (a, _b) = pair();
     let afd = fd(&a);

@@ -85,6 +85,7 @@ pub mod action;
 pub mod config;
 pub mod counters;
 mod engine;
+mod fast_hash;
 #[cfg(feature = "linux")]
 pub mod linux;
 pub mod sim;

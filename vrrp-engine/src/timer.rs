@@ -52,6 +52,11 @@ impl TimerTable {
         self.data = Default::default();
     }
 
+    /// Whether any timer is armed (cheaper than [`TimerTable::next_timeout`]`.is_some()`).
+    pub fn any_armed(&self) -> bool {
+        self.data.iter().any(Option::is_some)
+    }
+
     /// The earliest deadline.
     pub fn next_timeout(&self) -> Option<Instant> {
         self.data.iter().flatten().min().copied()

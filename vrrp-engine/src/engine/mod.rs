@@ -18,6 +18,7 @@ use crate::config::{
     VirtualRoute, VirtualRule,
 };
 use crate::counters::{Counters, GlobalCounters, LogLimiter, NewMasterReason, RxError};
+use crate::fast_hash::FastHash;
 use crate::timer::{Timer, TimerTable};
 use crate::tracker::{self, Contribution};
 use crate::{Instant, Priority, State, Version};
@@ -129,6 +130,10 @@ struct Instance {
     announce_addrs: Arc<[VirtualAddress]>,
     destination: Destination,
     heap_at: Option<Instant>,
+    /// [`Engine::master_down_interval`] with the (Master_Adver_Interval, effective priority) it
+    /// was computed from: a BACKUP needs it for every advert it accepts, and both seldom change
+    /// (the other inputs are configuration, fixed for the instance's lifetime).
+    down_memo: Option<((Duration, Priority), Duration)>,
 }
 
 impl Instance {
@@ -169,7 +174,7 @@ pub struct Engine {
     tracker_users: Vec<Vec<InstanceId>>,
     links: HashMap<InterfaceId, bool>,
     iface_users: HashMap<InterfaceId, Vec<InstanceId>>,
-    demux: HashMap<(InterfaceId, bool, u8), InstanceId, DemuxHash>,
+    demux: HashMap<(InterfaceId, bool, u8), InstanceId, FastHash>,
     owned_addrs: HashMap<IpAddr, Vec<InstanceId>>,
     actions: VecDeque<Action>,
     heap: BinaryHeap<Reverse<(Instant, u32)>>,
@@ -195,42 +200,6 @@ impl core::fmt::Debug for Engine {
 
 fn idx(id: InstanceId) -> usize {
     id.0 as usize
-}
-
-/// Hashing of the (interface, family, VRID) key every received advert is looked up by: a
-/// multiply-and-rotate over the key's integers, about ten times cheaper than the default
-/// `SipHash`. Flooding is not a concern: a sender chooses only the VRID (256 values).
-#[derive(Clone, Copy, Debug, Default)]
-struct DemuxHash;
-
-impl core::hash::BuildHasher for DemuxHash {
-    type Hasher = DemuxHasher;
-    fn build_hasher(&self) -> DemuxHasher {
-        DemuxHasher(0)
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct DemuxHasher(u64);
-
-impl core::hash::Hasher for DemuxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// Capacity of the action queue kept once drained (steady state needs a few per instance due).
@@ -277,7 +246,7 @@ impl Engine {
                 .collect(),
             links: HashMap::new(),
             iface_users: HashMap::new(),
-            demux: HashMap::with_capacity_and_hasher(instances.len(), DemuxHash),
+            demux: HashMap::with_capacity_and_hasher(instances.len(), FastHash),
             owned_addrs: HashMap::new(),
             actions: VecDeque::new(),
             heap: BinaryHeap::with_capacity(instances.len()),
@@ -328,6 +297,7 @@ impl Engine {
                 announce_addrs,
                 destination,
                 heap_at: None,
+                down_memo: None,
                 cfg,
             });
         }
@@ -702,6 +672,12 @@ impl Engine {
             acted.push((i, master));
         }
         acted
+    }
+
+    /// Whether [`Engine::poll_action`] has something (lets a driver skip its action handling
+    /// on the common wake-up that produced none, such as an advert received in BACKUP).
+    pub fn has_pending_actions(&self) -> bool {
+        !self.actions.is_empty()
     }
 
     /// The next action for the driver, in order.

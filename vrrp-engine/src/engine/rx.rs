@@ -143,7 +143,7 @@ impl Engine {
             inst.master_addr = Some(rx.source);
             inst.wants_master = false;
             inst.lower_from = None;
-            let at = now + self.master_down_interval(i);
+            let at = now + self.master_down_interval_memo(i);
             self.set_timer(i, Timer::MasterDown, at);
         } else {
             // Lower priority and we may preempt: discard; the down timer keeps running.

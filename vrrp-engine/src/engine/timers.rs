@@ -26,6 +26,21 @@ impl Engine {
         inst.master_adver_int * u32::from(inst.cfg.down_timer_adverts) + self.skew(i)
     }
 
+    /// [`Engine::master_down_interval`], remembered per instance (the receive path's version:
+    /// the same value, without the `Duration` arithmetic on every advert).
+    pub(super) fn master_down_interval_memo(&mut self, i: usize) -> Duration {
+        let inst = &self.instances[i];
+        let key = (inst.master_adver_int, inst.effective);
+        if let Some((k, d)) = inst.down_memo
+            && k == key
+        {
+            return d;
+        }
+        let d = self.master_down_interval(i);
+        self.instances[i].down_memo = Some((key, d));
+        d
+    }
+
     pub(super) fn set_timer(&mut self, i: usize, timer: Timer, at: Instant) {
         self.instances[i].timers.set(timer, at);
         self.dirty.push(i as u32);
@@ -55,7 +70,7 @@ impl Engine {
         while let Some(&Reverse((at, i))) = self.heap.peek() {
             let inst = &mut self.instances[i as usize];
             if inst.heap_at == Some(at) {
-                if inst.timers.next_timeout().is_some() {
+                if inst.timers.any_armed() {
                     break;
                 }
                 // Nothing armed any more (FAULT, stopped): no wake-up at all.

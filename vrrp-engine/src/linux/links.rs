@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::netlink::LinkInfo;
+use crate::fast_hash::FastHash;
 use crate::{InterfaceConfig, InterfaceId};
 
 /// The kernel's links and the configuration's named interfaces.
@@ -20,9 +21,15 @@ pub(crate) struct Links {
     /// Kernel ifindex of each link name.
     by_name: HashMap<String, u32>,
     /// Named interfaces of the configuration, by logical id.
-    named: HashMap<InterfaceId, InterfaceConfig>,
+    named: HashMap<InterfaceId, InterfaceConfig, FastHash>,
     /// Logical id of each configured name.
     id_of: HashMap<String, InterfaceId>,
+    /// Logical id of each kernel link that has a configured name (derived from `kernel` and
+    /// `id_of`): [`Links::logical`] runs on every wake-up of a socket.
+    logical_of: HashMap<u32, InterfaceId, FastHash>,
+    /// Current kernel ifindex of each named interface that exists (derived from `named` and
+    /// `by_name`): [`Links::kernel`] runs for every advert sent.
+    index_of: HashMap<InterfaceId, u32, FastHash>,
 }
 
 impl Links {
@@ -39,6 +46,35 @@ impl Links {
     pub(crate) fn configure(&mut self, interfaces: &[InterfaceConfig]) {
         self.named = interfaces.iter().map(|i| (i.id, i.clone())).collect();
         self.id_of = interfaces.iter().map(|i| (i.name.clone(), i.id)).collect();
+        self.relink();
+    }
+
+    /// Recomputes `logical_of` and `index_of` for new configured names.
+    fn relink(&mut self) {
+        self.logical_of = self
+            .kernel
+            .iter()
+            .filter_map(|(&k, l)| self.id_of.get(&l.name).map(|&id| (k, id)))
+            .collect();
+        self.index_of = self
+            .named
+            .iter()
+            .filter_map(|(&id, cfg)| self.by_name.get(&cfg.name).map(|&k| (id, k)))
+            .collect();
+    }
+
+    /// Records that link name `name` now belongs to ifindex `k` (`None`: to no link).
+    fn set_name(&mut self, name: &str, k: Option<u32>) {
+        match k {
+            Some(k) => self.by_name.insert(name.to_owned(), k),
+            None => self.by_name.remove(name),
+        };
+        if let Some(&id) = self.id_of.get(name) {
+            match k {
+                Some(k) => self.index_of.insert(id, k),
+                None => self.index_of.remove(&id),
+            };
+        }
     }
 
     /// A link was created or changed (possibly renamed).
@@ -48,9 +84,14 @@ impl Links {
             && old.name != info.name
             && self.by_name.get(&old.name) == Some(&k)
         {
-            self.by_name.remove(&old.name);
+            let old = old.name.clone();
+            self.set_name(&old, None);
         }
-        self.by_name.insert(info.name.clone(), k);
+        self.set_name(&info.name, Some(k));
+        match self.id_of.get(&info.name) {
+            Some(&id) => self.logical_of.insert(k, id),
+            None => self.logical_of.remove(&k),
+        };
         self.kernel.insert(k, info);
     }
 
@@ -58,8 +99,9 @@ impl Links {
     pub(crate) fn remove(&mut self, k: u32) -> Option<LinkInfo> {
         let info = self.kernel.remove(&k)?;
         if self.by_name.get(&info.name) == Some(&k) {
-            self.by_name.remove(&info.name);
+            self.set_name(&info.name, None);
         }
+        self.logical_of.remove(&k);
         Some(info)
     }
 
@@ -92,21 +134,19 @@ impl Links {
     /// The kernel ifindex `id` stands for now: a named interface's current index (none while
     /// it does not exist), or `id` itself.
     pub(crate) fn kernel(&self, id: InterfaceId) -> Option<InterfaceId> {
-        match self.named.get(&id) {
-            Some(cfg) => self.by_name.get(&cfg.name).copied().map(InterfaceId),
-            None if id.0 == 0 => None,
-            None => Some(id),
+        if let Some(&k) = self.index_of.get(&id) {
+            return Some(InterfaceId(k));
         }
+        if id.0 == 0 || self.named.contains_key(&id) {
+            return None; // a named interface that does not exist now
+        }
+        Some(id)
     }
 
     /// The id the engine knows kernel link `k` by: the named interface with its name, else the
     /// ifindex itself.
     pub(crate) fn logical(&self, k: InterfaceId) -> InterfaceId {
-        self.kernel
-            .get(&k.0)
-            .and_then(|l| self.id_of.get(&l.name))
-            .copied()
-            .unwrap_or(k)
+        self.logical_of.get(&k.0).copied().unwrap_or(k)
     }
 
     /// For messages: the interface's name (configured or current), else `#ifindex`.
@@ -167,6 +207,60 @@ mod tests {
         assert_eq!(l.kernel(eth1.id), None);
         assert_eq!(l.describe(eth1.id), "eth1");
         assert_eq!(l.describe(InterfaceId(12)), "other");
+    }
+
+    /// The derived maps (`logical_of`, `index_of`) answer as the lookups through names did,
+    /// whatever the order of link events and configurations.
+    #[test]
+    fn derived_maps_match_the_lookups_by_name() {
+        fn by_names_kernel(l: &Links, id: InterfaceId) -> Option<InterfaceId> {
+            match l.named.get(&id) {
+                Some(cfg) => l.by_name.get(&cfg.name).copied().map(InterfaceId),
+                None if id.0 == 0 => None,
+                None => Some(id),
+            }
+        }
+        fn by_names_logical(l: &Links, k: InterfaceId) -> InterfaceId {
+            l.kernel
+                .get(&k.0)
+                .and_then(|x| l.id_of.get(&x.name))
+                .copied()
+                .unwrap_or(k)
+        }
+        let names = ["a", "b", "c", "d"];
+        let mut l = Links::default();
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        for _ in 0..2_000 {
+            match next(10) {
+                0 => {
+                    let mask = next(16);
+                    let cfg: Vec<_> = (0..4)
+                        .filter(|i| mask & (1 << i) != 0)
+                        .map(|i| InterfaceConfig::named(names[i]))
+                        .collect();
+                    l.configure(&cfg);
+                }
+                1..=2 => {
+                    l.remove(1 + next(6) as u32);
+                }
+                _ => l.update(link(1 + next(6) as u32, names[next(4) as usize], true)),
+            }
+            for name in names {
+                let id = InterfaceId::named(name);
+                assert_eq!(l.kernel(id), by_names_kernel(&l, id), "{name}");
+            }
+            for k in 0..8 {
+                let k = InterfaceId(k);
+                assert_eq!(l.kernel(k), by_names_kernel(&l, k));
+                assert_eq!(l.logical(k), by_names_logical(&l, k));
+            }
+        }
     }
 
     #[test]

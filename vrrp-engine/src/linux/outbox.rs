@@ -47,6 +47,11 @@ impl Outbox {
         });
     }
 
+    /// Whether nothing waits to be sent.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
     /// Sends everything queued, per socket in queue order; `socket` finds a socket, `failed`
     /// hears of every datagram that could not be sent (VRID, destination, error).
     pub(crate) fn flush<'s>(

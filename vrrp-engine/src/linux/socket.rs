@@ -191,33 +191,32 @@ impl VrrpSocket {
         self.socket.sendmsg(&msg, 0).map(drop)
     }
 
-    /// Reads the IPv4 datagrams waiting (header included), up to `lens.len()`, into `slot`-byte
-    /// slices of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`, and
+    /// Reads the IPv4 datagrams waiting (header included), up to `N`, into `slot`-byte slices
+    /// of `buf` with one `recvmmsg`: datagram `i` is `buf[i * slot..][..lens[i]]`, and
     /// `arrivals[i]` the kernel's time of its arrival (`CLOCK_REALTIME`, since the Unix epoch)
     /// when it gave one. Returns how many; 0 when nothing is waiting.
-    pub fn recv_many_v4(
+    pub fn recv_many_v4<const N: usize>(
         &self,
         buf: &mut [u8],
         slot: usize,
-        lens: &mut [usize],
-        arrivals: &mut [Option<core::time::Duration>],
+        lens: &mut [usize; N],
+        arrivals: &mut [Option<core::time::Duration>; N],
     ) -> io::Result<usize> {
-        use super::sys::{MMSG_BATCH, RX_CONTROL};
-        let mut control = [0u8; RX_CONTROL * MMSG_BATCH];
-        let mut control_lens = [0usize; MMSG_BATCH];
-        let want = lens.len().min(arrivals.len());
+        use super::sys::RX_CONTROL;
+        let mut control = [[0u8; RX_CONTROL]; N];
+        let mut control_lens = [0usize; N];
         let n = match super::sys::recvmmsg(
             &self.socket,
             buf,
             slot,
-            &mut lens[..want],
-            &mut control,
+            lens,
+            control.as_flattened_mut(),
             &mut control_lens,
         ) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
             r => r?,
         };
-        let controls = control.chunks_exact(RX_CONTROL).zip(control_lens);
+        let controls = control.iter().zip(control_lens);
         for (arrival, (c, len)) in arrivals.iter_mut().zip(controls).take(n) {
             *arrival = arrival_in(&c[..len]);
         }
@@ -267,7 +266,8 @@ pub type SocketKey = (InterfaceId, Family, Carrier);
 /// instances.
 #[derive(Debug, Default)]
 pub struct SocketPool {
-    sockets: HashMap<SocketKey, VrrpSocket>,
+    /// Looked up on every wake-up of a socket's read task: the cheap hasher.
+    sockets: HashMap<SocketKey, VrrpSocket, crate::fast_hash::FastHash>,
 }
 
 impl SocketPool {

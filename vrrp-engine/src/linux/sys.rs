@@ -168,28 +168,30 @@ pub(crate) fn sendmmsg_v4(
 /// bytes on 64-bit Linux.
 pub(crate) const RX_CONTROL: usize = 64;
 
-/// `recvmmsg(2)` without waiting: up to `lens.len()` (at most [`MMSG_BATCH`]) datagrams into
-/// consecutive `slot`-byte slices of `buf` (datagram `i` in `buf[i * slot..]`, its length in
-/// `lens[i]`, cut to `slot`), and each one's control messages into the [`RX_CONTROL`]-byte
-/// slice `i` of `control` (their length in `control_lens[i]`; none when `control` is empty).
-/// Returns how many were read; `WouldBlock` when none was waiting.
-pub(crate) fn recvmmsg(
+/// `recvmmsg(2)` without waiting: up to `N` datagrams into consecutive `slot`-byte slices of
+/// `buf` (datagram `i` in `buf[i * slot..]`, its length in `lens[i]`, cut to `slot`), and each
+/// one's control messages into the [`RX_CONTROL`]-byte slice `i` of `control` (their length in
+/// `control_lens[i]`; none when `control` is empty). Returns how many were read; `WouldBlock`
+/// when none was waiting. The headers live on the stack, `N` of them, all zeroed on every call:
+/// the caller's batch size, not a larger fixed one, keeps that cheap when the daemon wakes for
+/// every datagram.
+pub(crate) fn recvmmsg<const N: usize>(
     socket: &socket2::Socket,
     buf: &mut [u8],
     slot: usize,
-    lens: &mut [usize],
+    lens: &mut [usize; N],
     control: &mut [u8],
-    control_lens: &mut [usize],
+    control_lens: &mut [usize; N],
 ) -> io::Result<usize> {
-    let count = lens.len().min(buf.len() / slot.max(1)).min(MMSG_BATCH);
+    let count = N.min(buf.len() / slot.max(1)).min(MMSG_BATCH);
     if count == 0 {
         return Ok(0);
     }
     let mut iovs = [libc::iovec {
         iov_base: core::ptr::null_mut(),
         iov_len: 0,
-    }; MMSG_BATCH];
-    let mut msgs: [libc::mmsghdr; MMSG_BATCH] = core::array::from_fn(|_| empty_mmsghdr());
+    }; N];
+    let mut msgs: [libc::mmsghdr; N] = core::array::from_fn(|_| empty_mmsghdr());
     for (i, chunk) in buf.chunks_exact_mut(slot).take(count).enumerate() {
         iovs[i].iov_base = chunk.as_mut_ptr().cast();
         iovs[i].iov_len = chunk.len();
