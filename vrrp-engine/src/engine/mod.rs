@@ -755,6 +755,21 @@ impl Engine {
         self.instances.get(idx(id)).map(|i| &i.cfg)
     }
 
+    /// The configuration the engine runs: its instances as running (with the primary addresses
+    /// and priorities in use), sync groups and trackers. `interfaces` and `statics` are left
+    /// empty: the engine does not keep them (they are the driver's).
+    pub fn running_config(&self) -> EngineConfig {
+        EngineConfig {
+            instances: self.instances.iter().map(|i| i.cfg.clone()).collect(),
+            sync_groups: self.groups.iter().map(|g| g.cfg.clone()).collect(),
+            trackers: self.trackers.iter().map(|(t, _)| t.clone()).collect(),
+            log_interval: self.log_interval,
+            log_unknown_vrids: self.log_unknown_vrids,
+            interfaces: Vec::new(),
+            statics: crate::config::StaticConfig::default(),
+        }
+    }
+
     /// An instance's state.
     pub fn state(&self, id: InstanceId) -> Option<State> {
         self.instances.get(idx(id)).map(|i| i.state)
