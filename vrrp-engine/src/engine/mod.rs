@@ -126,7 +126,6 @@ struct Instance {
     tx_sequence: u32,
     /// AH: (source, last accepted sequence number) of the current master.
     rx_sequence: Option<(IpAddr, u32)>,
-    announce_addrs: Arc<[VirtualAddress]>,
     destination: Destination,
     heap_at: Option<Instant>,
 }
@@ -170,7 +169,9 @@ pub struct Engine {
     links: HashMap<InterfaceId, bool>,
     iface_users: HashMap<InterfaceId, Vec<InstanceId>>,
     demux: HashMap<(InterfaceId, bool, u8), InstanceId, DemuxHash>,
-    owned_addrs: HashMap<IpAddr, Vec<InstanceId>>,
+    /// Every instance's virtual addresses, sorted by address (instances in id order): one
+    /// entry each instead of a map of lists (1,000 instances: 24 KB instead of 116 KB).
+    owned_addrs: Vec<(IpAddr, InstanceId)>,
     actions: VecDeque<Action>,
     heap: BinaryHeap<Reverse<(Instant, u32)>>,
     dirty: Vec<u32>,
@@ -278,7 +279,7 @@ impl Engine {
             links: HashMap::new(),
             iface_users: HashMap::new(),
             demux: HashMap::with_capacity_and_hasher(instances.len(), DemuxHash),
-            owned_addrs: HashMap::new(),
+            owned_addrs: Vec::new(),
             actions: VecDeque::new(),
             heap: BinaryHeap::with_capacity(instances.len()),
             dirty: Vec::new(),
@@ -300,7 +301,6 @@ impl Engine {
                     .filter(|v| !v.excluded)
                     .map(|v| v.addr),
             );
-            let announce_addrs: Arc<[VirtualAddress]> = cfg.virtual_addresses.clone().into();
             let destination = if cfg.unicast_peers.is_empty() {
                 Destination::Multicast
             } else {
@@ -325,12 +325,13 @@ impl Engine {
                 advert_addrs,
                 tx_sequence: 0,
                 rx_sequence: None,
-                announce_addrs,
                 destination,
                 heap_at: None,
                 cfg,
             });
         }
+        // Stable: an address's owners stay in id order.
+        engine.owned_addrs.sort_by_key(|&(addr, _)| addr);
         for i in 0..engine.instances.len() {
             let (_, eff) = engine.evaluate(i);
             engine.instances[i].effective = eff;
@@ -358,9 +359,8 @@ impl Engine {
                 users.push(id);
             }
         }
-        for va in &cfg.virtual_addresses {
-            self.owned_addrs.entry(va.addr).or_default().push(id);
-        }
+        self.owned_addrs
+            .extend(cfg.virtual_addresses.iter().map(|va| (va.addr, id)));
     }
 
     // ===== public driving API =====
@@ -586,7 +586,12 @@ impl Engine {
         addr: IpAddr,
         present: bool,
     ) {
-        let owners = self.owned_addrs.get(&addr).cloned().unwrap_or_default();
+        let from = self.owned_addrs.partition_point(|(a, _)| *a < addr);
+        let owners: Vec<InstanceId> = self.owned_addrs[from..]
+            .iter()
+            .take_while(|(a, _)| *a == addr)
+            .map(|&(_, id)| id)
+            .collect();
         for id in owners {
             let i = idx(id);
             let inst = &self.instances[i];
