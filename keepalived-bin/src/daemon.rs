@@ -271,7 +271,11 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
                 log.error(&format!("configuration refused: {e}"));
                 return None;
             }
-            crate::notify::configure(m.alerts, log);
+            crate::notify::configure(
+                m.alerts,
+                m.config.instances.iter().map(|i| i.name.as_str()),
+                log,
+            );
             Some(m.config)
         }
         Err(e) => {
@@ -288,12 +292,17 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
 struct DaemonHooks {
     args: DaemonArgs,
     log: Logger,
-    history: HashMap<String, History>,
+    /// By instance name (the engine's shared name: no copy per instance).
+    history: HashMap<Arc<str>, History>,
 }
 
 impl Hooks for DaemonHooks {
     fn notify(&mut self, n: &Notification) {
-        crate::notify::notify(n);
+        let last = match n.target {
+            NotifyTarget::Instance(_) => self.history.get(&n.name).and_then(|h| h.state),
+            NotifyTarget::Group(_) => None,
+        };
+        crate::notify::notify(n, last);
         let what = match n.event {
             NotifyEvent::State(s) => format!("Entering {s} STATE"),
             NotifyEvent::Priority => format!("priority is now {}", n.priority.0),
@@ -306,7 +315,7 @@ impl Hooks for DaemonHooks {
             NotifyTarget::Group(_) => "sync group ",
         };
         if let (NotifyTarget::Instance(_), NotifyEvent::State(s)) = (&n.target, n.event) {
-            let h = self.history.entry(n.name.to_string()).or_default();
+            let h = self.history.entry(Arc::clone(&n.name)).or_default();
             if h.state == Some(vrrp_engine::State::Master) && s != vrrp_engine::State::Master {
                 h.released_master += 1;
             }

@@ -45,7 +45,7 @@ pub(crate) struct Snapshot<'a> {
     /// Interface names (and whether up), as the driver sees them.
     pub interface: &'a dyn Fn(InterfaceId) -> Option<(String, bool)>,
     /// Per-instance history, by instance name.
-    pub history: &'a HashMap<String, History>,
+    pub history: &'a HashMap<std::sync::Arc<str>, History>,
 }
 
 impl Snapshot<'_> {
@@ -660,7 +660,7 @@ mod tests {
         let e = engine();
         let mut history = HashMap::new();
         history.insert(
-            "VI_\"1\"".to_owned(),
+            std::sync::Arc::from("VI_\"1\""),
             History {
                 released_master: 2,
                 ..History::default()

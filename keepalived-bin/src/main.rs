@@ -235,6 +235,7 @@ fn block_daemon_signals() {
 }
 
 fn main() -> ExitCode {
+    posix::fix_malloc_thresholds();
     if std::env::args_os()
         .nth(1)
         .is_some_and(|a| a == "--vrrp-child")

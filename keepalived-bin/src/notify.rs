@@ -147,7 +147,9 @@ pub(crate) struct Scripts {
 /// Everything the notifier does, mapped from the configuration by `vrrp_config`.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Alerts {
-    /// By instance name.
+    /// By instance name; only the instances with something to do (an instance not listed has
+    /// [`Scripts::default`]): with 1,000 instances and no scripts this map stays empty instead
+    /// of holding 1,000 names and empty entries (about 0.7 MB).
     pub instances: HashMap<String, Scripts>,
     /// By sync group name.
     pub groups: HashMap<String, Scripts>,
@@ -205,7 +207,9 @@ impl Alerts {
         let mut alerts = Alerts::default();
         for vi in &config.instances {
             let s = scripts(&vi.notify, vi.smtp_alert, vi.span);
-            alerts.instances.insert(vi.name.clone(), s);
+            if s != Scripts::default() {
+                alerts.instances.insert(vi.name.clone(), s);
+            }
         }
         for sg in &config.sync_groups {
             let s = scripts(&sg.notify, sg.smtp_alert, sg.span);
@@ -251,10 +255,11 @@ enum Job {
 
 struct Notifier {
     alerts: Alerts,
-    /// Instances and groups removed by the last reload (for their `DELETED` report).
+    /// Instances removed by the last reload that had scripts (for their `DELETED` report).
     removed: HashMap<String, Scripts>,
-    /// The last state reported per instance or group (for priority-change lines).
-    states: HashMap<(bool, String), State>,
+    /// The last state reported per sync group (for priority-change lines); an instance's is
+    /// the daemon's (see [`notify`]).
+    group_states: HashMap<String, State>,
     log: SharedLog,
     worker: Option<(Sender<Job>, Waker)>,
     mailer: Option<crate::smtp::Mailer>,
@@ -262,22 +267,23 @@ struct Notifier {
 
 static NOTIFIER: Mutex<Option<Notifier>> = Mutex::new(None);
 
-/// Installs (or, on reload, replaces) the notify configuration.
-pub(crate) fn configure(alerts: Alerts, log: &Logger) {
+/// Installs (or, on reload, replaces) the notify configuration; `instances` names every
+/// instance of the new configuration (with or without scripts).
+pub(crate) fn configure<'a>(
+    alerts: Alerts,
+    instances: impl IntoIterator<Item = &'a str>,
+    log: &Logger,
+) {
     let mut guard = NOTIFIER.lock().unwrap_or_else(PoisonError::into_inner);
     let n = guard.get_or_insert_with(|| Notifier {
         alerts: Alerts::default(),
         removed: HashMap::new(),
-        states: HashMap::new(),
+        group_states: HashMap::new(),
         log: Arc::new(log.clone()),
         worker: None,
         mailer: None,
     });
-    for (name, s) in &n.alerts.instances {
-        if !alerts.instances.contains_key(name) {
-            n.removed.insert(name.clone(), s.clone());
-        }
-    }
+    n.keep_removed(instances);
     if n.alerts.smtp != alerts.smtp {
         n.mailer = None;
     }
@@ -297,12 +303,14 @@ pub(crate) fn configure(alerts: Alerts, log: &Logger) {
 
 /// Acts on one notification from the driver (runs on the driver's thread; never waits, except
 /// for a moment at shutdown so that `notify_stop` scripts are started before the exit).
-pub(crate) fn notify(n: &Notification) {
+/// `state` is the instance's state as last notified before this one (the daemon keeps it for
+/// its dumps; `None` for a group, whose state the notifier keeps).
+pub(crate) fn notify(n: &Notification, state: Option<State>) {
     let mut guard = NOTIFIER.lock().unwrap_or_else(PoisonError::into_inner);
     let Some(me) = guard.as_mut() else {
         return;
     };
-    let (jobs, wait) = me.jobs(n);
+    let (jobs, wait) = me.jobs(n, state);
     if jobs.is_empty() {
         return;
     }
@@ -331,8 +339,24 @@ pub(crate) fn notify(n: &Notification) {
 }
 
 impl Notifier {
-    /// The jobs for `n`, and whether to wait until its scripts have started.
-    fn jobs(&mut self, n: &Notification) -> (Vec<Job>, bool) {
+    /// Before a reload replaces the configuration: remembers the scripts of the instances
+    /// that are not in `instances` (the new configuration's) for their `DELETED` report. An
+    /// instance still there is not, whether or not it still has scripts.
+    fn keep_removed<'a>(&mut self, instances: impl IntoIterator<Item = &'a str>) {
+        if self.alerts.instances.is_empty() {
+            return;
+        }
+        let kept: std::collections::HashSet<&str> = instances.into_iter().collect();
+        for (name, s) in &self.alerts.instances {
+            if !kept.contains(name.as_str()) {
+                self.removed.insert(name.clone(), s.clone());
+            }
+        }
+    }
+
+    /// The jobs for `n` (`state`: see [`notify`]), and whether to wait until its scripts have
+    /// started.
+    fn jobs(&mut self, n: &Notification, state: Option<State>) -> (Vec<Job>, bool) {
         let (is_group, kind) = match n.target {
             NotifyTarget::Instance(_) => (false, "INSTANCE"),
             NotifyTarget::Group(_) => (true, "GROUP"),
@@ -351,7 +375,9 @@ impl Notifier {
         let mut state_word = None;
         let (word, script) = match n.event {
             NotifyEvent::State(s) => {
-                self.states.insert((is_group, name.clone()), s);
+                if is_group {
+                    self.group_states.insert(name.clone(), s);
+                }
                 state_word = Some(s);
                 let script = match s {
                     State::Master => scripts.master.clone(),
@@ -377,20 +403,12 @@ impl Notifier {
                 scripts.master_rx_lower_pri.clone(),
             ),
             NotifyEvent::Priority => {
-                let master = self.states.get(&(is_group, name.clone())) == Some(&State::Master);
-                let word = if master {
-                    "MASTER_PRIORITY"
+                let last = if is_group {
+                    self.group_states.get(&name).copied()
                 } else {
-                    "BACKUP_PRIORITY"
+                    state
                 };
-                // Priority changes go to the FIFO only, as in keepalived.
-                let jobs = self
-                    .alerts
-                    .fifos
-                    .iter()
-                    .map(|f| Job::Line(f.clone(), format!("{kind} \"{name}\" {word} {prio}\n")))
-                    .collect();
-                return (jobs, false);
+                return (self.priority_lines(kind, &name, prio, last), false);
             }
             _ => return (Vec::new(), false),
         };
@@ -431,6 +449,21 @@ impl Notifier {
             )));
         }
         (jobs, state_word == Some(State::Stopped))
+    }
+
+    /// The FIFO lines of a priority change (they go to the FIFO only, as in keepalived), by
+    /// the state last notified.
+    fn priority_lines(&self, kind: &str, name: &str, prio: u8, last: Option<State>) -> Vec<Job> {
+        let word = if last == Some(State::Master) {
+            "MASTER_PRIORITY"
+        } else {
+            "BACKUP_PRIORITY"
+        };
+        self.alerts
+            .fifos
+            .iter()
+            .map(|f| Job::Line(f.clone(), format!("{kind} \"{name}\" {word} {prio}\n")))
+            .collect()
     }
 
     /// (Re)starts the FIFO readers: the old ones are stopped first.
@@ -676,7 +709,7 @@ mod tests {
         Notifier {
             alerts,
             removed: HashMap::new(),
-            states: HashMap::new(),
+            group_states: HashMap::new(),
             log: Arc::new(Quiet),
             worker: None,
             mailer: None,
@@ -755,7 +788,7 @@ mod tests {
             event: NotifyEvent::State(State::Master),
             priority: Priority(100),
         };
-        let (jobs, wait) = n.jobs(&note);
+        let (jobs, wait) = n.jobs(&note, None);
         assert!(!wait);
         assert_eq!(
             lines(&jobs),
@@ -771,14 +804,14 @@ mod tests {
             ..note.clone()
         };
         assert_eq!(
-            lines(&n.jobs(&prio).0),
+            lines(&n.jobs(&prio, Some(State::Master)).0),
             ["fifo INSTANCE \"VI_1\" MASTER_PRIORITY 90\n"]
         );
         let stop = Notification {
             event: NotifyEvent::State(State::Stopped),
             ..note
         };
-        let (jobs, wait) = n.jobs(&stop);
+        let (jobs, wait) = n.jobs(&stop, Some(State::Master));
         assert!(wait);
         assert_eq!(
             lines(&jobs),
@@ -807,15 +840,57 @@ mod tests {
             priority: Priority(0),
         };
         assert_eq!(
-            lines(&n.jobs(&note).0),
+            lines(&n.jobs(&note, None).0),
             ["fifo INSTANCE \"VI_2\" FAULT 0\n", "run \"/f.sh\""]
+        );
+    }
+
+    #[test]
+    fn a_reload_keeps_the_scripts_of_removed_instances_only() {
+        let mut a = Alerts::default();
+        for name in ["gone", "stays", "loses its scripts"] {
+            a.instances.insert(
+                name.into(),
+                Scripts {
+                    fault: Some(script(&["/f.sh"])),
+                    ..Scripts::default()
+                },
+            );
+        }
+        let mut n = notifier(a);
+        n.keep_removed(["stays", "loses its scripts", "new"]);
+        let removed: Vec<&String> = n.removed.keys().collect();
+        assert_eq!(removed, ["gone"]);
+    }
+
+    #[test]
+    fn a_group_priority_line_follows_its_last_state() {
+        let a = Alerts {
+            fifos: vec!["/run/f".into()],
+            ..Alerts::default()
+        };
+        let mut n = notifier(a);
+        let note = Notification {
+            target: NotifyTarget::Group(vrrp_engine::GroupId(0)),
+            name: Arc::from("G"),
+            event: NotifyEvent::State(State::Master),
+            priority: Priority(0),
+        };
+        n.jobs(&note, None);
+        let prio = Notification {
+            event: NotifyEvent::Priority,
+            ..note
+        };
+        assert_eq!(
+            lines(&n.jobs(&prio, None).0),
+            ["fifo GROUP \"G\" MASTER_PRIORITY 0\n"]
         );
     }
 
     #[test]
     fn mapped_from_keepalived_conf() {
         let parsed = confparse::parse_str(
-            "global_defs {\n script_user nobody\n smtp_server 192.0.2.25 2525\n notification_email {\n  a@example.com\n }\n smtp_alert\n vrrp_notify_fifo /run/v.fifo\n notify_fifo /run/all.fifo\n no_email_faults\n}\nvrrp_sync_group G {\n group {\n  A\n }\n notify_master \"/bin/echo group\"\n smtp_alert off\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n notify_master /bin/echo root\n notify_backup \"/bin/echo b | cat\"\n notify_fault /bin/echo no-such-user-here\n notify_deleted\n}\n",
+            "global_defs {\n script_user nobody\n smtp_server 192.0.2.25 2525\n notification_email {\n  a@example.com\n }\n smtp_alert\n vrrp_notify_fifo /run/v.fifo\n notify_fifo /run/all.fifo\n no_email_faults\n}\nvrrp_sync_group G {\n group {\n  A\n }\n notify_master \"/bin/echo group\"\n smtp_alert off\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n notify_master /bin/echo root\n notify_backup \"/bin/echo b | cat\"\n notify_fault /bin/echo no-such-user-here\n notify_deleted\n}\nvrrp_instance B {\n interface eth0\n virtual_router_id 2\n smtp_alert off\n}\n",
             "t.conf",
         );
         let mut warnings = Vec::new();
@@ -841,6 +916,11 @@ mod tests {
             warnings
                 .iter()
                 .any(|(_, w)| w.contains("no-such-user-here"))
+        );
+        assert_eq!(
+            alerts.instances.len(),
+            1,
+            "only instances with scripts are kept"
         );
         let g = &alerts.groups["G"];
         assert!(!g.smtp_alert);

@@ -85,6 +85,26 @@ pub(crate) fn mkfifo(path: &std::path::Path, mode: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Fixes glibc's malloc thresholds at their documented defaults (128 KiB), for the whole
+/// process, before anything is allocated in earnest. Left dynamic, glibc raises both when a
+/// large block is freed (after the configuration is parsed: up to twice the largest, over
+/// 1 MB at 1,000 instances), and the freed space in the heap then stays resident for the
+/// daemon's lifetime: fixed, `free` gives back a heap top over 128 KiB and blocks over 128 KiB
+/// get their own mapping, unmapped when freed (1,000-instance VRRP child: heap and anonymous
+/// memory 2.6 -> 2.0 MB). Does nothing on other C libraries.
+pub(crate) fn fix_malloc_thresholds() {
+    #[cfg(target_env = "gnu")]
+    {
+        const THRESHOLD: libc::c_int = 128 * 1024;
+        // SAFETY: mallopt takes two integers and only changes the allocator's parameters; a
+        // refused setting (0 returned) leaves glibc's defaults, which is harmless.
+        unsafe {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, THRESHOLD);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]

@@ -127,7 +127,6 @@ struct Instance {
     tx_sequence: u32,
     /// AH: (source, last accepted sequence number) of the current master.
     rx_sequence: Option<(IpAddr, u32)>,
-    announce_addrs: Arc<[VirtualAddress]>,
     destination: Destination,
     heap_at: Option<Instant>,
     /// [`Engine::master_down_interval`] with the (Master_Adver_Interval, effective priority) it
@@ -175,7 +174,9 @@ pub struct Engine {
     links: HashMap<InterfaceId, bool>,
     iface_users: HashMap<InterfaceId, Vec<InstanceId>>,
     demux: HashMap<(InterfaceId, bool, u8), InstanceId, FastHash>,
-    owned_addrs: HashMap<IpAddr, Vec<InstanceId>>,
+    /// Every instance's virtual addresses, sorted by address (instances in id order): one
+    /// entry each instead of a map of lists (1,000 instances: 24 KB instead of 116 KB).
+    owned_addrs: Vec<(IpAddr, InstanceId)>,
     actions: VecDeque<Action>,
     heap: BinaryHeap<Reverse<(Instant, u32)>>,
     dirty: Vec<u32>,
@@ -247,7 +248,7 @@ impl Engine {
             links: HashMap::new(),
             iface_users: HashMap::new(),
             demux: HashMap::with_capacity_and_hasher(instances.len(), FastHash),
-            owned_addrs: HashMap::new(),
+            owned_addrs: Vec::new(),
             actions: VecDeque::new(),
             heap: BinaryHeap::with_capacity(instances.len()),
             dirty: Vec::new(),
@@ -269,7 +270,6 @@ impl Engine {
                     .filter(|v| !v.excluded)
                     .map(|v| v.addr),
             );
-            let announce_addrs: Arc<[VirtualAddress]> = cfg.virtual_addresses.clone().into();
             let destination = if cfg.unicast_peers.is_empty() {
                 Destination::Multicast
             } else {
@@ -294,13 +294,14 @@ impl Engine {
                 advert_addrs,
                 tx_sequence: 0,
                 rx_sequence: None,
-                announce_addrs,
                 destination,
                 heap_at: None,
                 down_memo: None,
                 cfg,
             });
         }
+        // Stable: an address's owners stay in id order.
+        engine.owned_addrs.sort_by_key(|&(addr, _)| addr);
         for i in 0..engine.instances.len() {
             let (_, eff) = engine.evaluate(i);
             engine.instances[i].effective = eff;
@@ -328,9 +329,8 @@ impl Engine {
                 users.push(id);
             }
         }
-        for va in &cfg.virtual_addresses {
-            self.owned_addrs.entry(va.addr).or_default().push(id);
-        }
+        self.owned_addrs
+            .extend(cfg.virtual_addresses.iter().map(|va| (va.addr, id)));
     }
 
     // ===== public driving API =====
@@ -556,7 +556,12 @@ impl Engine {
         addr: IpAddr,
         present: bool,
     ) {
-        let owners = self.owned_addrs.get(&addr).cloned().unwrap_or_default();
+        let from = self.owned_addrs.partition_point(|(a, _)| *a < addr);
+        let owners: Vec<InstanceId> = self.owned_addrs[from..]
+            .iter()
+            .take_while(|(a, _)| *a == addr)
+            .map(|&(_, id)| id)
+            .collect();
         for id in owners {
             let i = idx(id);
             let inst = &self.instances[i];
@@ -729,6 +734,21 @@ impl Engine {
     /// An instance's configuration (with the current base priority).
     pub fn config(&self, id: InstanceId) -> Option<&InstanceConfig> {
         self.instances.get(idx(id)).map(|i| &i.cfg)
+    }
+
+    /// The configuration the engine runs: its instances as running (with the primary addresses
+    /// and priorities in use), sync groups and trackers. `interfaces` and `statics` are left
+    /// empty: the engine does not keep them (they are the driver's).
+    pub fn running_config(&self) -> EngineConfig {
+        EngineConfig {
+            instances: self.instances.iter().map(|i| i.cfg.clone()).collect(),
+            sync_groups: self.groups.iter().map(|g| g.cfg.clone()).collect(),
+            trackers: self.trackers.iter().map(|(t, _)| t.clone()).collect(),
+            log_interval: self.log_interval,
+            log_unknown_vrids: self.log_unknown_vrids,
+            interfaces: Vec::new(),
+            statics: crate::config::StaticConfig::default(),
+        }
     }
 
     /// An instance's state.

@@ -42,7 +42,9 @@ impl Engine {
 
     /// A GARP/NA burst for all the instance's addresses.
     pub(super) fn announce(&mut self, i: usize, repeat: u32) {
-        let addresses = self.instances[i].announce_addrs.clone();
+        // Built when announced (a transition to MASTER), not kept per instance.
+        let addresses: Arc<[VirtualAddress]> =
+            self.instances[i].cfg.virtual_addresses.as_slice().into();
         self.announce_some(i, addresses, repeat);
     }
 
