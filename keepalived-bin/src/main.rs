@@ -29,20 +29,21 @@
 //!   `/run/keepalived-rs` (what a crashed run left is removed at the next start), pidfiles and
 //!   logging ([`syslog`], console, `-g` file).
 //! * [`notify`]: notify scripts and FIFOs on a thread of their own (the VRRP loop never waits
-//!   for them); [`script`]: script users and `enable_script_security`; [`smtp`]: e-mail
-//!   alerts on a mail thread.
+//!   for them); [`script`]: script users and `enable_script_security`; [`mailer`]: e-mail
+//!   alerts, handed to the `keepalived-smtp` program (src/smtp.rs).
 //! * [`dump`]: `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` dumps (keepalived-behaviour.md §7.7).
 //!
 //! Not done yet: the health checker (IPVS, `virtual_server`), SNMP and D-Bus.
 
 mod daemon;
 mod dump;
+mod mail;
+mod mailer;
 mod notify;
 mod posix;
 mod process;
 mod realtime;
 mod script;
-mod smtp;
 mod syslog;
 mod vrrp_config;
 

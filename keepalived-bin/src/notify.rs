@@ -1,11 +1,11 @@
 //! Notify scripts and the notify FIFO (keepalived-behaviour.md §4.11), and the hand-off of
-//! e-mail alerts to [`crate::smtp`].
+//! e-mail alerts to the mailer program ([`crate::mailer`]).
 //!
 //! ```text
 //!   driver loop ── Hooks::notify ──► notify() ── builds jobs ──channel+waker──► notify thread
 //!                                                                              │ FIFO line
 //!                                                                              │ spawn (scheduler)
-//!                                                                              └► smtp thread
+//!                                                                              └► keepalived-smtp
 //! ```
 //!
 //! The driver's loop never waits: [`notify`] only resolves what to do and queues it. A thread
@@ -159,12 +159,19 @@ pub(crate) struct Alerts {
     /// as their last argument, running as long as the daemon.
     pub fifo_scripts: Vec<Script>,
     /// Mail settings, when mail can be sent at all.
-    pub smtp: Option<crate::smtp::SmtpSettings>,
+    pub smtp: Option<crate::mail::SmtpSettings>,
     /// `no_email_faults`.
     pub no_email_faults: bool,
 }
 
 impl Alerts {
+    /// Whether some instance or group mails its state changes (and mail can be sent): the
+    /// mailer program is started only then.
+    pub(crate) fn mails(&self) -> bool {
+        self.smtp.is_some()
+            && (self.instances.values().chain(self.groups.values())).any(|s| s.smtp_alert)
+    }
+
     /// Maps the notify keywords of `config`; problems become `(span, message)` warnings.
     pub(crate) fn from_config(
         config: &Config,
@@ -227,7 +234,7 @@ impl Alerts {
                 }
             }
         }
-        alerts.smtp = crate::smtp::SmtpSettings::from_config(config, warnings);
+        alerts.smtp = crate::mail::SmtpSettings::from_config(config, warnings);
         alerts.no_email_faults = g
             .extra
             .iter()
@@ -250,7 +257,7 @@ enum Job {
     /// A reload changed the FIFOs: close those not listed.
     KeepFifos(Vec<PathBuf>),
     /// Send a mail.
-    Mail(crate::smtp::Mail),
+    Mail(crate::mail::Mail),
 }
 
 struct Notifier {
@@ -262,7 +269,7 @@ struct Notifier {
     group_states: HashMap<String, State>,
     log: SharedLog,
     worker: Option<(Sender<Job>, Waker)>,
-    mailer: Option<crate::smtp::Mailer>,
+    mailer: Option<crate::mailer::Mailer>,
 }
 
 static NOTIFIER: Mutex<Option<Notifier>> = Mutex::new(None);
@@ -284,8 +291,13 @@ pub(crate) fn configure<'a>(
         mailer: None,
     });
     n.keep_removed(instances);
-    if n.alerts.smtp != alerts.smtp {
-        n.mailer = None;
+    match (&alerts.smtp, &mut n.mailer) {
+        (None, _) => n.mailer = None,
+        (Some(s), Some(m)) => m.update(s.clone()),
+        (Some(s), None) if alerts.mails() => {
+            n.mailer = Some(crate::mailer::Mailer::start(s.clone(), n.log.clone()));
+        }
+        (Some(_), None) => {}
     }
     let readers = n.alerts.fifo_scripts != alerts.fifo_scripts;
     let fifos = n.alerts.fifos != alerts.fifos;
@@ -319,7 +331,7 @@ pub(crate) fn notify(n: &Notification, state: Option<State>) {
         let job = match job {
             Job::Run(spec, what, None) if wait => Job::Run(spec, what, Some(())),
             Job::Mail(mail) => {
-                me.mail(mail);
+                me.mail(&mail);
                 continue;
             }
             other => other,
@@ -444,7 +456,7 @@ impl Notifier {
             && (state != State::Fault || !self.alerts.no_email_faults)
             && matches!(state, State::Master | State::Backup | State::Fault)
         {
-            jobs.push(Job::Mail(crate::smtp::Mail::vrrp(
+            jobs.push(Job::Mail(crate::mail::Mail::vrrp(
                 smtp, is_group, &name, state,
             )));
         }
@@ -478,23 +490,14 @@ impl Notifier {
         self.send(Job::Readers(specs));
     }
 
-    fn mail(&mut self, mail: crate::smtp::Mail) {
+    fn mail(&mut self, mail: &crate::mail::Mail) {
         let Some(settings) = &self.alerts.smtp else {
             return;
         };
-        if self.mailer.is_none() {
-            match crate::smtp::Mailer::start(settings.clone(), self.log.clone()) {
-                Ok(m) => self.mailer = Some(m),
-                Err(e) => {
-                    self.log
-                        .warn(&format!("SMTP alerts: cannot start the mailer: {e}"));
-                    return;
-                }
-            }
-        }
-        if let Some(m) = &self.mailer {
-            m.send(mail);
-        }
+        let log = &self.log;
+        self.mailer
+            .get_or_insert_with(|| crate::mailer::Mailer::start(settings.clone(), log.clone()))
+            .send(mail);
     }
 
     fn send(&mut self, job: Job) {

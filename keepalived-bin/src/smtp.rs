@@ -1,10 +1,12 @@
-//! E-mail alerts (keepalived-behaviour.md §5.9): `smtp_server [PORT]`, `smtp_helo_name`,
-//! `smtp_connect_timeout`, `notification_email`, `notification_email_from`, `router_id`.
-//!
-//! Mail goes out through `mail-send` on a thread of its own ([`Mailer`]) that owns a
-//! single-threaded tokio runtime and takes [`Mail`]s from a channel, one SMTP session each,
-//! bounded by the connect timeout. The VRRP loop only queues: a slow or dead SMTP server never
-//! delays it, and at most [`QUEUE_LIMIT`] mails wait (later ones are dropped with a warning).
+//! `keepalived-smtp`: the program that sends keepalived-rs' e-mail alerts
+//! (keepalived-behaviour.md §5.9). The daemon (`keepalived`) starts it when alerts are
+//! configured, with a socket as its standard input and output, and writes it records (the
+//! framing is `mail::encode_record`'s): first the settings, then one record per alert (new
+//! settings may follow after a reload). It sends each alert in order, in one SMTP session
+//! through `mail-send` on a single-threaded tokio runtime, bounded by the connect timeout, and
+//! answers each with one record: sent or failed, with the log line the daemon writes. It exits
+//! when its input ends (the daemon stopped, or a reload dropped mail). It is a program of its
+//! own so that the daemon's binary carries none of this code (SMTP, TLS, async I/O).
 //!
 //! Differences from keepalived, both answers to its users' complaints:
 //! - a host name in `smtp_server` is resolved for every alert, not once at start-up, so a name
@@ -15,245 +17,141 @@
 //!   keepalived has neither). AUTH (PLAIN or LOGIN, whichever the server offers) is only ever
 //!   sent inside TLS unless `smtp_auth_plaintext` says otherwise.
 
+// The settings and the record framing, shared with the daemon (which uses the rest).
+#[allow(dead_code, reason = "the daemon's side of the shared file")]
+mod mail;
+
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Sender, channel};
-use std::time::Duration;
+use std::sync::mpsc::channel;
 
-use confparse::model::{Config, SmtpSecurity, StartTls};
+use confparse::model::{SmtpSecurity, StartTls};
+use mail::{Mail, SmtpSettings, read_record, tag, write_record};
 use mail_send::SmtpClient;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use vrrp_engine::State;
 
-use crate::notify::SharedLog;
-
-/// How many mails may wait for the SMTP server.
-pub(crate) const QUEUE_LIMIT: usize = 64;
-
-/// Where and how alerts are sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct SmtpSettings {
-    /// Server host (address or name).
-    pub host: String,
-    /// Server port (default 25).
-    pub port: u16,
-    /// `HELO`/`EHLO` name (default: the host name).
-    pub helo: String,
-    /// Connect and per-reply timeout (`smtp_connect_timeout`, default 30 s).
-    pub timeout: Duration,
-    /// `notification_email_from` (default `keepalived@<host name>`).
-    pub from: String,
-    /// `notification_email` recipients.
-    pub to: Vec<String>,
-    /// `router_id` (default: the host name), for subjects.
-    pub router_id: String,
-    /// STARTTLS and AUTH (keepalived-rs extension).
-    pub security: SmtpSecurity,
+/// What the reader thread passes on.
+enum Input {
+    Settings(SmtpSettings),
+    Mail(Mail),
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
-impl SmtpSettings {
-    /// The settings, or `None` when no mail can be sent (no `smtp_server` or no recipient).
-    pub(crate) fn from_config(
-        config: &Config,
-        warnings: &mut Vec<(confparse::Span, String)>,
-    ) -> Option<SmtpSettings> {
-        let g = &config.global;
-        let server = g.smtp_server.as_ref();
-        match (server, g.notification_email.is_empty()) {
-            (Some(server), false) => {
-                let host = host_name();
-                Some(SmtpSettings {
-                    host: server.host.clone(),
-                    port: server.port,
-                    helo: g.smtp_helo_name.clone().unwrap_or_else(|| host.clone()),
-                    timeout: g.smtp_connect_timeout.max(Duration::from_secs(1)),
-                    from: g
-                        .notification_email_from
-                        .clone()
-                        .unwrap_or_else(|| format!("keepalived@{host}")),
-                    to: g.notification_email.clone(),
-                    router_id: g.router_id.clone().unwrap_or(host),
-                    security: g.smtp_security.clone(),
-                })
-                .inspect(|s| s.check_files(warnings))
-            }
-            (Some(_), true) => {
-                warnings.push((
-                    confparse::Span::NONE,
-                    "smtp_server without notification_email: no mail is sent".to_owned(),
-                ));
-                None
-            }
-            (None, false) => {
-                warnings.push((
-                    confparse::Span::NONE,
-                    "notification_email without smtp_server: no mail is sent".to_owned(),
-                ));
-                None
-            }
-            (None, true) => None,
-        }
+/// Writes one answer to the daemon; the daemon gone, there is nothing left to do.
+fn answer(tag: u8, text: String) {
+    let mut out = std::io::stdout().lock();
+    if write_record(&mut out, tag, &[text])
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        std::process::exit(0);
     }
 }
 
-impl SmtpSettings {
-    /// Warns now about the files read at each alert that cannot be used as they are (they
-    /// are read again for every alert: fixing them needs no reload).
-    fn check_files(&self, warnings: &mut Vec<(confparse::Span, String)>) {
-        let sec = &self.security;
-        if let Some(path) = &sec.auth_password_file {
-            use std::os::unix::fs::PermissionsExt as _;
-            if let Err(e) = read_password(path) {
-                warnings.push((confparse::Span::NONE, e.to_string()));
-            } else if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0) {
-                warnings.push((
-                    confparse::Span::NONE,
-                    format!("smtp_auth_password_file {path} is readable by every user"),
-                ));
+fn main() {
+    // rustls' process-wide provider, for the TLS configurations mail-send builds itself
+    // (system roots, `smtp_tls_insecure`): ring, the one the workspace compiles. An error
+    // means one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            answer(tag::WARN, format!("SMTP mailer: cannot start: {e}"));
+            std::process::exit(1);
+        }
+    };
+    // Input is read on a thread of its own so that its end (the daemon stopped) ends the
+    // program at once, even during an SMTP session.
+    let (tx, rx) = channel::<Input>();
+    let reader = std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            let mut input = std::io::stdin().lock();
+            loop {
+                let item = match read_record(&mut input) {
+                    Ok(Some((tag::SETTINGS, fields))) => {
+                        let Some(s) = SmtpSettings::from_fields(&fields) else {
+                            answer(tag::WARN, "SMTP mailer: malformed settings ignored".into());
+                            continue;
+                        };
+                        Input::Settings(s)
+                    }
+                    Ok(Some((tag::MAIL, mut fields))) if fields.len() == 2 => {
+                        let body = fields.pop().unwrap_or_default();
+                        let subject = fields.pop().unwrap_or_default();
+                        Input::Mail(Mail { subject, body })
+                    }
+                    Ok(Some((t, _))) => {
+                        answer(
+                            tag::WARN,
+                            format!("SMTP mailer: unknown record {t} ignored"),
+                        );
+                        continue;
+                    }
+                    Ok(None) | Err(_) => std::process::exit(0),
+                };
+                if tx.send(item).is_err() {
+                    std::process::exit(0);
+                }
             }
-        }
-        if let Some(path) = &sec.tls_ca
-            && !sec.tls_insecure
-            && let Err(e) = trust_anchors(path)
-        {
-            warnings.push((confparse::Span::NONE, e.to_string()));
-        }
+        });
+    if reader.is_err() {
+        std::process::exit(1);
     }
-}
-
-/// One alert.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Mail {
-    /// `Subject:`.
-    pub subject: String,
-    /// The text.
-    pub body: String,
-}
-
-impl Mail {
-    /// The alert for an instance or group entering `state`, in keepalived's words:
-    /// `[router_id] VRRP Instance NAME - Entering MASTER state`.
-    pub(crate) fn vrrp(s: &SmtpSettings, group: bool, name: &str, state: State) -> Mail {
-        let what = if group { "Group" } else { "Instance" };
-        let body = match (group, state) {
-            (false, State::Master) => "=> VRRP Instance is now owning VRRP VIPs <=",
-            (false, State::Backup) => "=> VRRP Instance is no longer owning VRRP VIPs <=",
-            (false, _) => "=> VRRP Instance is in FAULT state <=",
-            (true, State::Master) => "=> All VRRP group instances are now in MASTER state <=",
-            (true, State::Backup) => "=> All VRRP group instances are now in BACKUP state <=",
-            (true, _) => "=> VRRP group is in FAULT state <=",
-        };
-        Mail {
-            subject: format!(
-                "[{}] VRRP {what} {name} - Entering {state} state",
-                s.router_id
-            ),
-            body: format!("{body}\r\n"),
-        }
-    }
-}
-
-/// What became of the alerts of one [`Mailer`] (since the start or the last reload); the
-/// running totals are in the log lines.
-#[derive(Debug, Default)]
-pub(crate) struct MailCounters {
-    /// Delivered (the server accepted the message).
-    pub sent: AtomicU64,
-    /// Not delivered: resolution, connection, TLS, AUTH or SMTP failure, or timeout.
-    pub failed: AtomicU64,
-    /// Never tried: the queue was full or the thread was gone.
-    pub dropped: AtomicU64,
-}
-
-/// The mail thread: one SMTP session per [`Mail`], in order.
-pub(crate) struct Mailer {
-    tx: Sender<Mail>,
-    queued: Arc<AtomicUsize>,
-    counters: Arc<MailCounters>,
-    log: SharedLog,
-}
-
-impl Mailer {
-    /// Starts the thread and its tokio runtime.
-    pub(crate) fn start(settings: SmtpSettings, log: SharedLog) -> std::io::Result<Mailer> {
-        // rustls' process-wide provider, for the TLS configurations mail-send builds itself
-        // (system roots, `smtp_tls_insecure`): ring, the one the workspace compiles. An error
-        // means one is installed already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
-        let (tx, rx) = channel::<Mail>();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let count = Arc::clone(&queued);
-        let counters = Arc::new(MailCounters::default());
-        let tally = Arc::clone(&counters);
-        let thread_log = log.clone();
-        std::thread::Builder::new()
-            .name("smtp".into())
-            .spawn(move || {
-                crate::notify::block_daemon_signals();
-                while let Ok(mail) = rx.recv() {
-                    let subject = mail.subject.clone();
-                    let result = rt.block_on(send(&settings, mail));
-                    count.fetch_sub(1, Ordering::SeqCst);
-                    match result {
-                        Ok(how) => {
-                            tally.sent.fetch_add(1, Ordering::Relaxed);
-                            thread_log.info(&format!("SMTP alert sent{how}: {subject}"));
-                        }
-                        Err(e) => {
-                            let n = tally.failed.fetch_add(1, Ordering::Relaxed) + 1;
-                            thread_log.warn(&format!(
-                                "SMTP alert '{subject}' to {}:{} failed ({n} failed so far): {e}",
-                                settings.host, settings.port
-                            ));
-                        }
+    let mut settings: Option<SmtpSettings> = None;
+    let mut failed = 0u64;
+    while let Ok(item) = rx.recv() {
+        match item {
+            Input::Settings(s) => {
+                check_trust_anchors(&s.security);
+                settings = Some(s);
+            }
+            Input::Mail(mail) => {
+                let Some(s) = &settings else {
+                    answer(
+                        tag::FAILED,
+                        format!("SMTP alert '{}' not sent: no settings", mail.subject),
+                    );
+                    continue;
+                };
+                let subject = mail.subject.clone();
+                match rt.block_on(send(s, mail)) {
+                    Ok(how) => answer(tag::SENT, format!("SMTP alert sent{how}: {subject}")),
+                    Err(e) => {
+                        failed += 1;
+                        answer(
+                            tag::FAILED,
+                            format!(
+                                "SMTP alert '{subject}' to {}:{} failed ({failed} failed so far): {e}",
+                                s.host, s.port
+                            ),
+                        );
                     }
                 }
-            })?;
-        Ok(Mailer {
-            tx,
-            queued,
-            counters,
-            log,
-        })
+            }
+        }
     }
+}
 
-    /// Queues `mail` (never blocks).
-    pub(crate) fn send(&self, mail: Mail) {
-        if self.queued.load(Ordering::SeqCst) >= QUEUE_LIMIT {
-            let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            self.log.warn(&format!(
-                "SMTP alert dropped (queue full, {n} dropped so far): {}",
-                mail.subject
-            ));
-            return;
-        }
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(mail).is_err() {
-            let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            self.log.warn(&format!(
-                "SMTP alert dropped (the mail thread is gone, {n} dropped so far)"
-            ));
-        }
+/// Warns (once per settings) about a `smtp_tls_ca` that cannot be used; it is read again at
+/// each alert, so fixing the file needs no reload.
+fn check_trust_anchors(sec: &SmtpSecurity) {
+    if let Some(path) = &sec.tls_ca
+        && !sec.tls_insecure
+        && let Err(e) = trust_anchors(path)
+    {
+        answer(tag::WARN, e.to_string());
     }
 }
 
 /// Why a mail was not delivered.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SmtpError {
+enum SmtpError {
     /// The server's name does not resolve (now: it is tried again at the next alert).
     #[error("cannot resolve '{host}': {source}")]
     Resolve {
@@ -307,11 +205,10 @@ pub(crate) enum SmtpError {
 
 /// The password: the first line of `path`, without its line end.
 fn read_password(path: &str) -> Result<String, SmtpError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SmtpError::PasswordFile {
+    mail::read_password(path).map_err(|source| SmtpError::PasswordFile {
         path: path.to_owned(),
         source,
-    })?;
-    Ok(text.lines().next().unwrap_or_default().to_owned())
+    })
 }
 
 /// The certificates of the PEM file `path`, as trust anchors.
@@ -358,7 +255,7 @@ fn tls_connector(sec: &SmtpSecurity) -> Result<tokio_rustls::TlsConnector, SmtpE
 
 /// How a mail went out, for the log line (` (STARTTLS, AUTH)`, or nothing for plain SMTP).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Sent {
+struct Sent {
     tls: bool,
     auth: bool,
 }
@@ -491,47 +388,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn settings() -> SmtpSettings {
-        SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: 25,
-            helo: "r1".into(),
-            timeout: Duration::from_secs(30),
-            from: "ka@r1".into(),
-            to: vec!["ops@example.com".into()],
-            router_id: "LVS_1".into(),
-            security: SmtpSecurity::default(),
-        }
-    }
-
     #[test]
-    fn subjects_follow_keepalived() {
-        let s = settings();
-        let m = Mail::vrrp(&s, false, "VI_1", State::Master);
-        assert_eq!(
-            m.subject,
-            "[LVS_1] VRRP Instance VI_1 - Entering MASTER state"
-        );
-        let g = Mail::vrrp(&s, true, "G", State::Backup);
-        assert_eq!(g.subject, "[LVS_1] VRRP Group G - Entering BACKUP state");
-    }
-
-    #[test]
-    fn password_files_and_trust_anchors() {
-        use std::os::unix::fs::PermissionsExt as _;
+    fn unusable_trust_anchors_are_explained() {
         let dir = std::env::temp_dir().join(format!("kars-smtp-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let pw = dir.join("pw");
-        std::fs::write(&pw, "s3cret\nignored\n").unwrap();
-        let pw_path = pw.to_str().unwrap();
-        assert_eq!(read_password(pw_path).unwrap(), "s3cret");
-        let missing = dir.join("missing");
-        let err = read_password(missing.to_str().unwrap()).unwrap_err();
-        assert!(
-            err.to_string().starts_with("smtp_auth_password_file "),
-            "{err}"
-        );
-
         let not_pem = dir.join("ca.pem");
         std::fs::write(&not_pem, "no certificate here\n").unwrap();
         let err = trust_anchors(not_pem.to_str().unwrap()).unwrap_err();
@@ -539,24 +399,13 @@ mod tests {
             err.to_string().contains("no certificate in the file"),
             "{err}"
         );
-
-        // Mapping warns about what it will not be able to use, and about a password file
-        // every user can read.
-        let mut s = settings();
-        s.security.auth_password_file = Some(pw_path.to_owned());
-        s.security.tls_ca = Some(not_pem.to_str().unwrap().to_owned());
-        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let mut warnings = Vec::new();
-        s.check_files(&mut warnings);
-        let texts: Vec<&str> = warnings.iter().map(|(_, w)| w.as_str()).collect();
-        assert_eq!(texts.len(), 2, "{texts:?}");
-        assert!(texts[0].ends_with("is readable by every user"), "{texts:?}");
-        assert!(texts[1].contains("no certificate in the file"), "{texts:?}");
-        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
-        s.security.tls_insecure = true;
-        warnings.clear();
-        s.check_files(&mut warnings);
-        assert!(warnings.is_empty(), "{warnings:?}");
+        let err = trust_anchors(dir.join("missing").to_str().unwrap()).unwrap_err();
+        assert!(err.to_string().starts_with("smtp_tls_ca "), "{err}");
+        let err = read_password(dir.join("missing").to_str().unwrap()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("smtp_auth_password_file "),
+            "{err}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
