@@ -95,6 +95,7 @@ fn spawn_with(lab: &Lab, host: usize, text: &str, extra: &[&str]) -> Daemon {
         stem: &format!("h{host}"),
         pid_stem: &format!("h{host}"),
         tmpdir: Some(&tmp),
+        env: &[],
     };
     launch(lab, host, &files, text, extra)
 }

@@ -601,3 +601,104 @@ fn starttls_and_auth_deliver_with_the_right_password_only() {
         show()
     );
 }
+
+/// The mailer program cannot be found (`KEEPALIVED_SMTP_HELPER` names nothing): a warning that
+/// says what is missing and how to fix it; VRRP runs on and goes to MASTER regardless.
+#[test]
+fn a_missing_mailer_is_reported_and_vrrp_runs_on() {
+    if !privileged_with("a_missing_mailer_is_reported_and_vrrp_runs_on", &[]).unwrap() {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let missing = lab.dir().join("no-such-keepalived-smtp");
+    let (pid, log) = support::spawn_ours_with(
+        &lab,
+        0,
+        "k",
+        &conf(2528, 2),
+        &[("KEEPALIVED_SMTP_HELPER", missing.to_str().unwrap())],
+    );
+    let text = || support::text(&log);
+    assert!(
+        wait_for(SHORT, || text().contains("(VI_1) Entering MASTER STATE")),
+        "{}",
+        text()
+    );
+    let warned = format!("cannot start the mailer {}", missing.display());
+    assert!(wait_for(SHORT, || text().contains(&warned)), "{}", text());
+    assert!(text().contains("KEEPALIVED_SMTP_HELPER"), "{}", text());
+    // The alerts of BACKUP and MASTER are dropped and counted, nothing else.
+    assert!(
+        wait_for(SHORT, || text().contains("SMTP alert dropped")),
+        "{}",
+        text()
+    );
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "the daemon exited\n{}",
+        text()
+    );
+}
+
+/// The pid in the last "mailer started (pid N)" line of `log`.
+fn mailer_pid(log: &str) -> Option<i32> {
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("mailer started (pid "))?;
+    line.split("(pid ").nth(1)?.split(')').next()?.parse().ok()
+}
+
+/// The mailer is killed: the daemon notices, and the next alert starts a new one, which
+/// delivers it.
+#[test]
+fn a_killed_mailer_is_started_again() {
+    if !ready("a_killed_mailer_is_started_again", &["ss"]) {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let port = 2529;
+    let maildir = start_mailbox(&lab, port);
+    let (track, global, instance) = fault_trigger(&lab);
+    let (_, log) = spawn_ours(
+        &lab,
+        0,
+        "k",
+        &conf_with("127.0.0.1", port, 2, &global, &instance),
+    );
+    let text = || support::text(&log);
+    assert!(
+        wait_for(SHORT, || messages(&maildir).len() >= 2),
+        "{}",
+        text()
+    );
+    let first = mailer_pid(&text()).unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &first.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        wait_for(SHORT, || text()
+            .contains(&format!("SMTP mailer (pid {first}) exited"))),
+        "{}",
+        text()
+    );
+    std::fs::write(&track, "1\n").unwrap();
+    assert!(
+        wait_for(SHORT, || messages(&maildir).len() >= 3),
+        "{}",
+        text()
+    );
+    let msgs = messages(&maildir);
+    assert_eq!(
+        header(&msgs[2], "Subject"),
+        Some("[kars_r1] VRRP Instance VI_1 - Entering FAULT state"),
+        "{}",
+        text()
+    );
+    let second = mailer_pid(&text()).unwrap();
+    assert_ne!(first, second, "{}", text());
+}

@@ -61,6 +61,8 @@ pub struct Files<'a> {
     pub pid_stem: &'a str,
     /// `TMPDIR` for the daemon (where its dumps go), if not the default.
     pub tmpdir: Option<&'a Path>,
+    /// More environment variables for the daemon.
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 /// Starts our `keepalived -n -l -D ARGS` in `host` with `text` as its configuration, in a
@@ -92,6 +94,7 @@ pub fn launch(lab: &Lab, host: usize, files: &Files<'_>, text: &str, args: &[&st
     if let Some(t) = files.tmpdir {
         cmd.env("TMPDIR", t);
     }
+    cmd.envs(files.env.iter().copied());
     Daemon {
         pid: lab.spawn_process(cmd).unwrap(),
         ..d
@@ -106,6 +109,7 @@ pub fn spawn(lab: &Lab, host: usize, run: u32, text: &str) -> Daemon {
         stem: &format!("h{host}-{run}"),
         pid_stem: &format!("h{host}"),
         tmpdir: None,
+        env: &[],
     };
     launch(lab, host, &files, text, &["-P"])
 }

@@ -14,10 +14,22 @@ use vrrp_engine::testlab::Lab;
 /// after `name` in the lab's directory; returns its pid and the path of its log (stdout and
 /// stderr). The lab kills it on drop.
 pub(crate) fn spawn_ours(lab: &Lab, host: usize, name: &str, text: &str) -> (u32, PathBuf) {
+    spawn_ours_with(lab, host, name, text, &[])
+}
+
+/// [`spawn_ours`] with more environment variables for the daemon.
+pub(crate) fn spawn_ours_with(
+    lab: &Lab,
+    host: usize,
+    name: &str,
+    text: &str,
+    env: &[(&str, &str)],
+) -> (u32, PathBuf) {
     let files = common::Files {
         stem: name,
         pid_stem: name,
         tmpdir: None,
+        env,
     };
     let d = common::launch(lab, host, &files, text, &["-P"]);
     (d.pid, d.log)
