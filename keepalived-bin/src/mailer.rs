@@ -121,74 +121,85 @@ impl Mailer {
         self.helper = None;
         self.not_before = Some(now + self.backoff);
         self.backoff = (self.backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
-        let path = helper_path();
-        match self.try_spawn(&path) {
+        match self.try_spawn(helper_path()) {
             Ok(h) => self.helper = Some(h),
-            Err(e) => self.log.warn(&format!(
-                "SMTP alerts: cannot start the mailer {}: {e} (install {HELPER_NAME} next to \
-                 keepalived or set {HELPER_ENV}); VRRP runs on without e-mail alerts",
-                path.display()
-            )),
+            Err(e) => self
+                .log
+                .warn(&format!("SMTP alerts: cannot start the mailer: {e}")),
         }
     }
 
-    fn try_spawn(&self, path: &std::path::Path) -> std::io::Result<Helper> {
+    /// The socket pair and the thread that starts the mailer, reads its answers and reaps it:
+    /// `fork`/`exec` take the VRRP loop's thread no time, and the mailer does not inherit its
+    /// real-time policy.
+    fn try_spawn(&self, path: PathBuf) -> std::io::Result<Helper> {
         let (mut ours, theirs) = UnixStream::pair()?;
-        let mut child = Command::new(path)
-            .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs.try_clone()?)))
-            .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
-            .stderr(Stdio::inherit())
-            .spawn()?;
         // Bounded writes: the queue limit keeps the socket buffer from filling, and should it
         // fill all the same, the VRRP loop waits at most this long.
         ours.set_write_timeout(Some(Duration::from_millis(10)))?;
         write_record(&mut ours, tag::SETTINGS, &self.settings.to_fields())?;
-        let queued = Arc::new(AtomicUsize::new(0));
-        let alive = Arc::new(AtomicBool::new(true));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let mut reader = ours.try_clone()?;
+        let helper = Helper {
+            sock: ours.try_clone()?,
+            queued: Arc::new(AtomicUsize::new(0)),
+            alive: Arc::new(AtomicBool::new(true)),
+            stopping: Arc::new(AtomicBool::new(false)),
+            started: Instant::now(),
+        };
         let (q, a, s, log) = (
-            Arc::clone(&queued),
-            Arc::clone(&alive),
-            Arc::clone(&stopping),
+            Arc::clone(&helper.queued),
+            Arc::clone(&helper.alive),
+            Arc::clone(&helper.stopping),
             self.log.clone(),
         );
-        let pid = child.id();
+        let mut reader = ours;
         std::thread::Builder::new()
             .name("smtp".into())
             .spawn(move || {
                 crate::notify::block_daemon_signals();
-                while let Ok(Some((tag, fields))) = read_record(&mut reader) {
-                    let text = fields.first().map_or("", String::as_str);
-                    match tag {
-                        tag::SENT => log.info(text),
-                        tag::FAILED | tag::WARN => log.warn(text),
-                        _ => log.warn(&format!("SMTP mailer: unknown record {tag}")),
+                let _ = scheduler::clear_realtime_priority();
+                let started = theirs.try_clone().and_then(|input| {
+                    Command::new(&path)
+                        .stdin(Stdio::from(std::os::fd::OwnedFd::from(input)))
+                        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+                        .stderr(Stdio::inherit())
+                        .spawn()
+                });
+                let status = match started {
+                    Ok(mut child) => {
+                        let pid = child.id();
+                        log.info(&format!("SMTP alerts: mailer started (pid {pid})"));
+                        answers(&mut reader, &q, log.as_ref());
+                        a.store(false, Ordering::SeqCst);
+                        let _ = reader.shutdown(std::net::Shutdown::Both);
+                        let status = child.wait();
+                        if !s.load(Ordering::SeqCst) {
+                            let how = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                            log.warn(&format!(
+                                "SMTP mailer (pid {pid}) exited ({how}): started again at the \
+                                 next alert"
+                            ));
+                        }
+                        Ok(())
                     }
-                    if matches!(tag, tag::SENT | tag::FAILED) {
-                        let _ = q
-                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                    Err(e) => {
+                        a.store(false, Ordering::SeqCst);
+                        log.warn(&format!(
+                            "SMTP alerts: cannot start the mailer {}: {e} (install {HELPER_NAME} \
+                             next to keepalived or set {HELPER_ENV}); VRRP runs on without \
+                             e-mail alerts",
+                            path.display()
+                        ));
+                        Err(())
                     }
-                }
-                a.store(false, Ordering::SeqCst);
-                let _ = reader.shutdown(std::net::Shutdown::Both);
-                let status = child.wait();
-                if !s.load(Ordering::SeqCst) {
-                    let how = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                };
+                let lost = q.swap(0, Ordering::SeqCst);
+                if lost > 0 && (status.is_err() || !s.load(Ordering::SeqCst)) {
                     log.warn(&format!(
-                        "SMTP mailer (pid {pid}) exited ({how}): started again at the next alert"
+                        "SMTP alerts dropped: {lost} never answered by the mailer"
                     ));
                 }
             })?;
-        self.log
-            .info(&format!("SMTP alerts: mailer started (pid {pid})"));
-        Ok(Helper {
-            sock: ours,
-            queued,
-            alive,
-            stopping,
-            started: Instant::now(),
-        })
+        Ok(helper)
     }
 
     fn drop_mail(&mut self, why: &str, mail: &Mail) {
@@ -226,6 +237,22 @@ impl Mailer {
             // A partial record would garble the stream: this mailer is done with.
             self.helper = None;
             self.drop_mail(&format!("cannot write to the mailer: {e}"), mail);
+        }
+    }
+}
+
+/// Logs the mailer's answers until its end of the socket closes; each sent or failed alert
+/// leaves the queue.
+fn answers(reader: &mut UnixStream, queued: &AtomicUsize, log: &dyn crate::notify::Log) {
+    while let Ok(Some((tag, fields))) = read_record(reader) {
+        let text = fields.first().map_or("", String::as_str);
+        match tag {
+            tag::SENT => log.info(text),
+            tag::FAILED | tag::WARN => log.warn(text),
+            _ => log.warn(&format!("SMTP mailer: unknown record {tag}")),
+        }
+        if matches!(tag, tag::SENT | tag::FAILED) {
+            let _ = queued.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         }
     }
 }
