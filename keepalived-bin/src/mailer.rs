@@ -103,10 +103,14 @@ impl Mailer {
             return;
         }
         self.settings = settings;
-        if let Some(h) = &mut self.helper
-            && write_record(&mut h.sock, tag::SETTINGS, &self.settings.to_fields()).is_err()
-        {
-            self.helper = None;
+        if let Some(h) = &mut self.helper {
+            if write_record(&mut h.sock, tag::SETTINGS, &self.settings.to_fields()).is_ok() {
+                self.log
+                    .info("SMTP alerts: new settings handed to the running mailer");
+            } else {
+                // It is started again, with these settings, at the next alert.
+                self.helper = None;
+            }
         }
     }
 

@@ -98,8 +98,13 @@ fn messages(maildir: &Path) -> Vec<String> {
 /// Starts aiosmtpd on 127.0.0.1:`port` in host 0, plain SMTP, storing mail in a maildir;
 /// returns the maildir.
 fn start_mailbox(lab: &Lab, port: u16) -> PathBuf {
-    let maildir = lab.dir().join("maildir");
-    let server_log = File::create(lab.dir().join("smtpd.log")).unwrap();
+    start_mailbox_named(lab, port, "maildir")
+}
+
+/// [`start_mailbox`] with the maildir (and the server's log) named `name`.
+fn start_mailbox_named(lab: &Lab, port: u16, name: &str) -> PathBuf {
+    let maildir = lab.dir().join(name);
+    let server_log = File::create(lab.dir().join(format!("{name}.log"))).unwrap();
     let mut smtpd = lab.command(0, PYTHON);
     smtpd
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
@@ -628,11 +633,7 @@ fn a_missing_mailer_is_reported_and_vrrp_runs_on() {
     assert!(wait_for(SHORT, || text().contains(&warned)), "{}", text());
     assert!(text().contains("KEEPALIVED_SMTP_HELPER"), "{}", text());
     // The alerts of BACKUP and MASTER are dropped and counted.
-    assert!(
-        wait_for(SHORT, || text().contains("dropped")),
-        "{}",
-        text()
-    );
+    assert!(wait_for(SHORT, || text().contains("dropped")), "{}", text());
     assert!(
         Path::new(&format!("/proc/{pid}")).exists(),
         "the daemon exited\n{}",
@@ -660,7 +661,7 @@ fn a_killed_mailer_is_started_again() {
     let port = 2529;
     let maildir = start_mailbox(&lab, port);
     let (track, global, instance) = fault_trigger(&lab);
-    let (_, log) = spawn_ours(
+    let (daemon, log) = spawn_ours(
         &lab,
         0,
         "k",
@@ -701,4 +702,82 @@ fn a_killed_mailer_is_started_again() {
     );
     let second = mailer_pid(&text()).unwrap();
     assert_ne!(first, second, "{}", text());
+    // It stops with the daemon.
+    assert!(running(second), "{}", text());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &daemon.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        wait_for(SHORT, || !running(second)),
+        "mailer {second} still runs\n{}",
+        text()
+    );
+}
+
+/// Whether `pid` runs (a zombie does not).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| !r.starts_with('Z')))
+}
+
+/// A reload that changes the server hands the new settings to the running mailer: the next
+/// alert goes to the new server, and no second mailer is started.
+#[test]
+fn a_reload_gives_the_mailer_new_settings() {
+    if !ready("a_reload_gives_the_mailer_new_settings", &["ss"]) {
+        return;
+    }
+    let lab = Lab::new(1).unwrap();
+    let (old_port, new_port) = (2530, 2531);
+    let old_box = start_mailbox_named(&lab, old_port, "old");
+    let new_box = start_mailbox_named(&lab, new_port, "new");
+    let (track, global, instance) = fault_trigger(&lab);
+    let (daemon, log) = spawn_ours(
+        &lab,
+        0,
+        "k",
+        &conf_with("127.0.0.1", old_port, 2, &global, &instance),
+    );
+    let text = || support::text(&log);
+    assert!(
+        wait_for(SHORT, || messages(&old_box).len() >= 2),
+        "{}",
+        text()
+    );
+    std::fs::write(
+        lab.dir().join("k.conf"),
+        conf_with("127.0.0.1", new_port, 2, &global, &instance),
+    )
+    .unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &daemon.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        wait_for(SHORT, || text()
+            .contains("new settings handed to the running mailer")),
+        "{}",
+        text()
+    );
+    std::fs::write(&track, "1\n").unwrap();
+    assert!(
+        wait_for(SHORT, || !messages(&new_box).is_empty()),
+        "{}",
+        text()
+    );
+    assert_eq!(
+        header(&messages(&new_box)[0], "Subject"),
+        Some("[kars_r1] VRRP Instance VI_1 - Entering FAULT state"),
+        "{}",
+        text()
+    );
+    assert_eq!(messages(&old_box).len(), 2, "{}", text());
+    assert_eq!(text().matches("mailer started").count(), 1, "{}", text());
 }
