@@ -641,6 +641,33 @@ fn a_missing_mailer_is_reported_and_vrrp_runs_on() {
     );
 }
 
+/// Our daemon (named `k`) mailing its alerts to 127.0.0.1:`port`, with a [`fault_trigger`],
+/// once its first two alerts (BACKUP, MASTER) are in `maildir`: its pid, log and trigger.
+fn mailing_daemon(lab: &Lab, port: u16, maildir: &Path) -> (u32, PathBuf, PathBuf) {
+    let (track, global, instance) = fault_trigger(lab);
+    let (daemon, log) = spawn_ours(
+        lab,
+        0,
+        "k",
+        &conf_with("127.0.0.1", port, 2, &global, &instance),
+    );
+    assert!(
+        wait_for(SHORT, || messages(maildir).len() >= 2),
+        "{}",
+        support::text(&log)
+    );
+    (daemon, log, track)
+}
+
+/// `kill -SIG pid`.
+fn signal(sig: &str, pid: impl std::fmt::Display) {
+    let status = Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{sig} {pid}");
+}
+
 /// The pid in the last "mailer started (pid N)" line of `log`.
 fn mailer_pid(log: &str) -> Option<i32> {
     let line = log
@@ -660,27 +687,10 @@ fn a_killed_mailer_is_started_again() {
     let lab = Lab::new(1).unwrap();
     let port = 2529;
     let maildir = start_mailbox(&lab, port);
-    let (track, global, instance) = fault_trigger(&lab);
-    let (daemon, log) = spawn_ours(
-        &lab,
-        0,
-        "k",
-        &conf_with("127.0.0.1", port, 2, &global, &instance),
-    );
+    let (daemon, log, track) = mailing_daemon(&lab, port, &maildir);
     let text = || support::text(&log);
-    assert!(
-        wait_for(SHORT, || messages(&maildir).len() >= 2),
-        "{}",
-        text()
-    );
     let first = mailer_pid(&text()).unwrap();
-    assert!(
-        Command::new("kill")
-            .args(["-KILL", &first.to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal("KILL", first);
     assert!(
         wait_for(SHORT, || text()
             .contains(&format!("SMTP mailer (pid {first}) exited"))),
@@ -704,13 +714,7 @@ fn a_killed_mailer_is_started_again() {
     assert_ne!(first, second, "{}", text());
     // It stops with the daemon.
     assert!(running(second), "{}", text());
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &daemon.to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal("TERM", daemon);
     assert!(
         wait_for(SHORT, || !running(second)),
         "mailer {second} still runs\n{}",
@@ -735,31 +739,14 @@ fn a_reload_gives_the_mailer_new_settings() {
     let (old_port, new_port) = (2530, 2531);
     let old_box = start_mailbox_named(&lab, old_port, "old");
     let new_box = start_mailbox_named(&lab, new_port, "new");
-    let (track, global, instance) = fault_trigger(&lab);
-    let (daemon, log) = spawn_ours(
-        &lab,
-        0,
-        "k",
-        &conf_with("127.0.0.1", old_port, 2, &global, &instance),
-    );
+    let (daemon, log, track) = mailing_daemon(&lab, old_port, &old_box);
     let text = || support::text(&log);
-    assert!(
-        wait_for(SHORT, || messages(&old_box).len() >= 2),
-        "{}",
-        text()
-    );
-    std::fs::write(
-        lab.dir().join("k.conf"),
-        conf_with("127.0.0.1", new_port, 2, &global, &instance),
-    )
-    .unwrap();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &daemon.to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let conf = lab.dir().join("k.conf");
+    let old_text = std::fs::read_to_string(&conf).unwrap();
+    let new_text = old_text.replace(&format!(" {old_port}\n"), &format!(" {new_port}\n"));
+    assert_ne!(old_text, new_text);
+    std::fs::write(&conf, new_text).unwrap();
+    signal("HUP", daemon);
     assert!(
         wait_for(SHORT, || text()
             .contains("new settings handed to the running mailer")),
