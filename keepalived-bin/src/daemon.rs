@@ -15,7 +15,6 @@
 //! (priority 0, VIPs removed) instead of running on unsupervised, where a restarted daemon would
 //! find it holding the VRRP pidfile.
 
-use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io::Write as _;
@@ -28,7 +27,7 @@ use vrrp_engine::action::Level;
 use vrrp_engine::linux::{self, DriverError, DumpKind, DumpView, Exit, Hooks, Options, Runner};
 use vrrp_engine::{EngineConfig, LogEvent, LogRecord, Notification, NotifyEvent, NotifyTarget};
 
-use crate::dump::{self, History, Snapshot};
+use crate::dump::{self, Histories, Snapshot};
 use crate::vrrp_config::{self, HostView};
 
 /// Default parent pidfile (keepalived's compiled-in one).
@@ -293,7 +292,7 @@ struct DaemonHooks {
     args: DaemonArgs,
     log: Logger,
     /// By instance name (the engine's shared name: no copy per instance).
-    history: HashMap<Arc<str>, History>,
+    history: Histories,
 }
 
 impl Hooks for DaemonHooks {
@@ -315,7 +314,7 @@ impl Hooks for DaemonHooks {
             NotifyTarget::Group(_) => "sync group ",
         };
         if let (NotifyTarget::Instance(_), NotifyEvent::State(s)) = (&n.target, n.event) {
-            let h = self.history.entry(Arc::clone(&n.name)).or_default();
+            let h = self.history.entry(&n.name);
             if h.state == Some(vrrp_engine::State::Master) && s != vrrp_engine::State::Master {
                 h.released_master += 1;
             }
@@ -477,7 +476,7 @@ pub(crate) fn run_vrrp(args: &DaemonArgs, parent: u32) -> u8 {
     let hooks = Box::new(DaemonHooks {
         args: args.clone(),
         log: log.clone(),
-        history: HashMap::new(),
+        history: Histories::default(),
     });
     let runner = match Runner::new(config, hooks, options) {
         Ok(r) => r,

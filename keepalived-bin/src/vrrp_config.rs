@@ -986,7 +986,7 @@ fn instance(
     ic.track = cx.track_interfaces(&vi.track_interface)?;
     ic.track.extend(cx.track_scripts(&vi.track_script));
     ic.track.extend(cx.track_files(&vi.track_file));
-    ic.garp = garp(global, &vi.garp);
+    ic.garp = garp(global, &vi.garp).into();
     let k = &mut ic.knobs;
     k.check_unicast_src = vi.check_unicast_src || global.vrrp_check_unicast_src;
     k.skip_check_adv_addr = vi

@@ -7,6 +7,7 @@
 use core::time::Duration;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use vrrp_proto::{AdvertInterval, AuthConfig, Centiseconds, Ipv4ChecksumMode, Seconds};
 
@@ -580,6 +581,58 @@ impl UnicastPeer {
     }
 }
 
+/// A configuration part that many instances usually hold with the same value (such as
+/// [`GarpConfig`]): reference-counted, so that an [`Engine`](crate::Engine) keeps one copy for
+/// all the instances that have it (1,000 instances: 8 bytes each instead of 96). It reads like
+/// the value (`Deref`) and writes copy on write (`DerefMut`), so a configuration is built and
+/// edited as if it held the value itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shared<T>(Arc<T>);
+
+impl<T> Shared<T> {
+    /// Wraps `value`.
+    pub fn new(value: T) -> Self {
+        Shared(Arc::new(value))
+    }
+
+    /// Whether both share one copy.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> From<T> for Shared<T> {
+    fn from(value: T) -> Self {
+        Shared::new(value)
+    }
+}
+
+impl<T> core::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Clone> core::ops::DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T: PartialEq> Shared<T> {
+    /// Makes `self` share the copy of the first of `pool` with an equal value, or adds it to
+    /// the pool if none has one and the pool holds fewer than `cap` entries (a linear scan: the
+    /// cap bounds its cost when every instance has its own value).
+    pub(crate) fn intern(&mut self, pool: &mut Vec<Shared<T>>, cap: usize) {
+        if let Some(p) = pool.iter().find(|p| p.0 == self.0) {
+            self.0 = Arc::clone(&p.0);
+        } else if pool.len() < cap {
+            pool.push(Shared(Arc::clone(&self.0)));
+        }
+    }
+}
+
 /// Gratuitous ARP / unsolicited NA scheduling (modern keepalived knobs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GarpConfig {
@@ -819,8 +872,8 @@ pub struct InstanceConfig {
     pub unicast_peers: Vec<UnicastPeer>,
     /// Trackers affecting this instance.
     pub track: Vec<TrackBinding>,
-    /// GARP/NA scheduling.
-    pub garp: GarpConfig,
+    /// GARP/NA scheduling (usually the same for every instance, hence shared).
+    pub garp: Shared<GarpConfig>,
     /// `down_timer_adverts`: adverts missed before the master is declared down (3).
     pub down_timer_adverts: u8,
     /// Behaviour switches.
@@ -880,7 +933,7 @@ impl InstanceConfig {
             virtual_rules: Vec::new(),
             unicast_peers: Vec::new(),
             track: Vec::new(),
-            garp: GarpConfig::default(),
+            garp: Shared::default(),
             down_timer_adverts: 3,
             knobs: Knobs::default(),
             mcast_group: None,

@@ -101,8 +101,8 @@ pub use action::{
 };
 pub use config::{
     ConfigError, EngineConfig, GarpConfig, GroupId, InitialState, InstanceConfig, InstanceId,
-    InterfaceConfig, InterfaceId, Knobs, SyncGroupConfig, TrackBinding, TrackerConfig, TrackerId,
-    TrackerKind, TrackerStatus, UnicastPeer, VirtualAddress, VirtualRoute, VmacConfig,
+    InterfaceConfig, InterfaceId, Knobs, Shared, SyncGroupConfig, TrackBinding, TrackerConfig,
+    TrackerId, TrackerKind, TrackerStatus, UnicastPeer, VirtualAddress, VirtualRoute, VmacConfig,
 };
 pub use config::{NextHop, RouteKind, RuleAction, RuleParseError, StaticConfig, VirtualRule};
 pub use counters::{Counters, GlobalCounters, NewMasterReason, RxError};

@@ -25,50 +25,65 @@ impl Timer {
     ];
 }
 
-/// Deadlines of one instance's timers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Deadlines of one instance's timers: 8 bytes each (an `Option<Instant>` takes 16), as the
+/// table is held by every instance. [`Instant::MAX`] marks a disarmed timer; a deadline of
+/// [`Instant::MAX`] (a saturated sum, 584 years away) is kept as one nanosecond earlier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerTable {
-    data: [Option<Instant>; Timer::COUNT],
+    data: [Instant; Timer::COUNT],
+}
+
+impl Default for TimerTable {
+    fn default() -> Self {
+        TimerTable {
+            data: [Self::OFF; Timer::COUNT],
+        }
+    }
 }
 
 impl TimerTable {
+    const OFF: Instant = Instant::MAX;
+
     /// Arms `timer` for `at`, replacing any earlier deadline.
     pub fn set(&mut self, timer: Timer, at: Instant) {
-        self.data[timer as usize] = Some(at);
+        self.data[timer as usize] = at.min(Instant::from_nanos(u64::MAX - 1));
     }
 
     /// The deadline of `timer`, if armed.
     pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.data[timer as usize]
+        Some(self.data[timer as usize]).filter(|&at| at != Self::OFF)
     }
 
     /// Disarms `timer`.
     pub fn stop(&mut self, timer: Timer) {
-        self.data[timer as usize] = None;
+        self.data[timer as usize] = Self::OFF;
     }
 
     /// Disarms everything.
     pub fn stop_all(&mut self) {
-        self.data = Default::default();
+        *self = Self::default();
     }
 
     /// Whether any timer is armed (cheaper than [`TimerTable::next_timeout`]`.is_some()`).
     pub fn any_armed(&self) -> bool {
-        self.data.iter().any(Option::is_some)
+        self.data.iter().any(|&at| at != Self::OFF)
     }
 
     /// The earliest deadline.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.data.iter().flatten().min().copied()
+        self.data
+            .iter()
+            .copied()
+            .min()
+            .filter(|&at| at != Self::OFF)
     }
 
     /// The first timer (in [`Timer`] order) due at `now`, disarmed, with the deadline it had.
     pub fn take_expired(&mut self, now: Instant) -> Option<(Timer, Instant)> {
         for t in Timer::ALL {
-            if let Some(at) = self.data[t as usize]
-                && at <= now
-            {
-                self.data[t as usize] = None;
+            let at = self.data[t as usize];
+            if at <= now && at != Self::OFF {
+                self.data[t as usize] = Self::OFF;
                 return Some((t, at));
             }
         }
@@ -100,5 +115,16 @@ mod tests {
         t.set(Timer::MasterDown, Instant::from_nanos(1));
         t.stop(Timer::MasterDown);
         assert_eq!(t.get(Timer::MasterDown), None);
+        // A saturated deadline stays armed (one nanosecond earlier), never "disarmed".
+        t.set(Timer::GarpRefresh, Instant::MAX);
+        assert_eq!(
+            t.get(Timer::GarpRefresh),
+            Some(Instant::from_nanos(u64::MAX - 1))
+        );
+        assert!(t.any_armed());
+        t.stop_all();
+        assert!(!t.any_armed());
+        assert_eq!(t.next_timeout(), None);
+        assert_eq!(core::mem::size_of::<TimerTable>(), 32);
     }
 }

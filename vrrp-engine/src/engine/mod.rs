@@ -259,7 +259,10 @@ impl Engine {
             unknown_vrid_logged: None,
             started: false,
         };
-        for (i, cfg) in instances.into_iter().enumerate() {
+        // Identical GARP settings (the usual case) share one copy.
+        let mut garps = Vec::new();
+        for (i, mut cfg) in instances.into_iter().enumerate() {
+            cfg.garp.intern(&mut garps, 16);
             let id = InstanceId(i as u32);
             engine.index_instance(id, &cfg, groups_of[i]);
             let v6 = cfg.primary_addr.is_ipv6();
@@ -823,5 +826,33 @@ impl Engine {
     /// A tracker's configuration and current status (for dumps and status reports).
     pub fn tracker(&self, id: TrackerId) -> Option<(&TrackerConfig, TrackerStatus)> {
         self.trackers.get(id.0 as usize).map(|(c, s)| (c, *s))
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use core::mem::size_of;
+
+    /// Pins the per-instance footprint (1,000 instances hold 1,000 of these in one block, and
+    /// the advert path walks them): a regression shows here first.
+    #[test]
+    fn instance_footprint() {
+        eprintln!(
+            "Instance {} cfg {} garp {} counters {} timers {} limiter {} addrs {} dest {} knobs {}",
+            size_of::<Instance>(),
+            size_of::<InstanceConfig>(),
+            size_of::<crate::Shared<crate::GarpConfig>>(),
+            size_of::<Counters>(),
+            size_of::<TimerTable>(),
+            size_of::<LogLimiter>(),
+            size_of::<AdvertAddresses>(),
+            size_of::<Destination>(),
+            size_of::<crate::Knobs>(),
+        );
+        // 760 before GARP settings were shared and the timer table packed.
+        assert!(size_of::<Instance>() <= 680, "{}", size_of::<Instance>());
+        assert_eq!(size_of::<TimerTable>(), 32);
+        assert_eq!(size_of::<crate::Shared<crate::GarpConfig>>(), 8);
     }
 }

@@ -353,7 +353,10 @@ impl Runner {
             engine_timer: None,
             garp_timer: None,
             exit: None,
-            buf: vec![0u8; 65536],
+            // 16 IPv4 slots of 2 KB (`receive_v4`), or one IPv6 datagram: a VRRP packet is at
+            // most ~4 KB (255 IPv6 addresses), so 32 KB only truncates garbage, which fails to
+            // decode either way. Resident in every VRRP child: 64 KB was half unused.
+            buf: vec![0u8; 32 * 1024],
             trackers,
         };
         for w in startup_warnings {
