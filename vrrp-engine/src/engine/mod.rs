@@ -17,7 +17,9 @@ use crate::config::{
     TrackBinding, TrackerConfig, TrackerId, TrackerKind, TrackerStatus, VirtualAddress,
     VirtualRoute, VirtualRule,
 };
-use crate::counters::{Counters, GlobalCounters, LogLimiter, NewMasterReason, RxError};
+use crate::counters::{
+    Counters, GlobalCounters, InstanceCounters, LogLimiter, NewMasterReason, RxError,
+};
 use crate::fast_hash::FastHash;
 use crate::timer::{Timer, TimerTable};
 use crate::tracker::{self, Contribution};
@@ -79,8 +81,8 @@ pub struct InstanceStatus<'a> {
     pub waiting_for_group: bool,
     /// Sync group, if any.
     pub group: Option<GroupId>,
-    /// Counters.
-    pub counters: &'a Counters,
+    /// Counters (a snapshot).
+    pub counters: Counters,
 }
 
 /// Why a command was refused.
@@ -120,7 +122,7 @@ struct Instance {
     pending_garp: u32,
     last_sender: Option<IpAddr>,
     master_addr: Option<IpAddr>,
-    counters: Counters,
+    counters: InstanceCounters,
     limiter: LogLimiter,
     advert_addrs: AdvertAddresses,
     /// AH: sequence number of the last advert we sent (0 before the first).
@@ -292,7 +294,7 @@ impl Engine {
                 pending_garp: 0,
                 last_sender: None,
                 master_addr: None,
-                counters: Counters::default(),
+                counters: InstanceCounters::default(),
                 limiter: LogLimiter::default(),
                 advert_addrs,
                 tx_sequence: 0,
@@ -425,7 +427,7 @@ impl Engine {
         let inst = &mut self.instances[i];
         inst.counters.rcvd_advertisements += 1;
         if rx.priority == Priority::RELEASE {
-            inst.counters.rcvd_pri_zero += 1;
+            inst.counters.rcvd_pri_zero = inst.counters.rcvd_pri_zero.wrapping_add(1);
         }
         if inst.last_sender != Some(rx.source) {
             inst.last_sender = Some(rx.source);
@@ -775,8 +777,8 @@ impl Engine {
     }
 
     /// An instance's counters.
-    pub fn counters(&self, id: InstanceId) -> Option<&Counters> {
-        self.instances.get(idx(id)).map(|i| &i.counters)
+    pub fn counters(&self, id: InstanceId) -> Option<Counters> {
+        self.instances.get(idx(id)).map(|i| i.counters.snapshot())
     }
 
     /// A snapshot of one instance for status reports (a status socket, metrics, a dump).
@@ -794,7 +796,7 @@ impl Engine {
             master_adver_interval: inst.master_adver_int,
             waiting_for_group: inst.wants_master && inst.state == State::Backup,
             group: inst.group,
-            counters: &inst.counters,
+            counters: inst.counters.snapshot(),
         })
     }
 

@@ -17,7 +17,7 @@ impl Engine {
         let priority = priority.unwrap_or(inst.effective);
         inst.counters.sent_advertisements += 1;
         if priority == Priority::RELEASE {
-            inst.counters.sent_pri_zero += 1;
+            inst.counters.sent_pri_zero = inst.counters.sent_pri_zero.wrapping_add(1);
         }
         // keepalived increments its AH counter before each send, so the first advert carries 1;
         // its receiver increments its own copy before requiring `received >= local`, so a

@@ -54,8 +54,7 @@ impl Engine {
         inst.rx_sequence = None;
         inst.master_addr = Some(inst.cfg.primary_addr);
         inst.master_adver_int = inst.cfg.advert_interval.to_duration();
-        inst.counters.master_transitions += 1;
-        inst.counters.new_master_reason = reason;
+        inst.counters.became_master(reason);
         inst.timers.stop_all();
         self.send_advert(i, None);
         let inst = &self.instances[i];
