@@ -270,11 +270,7 @@ fn load(args: &DaemonArgs, log: &Logger) -> Option<EngineConfig> {
                 log.error(&format!("configuration refused: {e}"));
                 return None;
             }
-            crate::notify::configure(
-                m.alerts,
-                m.config.instances.iter().map(|i| i.name.as_str()),
-                log,
-            );
+            crate::notify::configure(m.alerts, m.config.instances.iter().map(|i| &*i.name), log);
             Some(m.config)
         }
         Err(e) => {

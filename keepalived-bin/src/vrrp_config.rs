@@ -1289,7 +1289,7 @@ mod tests {
     fn basic_v2_instance() {
         let (m, _) = mapped(BASIC);
         let c = &m.config.instances[0];
-        assert_eq!(c.name, "VI_1");
+        assert_eq!(&*c.name, "VI_1");
         assert_eq!(c.interface, InterfaceId::named("eth0"));
         let names: Vec<&str> = m
             .config

@@ -833,8 +833,8 @@ pub struct Knobs {
 /// One VRRP instance (`vrrp_instance`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceConfig {
-    /// Name, for notifications and logs.
-    pub name: String,
+    /// Name, for notifications and logs (shared with them: one copy per instance).
+    pub name: Arc<str>,
     /// Interface the instance runs on.
     pub interface: InterfaceId,
     /// Virtual router id, 1..=255.
@@ -906,7 +906,7 @@ impl InstanceConfig {
     /// A BACKUP-start instance with keepalived's defaults: VRRPv3 for IPv6 and VRRPv2 for IPv4,
     /// 1 s interval, preempt, 3 missed adverts, default GARP scheduling.
     pub fn new(
-        name: impl Into<String>,
+        name: impl Into<Arc<str>>,
         interface: InterfaceId,
         vrid: u8,
         priority: u8,
@@ -1049,7 +1049,7 @@ impl EngineConfig {
             if let Some(first) = seen.insert(key, &inst.name) {
                 return Err(ConfigError::DuplicateVrid {
                     first: first.to_owned(),
-                    second: inst.name.clone(),
+                    second: inst.name.to_string(),
                     vrid: inst.vrid,
                 });
             }
@@ -1066,7 +1066,7 @@ impl EngineConfig {
                 };
                 if !grouped.insert(m) {
                     return Err(ConfigError::InTwoGroups {
-                        instance: inst.name.clone(),
+                        instance: inst.name.to_string(),
                     });
                 }
             }
@@ -1096,7 +1096,7 @@ fn check_bindings(
 }
 
 fn validate_instance(inst: &InstanceConfig, trackers: usize) -> Result<(), ConfigError> {
-    let instance = || inst.name.clone();
+    let instance = || inst.name.to_string();
     if inst.vrid == 0 {
         return Err(ConfigError::InvalidVrid {
             instance: instance(),

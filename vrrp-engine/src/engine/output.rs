@@ -73,7 +73,7 @@ impl Engine {
         self.actions.push_back(Action::Log(LogRecord {
             level,
             instance: Some(InstanceId(i as u32)),
-            name: Some(self.instances[i].name.clone()),
+            name: Some(self.instances[i].cfg.name.clone()),
             event,
         }));
     }
@@ -82,7 +82,7 @@ impl Engine {
         let priority = self.instances[i].effective;
         self.actions.push_back(Action::Notify(Notification {
             target: NotifyTarget::Instance(InstanceId(i as u32)),
-            name: self.instances[i].name.clone(),
+            name: self.instances[i].cfg.name.clone(),
             event,
             priority,
         }));

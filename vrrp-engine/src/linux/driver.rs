@@ -1458,7 +1458,7 @@ impl Driver {
     }
 
     /// The source address each running instance uses, by name.
-    fn current_sources(&self) -> HashMap<String, IpAddr> {
+    fn current_sources(&self) -> HashMap<Arc<str>, IpAddr> {
         (0..self.engine.instance_count())
             .filter_map(|i| self.engine.config(crate::InstanceId(i as u32)))
             .map(|c| (c.name.clone(), c.primary_addr))
@@ -1811,7 +1811,7 @@ fn resolved_config(
     mut out: EngineConfig,
     links: &Links,
     rtnl: &mut Rtnl,
-    current: &HashMap<String, IpAddr>,
+    current: &HashMap<Arc<str>, IpAddr>,
     warnings: &mut Vec<String>,
 ) -> EngineConfig {
     if !out
