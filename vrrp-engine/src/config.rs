@@ -624,7 +624,12 @@ impl<T: PartialEq> Shared<T> {
     /// Makes `self` share the copy of the first of `pool` with an equal value, or adds it to
     /// the pool if none has one and the pool holds fewer than `cap` entries (a linear scan: the
     /// cap bounds its cost when every instance has its own value).
-    pub(crate) fn intern(&mut self, pool: &mut Vec<Shared<T>>, cap: usize) {
+    ///
+    /// [`Engine::new`](crate::Engine::new) does this for every instance; a program building a
+    /// large configuration does better to do it as it goes: the copies it would drop then are
+    /// freed at once and their memory reused, instead of leaving a hole between every two
+    /// instances' allocations for the program's lifetime.
+    pub fn intern(&mut self, pool: &mut Vec<Shared<T>>, cap: usize) {
         if let Some(p) = pool.iter().find(|p| p.0 == self.0) {
             self.0 = Arc::clone(&p.0);
         } else if pool.len() < cap {

@@ -630,3 +630,23 @@ fn reconciliation_restores_owned_rules() {
     e.handle_rule(at(5000), &vrrp_engine::VirtualRule::new(true), true);
     assert!(actions(&mut e).is_empty());
 }
+
+/// `take_actions` hands over the same actions, in the same order, as draining `poll_action`.
+#[test]
+fn take_actions_equals_polling() {
+    let run = |take: bool| {
+        let mut e = engine(100, |_| {});
+        let t = e.poll_timeout().unwrap();
+        e.handle_timeout(t); // becomes MASTER: addresses, GARP, advert, notify, logs
+        let got: Vec<Action> = if take {
+            e.take_actions().into()
+        } else {
+            actions(&mut e)
+        };
+        assert!(!e.has_pending_actions());
+        got
+    };
+    let taken = run(true);
+    assert!(taken.len() >= 3, "{taken:?}");
+    assert_eq!(taken, run(false));
+}

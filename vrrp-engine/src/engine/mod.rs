@@ -699,6 +699,14 @@ impl Engine {
         next
     }
 
+    /// Every pending action at once, in order (what calling [`Engine::poll_action`] until it
+    /// gives `None` would return). The queue's buffer is handed over rather than copied, so a
+    /// driver performing a burst (1,000 instances advertising together) holds one buffer of it,
+    /// not two; the engine starts an empty queue.
+    pub fn take_actions(&mut self) -> VecDeque<Action> {
+        core::mem::take(&mut self.actions)
+    }
+
     /// When [`Engine::handle_timeout`] must be called next; `None` when no timer is armed.
     ///
     /// Never later than the earliest armed timer; it may be earlier when a timer was pushed back

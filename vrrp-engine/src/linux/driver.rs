@@ -730,7 +730,7 @@ impl Driver {
     /// earlier ones' addresses are being added, send their adverts then, not after all the
     /// burst's netlink work (1,000 instances: the last ones were about 3 ms late).
     fn perform_actions_inner(&mut self, now: StdInstant) {
-        let mut actions: Vec<Action> = core::iter::from_fn(|| self.engine.poll_action()).collect();
+        let mut actions = Vec::from(self.engine.take_actions());
         // Adverts do not count: a 1,000-instance master sends a burst of them every interval,
         // and postponing the trim each time kept it from ever happening (0.2 MB of heap).
         self.trim_soon |= actions
