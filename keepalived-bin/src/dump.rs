@@ -649,8 +649,7 @@ mod tests {
             150,
             "10.0.0.1".parse().unwrap(),
         );
-        a.virtual_addresses
-            .push(VirtualAddress::host("10.0.0.100".parse().unwrap()));
+        a.virtual_addresses = vec![VirtualAddress::host("10.0.0.100".parse().unwrap())].into();
         a.auth = AuthConfig::Simple(*b"secret\0\0");
         Engine::new(EngineConfig {
             instances: vec![a],

@@ -956,28 +956,29 @@ fn instance(
     };
     ic.preempt = vi.nopreempt.is_none();
     ic.preempt_delay = vi.preempt_delay;
-    ic.virtual_addresses =
+    let mut addresses =
         Vec::with_capacity(vi.virtual_ipaddress.len() + vi.virtual_ipaddress_excluded.len());
     for a in &vi.virtual_ipaddress {
         // keepalived 2.x treats a VIP of the other family as excluded (confparse warns).
         let other_family = a.prefix.addr.is_ipv6() != ipv6;
-        ic.virtual_addresses
-            .push(address(a, other_family, "virtual_ipaddress", cx)?);
+        addresses.push(address(a, other_family, "virtual_ipaddress", cx)?);
     }
     for a in &vi.virtual_ipaddress_excluded {
-        ic.virtual_addresses
-            .push(address(a, true, "virtual_ipaddress_excluded", cx)?);
+        addresses.push(address(a, true, "virtual_ipaddress_excluded", cx)?);
     }
+    ic.virtual_addresses = addresses.into();
+    let mut routes = Vec::new();
     for r in &vi.virtual_routes {
         if let Some(r) = route(r, "virtual_routes", cx)? {
-            ic.virtual_routes.push(r);
+            routes.push(r);
         }
     }
-    for r in &vi.virtual_rules {
-        if let Some(r) = rule(r, "virtual_rules", cx) {
-            ic.virtual_rules.push(r);
-        }
-    }
+    ic.virtual_routes = routes.into();
+    ic.virtual_rules = vi
+        .virtual_rules
+        .iter()
+        .filter_map(|r| rule(r, "virtual_rules", cx))
+        .collect();
     if let Some(peers) = &vi.unicast_peer {
         ic.unicast_peers = peers
             .value
@@ -989,9 +990,10 @@ fn instance(
             })
             .collect();
     }
-    ic.track = cx.track_interfaces(&vi.track_interface)?;
-    ic.track.extend(cx.track_scripts(&vi.track_script));
-    ic.track.extend(cx.track_files(&vi.track_file));
+    let mut track = cx.track_interfaces(&vi.track_interface)?;
+    track.extend(cx.track_scripts(&vi.track_script));
+    track.extend(cx.track_files(&vi.track_file));
+    ic.track = track.into();
     ic.garp = garp(global, &vi.garp).into();
     let k = &mut ic.knobs;
     k.check_unicast_src = vi.check_unicast_src || global.vrrp_check_unicast_src;
@@ -1343,8 +1345,8 @@ mod tests {
         );
         assert_eq!(a.primary_addr, "10.0.0.9".parse::<IpAddr>().unwrap());
         assert_eq!(
-            a.unicast_peers,
-            vec![UnicastPeer::new("10.0.0.2".parse().unwrap())]
+            &a.unicast_peers[..],
+            [UnicastPeer::new("10.0.0.2".parse().unwrap())]
         );
         assert_eq!(a.priority.0, 100);
         let b = &m.config.instances[1];

@@ -65,7 +65,7 @@ fn config() -> EngineConfig {
             let ours = IpAddr::V4(router(i % K, 2));
             let mut c = InstanceConfig::new(format!("VI_{i}"), ifc, vrid, 100, ours);
             c.advert_interval = interval();
-            c.virtual_addresses = vec![VirtualAddress::host(IpAddr::V4(vip(i)))];
+            c.virtual_addresses = vec![VirtualAddress::host(IpAddr::V4(vip(i)))].into();
             c
         })
         .collect();

@@ -52,7 +52,7 @@ fn config(prio: u8) -> EngineConfig {
             let (ifc, vrid) = slot(k);
             let mut c =
                 InstanceConfig::new(format!("VI_{k}"), ifc, vrid, prio, IpAddr::V4(our_addr(k)));
-            c.virtual_addresses = vec![VirtualAddress::host(IpAddr::V4(vip(k)))];
+            c.virtual_addresses = vec![VirtualAddress::host(IpAddr::V4(vip(k)))].into();
             c
         })
         .collect();

@@ -867,16 +867,20 @@ pub struct InstanceConfig {
     /// does when the interface appears, see [`crate::linux`]).
     pub primary_addr: IpAddr,
     /// Virtual addresses, in order.
-    pub virtual_addresses: Vec<VirtualAddress>,
+    ///
+    /// This and the other lists are boxed slices, not `Vec`s: an engine holds every instance's
+    /// configuration for its lifetime, and most lists are empty (1,000 instances: 40 kB
+    /// less). Build one with `vec![...].into()` or by collecting an iterator.
+    pub virtual_addresses: Box<[VirtualAddress]>,
     /// Virtual routes, in order.
-    pub virtual_routes: Vec<VirtualRoute>,
+    pub virtual_routes: Box<[VirtualRoute]>,
     /// Virtual rules (`virtual_rules`), in order: installed after the routes, removed before
     /// them.
-    pub virtual_rules: Vec<VirtualRule>,
+    pub virtual_rules: Box<[VirtualRule]>,
     /// Unicast peers; empty means multicast.
-    pub unicast_peers: Vec<UnicastPeer>,
+    pub unicast_peers: Box<[UnicastPeer]>,
     /// Trackers affecting this instance.
-    pub track: Vec<TrackBinding>,
+    pub track: Box<[TrackBinding]>,
     /// GARP/NA scheduling (usually the same for every instance, hence shared).
     pub garp: Shared<GarpConfig>,
     /// `down_timer_adverts`: adverts missed before the master is declared down (3).
@@ -933,11 +937,11 @@ impl InstanceConfig {
             preempt: true,
             preempt_delay: Duration::ZERO,
             primary_addr,
-            virtual_addresses: Vec::new(),
-            virtual_routes: Vec::new(),
-            virtual_rules: Vec::new(),
-            unicast_peers: Vec::new(),
-            track: Vec::new(),
+            virtual_addresses: Box::default(),
+            virtual_routes: Box::default(),
+            virtual_rules: Box::default(),
+            unicast_peers: Box::default(),
+            track: Box::default(),
             garp: Shared::default(),
             down_timer_adverts: 3,
             knobs: Knobs::default(),

@@ -63,7 +63,7 @@
 //!                   VirtualAddress};
 //!
 //! let mut vi = InstanceConfig::new("VI_1", InterfaceId(2), 51, 150, "10.0.0.2".parse().unwrap());
-//! vi.virtual_addresses.push(VirtualAddress::host("10.0.0.100".parse().unwrap()));
+//! vi.virtual_addresses = vec![VirtualAddress::host("10.0.0.100".parse().unwrap())].into();
 //! let mut engine = Engine::new(EngineConfig { instances: vec![vi], ..Default::default() })?;
 //! let id = engine.instance_by_name("VI_1").unwrap();
 //!

@@ -93,16 +93,19 @@ fn build(grouped: bool) -> Engine {
             &[&vip(k).to_string()],
         );
         // Tracker 0 weighs -50 on both, tracker 1 is a weight-0 check of VI_0, tracker 2 of VI_1.
-        c.track.push(TrackBinding {
-            tracker: TrackerId(0),
-            weight: -50,
-            reverse: false,
-        });
-        c.track.push(TrackBinding {
-            tracker: TrackerId(1 + u32::from(k)),
-            weight: 0,
-            reverse: false,
-        });
+        c.track = vec![
+            TrackBinding {
+                tracker: TrackerId(0),
+                weight: -50,
+                reverse: false,
+            },
+            TrackBinding {
+                tracker: TrackerId(1 + u32::from(k)),
+                weight: 0,
+                reverse: false,
+            },
+        ]
+        .into();
         instances.push(c);
     }
     let sync_groups = if grouped {

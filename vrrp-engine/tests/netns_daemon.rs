@@ -23,7 +23,7 @@ const HELPER: &str = "KARS_DRIVER_HELPER";
 fn config(priority: u8, src: IpAddr, ifc: InterfaceId) -> EngineConfig {
     let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
     vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
-    vi.virtual_addresses.push(VirtualAddress::host(VIP));
+    vi.virtual_addresses = vec![VirtualAddress::host(VIP)].into();
     vi.garp.master_delay = None;
     EngineConfig {
         instances: vec![vi],

@@ -35,7 +35,7 @@ fn v3_config(
 ) -> EngineConfig {
     let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
     vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
-    vi.virtual_addresses.push(VirtualAddress::host(vip));
+    vi.virtual_addresses = vec![VirtualAddress::host(vip)].into();
     vi.garp.master_delay = None;
     tweak(&mut vi, peer);
     EngineConfig {
@@ -280,7 +280,7 @@ fn netns_unicast_peers() {
     let Pair {
         cap, r2, d1, d2, ..
     } = start_pair_with(&lab, a1, a2, VIP, |vi, peer| {
-        vi.unicast_peers.push(UnicastPeer::new(peer));
+        vi.unicast_peers = vec![UnicastPeer::new(peer)].into();
     });
     assert!(!lab.has_address(1, VIP));
     // The observer sees no advert: unicast frames to r2's MAC are not flooded once the bridge
@@ -340,13 +340,14 @@ fn netns_virtual_routes() {
     let lab = Lab::new(3).unwrap();
     let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
     let Pair { d1, d2, .. } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
-        vi.virtual_routes.push(VirtualRoute {
+        vi.virtual_routes = vec![VirtualRoute {
             gateway: Some("10.99.0.254".parse().unwrap()),
             interface: Some(vi.interface),
             table: Some(100),
             metric: Some(7),
             ..VirtualRoute::to("198.51.100.0".parse().unwrap(), 24)
-        });
+        }]
+        .into();
     });
     // An empty table does not exist: read that as no route.
     let routes = |h: usize| {
@@ -383,8 +384,9 @@ fn netns_reconciliation_and_foreign_addresses() {
     let foreign: IpAddr = "10.99.0.101".parse().unwrap();
     let (a1, a2) = (v4(&lab, 0), v4(&lab, 1));
     let Pair { r1, d1, d2, .. } = start_pair_with(&lab, a1, a2, VIP, |vi, _| {
-        vi.virtual_addresses
-            .push(VirtualAddress::host("10.99.0.101".parse().unwrap()));
+        let mut vips = vi.virtual_addresses.to_vec();
+        vips.push(VirtualAddress::host("10.99.0.101".parse().unwrap()));
+        vi.virtual_addresses = vips.into();
     });
     lab.ip(0, &["addr", "del", "10.99.0.100/32", "dev", "eth0"])
         .unwrap();
@@ -444,10 +446,11 @@ fn netns_reload_adds_addresses_and_instances() {
     let extra = Ipv4Addr::new(10, 99, 0, 102);
     let vip6: IpAddr = "fd99::102".parse().unwrap();
     let mut cfg = v3_config(200, a1, VIP, ifc, a2, |vi, _| {
-        vi.virtual_addresses
-            .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
-                10, 99, 0, 102,
-            ))));
+        let mut vips = vi.virtual_addresses.to_vec();
+        vips.push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
+            10, 99, 0, 102,
+        ))));
+        vi.virtual_addresses = vips.into();
     });
     let ll = IpAddr::V6(lab.link_local(0).unwrap());
     let mut v6 = v3_config(200, ll, vip6, ifc, a2, |_, _| {})
@@ -703,10 +706,10 @@ fn many_config(me: IpAddr, ifc: InterfaceId, odd_wins: bool) -> EngineConfig {
                 me,
             );
             vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
-            vi.virtual_addresses
-                .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
-                    10, 99, 1, vrid,
-                ))));
+            vi.virtual_addresses = vec![VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
+                10, 99, 1, vrid,
+            )))]
+            .into();
             vi.garp.master_delay = None;
             vi
         })

@@ -51,7 +51,7 @@ fn keepalived_conf_with(priority: u8, extra: &str, vip: IpAddr) -> String {
 /// Our side: the same instance (VRRPv2 is the default for IPv4).
 fn our_conf(priority: u8, src: IpAddr, ifc: InterfaceId) -> EngineConfig {
     let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
-    vi.virtual_addresses.push(VirtualAddress::host(VIP));
+    vi.virtual_addresses = vec![VirtualAddress::host(VIP)].into();
     EngineConfig {
         instances: vec![vi],
         ..Default::default()
@@ -160,7 +160,7 @@ fn netns_keepalived_unicast() {
         1,
         &keepalived_conf_with(100, &extra, VIP),
         |vi, peer| {
-            vi.unicast_peers.push(vrrp_engine::UnicastPeer::new(peer));
+            vi.unicast_peers = vec![vrrp_engine::UnicastPeer::new(peer)].into();
         },
     );
 }
@@ -338,7 +338,7 @@ fn netns_keepalived_v3_ipv6() {
                 let mut vi = InstanceConfig::new("VI_1", i, 51, 200, ours);
                 vi.advert_interval =
                     vrrp_engine::AdvertInterval::V3(vrrp_engine::Centiseconds::new(10).unwrap());
-                vi.virtual_addresses.push(VirtualAddress::host(vip6));
+                vi.virtual_addresses = vec![VirtualAddress::host(vip6)].into();
                 EngineConfig {
                     instances: vec![vi],
                     ..Default::default()

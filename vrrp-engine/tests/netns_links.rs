@@ -37,7 +37,7 @@ fn wait_state(rec: &Recorder, want: State, timeout: Duration) -> bool {
 fn instance(interface: InterfaceId, priority: u8, src: IpAddr) -> InstanceConfig {
     let mut vi = InstanceConfig::new("VI_1", interface, 51, priority, src);
     vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
-    vi.virtual_addresses.push(VirtualAddress::host(VIP));
+    vi.virtual_addresses = vec![VirtualAddress::host(VIP)].into();
     vi.garp.master_delay = None;
     vi
 }
@@ -471,7 +471,7 @@ fn netns_use_vmac_ipv6() {
             move |h, _| {
                 let ifs = vmac_interfaces(&h.ifname, true, false);
                 let mut vi = instance(ifs[1].id, 200, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
-                vi.virtual_addresses = vec![VirtualAddress::host(vip6)];
+                vi.virtual_addresses = vec![VirtualAddress::host(vip6)].into();
                 config(vi, ifs.into())
             },
             rec.clone(),

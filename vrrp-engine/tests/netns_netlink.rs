@@ -57,7 +57,7 @@ fn attribute_config(ifc: InterfaceId, src: IpAddr) -> EngineConfig {
     e.prefix_len = 64;
     e.noprefixroute = true;
     e.excluded = true;
-    vi.virtual_addresses = vec![a, b, c, e];
+    vi.virtual_addresses = vec![a, b, c, e].into();
     vi.virtual_routes = vec![
         VirtualRoute {
             kind: RouteKind::Blackhole,
@@ -95,7 +95,8 @@ fn attribute_config(ifc: InterfaceId, src: IpAddr) -> EngineConfig {
             ],
             ..VirtualRoute::to(ip("198.51.102.0"), 24)
         },
-    ];
+    ]
+    .into();
     vi.virtual_rules = vec![
         VirtualRule {
             from: Some((ip("10.98.0.0"), 24)),
@@ -116,7 +117,8 @@ fn attribute_config(ifc: InterfaceId, src: IpAddr) -> EngineConfig {
             priority: Some(1002),
             ..VirtualRule::new(true)
         },
-    ];
+    ]
+    .into();
     EngineConfig {
         instances: vec![vi],
         ..Default::default()
@@ -287,7 +289,7 @@ fn spawn_backup(lab: &Lab, journal: &Path, with_statics: bool, rec: &Recorder) -
         0,
         move |_, ifc| {
             let mut vi = instance(ifc, src, 100);
-            vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))];
+            vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))].into();
             EngineConfig {
                 instances: vec![vi],
                 statics: if with_statics {
@@ -321,7 +323,7 @@ fn netns_static_entries() {
             1,
             move |_, ifc| {
                 let mut vi = instance(ifc, peer_src, 200);
-                vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))];
+                vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))].into();
                 EngineConfig {
                     instances: vec![vi],
                     ..Default::default()
@@ -416,7 +418,7 @@ fn netns_static_entries_reload() {
     let mut next = EngineConfig {
         instances: vec![{
             let mut vi = instance(ifc, IpAddr::V4(lab.host(0).ipv4), 100);
-            vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))];
+            vi.virtual_addresses = vec![VirtualAddress::host(ip("10.99.0.100"))].into();
             vi
         }],
         statics: statics(ifc),

@@ -34,7 +34,7 @@ fn config(
 ) -> EngineConfig {
     let mut vi = InstanceConfig::new("VI_1", ifc, 51, priority, src);
     vi.advert_interval = AdvertInterval::V3(Centiseconds::new(10).unwrap());
-    vi.virtual_addresses.push(VirtualAddress::host(VIP));
+    vi.virtual_addresses = vec![VirtualAddress::host(VIP)].into();
     vi.garp.master_delay = None;
     let mut trackers = Vec::new();
     if let Some((kind, weight)) = tracker {
@@ -47,11 +47,12 @@ fn config(
             kind,
             initial,
         });
-        vi.track.push(TrackBinding {
+        vi.track = vec![TrackBinding {
             tracker: TrackerId(0),
             weight,
             reverse: false,
-        });
+        }]
+        .into();
     }
     EngineConfig {
         instances: vec![vi],

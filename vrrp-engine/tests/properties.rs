@@ -141,12 +141,13 @@ fn build(t: &Topology) -> Lan {
             }
             c.preempt = t.preempt[r][v];
             c.preempt_delay = Duration::from_secs(u64::from(t.delays[r][v]));
-            c.virtual_addresses = vec![VirtualAddress::host(addr(t, v, 100))];
+            c.virtual_addresses = vec![VirtualAddress::host(addr(t, v, 100))].into();
             c.track = vec![TrackBinding {
                 tracker: TrackerId(v as u32),
                 weight: 0,
                 reverse: false,
-            }];
+            }]
+            .into();
             instances.push(c);
         }
         let trackers = (0..prios.len())

@@ -256,7 +256,8 @@ fn unicast_mode_checks_peer_and_ttl_range_and_rejects_multicast() {
             addr: IpAddr::V4(PEER),
             min_ttl: 250,
             max_ttl: 255,
-        }];
+        }]
+        .into();
         c.knobs.check_unicast_src = true;
     });
     feed(&mut e, at(100), &advert(PEER, 150, 64, Some(me), 1));
@@ -429,7 +430,8 @@ fn invalid_configurations_are_refused() {
         Some(ConfigError::MixedFamily { .. })
     ));
     assert!(matches!(
-        mk(&|c| c.unicast_peers = vec![vrrp_engine::UnicastPeer::new("fe80::2".parse().unwrap())]),
+        mk(&|c| c.unicast_peers =
+            vec![vrrp_engine::UnicastPeer::new("fe80::2".parse().unwrap())].into()),
         Some(ConfigError::MixedFamily { .. })
     ));
     let two = EngineConfig {
@@ -471,7 +473,7 @@ fn unicast_fault_no_peer_keeps_an_instance_without_peers_in_fault() {
     assert_eq!(e.state(ID), Some(State::Fault));
     let e = engine(100, |c| {
         c.knobs.unicast_fault_no_peer = true;
-        c.unicast_peers = vec![vrrp_engine::UnicastPeer::new(IpAddr::V4(PEER))];
+        c.unicast_peers = vec![vrrp_engine::UnicastPeer::new(IpAddr::V4(PEER))].into();
     });
     assert_eq!(e.state(ID), Some(State::Backup));
 }
@@ -516,7 +518,7 @@ fn reconciliation_restores_owned_routes() {
         ..vrrp_engine::VirtualRoute::to("192.0.2.0".parse().unwrap(), 24)
     };
     let r = route.clone();
-    let mut e = master(100, move |c| c.virtual_routes.push(r));
+    let mut e = master(100, move |c| c.virtual_routes = vec![r].into());
     // Deleted behind our back while MASTER: re-added.
     e.handle_route(at(5000), &route, false);
     let a = actions(&mut e);
@@ -531,7 +533,7 @@ fn reconciliation_restores_owned_routes() {
     assert!(actions(&mut e).is_empty());
     // Added behind our back while BACKUP: removed.
     let r = route.clone();
-    let mut e = engine(100, move |c| c.virtual_routes.push(r));
+    let mut e = engine(100, move |c| c.virtual_routes = vec![r].into());
     e.handle_route(at(5000), &route, true);
     let a = actions(&mut e);
     assert!(
@@ -552,8 +554,8 @@ fn virtual_rules_come_after_routes_and_go_before_them() {
     };
     let (ro, ru) = (route.clone(), rule.clone());
     let mut e = engine(100, move |c| {
-        c.virtual_routes.push(ro);
-        c.virtual_rules.push(ru);
+        c.virtual_routes = vec![ro].into();
+        c.virtual_rules = vec![ru].into();
     });
     let t = e.poll_timeout().unwrap();
     e.handle_timeout(t);
@@ -591,7 +593,7 @@ fn no_track_entries_are_not_restored() {
     let r = route.clone();
     let mut e = master(100, move |c| {
         c.virtual_addresses[0].no_track = true;
-        c.virtual_routes.push(r);
+        c.virtual_routes = vec![r].into();
     });
     e.handle_address(at(5000), IF, IpAddr::V4(VIP), false);
     e.handle_route(at(5000), &route, false);
@@ -611,7 +613,7 @@ fn reconciliation_restores_owned_rules() {
         ..vrrp_engine::VirtualRule::new(false)
     };
     let r = rule.clone();
-    let mut e = master(100, move |c| c.virtual_rules.push(r));
+    let mut e = master(100, move |c| c.virtual_rules = vec![r].into());
     e.handle_rule(at(5000), &rule, false);
     let a = actions(&mut e);
     assert!(
@@ -619,7 +621,7 @@ fn reconciliation_restores_owned_rules() {
             .any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule))
     );
     let r = rule.clone();
-    let mut e = engine(100, move |c| c.virtual_rules.push(r));
+    let mut e = engine(100, move |c| c.virtual_rules = vec![r].into());
     e.handle_rule(at(5000), &rule, true);
     let a = actions(&mut e);
     assert!(

@@ -201,11 +201,12 @@ fn sync_pair(seed: u64) -> (Lan, [vrrp_engine::sim::RouterId; 2]) {
     let mut ids = Vec::new();
     for (k, prio) in [(1u8, 200u8), (2, 100)] {
         let mut v2 = inst("VI_2", 52, prio, &format!("10.0.1.{k}"), &["10.0.1.100"]);
-        v2.track.push(TrackBinding {
+        v2.track = vec![TrackBinding {
             tracker: TrackerId(0),
             weight: 0,
             reverse: false,
-        });
+        }]
+        .into();
         let cfg = EngineConfig {
             instances: vec![
                 inst("VI_1", 51, prio, &format!("10.0.0.{k}"), &["10.0.0.100"]),
@@ -533,11 +534,12 @@ fn partition_heal_resolves_to_one_master_within_one_advert_interval() {
 fn tracker_priority_changes_move_mastership() {
     let mut lan = Lan::new(14);
     let mut a = inst("VI_1", 51, 150, "10.0.0.1", &["10.0.0.100"]);
-    a.track.push(TrackBinding {
+    a.track = vec![TrackBinding {
         tracker: TrackerId(0),
         weight: -60,
         reverse: false,
-    });
+    }]
+    .into();
     a.knobs.notify_priority_changes = true;
     let cfg_a = EngineConfig {
         instances: vec![a],
@@ -650,7 +652,7 @@ fn unicast_peers_elect_and_check_sources() {
     let mut lan = Lan::new(18);
     let mk = |prio, me: &str, peer: &str| {
         let mut c = inst("VI_1", 51, prio, me, &["10.0.0.100"]);
-        c.unicast_peers = vec![vrrp_engine::UnicastPeer::new(ip(peer))];
+        c.unicast_peers = vec![vrrp_engine::UnicastPeer::new(ip(peer))].into();
         c.knobs.check_unicast_src = true;
         c
     };

@@ -45,10 +45,10 @@ impl Router {
         origin: WallClock,
     ) -> Result<Router, String> {
         let mut vi = InstanceConfig::new("VI_1", LAN, 51, priority, IpAddr::V4(ip));
-        vi.virtual_addresses
-            .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
-                192, 0, 2, 100,
-            ))));
+        vi.virtual_addresses = vec![VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(
+            192, 0, 2, 100,
+        )))]
+        .into();
         let engine = Engine::new(EngineConfig {
             instances: vec![vi],
             log_interval: Duration::from_secs(60),

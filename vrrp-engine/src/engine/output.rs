@@ -43,8 +43,7 @@ impl Engine {
     /// A GARP/NA burst for all the instance's addresses.
     pub(super) fn announce(&mut self, i: usize, repeat: u32) {
         // Built when announced (a transition to MASTER), not kept per instance.
-        let addresses: Arc<[VirtualAddress]> =
-            self.instances[i].cfg.virtual_addresses.as_slice().into();
+        let addresses: Arc<[VirtualAddress]> = self.instances[i].cfg.virtual_addresses[..].into();
         self.announce_some(i, addresses, repeat);
     }
 
