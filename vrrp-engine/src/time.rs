@@ -4,6 +4,8 @@
 //! count of nanoseconds since an origin the caller chooses (process start, or zero in a
 //! simulation). Spans are plain [`core::time::Duration`]s.
 
+use core::fmt;
+use core::num::NonZeroU64;
 use core::ops::{Add, Sub};
 use core::time::Duration;
 
@@ -19,23 +21,30 @@ use core::time::Duration;
 /// assert_eq!(t.as_nanos(), 3_000_000_000);
 /// assert_eq!(t - Instant::ZERO, Duration::from_secs(3));
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(u64);
+///
+/// It holds nanoseconds + 1 in a `NonZeroU64`, so that an `Option<Instant>` (the engine keeps
+/// several per instance) takes 8 bytes, not 16; the cost is the last nanosecond of the range.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(NonZeroU64);
 
 impl Instant {
     /// The origin of the clock.
-    pub const ZERO: Instant = Instant(0);
-    /// The latest representable instant (about 584 years after the origin).
-    pub const MAX: Instant = Instant(u64::MAX);
+    pub const ZERO: Instant = Instant(NonZeroU64::MIN);
+    /// The latest representable instant (`u64::MAX - 1` nanoseconds, about 584 years after the
+    /// origin).
+    pub const MAX: Instant = Instant(NonZeroU64::MAX);
 
-    /// An instant `nanos` nanoseconds after the origin.
+    /// An instant `nanos` nanoseconds after the origin (saturating at [`Instant::MAX`]).
     pub const fn from_nanos(nanos: u64) -> Self {
-        Instant(nanos)
+        match NonZeroU64::new(nanos.saturating_add(1)) {
+            Some(n) => Instant(n),
+            None => Instant::MAX, // unreachable: the sum is at least 1
+        }
     }
 
     /// Nanoseconds since the origin.
     pub const fn as_nanos(self) -> u64 {
-        self.0
+        self.0.get() - 1
     }
 
     /// Maps a [`std::time::Instant`] onto this clock, given the `origin` that stands for
@@ -46,7 +55,19 @@ impl Instant {
 
     /// The time from `earlier` to `self`, or zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+        Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
+    }
+}
+
+impl Default for Instant {
+    fn default() -> Self {
+        Instant::ZERO
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Instant").field(&self.as_nanos()).finish()
     }
 }
 
@@ -74,6 +95,11 @@ mod tests {
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
         assert_eq!(Instant::ZERO - Instant::from_nanos(5), Duration::ZERO);
         assert_eq!(Instant::ZERO + Duration::MAX, Instant::MAX);
+        assert_eq!(Instant::from_nanos(u64::MAX), Instant::MAX);
+        assert_eq!(Instant::MAX.as_nanos(), u64::MAX - 1);
+        assert_eq!(Instant::default(), Instant::ZERO);
+        assert_eq!(format!("{:?}", Instant::from_nanos(7)), "Instant(7)");
+        assert_eq!(core::mem::size_of::<Option<Instant>>(), 8);
     }
 
     #[test]

@@ -25,8 +25,7 @@ impl Timer {
     ];
 }
 
-/// Deadlines of one instance's timers: 8 bytes each (an `Option<Instant>` takes 16), as the
-/// table is held by every instance. [`Instant::MAX`] marks a disarmed timer; a deadline of
+/// Deadlines of one instance's timers: 8 bytes each, as the table is held by every instance. [`Instant::MAX`] marks a disarmed timer; a deadline of
 /// [`Instant::MAX`] (a saturated sum, 584 years away) is kept as one nanosecond earlier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerTable {
@@ -46,7 +45,7 @@ impl TimerTable {
 
     /// Arms `timer` for `at`, replacing any earlier deadline.
     pub fn set(&mut self, timer: Timer, at: Instant) {
-        self.data[timer as usize] = at.min(Instant::from_nanos(u64::MAX - 1));
+        self.data[timer as usize] = at.min(Instant::from_nanos(Self::OFF.as_nanos() - 1));
     }
 
     /// The deadline of `timer`, if armed.
@@ -119,7 +118,7 @@ mod tests {
         t.set(Timer::GarpRefresh, Instant::MAX);
         assert_eq!(
             t.get(Timer::GarpRefresh),
-            Some(Instant::from_nanos(u64::MAX - 1))
+            Some(Instant::from_nanos(Instant::MAX.as_nanos() - 1))
         );
         assert!(t.any_armed());
         t.stop_all();

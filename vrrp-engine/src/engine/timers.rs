@@ -30,14 +30,21 @@ impl Engine {
     /// the same value, without the `Duration` arithmetic on every advert).
     pub(super) fn master_down_interval_memo(&mut self, i: usize) -> Duration {
         let inst = &self.instances[i];
-        let key = (inst.master_adver_int, inst.effective);
-        if let Some((k, d)) = inst.down_memo
-            && k == key
+        let key = super::DownMemo::key(inst.master_adver_int, inst.effective);
+        if let (Some(m), Some(k)) = (inst.down_memo, key)
+            && (m.interval_ms, m.priority) == k
         {
-            return d;
+            return Duration::from_nanos(m.down_nanos);
         }
         let d = self.master_down_interval(i);
-        self.instances[i].down_memo = Some((key, d));
+        if let (Some((interval_ms, priority)), Ok(down_nanos)) = (key, u64::try_from(d.as_nanos()))
+        {
+            self.instances[i].down_memo = Some(super::DownMemo {
+                interval_ms,
+                priority,
+                down_nanos,
+            });
+        }
         d
     }
 
