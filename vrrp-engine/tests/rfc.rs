@@ -652,3 +652,21 @@ fn take_actions_equals_polling() {
     assert!(taken.len() >= 3, "{taken:?}");
     assert_eq!(taken, run(false));
 }
+
+/// A buffer given back with `recycle_actions` is reused when small enough, dropped when not.
+#[test]
+fn recycled_action_buffers_are_bounded() {
+    let mut e = engine(100, |_| {});
+    assert!(!e.has_pending_actions());
+    e.recycle_actions(std::collections::VecDeque::with_capacity(64));
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    let buf = e.take_actions();
+    assert!(buf.capacity() >= 64, "the recycled buffer was used");
+    assert!(!buf.is_empty());
+    // One instance: a 100,000-action buffer is more than any burst needs.
+    e.recycle_actions(std::collections::VecDeque::with_capacity(100_000));
+    let t = e.poll_timeout().unwrap();
+    e.handle_timeout(t);
+    assert!(e.take_actions().capacity() < 100_000);
+}

@@ -752,6 +752,7 @@ impl Driver {
                 }
             }
         }
+        self.engine.recycle_actions(queue);
         self.flush_adverts();
     }
 
