@@ -24,8 +24,9 @@ pub enum Action {
         instance: InstanceId,
         /// Interface to put it on (the instance's unless the address says otherwise).
         interface: InterfaceId,
-        /// The address.
-        address: VirtualAddress,
+        /// The address (boxed, as are routes and rules: a burst queues one action per
+        /// instance, and the rare large variants would make every action as large).
+        address: Box<VirtualAddress>,
     },
     /// Remove a virtual address.
     RemoveAddress {
@@ -33,36 +34,37 @@ pub enum Action {
         instance: InstanceId,
         /// Interface it is on.
         interface: InterfaceId,
-        /// The address.
-        address: VirtualAddress,
+        /// The address (boxed, as are routes and rules: a burst queues one action per
+        /// instance, and the rare large variants would make every action as large).
+        address: Box<VirtualAddress>,
     },
     /// Install a virtual route.
     AddRoute {
         /// Owning instance.
         instance: InstanceId,
         /// The route.
-        route: VirtualRoute,
+        route: Box<VirtualRoute>,
     },
     /// Remove a virtual route.
     RemoveRoute {
         /// Owning instance.
         instance: InstanceId,
         /// The route.
-        route: VirtualRoute,
+        route: Box<VirtualRoute>,
     },
     /// Install a virtual rule (after the instance's routes).
     AddRule {
         /// Owning instance.
         instance: InstanceId,
         /// The rule.
-        rule: VirtualRule,
+        rule: Box<VirtualRule>,
     },
     /// Remove a virtual rule (before the instance's routes, as keepalived does).
     RemoveRule {
         /// Owning instance.
         instance: InstanceId,
         /// The rule.
-        rule: VirtualRule,
+        rule: Box<VirtualRule>,
     },
     /// Send a burst of gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6):
     /// `repeat` frames for each address, paced by the driver's `garp_interval`/`gna_interval`.

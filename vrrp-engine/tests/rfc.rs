@@ -524,7 +524,7 @@ fn reconciliation_restores_owned_routes() {
     let a = actions(&mut e);
     assert!(
         a.iter()
-            .any(|a| matches!(a, Action::AddRoute { route: x, .. } if *x == route))
+            .any(|a| matches!(a, Action::AddRoute { route: x, .. } if **x == route))
     );
     // A route we do not own is ignored.
     let mut other = route.clone();
@@ -538,7 +538,7 @@ fn reconciliation_restores_owned_routes() {
     let a = actions(&mut e);
     assert!(
         a.iter()
-            .any(|a| matches!(a, Action::RemoveRoute { route: x, .. } if *x == route))
+            .any(|a| matches!(a, Action::RemoveRoute { route: x, .. } if **x == route))
     );
 }
 
@@ -576,7 +576,7 @@ fn virtual_rules_come_after_routes_and_go_before_them() {
     assert_eq!(kinds(&a), ["+addr", "+route", "+rule"]);
     assert!(
         a.iter()
-            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule))
+            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if **x == rule))
     );
     e.handle_command(at(9000), Command::Shutdown).unwrap();
     assert_eq!(kinds(&actions(&mut e)), ["-rule", "-route", "-addr"]);
@@ -618,7 +618,7 @@ fn reconciliation_restores_owned_rules() {
     let a = actions(&mut e);
     assert!(
         a.iter()
-            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if *x == rule))
+            .any(|a| matches!(a, Action::AddRule { rule: x, .. } if **x == rule))
     );
     let r = rule.clone();
     let mut e = engine(100, move |c| c.virtual_rules = vec![r].into());
@@ -626,7 +626,7 @@ fn reconciliation_restores_owned_rules() {
     let a = actions(&mut e);
     assert!(
         a.iter()
-            .any(|a| matches!(a, Action::RemoveRule { rule: x, .. } if *x == rule))
+            .any(|a| matches!(a, Action::RemoveRule { rule: x, .. } if **x == rule))
     );
     // A rule no instance has is ignored.
     e.handle_rule(at(5000), &vrrp_engine::VirtualRule::new(true), true);

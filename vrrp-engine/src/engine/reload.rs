@@ -136,7 +136,7 @@ impl Engine {
             if !cfg.virtual_rules.contains(r) {
                 out.push(Action::RemoveRule {
                     instance: id,
-                    rule: r.clone(),
+                    rule: Box::new(r.clone()),
                 });
             }
         }
@@ -144,7 +144,7 @@ impl Engine {
             if !cfg.virtual_routes.contains(r) {
                 out.push(Action::RemoveRoute {
                     instance: id,
-                    route: r.clone(),
+                    route: Box::new(r.clone()),
                 });
             }
         }
@@ -153,7 +153,7 @@ impl Engine {
                 out.push(Action::RemoveAddress {
                     instance: id,
                     interface: ifc(va, old),
-                    address: va.clone(),
+                    address: Box::new(va.clone()),
                 });
             }
         }
@@ -167,14 +167,14 @@ impl Engine {
             out.push(Action::AddAddress {
                 instance: id,
                 interface: ifc(va, cfg),
-                address: va.clone(),
+                address: Box::new(va.clone()),
             });
         }
         for r in &cfg.virtual_routes {
             if !old.virtual_routes.contains(r) {
                 out.push(Action::AddRoute {
                     instance: id,
-                    route: r.clone(),
+                    route: Box::new(r.clone()),
                 });
             }
         }
@@ -182,7 +182,7 @@ impl Engine {
             if !old.virtual_rules.contains(r) {
                 out.push(Action::AddRule {
                     instance: id,
-                    rule: r.clone(),
+                    rule: Box::new(r.clone()),
                 });
             }
         }

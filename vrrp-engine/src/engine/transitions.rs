@@ -65,19 +65,19 @@ impl Engine {
             adds.push(Action::AddAddress {
                 instance: id,
                 interface: va.interface.unwrap_or(interface),
-                address: va.clone(),
+                address: Box::new(va.clone()),
             });
         }
         for r in &inst.cfg.virtual_routes {
             adds.push(Action::AddRoute {
                 instance: id,
-                route: r.clone(),
+                route: Box::new(r.clone()),
             });
         }
         for r in &inst.cfg.virtual_rules {
             adds.push(Action::AddRule {
                 instance: id,
-                rule: r.clone(),
+                rule: Box::new(r.clone()),
             });
         }
         self.actions.extend(adds);
@@ -105,20 +105,20 @@ impl Engine {
         for r in inst.cfg.virtual_rules.iter().rev() {
             dels.push(Action::RemoveRule {
                 instance: id,
-                rule: r.clone(),
+                rule: Box::new(r.clone()),
             });
         }
         for r in inst.cfg.virtual_routes.iter().rev() {
             dels.push(Action::RemoveRoute {
                 instance: id,
-                route: r.clone(),
+                route: Box::new(r.clone()),
             });
         }
         for va in inst.cfg.virtual_addresses.iter().rev() {
             dels.push(Action::RemoveAddress {
                 instance: id,
                 interface: va.interface.unwrap_or(interface),
-                address: va.clone(),
+                address: Box::new(va.clone()),
             });
         }
         self.actions.extend(dels);

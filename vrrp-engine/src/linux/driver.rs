@@ -1575,7 +1575,7 @@ impl Driver {
                 Some(Action::AddAddress {
                     instance,
                     interface: k,
-                    address,
+                    address: Box::new(address),
                 })
             }
             Action::RemoveAddress {
@@ -1585,7 +1585,7 @@ impl Driver {
             } => Some(Action::RemoveAddress {
                 instance,
                 interface: self.links.kernel(interface)?,
-                address: self.kernel_address(&address)?,
+                address: Box::new(self.kernel_address(&address)?),
             }),
             Action::AddRoute { instance, route } => {
                 let Some(kernel) = self.kernel_route(&route) else {
@@ -1595,12 +1595,12 @@ impl Driver {
                 };
                 Some(Action::AddRoute {
                     instance,
-                    route: kernel,
+                    route: Box::new(kernel),
                 })
             }
             Action::RemoveRoute { instance, route } => Some(Action::RemoveRoute {
                 instance,
-                route: self.kernel_route(&route)?,
+                route: Box::new(self.kernel_route(&route)?),
             }),
             Action::Announce {
                 instance,
@@ -2036,7 +2036,7 @@ mod tests {
         Action::AddAddress {
             instance: crate::InstanceId(instance),
             interface: InterfaceId(2),
-            address: crate::VirtualAddress::host("192.0.2.1".parse().unwrap()),
+            address: Box::new(crate::VirtualAddress::host("192.0.2.1".parse().unwrap())),
         }
     }
 
