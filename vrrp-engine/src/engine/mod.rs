@@ -150,11 +150,15 @@ impl DownMemo {
     /// The memo's key for these inputs; `None` (nothing is remembered) for an interval that is
     /// zero, not a whole number of milliseconds, or beyond 49 days.
     fn key(interval: Duration, priority: Priority) -> Option<(core::num::NonZeroU32, Priority)> {
-        if interval.subsec_nanos() % 1_000_000 != 0 {
+        let nanos = interval.subsec_nanos();
+        if nanos % 1_000_000 != 0 {
             return None;
         }
-        let ms = u32::try_from(interval.as_millis()).ok()?;
-        Some((core::num::NonZeroU32::new(ms)?, priority))
+        let ms = interval
+            .as_secs()
+            .checked_mul(1000)?
+            .checked_add(u64::from(nanos / 1_000_000))?;
+        Some((core::num::NonZeroU32::new(u32::try_from(ms).ok()?)?, priority))
     }
 }
 
