@@ -312,10 +312,10 @@ impl Hooks for DaemonHooks {
         if let (NotifyTarget::Instance(_), NotifyEvent::State(s)) = (&n.target, n.event) {
             let h = self.history.entry(&n.name);
             if h.state == Some(vrrp_engine::State::Master) && s != vrrp_engine::State::Master {
-                h.released_master += 1;
+                h.released_master = h.released_master.wrapping_add(1);
             }
             h.state = Some(s);
-            h.last_transition = Some(SystemTime::now());
+            h.set_last_transition(SystemTime::now());
         }
         self.log.info(&format!("({kind}{}) {what}", n.name));
     }

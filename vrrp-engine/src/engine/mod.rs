@@ -158,7 +158,10 @@ impl DownMemo {
             .as_secs()
             .checked_mul(1000)?
             .checked_add(u64::from(nanos / 1_000_000))?;
-        Some((core::num::NonZeroU32::new(u32::try_from(ms).ok()?)?, priority))
+        Some((
+            core::num::NonZeroU32::new(u32::try_from(ms).ok()?)?,
+            priority,
+        ))
     }
 }
 
@@ -884,6 +887,22 @@ mod size_tests {
     use super::*;
     use core::mem::size_of;
 
+    #[test]
+    fn down_memo_keys_whole_milliseconds_only() {
+        let p = Priority(100);
+        let key = |d| DownMemo::key(d, p).map(|(ms, _)| ms.get());
+        assert_eq!(key(Duration::from_secs(1)), Some(1000));
+        assert_eq!(key(Duration::from_millis(30)), Some(30));
+        assert_eq!(key(Duration::from_secs(255)), Some(255_000));
+        assert_eq!(key(Duration::ZERO), None);
+        assert_eq!(key(Duration::from_nanos(1_000_000_001)), None);
+        assert_eq!(
+            key(Duration::from_secs(50 * 86_400)),
+            None,
+            "beyond u32 milliseconds"
+        );
+    }
+
     /// Pins the per-instance footprint (1,000 instances hold 1,000 of these in one block, and
     /// the advert path walks them): a regression shows here first.
     #[test]
@@ -904,6 +923,7 @@ mod size_tests {
         // error counters moved out and the name was kept once.
         assert!(size_of::<Instance>() <= 472, "{}", size_of::<Instance>());
         assert_eq!(size_of::<TimerTable>(), 32);
+        assert_eq!(size_of::<Option<DownMemo>>(), 16);
         // A burst queues an action per instance: routes, rules and addresses are boxed so that
         // an advert (the common action) sets the size. 136 before.
         eprintln!("Action {}", size_of::<Action>());
