@@ -59,7 +59,7 @@ impl Engine {
             }
         }
         if let Some(ah) = rx.ah {
-            if let Some((from, last)) = inst.rx_sequence
+            if let Some(&(from, last)) = inst.rx_sequence.as_deref()
                 && from == source
                 && ah.sequence <= last
             {
@@ -69,7 +69,10 @@ impl Engine {
                 })
                 .into());
             }
-            self.instances[i].rx_sequence = Some((source, ah.sequence));
+            match &mut self.instances[i].rx_sequence {
+                Some(seen) => **seen = (source, ah.sequence),
+                none => *none = Some(Box::new((source, ah.sequence))),
+            }
         }
         let cfg = &self.instances[i].cfg;
         let interval = rx.advert.interval;
