@@ -623,7 +623,7 @@ fn address(
         while !l.is_char_boundary(end) {
             end -= 1;
         }
-        l[..end].to_owned()
+        l[..end].into()
     });
     va.scope = a.scope.map(model::Scope::value);
     if let Some(b) = &a.broadcast {

@@ -46,7 +46,7 @@ fn attribute_config(ifc: InterfaceId, src: IpAddr) -> EngineConfig {
     let mut vi = instance(ifc, src, 200);
     let mut a = VirtualAddress::host(ip("10.98.0.100"));
     a.prefix_len = 24;
-    a.label = Some("eth0:vip".to_owned());
+    a.label = Some("eth0:vip".into());
     a.broadcast = Some(Ipv4Addr::new(10, 98, 0, 255));
     let mut b = VirtualAddress::host(ip("10.97.0.5"));
     b.scope = Some(253);
@@ -261,7 +261,7 @@ fn statics(ifc: InterfaceId) -> StaticConfig {
     let mut a = VirtualAddress::host(ip("10.96.0.1"));
     a.prefix_len = 24;
     a.interface = Some(ifc);
-    a.label = Some("eth0:st".to_owned());
+    a.label = Some("eth0:st".into());
     StaticConfig {
         addresses: vec![a],
         routes: vec![VirtualRoute {

@@ -925,6 +925,13 @@ mod size_tests {
         assert!(size_of::<Instance>() <= 456, "{}", size_of::<Instance>());
         assert_eq!(size_of::<TimerTable>(), 32);
         assert_eq!(size_of::<Option<DownMemo>>(), 16);
+        // Every instance's addresses live as long as the engine: 88 bytes fit glibc's 96-byte
+        // chunks (96 took 112).
+        assert!(
+            size_of::<VirtualAddress>() <= 88,
+            "{}",
+            size_of::<VirtualAddress>()
+        );
         // A burst queues an action per instance: routes, rules and addresses are boxed so that
         // an advert (the common action) sets the size. 136 before.
         eprintln!("Action {}", size_of::<Action>());

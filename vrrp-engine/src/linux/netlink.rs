@@ -841,7 +841,8 @@ fn address_message(interface: InterfaceId, address: &VirtualAddress) -> AddressM
             msg.attributes.push(AddressAttribute::Broadcast(brd));
         }
         if let Some(label) = &address.label {
-            msg.attributes.push(AddressAttribute::Label(label.clone()));
+            msg.attributes
+                .push(AddressAttribute::Label(label.to_string()));
         }
     }
     let preferred = address.effective_preferred_lft();
@@ -1110,7 +1111,7 @@ mod tests {
     fn address_message_carries_every_attribute() {
         let mut v4 = VirtualAddress::host("192.0.2.10".parse().unwrap());
         v4.prefix_len = 24;
-        v4.label = Some("eth0:vip".to_owned());
+        v4.label = Some("eth0:vip".into());
         v4.scope = Some(253);
         v4.broadcast = Some("192.0.2.255".parse().unwrap());
         v4.noprefixroute = true;
@@ -1134,7 +1135,7 @@ mod tests {
         );
         // IPv6 /128: nodad and deprecated (preferred lifetime 0), no label or broadcast.
         let mut v6 = VirtualAddress::host("2001:db8::10".parse().unwrap());
-        v6.label = Some("ignored".to_owned());
+        v6.label = Some("ignored".into());
         let m = address_message(InterfaceId(4), &v6);
         assert!(has(&m, &AddressAttribute::Flags(AddressFlags::Nodad)));
         assert!(m.attributes.iter().any(|a| matches!(a,
