@@ -114,7 +114,9 @@ const RECV_BUF: usize = 64 * 1024;
 pub struct Rtnl {
     socket: Socket,
     seq: u32,
-    addresses: HashSet<(InterfaceId, IpAddr, u8)>,
+    /// Sorted: lookups are binary searches, and 1,000 instances' addresses take 24 kB where
+    /// a hash set took 51 kB (inserts move at most that much, once per address added).
+    addresses: Vec<(InterfaceId, IpAddr, u8)>,
     routes: HashSet<VirtualRoute>,
     rules: HashSet<VirtualRule>,
 }
@@ -138,7 +140,7 @@ impl Rtnl {
         Ok(Rtnl {
             socket,
             seq: 0,
-            addresses: HashSet::new(),
+            addresses: Vec::new(),
             routes: HashSet::new(),
             rules: HashSet::new(),
         })
@@ -155,7 +157,15 @@ impl Rtnl {
         let key = (interface, address.addr, kernel_prefix(address));
         let what = format!("adding {}/{}", address.addr, address.prefix_len);
         let new = self.install(RouteNetlinkMessage::NewAddress(msg), &what)?;
-        Ok(owned_if(new, &mut self.addresses, key))
+        // As `owned_if`: ours when the kernel created it or when it already was.
+        Ok(match self.addresses.binary_search(&key) {
+            Ok(_) => Added::New,
+            Err(at) if new => {
+                self.addresses.insert(at, key);
+                Added::New
+            }
+            Err(_) => Added::AlreadyPresent,
+        })
     }
 
     /// Removes `address` from `interface` if we installed it; returns whether it was ours.
@@ -166,7 +176,7 @@ impl Rtnl {
         address: &VirtualAddress,
     ) -> Result<bool, NetlinkError> {
         let key = (interface, address.addr, kernel_prefix(address));
-        if !self.addresses.contains(&key) {
+        if self.addresses.binary_search(&key).is_err() {
             return Ok(false);
         }
         let msg = address_message(interface, address);
@@ -178,15 +188,20 @@ impl Rtnl {
             &what,
             &[libc::EADDRNOTAVAIL, libc::ENODEV],
         )?;
-        self.addresses.remove(&key);
+        if let Ok(at) = self.addresses.binary_search(&key) {
+            self.addresses.remove(at);
+        }
         Ok(true)
     }
 
     /// Whether we installed `addr` (any prefix) on `interface`.
     pub fn owns_address(&self, interface: InterfaceId, addr: IpAddr) -> bool {
+        let from = self
+            .addresses
+            .partition_point(|&(i, a, _)| (i, a) < (interface, addr));
         self.addresses
-            .iter()
-            .any(|&(i, a, _)| i == interface && a == addr)
+            .get(from)
+            .is_some_and(|&(i, a, _)| i == interface && a == addr)
     }
 
     /// Forgets an address of ours that someone else removed.
@@ -362,7 +377,10 @@ impl Rtnl {
                         addr,
                         prefix_len,
                     } => {
-                        self.addresses.remove(&(interface, addr, prefix_len));
+                        if let Ok(at) = self.addresses.binary_search(&(interface, addr, prefix_len))
+                        {
+                            self.addresses.remove(at);
+                        }
                     }
                     Entry::Route(r) => {
                         self.routes.remove(&r);
@@ -1009,6 +1027,35 @@ fn rule_message(rule: &VirtualRule) -> RuleMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sorted address list answers "do we own this address on that interface" for any
+    /// prefix length, whatever the order addresses were recorded in.
+    #[test]
+    fn owned_addresses_are_found_by_interface_and_address() {
+        let Ok(mut rtnl) = Rtnl::new() else {
+            eprintln!("skipped: no netlink socket");
+            return;
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        for key in [
+            (InterfaceId(7), ip("10.0.0.9"), 32),
+            (InterfaceId(2), ip("fd00::1"), 128),
+            (InterfaceId(2), ip("10.0.0.9"), 24),
+            (InterfaceId(7), ip("10.0.0.1"), 32),
+        ] {
+            let at = rtnl.addresses.binary_search(&key).unwrap_err();
+            rtnl.addresses.insert(at, key);
+        }
+        assert!(rtnl.addresses.windows(2).all(|w| w[0] < w[1]));
+        assert!(rtnl.owns_address(InterfaceId(2), ip("10.0.0.9")));
+        assert!(rtnl.owns_address(InterfaceId(7), ip("10.0.0.1")));
+        assert!(rtnl.owns_address(InterfaceId(2), ip("fd00::1")));
+        assert!(!rtnl.owns_address(InterfaceId(2), ip("10.0.0.1")));
+        assert!(!rtnl.owns_address(InterfaceId(9), ip("10.0.0.9")));
+        rtnl.forget_address(InterfaceId(7), ip("10.0.0.9"));
+        assert!(!rtnl.owns_address(InterfaceId(7), ip("10.0.0.9")));
+        assert_eq!(rtnl.installed().len(), 3);
+    }
 
     fn route() -> VirtualRoute {
         VirtualRoute {
