@@ -133,6 +133,10 @@ struct Instance {
     /// was computed from: a BACKUP needs it for every advert it accepts, and both seldom change
     /// (the other inputs are configuration, fixed for the instance's lifetime).
     down_memo: Option<((Duration, Priority), Duration)>,
+    /// Nanoseconds added to the first interval after this instance becomes MASTER (or
+    /// reasserts), from [`timers::advert_phases`]: spreads the adverts of instances that take
+    /// over together. Configuration-derived, so not inherited on reload.
+    advert_phase: u32,
 }
 
 impl Instance {
@@ -300,9 +304,11 @@ impl Engine {
                 destination,
                 heap_at: None,
                 down_memo: None,
+                advert_phase: 0,
                 cfg,
             });
         }
+        engine.spread_advert_phases();
         // Stable: an address's owners stay in id order.
         engine.owned_addrs.sort_by_key(|&(addr, _)| addr);
         for i in 0..engine.instances.len() {
