@@ -1152,6 +1152,13 @@ fn thousand_masters() -> (Lan, vrrp_engine::sim::RouterId) {
         )))];
         instances.push(c);
     }
+    recording_router(instances)
+}
+
+/// A lone router running `instances`, recording its adverts; not started.
+fn recording_router(
+    instances: Vec<vrrp_engine::InstanceConfig>,
+) -> (Lan, vrrp_engine::sim::RouterId) {
     let mut lan = Lan::new(61);
     let a = lan
         .add_router(
@@ -1167,6 +1174,15 @@ fn thousand_masters() -> (Lan, vrrp_engine::sim::RouterId) {
     (lan, a)
 }
 
+/// The times of each instance's adverts, by instance id.
+fn sends_by_instance(lan: &Lan, r: vrrp_engine::sim::RouterId, n: usize) -> Vec<Vec<Instant>> {
+    let mut sends = vec![Vec::new(); n];
+    for &(at, id, _) in &lan.router(r).advert_log {
+        sends[id.0 as usize].push(at);
+    }
+    sends
+}
+
 #[test]
 fn phase_spreading_first_advert_at_once_then_spread_phases_without_drift() {
     let (mut lan, a) = thousand_masters();
@@ -1175,12 +1191,8 @@ fn phase_spreading_first_advert_at_once_then_spread_phases_without_drift() {
     let took_over = Instant::ZERO + mdi(150);
     let interval = secs(1);
     let bound = interval / 100;
-    let log = &lan.router(a).advert_log;
-    let mut sends: Vec<Vec<Instant>> = vec![Vec::new(); 1000];
-    for &(at, id, prio) in log {
-        assert_eq!(prio, 150);
-        sends[id.0 as usize].push(at);
-    }
+    assert!(lan.router(a).advert_log.iter().all(|e| e.2 == 150));
+    let sends = sends_by_instance(&lan, a, 1000);
     let mut phases = Vec::new();
     for (i, s) in sends.iter().enumerate() {
         // RFC 5798 §6.4.1/§6.4.2: the first advert leaves the moment the instance takes over.
@@ -1220,24 +1232,10 @@ fn phase_spreading_leaves_fast_configurations_alone() {
         c.advert_interval = v3(1);
         instances.push(c);
     }
-    let mut lan = Lan::new(62);
-    let a = lan
-        .add_router(
-            "a",
-            EngineConfig {
-                instances,
-                log_interval: secs(60),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    lan.record_adverts(true);
+    let (mut lan, a) = recording_router(instances);
     lan.start();
     lan.run_for(Duration::from_millis(200));
-    let mut sends: Vec<Vec<Instant>> = vec![Vec::new(); 100];
-    for &(at, id, _) in &lan.router(a).advert_log {
-        sends[id.0 as usize].push(at);
-    }
+    let sends = sends_by_instance(&lan, a, 100);
     let first = sends[0][0];
     for s in &sends {
         assert_eq!(s[0], first, "all took over together");
