@@ -133,10 +133,6 @@ struct Instance {
     /// was computed from: a BACKUP needs it for every advert it accepts, and both seldom change
     /// (the other inputs are configuration, fixed for the instance's lifetime).
     down_memo: Option<((Duration, Priority), Duration)>,
-    /// Nanoseconds added to the first interval after this instance becomes MASTER (or
-    /// reasserts), from [`timers::advert_phases`]: spreads the adverts of instances that take
-    /// over together. Configuration-derived, so not inherited on reload.
-    advert_phase: u32,
 }
 
 impl Instance {
@@ -191,6 +187,11 @@ pub struct Engine {
     log_unknown_vrids: bool,
     unknown_vrid_logged: Option<Instant>,
     started: bool,
+    /// Per instance, the nanoseconds added to the first interval after it becomes MASTER (or
+    /// reasserts), from [`timers::advert_phases`]: spreads the adverts of instances that take
+    /// over together. Empty when no instance has an offset. Configuration-derived, so a reload
+    /// computes it afresh. Kept out of `Instance`, whose size matters more.
+    advert_phases: Box<[u32]>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -262,6 +263,7 @@ impl Engine {
             log_unknown_vrids,
             unknown_vrid_logged: None,
             started: false,
+            advert_phases: Box::default(),
         };
         // Identical GARP settings (the usual case) share one copy.
         let mut garps = Vec::new();
@@ -304,7 +306,6 @@ impl Engine {
                 destination,
                 heap_at: None,
                 down_memo: None,
-                advert_phase: 0,
                 cfg,
             });
         }
