@@ -36,8 +36,9 @@ const ADVERT_SEND_COST: Duration = Duration::from_micros(5);
 ///
 /// A backup's master-down timers follow the master's phases, so a crash takeover comes as one
 /// expiry per slot instead of one for all: the Linux driver runs each as it falls due, between
-/// the earlier slots' netlink and GARP work (scale bench, 1,000 x 1 s: crash failover +0.02 to
-/// +0.06 ms over `3 x advert_int + skew` on the captured interface, real-time priority).
+/// the earlier slots' netlink and GARP work (scale bench, 1,000 x 1 s at real-time priority:
+/// crash failover +0.02 to +0.08 ms at the median, at most +0.17 ms, over
+/// `3 x advert_int + skew` on the captured interface).
 pub(super) fn advert_phases(instances: &[(Duration, InterfaceId)]) -> Vec<u32> {
     let mut phases = vec![0u32; instances.len()];
     let mut order: Vec<usize> = (0..instances.len()).collect();
