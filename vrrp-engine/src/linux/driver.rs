@@ -1324,8 +1324,8 @@ const TRIM_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
 /// in order: an advert passes reports (logs, notifications) and other instances' work only.
 /// Instances due at the same moment then advertise together and on time, instead of each advert
 /// waiting for the address changes of the instances before it (100 instances taking over at
-/// once: the last advert left about 4 ms late). An action whose instance is unknown stops the
-/// reordering: adverts pushed after it keep their place.
+/// once: the last advert left about 4 ms late). An action of any other kind (policy rules) stops
+/// the reordering: adverts pushed after it keep their place.
 ///
 /// Actions of timers that fall due while the burst is performed are pushed into it and obey
 /// the same rule. Pushing and popping cost O(1) whatever the backlog: a 1,000-instance takeover
@@ -1342,17 +1342,20 @@ struct Burst {
     /// Per instance, how many of its kernel changes, announcements and held-back adverts `rest`
     /// holds.
     held: HashMap<crate::InstanceId, u32>,
-    /// Actions in `rest` whose instance is unknown.
+    /// Actions in `rest` of any other kind ([`Owner::Unknown`]).
     barriers: usize,
 }
 
 /// Whom an action's order matters to (see [`Burst`]).
 enum Owner {
+    /// An instance's advert.
     Advert(crate::InstanceId),
+    /// An instance's own kernel change or GARP/NA announcement.
     Instance(crate::InstanceId),
     /// Logs and notifications only report: an advert may pass them (keepalived too sends
     /// before it notifies), including its own instance's "master down" line.
     Report,
+    /// Anything else: nothing may pass it.
     Unknown,
 }
 
@@ -2116,7 +2119,8 @@ mod tests {
         // Nothing to move: unchanged.
         let v = through_burst(vec![advert(1), advert(2), add(1)]);
         assert_eq!(shape(&v), [('s', 1), ('s', 2), ('a', 1)]);
-        // An action of no known instance stops the reordering (a rule names none).
+        // An action of another kind (a policy rule, which other instances' traffic may use)
+        // stops the reordering: adverts pushed after it keep their place.
         let rule = Action::AddRule {
             instance: crate::InstanceId(9),
             rule: VirtualRule::new(false),
