@@ -187,10 +187,12 @@ pub struct Engine {
     log_unknown_vrids: bool,
     unknown_vrid_logged: Option<Instant>,
     started: bool,
-    /// Per instance, the nanoseconds added to the first interval after it becomes MASTER (or
-    /// reasserts), from [`timers::advert_phases`]: spreads the adverts of instances that take
-    /// over together. Empty when no instance has an offset. Configuration-derived, so a reload
-    /// computes it afresh. Kept out of `Instance`, whose size matters more.
+    /// Per instance, its advert phase in nanoseconds (`timers::NOT_SPREAD` when its interval
+    /// group is not spread), from [`timers::advert_phases`]: the first periodic advert after it
+    /// becomes MASTER (or reasserts) is put on that phase ([`timers::phase_aligned`]), which
+    /// spreads the adverts of instances that take over together. Empty when no instance is
+    /// spread. Configuration-derived, so a reload computes it afresh. Kept out of `Instance`,
+    /// whose size matters more.
     advert_phases: Box<[u32]>,
 }
 

@@ -18,6 +18,9 @@ const BOUND_DIVISOR: u32 = 100;
 /// when the whole burst fits in the bound; otherwise the slots overlap and the driver sends them
 /// back to back anyway, only with more wake-ups.
 const ADVERT_SEND_COST: Duration = Duration::from_micros(5);
+/// The engine's phase table entry of an instance whose interval group is not spread (phases are
+/// under 1% of at most 255 s: at most 2.55 x 10^9 ns).
+const NOT_SPREAD: u32 = u32::MAX;
 
 /// The advert timer's phase offset of each instance, in nanoseconds, from (advert interval,
 /// interface) in configuration order.
@@ -39,8 +42,11 @@ const ADVERT_SEND_COST: Duration = Duration::from_micros(5);
 /// the earlier slots' netlink and GARP work (scale bench, 1,000 x 1 s at real-time priority:
 /// crash failover +0.02 to +0.08 ms at the median, at most +0.17 ms, over
 /// `3 x advert_int + skew` on the captured interface).
-pub(super) fn advert_phases(instances: &[(Duration, InterfaceId)]) -> Vec<u32> {
-    let mut phases = vec![0u32; instances.len()];
+///
+/// `None` for an instance whose interval group is not spread. A phase is kept on a fixed grid
+/// ([`phase_aligned`]), so that it does not grow with each takeover.
+pub(super) fn advert_phases(instances: &[(Duration, InterfaceId)]) -> Vec<Option<u32>> {
+    let mut phases = vec![None; instances.len()];
     let mut order: Vec<usize> = (0..instances.len()).collect();
     // Stable: configuration order inside an (interval, interface).
     order.sort_by_key(|&i| instances[i]);
@@ -57,10 +63,28 @@ pub(super) fn advert_phases(instances: &[(Duration, InterfaceId)]) -> Vec<u32> {
         for (pos, &i) in group.iter().enumerate() {
             let slot = u32::try_from(pos * slots / n).unwrap_or(0);
             // 1% of at most 255 s (VRRPv2) is 2.55 s of nanoseconds: fits in a u32.
-            phases[i] = u32::try_from((step * slot).as_nanos()).unwrap_or(u32::MAX);
+            phases[i] = Some(u32::try_from((step * slot).as_nanos()).unwrap_or(0));
         }
     }
     phases
+}
+
+/// The first periodic advert deadline of a spread instance that sent an advert at `now` outside
+/// its periodic timer: the first instant at or after `now + interval` whose time modulo the
+/// phase bound (1% of the interval) is the instance's phase. So the first interval is longer by
+/// less than 1%, and the instance's phase stays where [`advert_phases`] put it whatever `now`
+/// was. (Adding the offset to `now + interval` instead would add it again at every takeover: a
+/// backup's master-down timer follows the old master's phase, so after enough handovers the
+/// slots would wrap round the interval and meet again.)
+pub(super) fn phase_aligned(now: Instant, interval: Duration, phase: u32) -> Instant {
+    let base = now + interval;
+    let bound = u64::try_from((interval / BOUND_DIVISOR).as_nanos()).unwrap_or(u64::MAX);
+    if bound == 0 {
+        return base;
+    }
+    let phase = u64::from(phase) % bound;
+    let wait = (phase + bound - base.as_nanos() % bound) % bound;
+    base + Duration::from_nanos(wait)
 }
 
 impl Engine {
@@ -108,20 +132,26 @@ impl Engine {
             .map(|i| (i.cfg.advert_interval.to_duration(), i.cfg.interface))
             .collect();
         let phases = advert_phases(&keys);
-        self.advert_phases = if phases.iter().all(|&p| p == 0) {
+        self.advert_phases = if phases.iter().all(Option::is_none) {
             Box::default()
         } else {
-            phases.into_boxed_slice()
+            phases
+                .into_iter()
+                .map(|p| p.unwrap_or(NOT_SPREAD))
+                .collect()
         };
     }
 
     /// When the next periodic advert is due after one sent at `now` outside the periodic timer
-    /// (becoming MASTER, reasserting): one interval later, plus the instance's phase offset
-    /// ([`advert_phases`]; at most 1% of the interval, and only the first interval is longer).
+    /// (becoming MASTER, reasserting): one interval later, moved onto the instance's phase
+    /// ([`phase_aligned`]; less than 1% later, and only the first interval is longer) when its
+    /// interval group is spread ([`advert_phases`]).
     pub(super) fn advert_restart(&self, now: Instant, i: usize) -> Instant {
-        let phase = self.advert_phases.get(i).copied().unwrap_or(0);
-        now + self.instances[i].cfg.advert_interval.to_duration()
-            + Duration::from_nanos(u64::from(phase))
+        let interval = self.instances[i].cfg.advert_interval.to_duration();
+        match self.advert_phases.get(i).copied() {
+            Some(phase) if phase != NOT_SPREAD => phase_aligned(now, interval, phase),
+            _ => now + interval,
+        }
     }
 
     pub(super) fn set_timer(&mut self, i: usize, timer: Timer, at: Instant) {
@@ -229,10 +259,12 @@ mod tests {
     fn phases_spread_1000_instances_in_slots_of_one_interface() {
         let k = keys(1000, Duration::from_secs(1), 8);
         let phases = advert_phases(&k);
-        let mut distinct: Vec<u32> = phases.clone();
+        assert!(phases.iter().all(Option::is_some));
+        let mut distinct: Vec<Option<u32>> = phases.clone();
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!(distinct.len(), 1000 / MIN_SLOT_SIZE, "one phase per slot");
+        let distinct: Vec<u32> = distinct.into_iter().flatten().collect();
         assert_eq!(distinct[0], 0);
         // Under 1% of the interval, evenly stepped.
         assert!(distinct.iter().all(|&p| p < 10_000_000), "{distinct:?}");
@@ -245,7 +277,7 @@ mod tests {
         );
         // Each slot: at least MIN_SLOT_SIZE instances, at most two interfaces (one boundary).
         for p in &distinct {
-            let members: Vec<usize> = (0..1000).filter(|&i| phases[i] == *p).collect();
+            let members: Vec<usize> = (0..1000).filter(|&i| phases[i] == Some(*p)).collect();
             assert!(members.len() >= MIN_SLOT_SIZE, "{}", members.len());
             let mut ifaces: Vec<InterfaceId> = members.iter().map(|&i| k[i].1).collect();
             ifaces.dedup();
@@ -261,13 +293,13 @@ mod tests {
         assert!(
             advert_phases(&keys(100, Duration::from_millis(10), 8))
                 .iter()
-                .all(|&p| p == 0)
+                .all(Option::is_none)
         );
         // Fewer than two slots' worth of instances.
         assert!(
             advert_phases(&keys(31, Duration::from_secs(1), 2))
                 .iter()
-                .all(|&p| p == 0)
+                .all(Option::is_none)
         );
         assert!(advert_phases(&[]).is_empty());
     }
@@ -278,11 +310,40 @@ mod tests {
         let mut k = keys(2000, Duration::from_secs(1), 8);
         k.extend(keys(20, Duration::from_secs(3), 1));
         let phases = advert_phases(&k);
-        let mut one: Vec<u32> = phases[..2000].to_vec();
+        let mut one: Vec<u32> = phases[..2000].iter().flatten().copied().collect();
+        assert_eq!(one.len(), 2000);
         one.sort_unstable();
         one.dedup();
         assert_eq!(one.len(), MAX_SLOTS);
         assert!(*one.last().unwrap() < 10_000_000);
-        assert!(phases[2000..].iter().all(|&p| p == 0));
+        assert!(phases[2000..].iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn aligned_phase_survives_any_number_of_takeovers() {
+        let interval = Duration::from_secs(1);
+        let bound = 10_000_000u64; // 1% of the interval, in ns
+        let phase = 3_437_500u32; // slot 22 of 64
+        // An instance passes mastership back and forth: each takeover happens at the previous
+        // deadline plus a master-down interval that is not a multiple of the bound (3 s + skew
+        // 0.41 s + a few µs of handling), which would carry any offset along with it.
+        let mut now = Instant::from_nanos(123_456_789);
+        for round in 0..500u64 {
+            let at = phase_aligned(now, interval, phase);
+            let first = at.saturating_duration_since(now);
+            assert!(first >= interval, "round {round}: {first:?}");
+            assert!(
+                first < interval + Duration::from_nanos(bound),
+                "round {round}: {first:?}"
+            );
+            assert_eq!(at.as_nanos() % bound, u64::from(phase), "round {round}");
+            now = at + Duration::from_micros(3_410_000 + 7 * round);
+        }
+        // Already on the phase: exactly one interval.
+        let on = Instant::from_nanos(u64::from(phase));
+        assert_eq!(phase_aligned(on, interval, phase), on + interval);
+        // A zero-length bound (sub-100 ns intervals cannot happen, but must not divide by 0).
+        let tiny = Duration::from_nanos(50);
+        assert_eq!(phase_aligned(on, tiny, phase), on + tiny);
     }
 }
