@@ -218,6 +218,13 @@ pub struct Engine {
     log_unknown_vrids: bool,
     unknown_vrid_logged: Option<Instant>,
     started: bool,
+    /// Per instance, its advert phase in nanoseconds (`timers::NOT_SPREAD` when its interval
+    /// group is not spread), from [`timers::advert_phases`]: the first periodic advert after it
+    /// becomes MASTER (or reasserts) is put on that phase ([`timers::phase_aligned`]), which
+    /// spreads the adverts of instances that take over together. Empty when no instance is
+    /// spread. Configuration-derived, so a reload computes it afresh. Kept out of `Instance`,
+    /// whose size matters more.
+    advert_phases: Box<[u32]>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -289,6 +296,7 @@ impl Engine {
             log_unknown_vrids,
             unknown_vrid_logged: None,
             started: false,
+            advert_phases: Box::default(),
         };
         // Identical GARP settings (the usual case) share one copy.
         let mut garps = Vec::new();
@@ -333,6 +341,7 @@ impl Engine {
                 cfg,
             });
         }
+        engine.spread_advert_phases();
         // Stable: an address's owners stay in id order.
         engine.owned_addrs.sort_by_key(|&(addr, _)| addr);
         for i in 0..engine.instances.len() {
