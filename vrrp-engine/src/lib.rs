@@ -49,8 +49,9 @@
 //! ```
 //!
 //! After any `handle_*` call (and after [`Engine::start`]) the driver drains
-//! [`Engine::poll_action`] until it returns `None` and performs the actions in order, then sleeps
-//! until [`Engine::poll_timeout`] or the next event. `poll_timeout` is never late; it may be early
+//! [`Engine::poll_action`] until it returns `None` (or takes them all at once with
+//! [`Engine::take_actions`], giving the emptied buffer back with [`Engine::recycle_actions`]) and
+//! performs the actions in order, then sleeps until [`Engine::poll_timeout`] or the next event. `poll_timeout` is never late; it may be early
 //! (a down timer that adverts pushed back), and calling [`Engine::handle_timeout`] early or twice
 //! is harmless. Address and route events the driver caused itself must not be reported back as
 //! reconciliation events.

@@ -152,7 +152,7 @@ impl DownMemo {
     /// zero, not a whole number of milliseconds, or beyond 49 days.
     fn key(interval: Duration, priority: Priority) -> Option<(core::num::NonZeroU32, Priority)> {
         let nanos = interval.subsec_nanos();
-        if nanos % 1_000_000 != 0 {
+        if !nanos.is_multiple_of(1_000_000) {
             return None;
         }
         let ms = interval
