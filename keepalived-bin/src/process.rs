@@ -14,9 +14,9 @@
 //!   same version as its parent. The child stays in the parent's
 //!   process group, so `kill -9 -PGID` (or systemd's `KillMode=control-group`) takes both.
 //! * **Respawn with backoff.** keepalived respawns at once, every time; a child that dies at
-//!   start would then spin. Here the first respawn comes after [`Backoff::INITIAL`], each
-//!   further one twice as late up to [`Backoff::MAX`], and a child that ran [`Backoff::STABLE`]
-//!   resets the delay. When the *first* child exits with status 4 (cannot start) or 5
+//!   start would then spin. Here the first respawn comes after [`Backoff::RESPAWN_INITIAL`],
+//!   each further one twice as late up to [`Backoff::RESPAWN_MAX`], and a child that ran
+//!   [`Backoff::STABLE`] resets the delay. When the *first* child exits with status 4 (cannot start) or 5
 //!   (configuration unusable), the parent stops with the same status, so that a start with a
 //!   broken file fails visibly (modern keepalived also tells configuration failures from
 //!   crashes). A *respawned* child that exits so (the file was broken after the start, then
@@ -41,34 +41,73 @@ use crate::daemon::{DaemonArgs, Logger};
 /// How long the parent waits for the child's orderly stop before killing it.
 pub(crate) const STOP_WAIT: Duration = Duration::from_secs(5);
 
-/// The respawn delay: doubling from [`Backoff::INITIAL`] to [`Backoff::MAX`], back to the start
-/// after a child ran [`Backoff::STABLE`].
+/// A restart delay that grows while what it restarts keeps dying: `first`, then doubling (at
+/// least `floor`) up to `max`, and back to `first` after a run of at least `stable`. The VRRP
+/// child's respawn ([`Backoff::respawn`]) and the SMTP mailer's restart
+/// ([`Backoff::mailer`]) use it with their own numbers.
 #[derive(Clone, Debug)]
 pub(crate) struct Backoff {
+    first: Duration,
+    floor: Duration,
+    max: Duration,
+    stable: Duration,
     next: Duration,
 }
 
 impl Backoff {
-    /// The first respawn delay: short, so that a crash costs little more than the crash.
-    pub(crate) const INITIAL: Duration = Duration::from_millis(100);
-    /// The longest delay, reached after seven quick deaths in a row.
-    pub(crate) const MAX: Duration = Duration::from_secs(10);
-    /// A child that ran this long was stable: the next delay is [`Backoff::INITIAL`] again.
+    /// The first respawn delay of the VRRP child: short, so that a crash costs little more
+    /// than the crash.
+    pub(crate) const RESPAWN_INITIAL: Duration = Duration::from_millis(100);
+    /// The longest respawn delay, reached after seven quick deaths in a row.
+    pub(crate) const RESPAWN_MAX: Duration = Duration::from_secs(10);
+    /// A run this long was stable: the next delay is the first one again (both users).
     pub(crate) const STABLE: Duration = Duration::from_secs(60);
+    /// The mailer's longest restart delay.
+    pub(crate) const MAILER_MAX: Duration = Duration::from_secs(60);
 
-    pub(crate) fn new() -> Backoff {
+    /// `first`, then doubling, at least `floor`, at most `max`; reset by a run of `stable`.
+    pub(crate) const fn new(
+        first: Duration,
+        floor: Duration,
+        max: Duration,
+        stable: Duration,
+    ) -> Backoff {
         Backoff {
-            next: Self::INITIAL,
+            first,
+            floor,
+            max,
+            stable,
+            next: first,
         }
     }
 
-    /// The delay before respawning a child that ran for `ran`.
+    /// The VRRP child's respawn: 100 ms, doubling to 10 s.
+    pub(crate) const fn respawn() -> Backoff {
+        Backoff::new(
+            Self::RESPAWN_INITIAL,
+            Self::RESPAWN_INITIAL,
+            Self::RESPAWN_MAX,
+            Self::STABLE,
+        )
+    }
+
+    /// The SMTP mailer's restart: at once, then 1 s doubling to 60 s.
+    pub(crate) const fn mailer() -> Backoff {
+        Backoff::new(
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Self::MAILER_MAX,
+            Self::STABLE,
+        )
+    }
+
+    /// The delay before restarting what ran for `ran`.
     pub(crate) fn delay(&mut self, ran: Duration) -> Duration {
-        if ran >= Self::STABLE {
-            self.next = Self::INITIAL;
+        if ran >= self.stable {
+            self.next = self.first;
         }
         let d = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
+        self.next = (self.next * 2).clamp(self.floor, self.max);
         d
     }
 }
@@ -323,7 +362,7 @@ pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
         child: None,
         started: Instant::now(),
         spawned: 0,
-        backoff: Backoff::new(),
+        backoff: Backoff::respawn(),
         respawn: None,
         pending: Vec::new(),
         retry: None,
@@ -352,14 +391,27 @@ mod tests {
 
     #[test]
     fn backoff_doubles_caps_and_resets() {
-        let mut b = Backoff::new();
+        let mut b = Backoff::respawn();
         let quick = Duration::from_millis(50);
         let delays: Vec<Duration> = (0..9).map(|_| b.delay(quick)).collect();
-        assert_eq!(delays[0], Backoff::INITIAL);
-        assert_eq!(delays[1], Backoff::INITIAL * 2);
+        assert_eq!(delays[0], Backoff::RESPAWN_INITIAL);
+        assert_eq!(delays[1], Backoff::RESPAWN_INITIAL * 2);
         assert!(delays.windows(2).all(|w| w[1] >= w[0]));
-        assert_eq!(*delays.last().unwrap(), Backoff::MAX);
-        assert_eq!(b.delay(Backoff::STABLE), Backoff::INITIAL);
-        assert_eq!(b.delay(quick), Backoff::INITIAL * 2);
+        assert_eq!(delays[7], Backoff::RESPAWN_MAX);
+        assert_eq!(*delays.last().unwrap(), Backoff::RESPAWN_MAX);
+        assert_eq!(b.delay(Backoff::STABLE), Backoff::RESPAWN_INITIAL);
+        assert_eq!(b.delay(quick), Backoff::RESPAWN_INITIAL * 2);
+    }
+
+    #[test]
+    fn mailer_backoff_starts_at_once_then_one_second_doubling() {
+        let mut b = Backoff::mailer();
+        let quick = Duration::from_secs(2);
+        let secs: Vec<u64> = (0..9).map(|_| b.delay(quick).as_secs()).collect();
+        assert_eq!(secs, [0, 1, 2, 4, 8, 16, 32, 60, 60]);
+        // A mailer that ran a minute was not dying at start: at once again, then 1 s.
+        assert_eq!(b.delay(Backoff::STABLE), Duration::ZERO);
+        assert_eq!(b.delay(quick), Duration::from_secs(1));
+        assert_eq!(b.delay(Duration::from_millis(59_999)).as_secs(), 2);
     }
 }
