@@ -41,6 +41,9 @@ use crate::daemon::{DaemonArgs, Logger};
 /// How long the parent waits for the child's orderly stop before killing it.
 pub(crate) const STOP_WAIT: Duration = Duration::from_secs(5);
 
+/// How long after the start the parent releases its start-up code's pages.
+const RELEASE_AFTER: Duration = Duration::from_secs(2);
+
 /// A restart delay that grows while what it restarts keeps dying: `first`, then doubling (at
 /// least `floor`) up to `max`, and back to `first` after a run of at least `stable`. The VRRP
 /// child's respawn ([`Backoff::respawn`]) and the SMTP mailer's restart
@@ -373,6 +376,14 @@ pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
     // parent lives as long as the daemon (1,000 instances: about 1 MB).
     vrrp_engine::linux::trim_heap();
     sup.spawn(lp.ctx());
+    // And, once the child is running, the code of that check and of the start (argument
+    // parsing, configuration, spawning): the parent's loop then brings back only the little it
+    // runs (1,000 instances: its resident code 1.5 MB -> 0.4-0.7 MB).
+    lp.ctx()
+        .add_timer_after("release code", RELEASE_AFTER, |_: &mut Supervisor, _, _| {
+            vrrp_engine::linux::release_code();
+            vrrp_engine::linux::trim_heap(); // what reading the mappings took
+        });
     if let Err(e) = lp.run(&mut sup) {
         log.error(&format!("the parent's event loop failed: {e}"));
         if let Some(pid) = sup.child.and_then(|t| lp.ctx().child_pid(t)) {

@@ -417,6 +417,7 @@ impl Runner {
             d.engine.handle_link(now, i, up);
         }
         d.trim_timer = Some(ctx.add_timer_slot("trim", |_: &mut Driver, _, _| {
+            super::sys::release_code();
             super::sys::trim_heap();
         }));
         d.sync_links(ctx);
@@ -1301,7 +1302,8 @@ impl Driver {
 
 /// Actions in one step (adverts aside) that make a burst worth giving memory back after.
 const LARGE_BURST: usize = 512;
-/// How long after a burst (or the start) the heap is trimmed.
+/// How long after a burst (or the start) the heap is trimmed and the code that ran released
+/// (`sys::release_code`).
 const TRIM_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Moves the adverts of a batch of actions ahead of its other work (netlink changes, GARP/NA,
