@@ -1,5 +1,6 @@
 //! The few system calls the driver needs that `socket2` does not wrap: link-layer socket
-//! addresses for `AF_PACKET`, interface name lookup, and entering a network namespace.
+//! addresses for `AF_PACKET`, interface name lookup, entering a network namespace, and giving
+//! memory back (the heap's free pages, the start-up code's resident pages).
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -257,7 +258,13 @@ pub fn trim_heap() {
 /// (`Anonymous: 0 kB`: the relocated `RELRO` part has some, and is left alone) are touched:
 /// `MADV_DONTNEED` then only drops page-table entries, and every later access reads the same
 /// bytes of the file again. (A debugger's software breakpoints are private copies: a mapping
-/// holding one is left alone too.) Best effort: any failure leaves everything resident.
+/// holding one is left alone too.) Best effort: any failure leaves everything resident (as
+/// would `mlockall`, should the daemon ever lock its memory: `MADV_DONTNEED` refuses locked
+/// pages).
+///
+/// The trade-off: code not mapped by any process is easier for the kernel to evict from the
+/// page cache under memory pressure, so the first run of a rarely used path (a takeover after
+/// a long quiet time) may then read its pages from disk.
 pub fn release_code() {
     let here = release_code as *const () as usize;
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
