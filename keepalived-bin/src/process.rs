@@ -16,14 +16,15 @@
 //! * **Respawn with backoff.** keepalived respawns at once, every time; a child that dies at
 //!   start would then spin. Here the first respawn comes after [`Backoff::RESPAWN_INITIAL`],
 //!   each further one twice as late up to [`Backoff::RESPAWN_MAX`], and a child that ran
-//!   [`Backoff::STABLE`] resets the delay. When the *first* child exits with status 4 (cannot start) or 5
-//!   (configuration unusable), the parent stops with the same status, so that a start with a
-//!   broken file fails visibly (modern keepalived also tells configuration failures from
-//!   crashes). A *respawned* child that exits so (the file was broken after the start, then
-//!   the child crashed) is retried with the same backoff, an error logged each time, until the
-//!   file is fixed: stopping would leave the router without VRRP for good over a typo that a
-//!   reload never applied. A driver that fails while running exits with 1 and is respawned. With `-R` the parent stops when the child
-//!   ends, whatever the reason, with status 0 if the child stopped cleanly and 1 otherwise.
+//!   [`Backoff::STABLE`] resets the delay. When the *first* child exits with status 4 (cannot
+//!   start) or 5 (configuration unusable), the parent stops with the same status, so that a start
+//!   with a broken file fails visibly (modern keepalived also tells configuration failures from
+//!   crashes). A *respawned* child that exits so (the file was broken after the start, then the
+//!   child crashed) is retried with the same backoff, an error logged each time, until the file is
+//!   fixed: stopping would leave the router without VRRP for good over a typo that a reload never
+//!   applied. A driver that fails while running exits with 1 and is respawned. With `-R` the parent
+//!   stops when the child ends, whatever the reason, with status 0 if the child stopped cleanly and
+//!   1 otherwise.
 //! * **Signals.** `SIGHUP`, `SIGUSR1`, `SIGUSR2` and `SIGRTMIN+2` are forwarded to the child.
 //!   `SIGTERM`/`SIGINT`: `SIGTERM` to the child, then the parent waits for its orderly stop
 //!   (priority 0, VIPs removed) for at most [`STOP_WAIT`] (keepalived 2.x's `child_wait_time`
@@ -41,7 +42,8 @@ use crate::daemon::{DaemonArgs, Logger};
 /// How long the parent waits for the child's orderly stop before killing it.
 pub(crate) const STOP_WAIT: Duration = Duration::from_secs(5);
 
-/// How long after the start the parent releases its start-up code's pages.
+/// How long after the start (a spawn, a forwarded signal) the parent releases the pages of code
+/// that it touched ([`Supervisor::release_soon`]).
 const RELEASE_AFTER: Duration = Duration::from_secs(2);
 
 /// A restart delay that grows while what it restarts keeps dying: `first`, then doubling (at
@@ -129,6 +131,8 @@ struct Supervisor {
     /// Signals to forward once the child's pid is known (it is starting).
     pending: Vec<Signal>,
     retry: Option<TaskId>,
+    /// The pending release of the code and heap that rare work used ([`Supervisor::release_soon`]).
+    release: Option<TaskId>,
     stopping: bool,
     status: u8,
 }
@@ -199,7 +203,10 @@ impl Supervisor {
         match ctx.spawn("vrrp child", spec, |s: &mut Supervisor, ctx, ev| {
             s.child_event(ctx, ev);
         }) {
-            Ok(id) => self.child = Some(id),
+            Ok(id) => {
+                self.child = Some(id);
+                self.release_soon(ctx);
+            }
             Err(e) => {
                 self.log.error(&format!("cannot start the VRRP child: {e}"));
                 self.status = crate::EXIT_FATAL;
@@ -275,6 +282,24 @@ impl Supervisor {
         }
         self.respawn =
             Some(ctx.add_timer_after("respawn", delay, |s: &mut Supervisor, ctx, _| s.spawn(ctx)));
+    }
+
+    /// Releases, [`RELEASE_AFTER`] from now, the pages of code that start-up or rare work (a
+    /// spawn, a forwarded signal) touched, and the heap's free memory: the parent otherwise
+    /// keeps them resident for its lifetime (1,000 instances: its resident code 1.5 MB -> 0.4-0.7
+    /// MB after the start).
+    fn release_soon(&mut self, ctx: &mut scheduler::Ctx<Supervisor>) {
+        if self.release.is_some_and(|t| ctx.contains(t)) {
+            return;
+        }
+        self.release =
+            Some(
+                ctx.add_timer_after("release", RELEASE_AFTER, |s: &mut Supervisor, _, _| {
+                    s.release = None;
+                    vrrp_engine::linux::release_code();
+                    vrrp_engine::linux::trim_heap();
+                }),
+            );
     }
 
     /// Sends `sig` to the child, or keeps it until the child has a pid.
@@ -353,6 +378,7 @@ pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
         if let Err(e) = ctx.add_signal("forward", sig, move |s: &mut Supervisor, ctx, _| {
             if !s.stopping {
                 s.forward(ctx, sig);
+                s.release_soon(ctx);
             }
         }) {
             log.fatal(&format!("cannot watch {sig}: {e}"));
@@ -369,6 +395,7 @@ pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
         respawn: None,
         pending: Vec::new(),
         retry: None,
+        release: None,
         stopping: false,
         status: 0,
     };
@@ -376,14 +403,6 @@ pub(crate) fn supervise(args: &DaemonArgs, log: &Logger) -> u8 {
     // parent lives as long as the daemon (1,000 instances: about 1 MB).
     vrrp_engine::linux::trim_heap();
     sup.spawn(lp.ctx());
-    // And, once the child is running, the code of that check and of the start (argument
-    // parsing, configuration, spawning): the parent's loop then brings back only the little it
-    // runs (1,000 instances: its resident code 1.5 MB -> 0.4-0.7 MB).
-    lp.ctx()
-        .add_timer_after("release code", RELEASE_AFTER, |_: &mut Supervisor, _, _| {
-            vrrp_engine::linux::release_code();
-            vrrp_engine::linux::trim_heap(); // what reading the mappings took
-        });
     if let Err(e) = lp.run(&mut sup) {
         log.error(&format!("the parent's event loop failed: {e}"));
         if let Some(pid) = sup.child.and_then(|t| lp.ctx().child_pid(t)) {

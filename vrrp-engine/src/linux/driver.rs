@@ -642,6 +642,8 @@ impl Driver {
         let Some(config) = self.hooks.reload() else {
             return;
         };
+        // Reading the file left freed memory and parser code behind: give both back soon.
+        self.trim_soon = true;
         if let Err(e) = config.validate() {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
