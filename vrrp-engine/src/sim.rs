@@ -146,6 +146,9 @@ pub struct Router {
     /// Address or route actions that did not match the installed set (an add of something
     /// installed, a removal of something absent): always 0 for a correct engine.
     pub inconsistent_ops: u64,
+    /// With [`Lan::record_adverts`]: every advert sent, as (time, instance, advertised
+    /// priority), in order.
+    pub advert_log: Vec<(Instant, InstanceId, u8)>,
     own_addrs: Vec<IpAddr>,
 }
 
@@ -260,6 +263,7 @@ pub struct Lan {
     pub frames_corrupted: u64,
     /// Adverts the codec refused to encode (a bug if ever non-zero).
     pub encode_errors: u64,
+    record_adverts: bool,
 }
 
 impl core::fmt::Debug for Lan {
@@ -291,6 +295,7 @@ impl Lan {
             frames_lost: 0,
             frames_corrupted: 0,
             encode_errors: 0,
+            record_adverts: false,
         }
     }
 
@@ -321,6 +326,7 @@ impl Lan {
             adverts_sent: 0,
             announces: 0,
             inconsistent_ops: 0,
+            advert_log: Vec::new(),
             own_addrs,
         });
         self.segment.push(0);
@@ -335,6 +341,12 @@ impl Lan {
             self.routers[r].engine.start(now);
             self.drain(r);
         }
+    }
+
+    /// Records every advert sent from now on in [`Router::advert_log`] (off by default: long
+    /// runs would keep millions of entries).
+    pub fn record_adverts(&mut self, on: bool) {
+        self.record_adverts = on;
     }
 
     /// Current virtual time.
@@ -604,6 +616,9 @@ impl Lan {
             match action {
                 Action::SendAdvert(tx) => {
                     router.adverts_sent += 1;
+                    if self.record_adverts {
+                        router.advert_log.push((now, tx.instance, tx.priority.0));
+                    }
                     self.transmit(r, &tx);
                 }
                 Action::AddAddress { address, .. } => {

@@ -1134,3 +1134,114 @@ fn unspecified_source_is_fault_until_the_address_is_known() {
     engine.handle_timeout(deadline);
     assert_eq!(engine.state(id), Some(State::Master));
 }
+
+/// 1,000 VRRPv2 instances at 1 s on 4 interfaces, alone on the LAN: all of them become MASTER
+/// in the same instant (their down timers are equal).
+fn thousand_masters() -> (Lan, vrrp_engine::sim::RouterId) {
+    let mut instances = Vec::new();
+    for i in 0..1000u32 {
+        let ifc = vrrp_engine::InterfaceId(i % 4 + 1);
+        let vrid = u8::try_from(i / 4 + 1).unwrap();
+        let primary = format!("10.{}.0.1", i % 4 + 1);
+        let mut c =
+            vrrp_engine::InstanceConfig::new(format!("VI_{i}"), ifc, vrid, 150, ip(&primary));
+        c.virtual_addresses = vec![vrrp_engine::VirtualAddress::host(ip(&format!(
+            "10.{}.1.{}",
+            100 + i % 4,
+            vrid
+        )))];
+        instances.push(c);
+    }
+    recording_router(instances)
+}
+
+/// A lone router running `instances`, recording its adverts; not started.
+fn recording_router(
+    instances: Vec<vrrp_engine::InstanceConfig>,
+) -> (Lan, vrrp_engine::sim::RouterId) {
+    let mut lan = Lan::new(61);
+    let a = lan
+        .add_router(
+            "a",
+            EngineConfig {
+                instances,
+                log_interval: secs(60),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    lan.record_adverts(true);
+    (lan, a)
+}
+
+/// The times of each instance's adverts, by instance id.
+fn sends_by_instance(lan: &Lan, r: vrrp_engine::sim::RouterId, n: usize) -> Vec<Vec<Instant>> {
+    let mut sends = vec![Vec::new(); n];
+    for &(at, id, _) in &lan.router(r).advert_log {
+        sends[id.0 as usize].push(at);
+    }
+    sends
+}
+
+#[test]
+fn phase_spreading_first_advert_at_once_then_spread_phases_without_drift() {
+    let (mut lan, a) = thousand_masters();
+    lan.start();
+    lan.run_for(secs(15));
+    let took_over = Instant::ZERO + mdi(150);
+    let interval = secs(1);
+    let bound = interval / 100;
+    assert!(lan.router(a).advert_log.iter().all(|e| e.2 == 150));
+    let sends = sends_by_instance(&lan, a, 1000);
+    let mut phases = Vec::new();
+    for (i, s) in sends.iter().enumerate() {
+        // RFC 5798 §6.4.1/§6.4.2: the first advert leaves the moment the instance takes over.
+        assert_eq!(s[0], took_over, "VI_{i}");
+        assert!(s.len() >= 10, "VI_{i}: {} adverts", s.len());
+        // The first interval is longer by the phase offset, bounded by 1%.
+        let first = s[1] - s[0];
+        assert!(
+            first >= interval && first < interval + bound,
+            "VI_{i}: {first:?}"
+        );
+        phases.push(first.checked_sub(interval).unwrap());
+        // Afterwards exactly one interval apart: the phase is kept, nothing drifts.
+        for w in s[1..].windows(2) {
+            assert_eq!(w[1] - w[0], interval, "VI_{i}");
+        }
+    }
+    let mut distinct = phases.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    // 1,000 / 16 slots, each its own instant; no instant has more than a slot's worth.
+    assert_eq!(distinct.len(), 62, "{distinct:?}");
+    for p in &distinct {
+        let n = phases.iter().filter(|q| *q == p).count();
+        assert!((16..=17).contains(&n), "{n} instances at +{p:?}");
+    }
+}
+
+#[test]
+fn phase_spreading_leaves_fast_configurations_alone() {
+    // 100 VRRPv3 instances at 10 ms (the bench's v3 mode): sending them all takes longer than
+    // 1% of the interval, so no offset: every interval is exactly 10 ms, the first included.
+    let mut instances = Vec::new();
+    for i in 0..100u32 {
+        let vrid = u8::try_from(i + 1).unwrap();
+        let mut c = inst(&format!("VI_{i}"), vrid, 150, "10.0.0.1", &[]);
+        c.advert_interval = v3(1);
+        instances.push(c);
+    }
+    let (mut lan, a) = recording_router(instances);
+    lan.start();
+    lan.run_for(Duration::from_millis(200));
+    let sends = sends_by_instance(&lan, a, 100);
+    let first = sends[0][0];
+    for s in &sends {
+        assert_eq!(s[0], first, "all took over together");
+        assert!(s.len() >= 10);
+        for w in s.windows(2) {
+            assert_eq!(w[1] - w[0], Duration::from_millis(10));
+        }
+    }
+}

@@ -187,6 +187,11 @@ pub struct Engine {
     log_unknown_vrids: bool,
     unknown_vrid_logged: Option<Instant>,
     started: bool,
+    /// Per instance, the nanoseconds added to the first interval after it becomes MASTER (or
+    /// reasserts), from [`timers::advert_phases`]: spreads the adverts of instances that take
+    /// over together. Empty when no instance has an offset. Configuration-derived, so a reload
+    /// computes it afresh. Kept out of `Instance`, whose size matters more.
+    advert_phases: Box<[u32]>,
 }
 
 impl core::fmt::Debug for Engine {
@@ -258,6 +263,7 @@ impl Engine {
             log_unknown_vrids,
             unknown_vrid_logged: None,
             started: false,
+            advert_phases: Box::default(),
         };
         // Identical GARP settings (the usual case) share one copy.
         let mut garps = Vec::new();
@@ -303,6 +309,7 @@ impl Engine {
                 cfg,
             });
         }
+        engine.spread_advert_phases();
         // Stable: an address's owners stay in id order.
         engine.owned_addrs.sort_by_key(|&(addr, _)| addr);
         for i in 0..engine.instances.len() {

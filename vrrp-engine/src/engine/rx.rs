@@ -160,7 +160,7 @@ impl Engine {
             // Another router held mastership and released it: assert ourselves at once and
             // re-announce so that ARP/ND caches pointing at it move to us.
             self.send_advert(i, None);
-            let at = now + self.instances[i].cfg.advert_interval.to_duration();
+            let at = self.advert_restart(now, i);
             self.set_timer(i, Timer::Advert, at);
             let repeat = self.instances[i].cfg.garp.lower_prio_repeat;
             self.announce(i, repeat);
@@ -215,7 +215,7 @@ impl Engine {
             let inst = &self.instances[i];
             if !inst.cfg.knobs.lower_prio_no_advert {
                 self.send_advert(i, None);
-                let at = now + self.instances[i].cfg.advert_interval.to_duration();
+                let at = self.advert_restart(now, i);
                 self.set_timer(i, Timer::Advert, at);
             }
             let garp = self.instances[i].cfg.garp.clone();

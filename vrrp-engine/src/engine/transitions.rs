@@ -84,8 +84,11 @@ impl Engine {
         self.actions.extend(adds);
         let garp = self.instances[i].cfg.garp.clone();
         self.announce(i, garp.master_repeat);
-        let adv = self.instances[i].cfg.advert_interval.to_duration();
-        self.set_timer(i, Timer::Advert, now + adv);
+        // The first advert left at once (above); the next is one interval later plus this
+        // instance's phase offset, so that instances becoming MASTER together do not all fire
+        // in the same instant from then on (see `advert_phases`).
+        let at = self.advert_restart(now, i);
+        self.set_timer(i, Timer::Advert, at);
         if let Some(d) = garp.master_delay {
             self.instances[i].pending_garp = garp.master_repeat;
             self.set_timer(i, Timer::GarpDelay, now + d);
