@@ -61,4 +61,4 @@ pub mod vmac;
 pub use driver::{
     DriverError, DumpKind, DumpView, Exit, Hooks, NoHooks, Options, Runner, StopHandle,
 };
-pub use sys::{enter_netns, if_index, release_code, trim_heap};
+pub use sys::{enter_netns, if_index, lock_memory, release_code, trim_heap};

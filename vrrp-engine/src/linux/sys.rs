@@ -258,13 +258,13 @@ pub fn trim_heap() {
 /// (`Anonymous: 0 kB`: the relocated `RELRO` part has some, and is left alone) are touched:
 /// `MADV_DONTNEED` then only drops page-table entries, and every later access reads the same
 /// bytes of the file again. (A debugger's software breakpoints are private copies: a mapping
-/// holding one is left alone too.) Best effort: any failure leaves everything resident (as
-/// would `mlockall`, should the daemon ever lock its memory: `MADV_DONTNEED` refuses locked
-/// pages).
+/// holding one is left alone too.) Best effort: any failure leaves everything resident, and so
+/// does [`lock_memory`] (`MADV_DONTNEED` refuses locked pages).
 ///
 /// The trade-off: code not mapped by any process is easier for the kernel to evict from the
 /// page cache under memory pressure, so the first run of a rarely used path (a takeover after
-/// a long quiet time) may then read its pages from disk.
+/// a long quiet time) may then read its pages from disk; `vrrp_no_swap` ([`lock_memory`])
+/// rules that out.
 pub fn release_code() {
     let here = release_code as *const () as usize;
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
@@ -278,6 +278,30 @@ pub fn release_code() {
         unsafe {
             libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
+    }
+}
+
+/// Locks all of this process's memory in RAM, present and future (`mlockall(MCL_CURRENT |
+/// MCL_FUTURE)`), or undoes that (`munlockall`): keepalived's `vrrp_no_swap`. Locked, the code
+/// of a rarely used path (a takeover) can never be paged out or dropped from the page cache, at
+/// the price of the whole program and its heap staying resident ([`release_code`] then
+/// releases nothing). Needs `CAP_IPC_LOCK` or a large enough `RLIMIT_MEMLOCK`.
+///
+/// # Errors
+/// The system error of `mlockall` (`ENOMEM`: over `RLIMIT_MEMLOCK`, `EPERM`).
+pub fn lock_memory(lock: bool) -> std::io::Result<()> {
+    // SAFETY: mlockall/munlockall take flags only and change no memory contents.
+    let rc = unsafe {
+        if lock {
+            libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE)
+        } else {
+            libc::munlockall()
+        }
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
