@@ -9,8 +9,8 @@
 //! of its own reads back one record per outcome, which it logs. The VRRP loop never waits for
 //! it: at most [`QUEUE_LIMIT`] alerts are unanswered at a time, later ones are dropped,
 //! counted and logged; a mailer that died is started again at the next alert (at once the
-//! first time, then after a back-off doubling from 1 s to [`MAX_BACKOFF`] while it keeps
-//! dying; alerts in between are dropped and counted). It is stopped (its input closed: it
+//! first time, then after a back-off doubling from 1 s to 60 s while it keeps dying,
+//! [`Backoff::mailer`]; alerts in between are dropped and counted). It is stopped (its input closed: it
 //! exits at once) when the daemon stops or a reload drops mail; a reload that changes the
 //! settings writes them to the running mailer.
 //!
@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::mail::{Mail, SmtpSettings, read_record, tag, write_record};
+use crate::process::Backoff;
 
 /// How many alerts may wait for the mailer (sent to it, not yet answered).
 pub(crate) const QUEUE_LIMIT: usize = 64;
@@ -67,9 +68,6 @@ impl Drop for Helper {
     }
 }
 
-/// The longest wait before a mailer that keeps dying is started again.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
 /// The mailer process, seen from the daemon (started, fed, restarted, stopped).
 pub(crate) struct Mailer {
     settings: SmtpSettings,
@@ -77,9 +75,9 @@ pub(crate) struct Mailer {
     helper: Option<Helper>,
     /// Alerts never handed to a mailer (queue full, no mailer).
     dropped: u64,
-    /// No new start before this (back-off), and the next back-off.
+    /// No new start before this (back-off), and the back-off.
     not_before: Option<Instant>,
-    backoff: Duration,
+    backoff: Backoff,
 }
 
 impl Mailer {
@@ -91,7 +89,7 @@ impl Mailer {
             helper: None,
             dropped: 0,
             not_before: None,
-            backoff: Duration::ZERO,
+            backoff: Backoff::mailer(),
         };
         m.spawn();
         m
@@ -117,14 +115,12 @@ impl Mailer {
     fn spawn(&mut self) {
         let now = Instant::now();
         // A mailer that lived long was not "dying at start": no back-off for its successor.
-        if let Some(h) = &self.helper
-            && now.duration_since(h.started) >= MAX_BACKOFF
-        {
-            self.backoff = Duration::ZERO;
-        }
+        let ran = self
+            .helper
+            .as_ref()
+            .map_or(Duration::ZERO, |h| now.duration_since(h.started));
         self.helper = None;
-        self.not_before = Some(now + self.backoff);
-        self.backoff = (self.backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
+        self.not_before = Some(now + self.backoff.delay(ran));
         match self.try_spawn(helper_path()) {
             Ok(h) => self.helper = Some(h),
             Err(e) => self

@@ -3,7 +3,11 @@
 //! time it may use without blocking (`RLIMIT_RTTIME`; keepalived.conf(5)). Without
 //! `vrrp_rlimit_rttime` the cap is the scheduler's default, 200 ms (keepalived's 10 ms is too
 //! tight for a loop that runs due work turn after turn: see `scheduler::DEFAULT_REALTIME_CPU_LIMIT`).
-//! Without `vrrp_rt_priority` nothing changes, as in keepalived.
+//! Without `vrrp_rt_priority` nothing changes, as in keepalived. `vrrp_no_swap` locks the VRRP
+//! process's memory (`mlockall`), so that no page of it, code included, can be paged out or
+//! dropped: without it the daemon releases its start-up code after starting
+//! (`vrrp_engine::linux::release_code`), and a takeover after a long quiet time under memory
+//! pressure may have to read its code back from disk first.
 //!
 //! Real-time priority is what keeps adverts on time on a busy machine: an ordinary process can
 //! wait milliseconds for a CPU after its timer fires (docs/PERFORMANCE.md, VRRP daemon).
@@ -13,7 +17,7 @@ use std::time::Duration;
 use confparse::model::RawStatement;
 
 /// The `global_defs` keywords acted on here (not "unsupported" any more).
-pub(crate) const KEYWORDS: &[&str] = &["vrrp_rt_priority", "vrrp_rlimit_rttime"];
+pub(crate) const KEYWORDS: &[&str] = &["vrrp_rt_priority", "vrrp_rlimit_rttime", "vrrp_no_swap"];
 
 /// What the configuration asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,6 +26,8 @@ pub(crate) struct Realtime {
     pub priority: Option<u8>,
     /// `vrrp_rlimit_rttime`.
     pub cpu_limit: Option<Duration>,
+    /// `vrrp_no_swap`: lock the process's memory.
+    pub no_swap: bool,
 }
 
 impl Realtime {
@@ -49,22 +55,28 @@ impl Realtime {
                         arg.map_or("", String::as_str)
                     )),
                 },
+                "vrrp_no_swap" => rt.no_swap = true,
                 _ => {}
             }
         }
         (rt, errors)
     }
 
-    /// Applies the settings to the calling thread (the VRRP loop's); returns what went wrong.
+    /// Applies the settings to the calling thread (the VRRP loop's) and process; returns what
+    /// went wrong. Memory is locked, or unlocked (a reload that dropped `vrrp_no_swap`), as
+    /// configured.
     pub(crate) fn apply(self) -> Result<(), String> {
+        let locked =
+            vrrp_engine::linux::lock_memory(self.no_swap).map_err(|e| format!("vrrp_no_swap: {e}"));
         let Some(priority) = self.priority else {
-            return Ok(());
+            return locked;
         };
         let limit = self
             .cpu_limit
             .unwrap_or(scheduler::DEFAULT_REALTIME_CPU_LIMIT);
         scheduler::set_realtime_priority(priority, Some(limit))
             .map_err(|e| format!("vrrp_rt_priority {priority}: {e}"))
+            .and(locked)
     }
 }
 
@@ -101,6 +113,9 @@ mod tests {
         assert!(errors.is_empty());
         assert_eq!(rt.priority, Some(10));
         assert_eq!(rt.cpu_limit, Some(Duration::from_millis(50)));
+        assert!(rt.no_swap);
+        let (rt, _) = Realtime::from_globals(&[st(&["vrrp_rt_priority", "10"])]);
+        assert!(!rt.no_swap);
     }
 
     #[test]

@@ -465,3 +465,39 @@ fn without_dont_fork_it_goes_to_the_background() {
     assert!(!lab.has_address(0, VIP));
     assert!(!pidfile.exists() && !vrrp_pidfile.exists());
 }
+
+/// `VmLck` of `/proc/PID/status`, in kB.
+fn locked_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn vrrp_no_swap_locks_the_vrrp_child_memory_only() {
+    if !privileged("vrrp_no_swap_locks_the_vrrp_child_memory_only").unwrap() {
+        return;
+    }
+    let lab = Lab::new(2).unwrap();
+    // Host 0 without the keyword, host 1 with it.
+    let plain = spawn(&lab, 0, &[]);
+    let text = conf(VIP).replacen("global_defs {\n", "global_defs {\n  vrrp_no_swap\n", 1);
+    let locked = spawn_with(&lab, 1, &text, &["-P"]);
+    for d in [&plain, &locked] {
+        d.wait_log("(VI_1) Entering");
+    }
+    let (plain_child, locked_child) = (plain.child(), locked.child());
+    // mlockall(MCL_CURRENT) locks every mapped page: the program, libc, heap and stacks.
+    assert!(
+        wait_for(SHORT, || locked_kb(locked_child) >= 1024),
+        "VmLck {} kB; log:\n{}",
+        locked_kb(locked_child),
+        locked.log()
+    );
+    assert!(!locked.log().contains("vrrp_no_swap:"), "{}", locked.log());
+    assert_eq!(locked_kb(locked.pid), 0, "the parent is not locked");
+    assert_eq!(locked_kb(plain_child), 0, "locked without vrrp_no_swap");
+}

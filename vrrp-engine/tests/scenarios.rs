@@ -1140,6 +1140,13 @@ fn unspecified_source_is_fault_until_the_address_is_known() {
 /// 1,000 VRRPv2 instances at 1 s on 4 interfaces, alone on the LAN: all of them become MASTER
 /// in the same instant (their down timers are equal).
 fn thousand_masters() -> (Lan, vrrp_engine::sim::RouterId) {
+    thousand_masters_with(|_| {})
+}
+
+/// [`thousand_masters`], each instance's configuration changed by `tweak`.
+fn thousand_masters_with(
+    tweak: impl Fn(&mut vrrp_engine::InstanceConfig),
+) -> (Lan, vrrp_engine::sim::RouterId) {
     let mut instances = Vec::new();
     for i in 0..1000u32 {
         let ifc = vrrp_engine::InterfaceId(i % 4 + 1);
@@ -1153,6 +1160,7 @@ fn thousand_masters() -> (Lan, vrrp_engine::sim::RouterId) {
             vrid
         )))]
         .into();
+        tweak(&mut c);
         instances.push(c);
     }
     recording_router(instances)
@@ -1221,6 +1229,21 @@ fn phase_spreading_first_advert_at_once_then_spread_phases_without_drift() {
     for p in &distinct {
         let n = phases.iter().filter(|q| *q == p).count();
         assert!((16..=17).contains(&n), "{n} instances at +{p:?}");
+    }
+}
+
+#[test]
+fn phase_spreading_leaves_one_advert_down_timers_alone() {
+    // `down_timer_adverts 1`: a priority-254 backup waits 1 interval + 2/256 of one, less than
+    // a phase offset may add to the first interval: no offset, every interval exactly 1 s.
+    let (mut lan, a) = thousand_masters_with(|c| c.down_timer_adverts = 1);
+    lan.start();
+    lan.run_for(secs(5));
+    for (i, s) in sends_by_instance(&lan, a, 1000).iter().enumerate() {
+        assert!(s.len() >= 4, "VI_{i}: {} adverts", s.len());
+        for w in s.windows(2) {
+            assert_eq!(w[1] - w[0], secs(1), "VI_{i}");
+        }
     }
 }
 

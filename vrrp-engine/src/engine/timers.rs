@@ -138,7 +138,15 @@ impl Engine {
             .iter()
             .map(|i| (i.cfg.advert_interval.to_duration(), i.cfg.interface))
             .collect();
-        let phases = advert_phases(&keys);
+        let mut phases = advert_phases(&keys);
+        // With `down_timer_adverts 1` a backup waits one interval plus its skew, which can be
+        // as short as 2/256 of the interval (priority 254): less than a phase offset may add
+        // to the first interval. Such instances keep their plain deadlines.
+        for (phase, inst) in phases.iter_mut().zip(&self.instances) {
+            if inst.cfg.down_timer_adverts < 2 {
+                *phase = None;
+            }
+        }
         self.advert_phases = if phases.iter().all(Option::is_none) {
             Box::default()
         } else {

@@ -417,6 +417,7 @@ impl Runner {
             d.engine.handle_link(now, i, up);
         }
         d.trim_timer = Some(ctx.add_timer_slot("trim", |_: &mut Driver, _, _| {
+            super::sys::release_code();
             super::sys::trim_heap();
         }));
         d.sync_links(ctx);
@@ -641,6 +642,8 @@ impl Driver {
         let Some(config) = self.hooks.reload() else {
             return;
         };
+        // Reading the file left freed memory and parser code behind: give both back soon.
+        self.trim_soon = true;
         if let Err(e) = config.validate() {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
@@ -1322,7 +1325,8 @@ impl Driver {
 
 /// Actions in one step (adverts aside) that make a burst worth giving memory back after.
 const LARGE_BURST: usize = 512;
-/// How long after a burst (or the start) the heap is trimmed.
+/// How long after a burst (or the start) the heap is trimmed and the code that ran released
+/// (`sys::release_code`).
 const TRIM_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The actions of one burst still to be performed, adverts ahead of the other work (netlink

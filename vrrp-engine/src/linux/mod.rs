@@ -3,7 +3,8 @@
 //!
 //! * [`socket`]: raw VRRP sockets, one per interface and family, shared by instances.
 //! * [`netlink`]: addresses, routes and policy rules over rtnetlink (only what it added is
-//!   ever removed), and the link/address/route/rule monitor.
+//!   ever removed), and the link/address/route/rule monitor; `rtmsg` reads and writes the
+//!   rtnetlink messages they use.
 //! * [`announce`]: gratuitous ARP and unsolicited NA over `AF_PACKET`, paced.
 //! * [`journal`]: what the driver installed (addresses, routes, rules, VMACs), rewritten after
 //!   every change, so that a restart cleans up after a crash; what an orderly stop could not
@@ -51,6 +52,7 @@ pub mod journal;
 pub(crate) mod links;
 pub mod netlink;
 mod outbox;
+pub(crate) mod rtmsg;
 pub mod socket;
 pub(crate) mod sys;
 pub mod track;
@@ -59,4 +61,4 @@ pub mod vmac;
 pub use driver::{
     DriverError, DumpKind, DumpView, Exit, Hooks, NoHooks, Options, Runner, StopHandle,
 };
-pub use sys::{enter_netns, if_index, trim_heap};
+pub use sys::{enter_netns, if_index, lock_memory, release_code, trim_heap};

@@ -1,5 +1,6 @@
 //! The few system calls the driver needs that `socket2` does not wrap: link-layer socket
-//! addresses for `AF_PACKET`, interface name lookup, and entering a network namespace.
+//! addresses for `AF_PACKET`, interface name lookup, entering a network namespace, and giving
+//! memory back (the heap's free pages, the start-up code's resident pages).
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -243,6 +244,114 @@ pub fn trim_heap() {
     }
 }
 
+/// Unmaps the resident pages of the program's own code and constants (its read-only
+/// mappings of the executable) from this process; whatever runs next faults its pages back in
+/// from the page cache.
+///
+/// Start-up (argument and configuration parsing, the first netlink dumps) touches code and
+/// constants that are never used again, and the kernel maps file pages in 64 KB windows around
+/// each page touched (fault-around), so they would stay resident (and in the process's PSS) for
+/// the daemon's lifetime. Called after start-up and after heavy bursts, next to
+/// [`trim_heap`]; the cost is a few dozen soft page faults as the running code comes back.
+///
+/// Only read-only private mappings of the executable that hold no private copy of a page
+/// (`Anonymous: 0 kB`: the relocated `RELRO` part has some, and is left alone) are touched:
+/// `MADV_DONTNEED` then only drops page-table entries, and every later access reads the same
+/// bytes of the file again. (A debugger's software breakpoints are private copies: a mapping
+/// holding one is left alone too.) Best effort: any failure leaves everything resident, and so
+/// does [`lock_memory`] (`MADV_DONTNEED` refuses locked pages).
+///
+/// The trade-off: code not mapped by any process is easier for the kernel to evict from the
+/// page cache under memory pressure, so the first run of a rarely used path (a takeover after
+/// a long quiet time) may then read its pages from disk; `vrrp_no_swap` ([`lock_memory`])
+/// rules that out.
+pub fn release_code() {
+    let here = release_code as *const () as usize;
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return;
+    };
+    for (start, end) in program_read_only(&smaps, here) {
+        // SAFETY: [start, end) is a whole read-only, file-backed private mapping of this
+        // executable with no private page (from /proc/self/smaps): MADV_DONTNEED on it
+        // discards no data (its pages are unmodified copies of the file, faulted in again on
+        // access) and unmaps nothing.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+    }
+}
+
+/// Locks all of this process's memory in RAM, present and future (`mlockall(MCL_CURRENT |
+/// MCL_FUTURE)`), or undoes that (`munlockall`): keepalived's `vrrp_no_swap`. Locked, the code
+/// of a rarely used path (a takeover) can never be paged out or dropped from the page cache, at
+/// the price of the whole program and its heap staying resident ([`release_code`] then
+/// releases nothing). Needs `CAP_IPC_LOCK` or a large enough `RLIMIT_MEMLOCK`.
+///
+/// # Errors
+/// The system error of `mlockall` (`ENOMEM`: over `RLIMIT_MEMLOCK`, `EPERM`).
+pub fn lock_memory(lock: bool) -> std::io::Result<()> {
+    // SAFETY: mlockall/munlockall take flags only and change no memory contents.
+    let rc = unsafe {
+        if lock {
+            libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE)
+        } else {
+            libc::munlockall()
+        }
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The read-only mappings without private pages of the file mapped executable at `code` (an
+/// address of our own code), from the text of `/proc/self/smaps`.
+fn program_read_only(smaps: &str, code: usize) -> Vec<(usize, usize)> {
+    // A mapping: "start-end perms offset dev inode path", then "Key: value" lines.
+    struct Mapping<'a> {
+        range: (usize, usize),
+        perms: &'a str,
+        file: &'a str,
+        anonymous: Option<u64>,
+    }
+    let mut maps: Vec<Mapping<'_>> = Vec::new();
+    for line in smaps.lines() {
+        let mut f = line.split_ascii_whitespace();
+        let Some(first) = f.next() else { continue };
+        if let Some((a, b)) = first.split_once('-')
+            && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        {
+            let perms = f.next().unwrap_or("");
+            let file = f.nth(3).unwrap_or("");
+            maps.push(Mapping {
+                range: (a, b),
+                perms,
+                file,
+                anonymous: None,
+            });
+        } else if first == "Anonymous:"
+            && let Some(m) = maps.last_mut()
+        {
+            m.anonymous = f.next().and_then(|v| v.parse().ok());
+        }
+    }
+    let Some(program) = maps
+        .iter()
+        .find(|m| (m.range.0..m.range.1).contains(&code) && m.perms.starts_with("r-x"))
+        .map(|m| m.file)
+        .filter(|f| f.starts_with('/'))
+    else {
+        return Vec::new();
+    };
+    maps.iter()
+        .filter(|m| {
+            m.file == program && matches!(m.perms, "r-xp" | "r--p") && m.anonymous == Some(0)
+        })
+        .map(|m| m.range)
+        .collect()
+}
+
 /// An inotify instance (non-blocking, close-on-exec), for `track_file`.
 #[derive(Debug)]
 pub(crate) struct Inotify {
@@ -365,5 +474,86 @@ pub(crate) fn reap(pid: u32) -> io::Result<bool> {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Resident kB of the mapping that holds [`release_code`].
+    fn code_rss() -> u64 {
+        let here = release_code as *const () as usize;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ')
+                && let Some((a, b)) = range.split_once('-')
+                && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                inside = (a..b).contains(&here);
+            } else if inside && let Some(kb) = line.strip_prefix("Rss:") {
+                return kb.trim().trim_end_matches(" kB").parse().unwrap();
+            }
+        }
+        panic!("no mapping holds release_code")
+    }
+
+    #[test]
+    fn only_clean_read_only_mappings_of_the_program() {
+        let smaps = "\
+55d0000000-55d0001000 r--p 00000000 08:01 42 /usr/sbin/keepalived
+Rss:                   4 kB
+Anonymous:             0 kB
+55d0001000-55d0100000 r-xp 00001000 08:01 42 /usr/sbin/keepalived
+Anonymous:             0 kB
+55d0100000-55d0108000 r--p 00100000 08:01 42 /usr/sbin/keepalived
+Anonymous:            32 kB
+55d0108000-55d0109000 rw-p 00108000 08:01 42 /usr/sbin/keepalived
+Anonymous:             4 kB
+7f00000000-7f00100000 r-xp 00000000 08:01 77 /usr/lib/x86_64-linux-gnu/libc.so.6
+Anonymous:             0 kB
+7ffd000000-7ffd021000 rw-p 00000000 00:00 0 [stack]
+Anonymous:           132 kB
+";
+        assert_eq!(
+            program_read_only(smaps, 0x55_d000_2000),
+            vec![
+                (0x55_d000_0000, 0x55_d000_1000),
+                (0x55_d000_1000, 0x55_d010_0000)
+            ]
+        );
+        // A breakpoint (a private copy) in the code: the code is left alone.
+        let patched = smaps.replacen(
+            "Anonymous:             0 kB\n55d0100000",
+            "Anonymous:             4 kB\n55d0100000",
+            1,
+        );
+        assert_eq!(
+            program_read_only(&patched, 0x55_d000_2000),
+            vec![(0x55_d000_0000, 0x55_d000_1000)]
+        );
+        assert!(program_read_only(smaps, 0x1234).is_empty());
+    }
+
+    #[test]
+    fn released_code_runs_again_and_was_released() {
+        let sum = |n: u64| (1..=n).sum::<u64>();
+        assert_eq!(sum(100), 5050);
+        let before = code_rss();
+        assert!(
+            !program_read_only(
+                &std::fs::read_to_string("/proc/self/smaps").unwrap(),
+                release_code as *const () as usize
+            )
+            .is_empty()
+        );
+        release_code();
+        // Everything from here runs from pages faulted in again.
+        let after = code_rss();
+        assert!(after < before, "resident code {before} kB -> {after} kB");
+        assert_eq!(format!("{}", sum(10)), "55");
     }
 }

@@ -17,13 +17,9 @@
 use std::collections::HashMap;
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
-use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
-    MacVlanMode,
-};
 
-use super::netlink::{NetlinkError, Rtnl};
+use super::netlink::{NetlinkError, Request, Rtnl};
+use super::rtmsg::{self, kind};
 
 /// What [`Vmacs::create`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,21 +62,9 @@ impl Vmacs {
         mac: [u8; 6],
         ipv6: bool,
     ) -> Result<Created, NetlinkError> {
-        let mut msg = LinkMessage::default();
-        msg.attributes = vec![
-            LinkAttribute::IfName(name.to_owned()),
-            LinkAttribute::Link(base),
-            LinkAttribute::Address(mac.to_vec()),
-            LinkAttribute::LinkInfo(vec![
-                NlLinkInfo::Kind(InfoKind::MacVlan),
-                NlLinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
-                    MacVlanMode::Private,
-                )])),
-            ]),
-        ];
         let what = format!("creating VMAC {name} on {base_name}");
         match rtnl.request(
-            RouteNetlinkMessage::NewLink(msg),
+            Request::raw(kind::NEW_LINK, &rtmsg::new_macvlan(name, base, mac)),
             NLM_F_CREATE | NLM_F_EXCL,
             &what,
         ) {
@@ -123,12 +107,8 @@ impl Vmacs {
             set_sysctl("ipv4", base_name, "arp_ignore", "1");
             set_sysctl("ipv4", base_name, "arp_filter", "1");
         }
-        let mut up = LinkMessage::default();
-        up.header.flags = LinkFlags::Up;
-        up.header.change_mask = LinkFlags::Up;
-        up.attributes = vec![LinkAttribute::IfName(name.to_owned())];
         rtnl.request(
-            RouteNetlinkMessage::SetLink(up),
+            Request::raw(kind::SET_LINK, &rtmsg::set_link_up(name)),
             0,
             &format!("bringing VMAC {name} up"),
         )?;
@@ -193,10 +173,8 @@ impl Vmacs {
 /// Deletes interface `name` (a VMAC a previous run recorded in its journal, or ours); one that
 /// no longer exists is fine.
 pub fn delete_link(rtnl: &mut Rtnl, name: &str) -> Result<(), NetlinkError> {
-    let mut msg = LinkMessage::default();
-    msg.attributes = vec![LinkAttribute::IfName(name.to_owned())];
     match rtnl.request(
-        RouteNetlinkMessage::DelLink(msg),
+        Request::raw(kind::DEL_LINK, &rtmsg::del_link(name)),
         0,
         &format!("deleting VMAC {name}"),
     ) {
