@@ -137,9 +137,9 @@ struct Instance {
     down_memo: Option<DownMemo>,
 }
 
-/// [`Instance::down_memo`]: Master_Down_Interval with the Master_Adver_Interval (in whole
-/// milliseconds, which every interval VRRP can express is) and effective priority it was
-/// computed from; 16 bytes where the `Duration`s took 40.
+/// [`Instance::down_memo`]: Master_Down_Interval with the Master_Adver_Interval (in
+/// milliseconds: every interval VRRP can express is a whole number of them) and the effective
+/// priority it was computed from; 16 bytes where the `Duration`s took 40.
 #[derive(Clone, Copy, Debug)]
 struct DownMemo {
     interval_ms: core::num::NonZeroU32,
