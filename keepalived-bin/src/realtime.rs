@@ -5,9 +5,8 @@
 //! tight for a loop that runs due work turn after turn: see `scheduler::DEFAULT_REALTIME_CPU_LIMIT`).
 //! Without `vrrp_rt_priority` nothing changes, as in keepalived. `vrrp_no_swap` locks the VRRP
 //! process's memory (`mlockall`), so that no page of it, code included, can be paged out or
-//! dropped: without it the daemon releases its start-up code after starting
-//! (`vrrp_engine::linux::release_code`), and a takeover after a long quiet time under memory
-//! pressure may have to read its code back from disk first.
+//! dropped: without it, under memory pressure, the code of a takeover that has not run for a
+//! long time may have to be read back from disk first.
 //!
 //! Real-time priority is what keeps adverts on time on a busy machine: an ordinary process can
 //! wait milliseconds for a CPU after its timer fires (docs/PERFORMANCE.md, VRRP daemon).

@@ -251,8 +251,9 @@ pub fn trim_heap() {
 /// Start-up (argument and configuration parsing, the first netlink dumps) touches code and
 /// constants that are never used again, and the kernel maps file pages in 64 KB windows around
 /// each page touched (fault-around), so they would stay resident (and in the process's PSS) for
-/// the daemon's lifetime. Called after start-up and after heavy bursts, next to
-/// [`trim_heap`]; the cost is a few dozen soft page faults as the running code comes back.
+/// the daemon's lifetime. For a process whose later work is not latency-critical (the
+/// keepalived parent, after start-up): the cost is a few dozen soft page faults as the running
+/// code comes back, which a VRRP process would pay at its next takeover.
 ///
 /// Only read-only private mappings of the executable that hold no private copy of a page
 /// (`Anonymous: 0 kB`: the relocated `RELRO` part has some, and is left alone) are touched:
