@@ -34,6 +34,8 @@
 //! 6. SIGTERM B, tear down.
 //!
 //! Finally a table per mode: ours, keepalived, the ratio, and the goals of issue #6.
+//! Router A runs on CPU 0 alone, router B and this harness on the other CPUs (`taskset`), as if
+//! they were two machines; `SCALE_PIN=0` leaves placement to the kernel (see `pin_routers`).
 //! `SCALE_RT_PRIORITY=N` adds `vrrp_rt_priority N` and `vrrp_rlimit_rttime 200000` to both
 //! daemons' `global_defs`.
 //! Other settings: `SCALE_K` (8), `SCALE_OURS` (our binary; default the one cargo built),
@@ -89,6 +91,18 @@ struct Settings {
     quiet_wait: Duration,
     out: PathBuf,
     rt_priority: Option<u8>,
+    /// Where each router runs (see [`pin_routers`]); `None`: wherever the kernel puts it.
+    pin: Option<Pinning>,
+}
+
+/// Router A's CPUs and router B's (the harness runs with B), as `taskset -c` lists and as the
+/// hexadecimal masks of `rps_cpus`.
+#[derive(Clone, Debug)]
+struct Pinning {
+    cpus_a: String,
+    cpus_b: String,
+    mask_a: String,
+    mask_b: String,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -116,7 +130,7 @@ struct Topology {
 }
 
 impl Topology {
-    fn new(tag: &str, k: usize) -> Res<Topology> {
+    fn new(tag: &str, k: usize, pin: Option<&Pinning>) -> Res<Topology> {
         let t = Topology {
             a: format!("{tag}a"),
             b: format!("{tag}b"),
@@ -150,6 +164,15 @@ impl Topology {
                 let addr = format!("10.200.{i}.{host}/24");
                 run("ip", &["-n", ns, "addr", "add", &addr, "dev", &ifc])?;
                 run("ip", &["-n", ns, "link", "set", &ifc, "up"])?;
+            }
+            // A veth transmit hands the frame to the peer's receive path on the sender's CPU:
+            // without RPS, B's whole receive of A's adverts runs inside A's `sendmmsg`, on A's
+            // CPU, which no cable does. RPS on each end sends it to the receiver's CPUs.
+            if let Some(p) = pin {
+                for (ns, mask) in [(&t.a, &p.mask_a), (&t.b, &p.mask_b)] {
+                    let write = format!("echo {mask} > /sys/class/net/{ifc}/queues/rx-0/rps_cpus");
+                    run("ip", &["netns", "exec", ns, "sh", "-c", &write])?;
+                }
             }
         }
         // veth operstate turns UP through the kernel's linkwatch, up to a second later; a
@@ -489,6 +512,8 @@ struct Figures {
     jit_max_ms: f64,
     jit_all_p99_ms: f64,
     jit_all_max_ms: f64,
+    /// What a bare timer loop gets on router A's CPU just before the run (see [`timer_floor`]).
+    floor: TimerFloor,
     /// The structure of A's bursts on `vs0` (see [`bursts`]).
     burst: BurstShape,
     interval_mean_ms: f64,
@@ -537,10 +562,19 @@ struct Running {
     pid: u32,
 }
 
-fn start(ns: &str, daemon: &Daemon, dir: &Path, side: char) -> Res<Running> {
+fn start(ns: &str, daemon: &Daemon, dir: &Path, side: char, s: &Settings) -> Res<Running> {
     let conf = dir.join(format!("{side}.conf"));
     let log = File::create(dir.join(format!("{side}.log")))?;
-    let mut cmd = Command::new("ip");
+    // `taskset` and `ip netns exec` both exec, so the pid is the daemon's; its children inherit
+    // the CPU list.
+    let mut cmd = match &s.pin {
+        Some(p) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", if side == 'a' { &p.cpus_a } else { &p.cpus_b }, "ip"]);
+            c
+        }
+        None => Command::new("ip"),
+    };
     cmd.args(["netns", "exec", ns])
         .arg(&daemon.bin)
         .args(["-n", "-l", "-f"])
@@ -557,6 +591,35 @@ fn start(ns: &str, daemon: &Daemon, dir: &Path, side: char) -> Res<Running> {
     let child = cmd.spawn()?;
     let pid = child.id();
     Ok(Running { child, pid })
+}
+
+/// Gives router A a CPU of its own and puts router B and this harness (its capture thread
+/// included: threads started later inherit the mask) on the others, as if the routers were two
+/// machines; [`Topology::new`] steers each router's packet receive to its CPUs too. Unpinned, on
+/// a machine of few CPUs, the kernel runs B's receiver on A's CPU: A's `sendmmsg` delivers the
+/// advert to B's socket in A's own context, and that wake-up is a synchronous one, which draws B
+/// to the waker's CPU, where it preempts A between the bursts of one second. Two real routers
+/// never share a CPU. `None` (no pinning) with fewer than two CPUs, without `taskset`, or when
+/// not asked.
+fn pin_routers(wanted: bool) -> Option<Pinning> {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if !wanted || !(2..=32).contains(&cpus) || find_tool("taskset").is_none() {
+        return None;
+    }
+    let cpus_b = if cpus == 2 {
+        "1".to_owned()
+    } else {
+        format!("1-{}", cpus - 1)
+    };
+    let all = u32::MAX >> (32 - cpus);
+    let me = std::process::id().to_string();
+    run("taskset", &["-a", "-p", "-c", &cpus_b, &me]).ok()?;
+    Some(Pinning {
+        cpus_a: "0".to_owned(),
+        cpus_b,
+        mask_a: "1".to_owned(),
+        mask_b: format!("{:x}", all & !1),
+    })
 }
 
 fn wait_quiet(s: &Settings) -> f64 {
@@ -578,15 +641,68 @@ fn wait_quiet(s: &Settings) -> f64 {
     }
 }
 
+/// Timer wake-up lateness of a bare loop, all in µs: median, p99 and max, and the p99 of the change
+/// from one wake-up to the next, which is what the interval jitter of a perfect daemon would be.
+#[derive(Clone, Copy, Debug, Default)]
+struct TimerFloor {
+    late_med: f64,
+    late_p99: f64,
+    late_max: f64,
+    jitter_p99: f64,
+}
+
+/// The machine's own share of the interval jitter: a thread on router A's CPUs, under the
+/// scheduling the daemons get (`SCHED_RR` at `SCALE_RT_PRIORITY`, or the default), sleeps to
+/// `n` absolute deadlines `period` apart and records how late it wakes. On a virtual machine the
+/// wake-up of an idle virtual CPU alone costs tens of microseconds and varies; no daemon can be
+/// more regular than this loop.
+fn timer_floor(s: &Settings, n: usize, period: Duration) -> Res<TimerFloor> {
+    let (cpus, rt) = (s.pin.as_ref().map(|p| p.cpus_a.clone()), s.rt_priority);
+    std::thread::spawn(move || -> Result<TimerFloor, String> {
+        // "PID/task/TID": this thread's id, for `taskset -p` and `chrt -p`.
+        let link = std::fs::read_link("/proc/thread-self").map_err(|e| e.to_string())?;
+        let tid = link
+            .file_name()
+            .and_then(|t| t.to_str())
+            .ok_or("no thread id")?
+            .to_owned();
+        if let Some(cpus) = &cpus {
+            run("taskset", &["-p", "-c", cpus, &tid]).map_err(|e| e.to_string())?;
+        }
+        if let Some(p) = rt {
+            run("chrt", &["-r", "-p", &p.to_string(), &tid]).map_err(|e| e.to_string())?;
+        }
+        let mut late = Vec::with_capacity(n);
+        let mut deadline = Instant::now() + period;
+        for _ in 0..n {
+            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+            late.push(Instant::now().duration_since(deadline).as_secs_f64() * 1e6);
+            deadline += period;
+        }
+        let steps: Vec<f64> = late.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+        let jitter_p99 = percentile(&steps, 0.99);
+        Ok(TimerFloor {
+            late_med: percentile(&late, 0.5),
+            late_p99: percentile(&late, 0.99),
+            late_max: percentile(&late, 1.0),
+            jitter_p99,
+        })
+    })
+    .join()
+    .map_err(|_| "timer probe panicked")?
+    .map_err(Into::into)
+}
+
 fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures> {
     let dir = s.out.join(format!("{}-{}", mode.name, daemon.label));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("a.conf"), gen_conf('a', mode, s.k, s.rt_priority))?;
     std::fs::write(dir.join("b.conf"), gen_conf('b', mode, s.k, s.rt_priority))?;
-    let topo = Topology::new(tag, s.k)?;
+    let topo = Topology::new(tag, s.k, s.pin.as_ref())?;
     let mut f = Figures {
         host_busy_pre: wait_quiet(s),
+        floor: timer_floor(s, 1000, Duration::from_millis(10))?,
         ..Figures::default()
     };
     let n = mode.n;
@@ -594,7 +710,7 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
 
     // 1. A alone.
     let t0 = Instant::now();
-    let mut a = start(&topo.a, daemon, &dir, 'a')?;
+    let mut a = start(&topo.a, daemon, &dir, 'a', s)?;
     let converge_limit = Duration::from_secs_f64(30.0 + 10.0 * adv);
     loop {
         if Topology::vips(&topo.a) >= n {
@@ -612,7 +728,7 @@ fn run_one(s: &Settings, mode: Mode, daemon: &Daemon, tag: &str) -> Res<Figures>
     println!("  A alone: {n} VIPs after {:.2} s", f.converge_s);
 
     // 2. B joins and must stay BACKUP.
-    let mut b = start(&topo.b, daemon, &dir, 'b')?;
+    let mut b = start(&topo.b, daemon, &dir, 'b', s)?;
     let settle_end = Instant::now() + s.settle;
     f.a_vip_min = n;
     while Instant::now() < settle_end {
@@ -823,7 +939,13 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         s.pcap.as_secs_f64(),
         s.rt_priority.map_or(String::new(), |p| format!(
             "; both with vrrp_rt_priority {p}"
-        ))
+        )) + &s.pin.as_ref().map_or_else(
+            || "; routers not pinned".to_owned(),
+            |p| format!(
+                "; router A on CPU {}, router B and the harness on CPU {}",
+                p.cpus_a, p.cpus_b
+            )
+        )
     );
     let _ = writeln!(
         t,
@@ -928,6 +1050,34 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         "jitter all VRIDs of vs0, max (ms)",
         ours.jit_all_max_ms,
         theirs.jit_all_max_ms,
+        3,
+        "",
+    );
+    row(
+        "floor: bare timer loop on A's CPU, jitter p99 (ms)",
+        ours.floor.jitter_p99 / 1e3,
+        theirs.floor.jitter_p99 / 1e3,
+        3,
+        "the machine's share",
+    );
+    row(
+        "floor: its wake-up lateness, median (ms)",
+        ours.floor.late_med / 1e3,
+        theirs.floor.late_med / 1e3,
+        3,
+        "",
+    );
+    row(
+        "floor: its wake-up lateness, p99 (ms)",
+        ours.floor.late_p99 / 1e3,
+        theirs.floor.late_p99 / 1e3,
+        3,
+        "",
+    );
+    row(
+        "floor: its wake-up lateness, max (ms)",
+        ours.floor.late_max / 1e3,
+        theirs.floor.late_max / 1e3,
         3,
         "",
     );
@@ -1076,6 +1226,7 @@ fn main() {
         rt_priority: std::env::var("SCALE_RT_PRIORITY")
             .ok()
             .and_then(|v| v.parse().ok()),
+        pin: pin_routers(env_or("SCALE_PIN", 1) != 0),
     };
     let ours = Daemon {
         label: "ours",
