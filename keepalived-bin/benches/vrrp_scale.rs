@@ -35,8 +35,11 @@
 //!
 //! Finally a table per mode: ours, keepalived, the ratio, and the goals of issue #6.
 //! Router A runs on CPU 0 alone, router B and this harness on the other CPUs (`taskset`), as if
-//! they were two machines; `SCALE_PIN=0` leaves placement to the kernel (see `pin_routers`).
-//! `SCALE_RT_PRIORITY=N` adds `vrrp_rt_priority N` and `vrrp_rlimit_rttime 200000` to both
+//! they were two machines, and each router's packet receive runs on its own CPUs (RPS on every
+//! veth end; `SCALE_RPS=0` leaves it on the sender's CPU); `SCALE_PIN=0` leaves placement to the
+//! kernel (see `pin_routers`). Before each run a bare timer loop on A's CPU measures the
+//! machine's own wake-up lateness (`timer_floor`).
+//! `SCALE_RT_PRIORITY=N` adds `vrrp_rt_priority N` and `vrrp_rlimit_rttime 1000000` to both
 //! daemons' `global_defs`.
 //! Other settings: `SCALE_K` (8), `SCALE_OURS` (our binary; default the one cargo built),
 //! `SCALE_KEEPALIVED` (`keepalived` in PATH or /usr/sbin), `SCALE_QUIET_PCT` (10) and
@@ -67,9 +70,11 @@ use vrrp_engine::testlab::{Capture, find_tool, privileged_with, run, vrrp_in_fra
 const USER_HZ: f64 = 100.0;
 const PRIO_A: u8 = 150;
 const PRIO_B: u8 = 100;
-/// `vrrp_rlimit_rttime` with `SCALE_RT_PRIORITY`: keepalived's default (10 ms) gets its VRRP
-/// child killed over and over at 1,000 instances; both get our default, 200 ms.
-const RT_CPU_LIMIT_US: u32 = 200_000;
+/// `vrrp_rlimit_rttime` with `SCALE_RT_PRIORITY`, the same for both daemons. keepalived's default
+/// (10 ms) gets its VRRP child killed over and over at 1,000 instances; our default, 200 ms, got
+/// keepalived's backup killed while it set up 1,000 instances on its one CPU with A's adverts
+/// arriving (the receive work runs on that CPU and counts against the cap).
+const RT_CPU_LIMIT_US: u32 = 1_000_000;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -168,7 +173,7 @@ impl Topology {
             // A veth transmit hands the frame to the peer's receive path on the sender's CPU:
             // without RPS, B's whole receive of A's adverts runs inside A's `sendmmsg`, on A's
             // CPU, which no cable does. RPS on each end sends it to the receiver's CPUs.
-            if let Some(p) = pin {
+            if let Some(p) = pin.filter(|_| env_or("SCALE_RPS", 1) != 0) {
                 for (ns, mask) in [(&t.a, &p.mask_a), (&t.b, &p.mask_b)] {
                     let write = format!("echo {mask} > /sys/class/net/{ifc}/queues/rx-0/rps_cpus");
                     run("ip", &["netns", "exec", ns, "sh", "-c", &write])?;
