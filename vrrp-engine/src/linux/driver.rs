@@ -942,7 +942,6 @@ impl Driver {
             Destination::Multicast => core::slice::from_ref(&group),
             Destination::Unicast(peers) => peers,
         };
-        let mut buf = [0u8; 1500];
         for &dst in dests {
             let sent = match (tx.source, dst) {
                 (IpAddr::V4(src), IpAddr::V4(dst)) => {
@@ -955,17 +954,20 @@ impl Driver {
                         tos: vrrp_proto::ipv4::TOS_INTERNETWORK_CONTROL,
                     };
                     let ah = tx.ah_params();
-                    vrrp_proto::emit_ipv4(
-                        &mut buf,
-                        &header,
-                        &tx.repr(),
-                        tx.checksum_mode,
-                        ah.as_ref(),
-                    )
-                    .map(|n| self.outbox.push(key, &buf[..n], tx.vrid, dst))
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+                    self.outbox
+                        .encode(key, tx.vrid, dst, |buf| {
+                            vrrp_proto::emit_ipv4(
+                                buf,
+                                &header,
+                                &tx.repr(),
+                                tx.checksum_mode,
+                                ah.as_ref(),
+                            )
+                        })
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
                 }
                 (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                    let mut buf = [0u8; 1500];
                     vrrp_proto::emit_ipv6(&mut buf, src, dst, &tx.repr())
                         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
                         .and_then(|n| socket.send_v6(&buf[..n], src, dst))

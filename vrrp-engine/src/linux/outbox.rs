@@ -26,7 +26,19 @@ pub(crate) struct Outbox {
     queued: Vec<Queued>,
     /// Scratch: queue indices grouped by socket.
     order: Vec<u32>,
+    /// Scratch: the sockets of one flush, in send order.
+    keys: Vec<SocketKey>,
+    /// Where [`Outbox::encode`] has a datagram written: all zeros between two calls, so that
+    /// each costs zeroing the bytes of its datagram, not the whole buffer.
+    scratch: Vec<u8>,
 }
+
+/// The largest datagram [`Outbox::encode`] takes.
+const MAX_DATAGRAM: usize = 1500;
+
+/// With more sockets than this in one flush, the datagrams are grouped by a sort rather than
+/// by one pass over the queue per socket.
+const FEW_SOCKETS: usize = 16;
 
 impl Outbox {
     /// Queues `datagram` for `dst` on the socket `key` (`vrid` names it in error reports).
@@ -47,6 +59,33 @@ impl Outbox {
         });
     }
 
+    /// Has `write` encode a datagram into a zeroed buffer of [`MAX_DATAGRAM`] bytes (it returns
+    /// the length) and queues it as [`Outbox::push`] does; `write`'s error is returned as is.
+    pub(crate) fn encode<E>(
+        &mut self,
+        key: SocketKey,
+        vrid: u8,
+        dst: Ipv4Addr,
+        write: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<(), E> {
+        let mut scratch = core::mem::take(&mut self.scratch);
+        scratch.resize(MAX_DATAGRAM, 0);
+        let written = write(&mut scratch);
+        if let Ok(n) = written {
+            let n = n.min(scratch.len());
+            self.push(key, &scratch[..n], vrid, dst);
+        }
+        // Back to all zeros: the datagram's bytes, or all of them after a failed `write`, which
+        // may have written anywhere.
+        let dirty = match written {
+            Ok(n) => n.min(MAX_DATAGRAM),
+            Err(_) => MAX_DATAGRAM,
+        };
+        scratch[..dirty].fill(0);
+        self.scratch = scratch;
+        written.map(|_| ())
+    }
+
     /// Whether nothing waits to be sent.
     pub(crate) fn is_empty(&self) -> bool {
         self.queued.is_empty()
@@ -62,20 +101,8 @@ impl Outbox {
         if self.queued.is_empty() {
             return;
         }
-        let rank = |q: &Queued| {
-            (
-                q.key.0.0,
-                q.key.1 == super::socket::Family::V6,
-                q.key.2 == super::socket::Carrier::Ah,
-            )
-        };
-        self.order.clear();
-        self.order.extend(0..self.queued.len() as u32);
-        // Unstable sort with the queue index as the last key: grouped by socket, queue order
-        // within a socket, no allocation.
+        group_by_socket(&self.queued, &mut self.keys, &mut self.order);
         let queued = &self.queued;
-        self.order
-            .sort_unstable_by_key(|&i| (rank(&queued[i as usize]), i));
         let mut datagrams: Vec<(&[u8], Ipv4Addr)> = Vec::with_capacity(self.order.len());
         let mut at = 0;
         while at < self.order.len() {
@@ -115,5 +142,125 @@ impl Outbox {
         }
         self.queued.clear();
         self.bytes.clear();
+    }
+}
+
+/// Fills `order` with the indices of `queued` grouped by socket (sockets ordered by interface,
+/// then IPv4 before IPv6, then VRRP before AH), queue order within a socket; `keys` is scratch.
+/// A burst spans few sockets (one interface's slot, or every interface of an unspread group in
+/// instance order, so interleaved): one pass over the queue per socket, no sort.
+fn group_by_socket(queued: &[Queued], keys: &mut Vec<SocketKey>, order: &mut Vec<u32>) {
+    let rank = |key: &SocketKey| {
+        (
+            key.0.0,
+            key.1 == super::socket::Family::V6,
+            key.2 == super::socket::Carrier::Ah,
+        )
+    };
+    keys.clear();
+    for q in queued {
+        if !keys.contains(&q.key) {
+            keys.push(q.key);
+            if keys.len() > FEW_SOCKETS {
+                break;
+            }
+        }
+    }
+    order.clear();
+    let indices = 0..u32::try_from(queued.len()).unwrap_or(u32::MAX);
+    if keys.len() <= FEW_SOCKETS {
+        keys.sort_unstable_by_key(rank);
+        for key in keys.iter() {
+            order.extend(indices.clone().filter(|&i| queued[i as usize].key == *key));
+        }
+    } else {
+        order.extend(indices);
+        // Unstable sort with the queue index as the last key: no allocation.
+        order.sort_unstable_by_key(|&i| (rank(&queued[i as usize].key), i));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::InterfaceId;
+    use crate::linux::socket::{Carrier, Family};
+
+    fn queue(interfaces: impl IntoIterator<Item = u32>) -> Vec<Queued> {
+        interfaces
+            .into_iter()
+            .enumerate()
+            .map(|(n, ifc)| Queued {
+                key: (InterfaceId(ifc), Family::V4, Carrier::Vrrp),
+                start: 0,
+                len: 0,
+                vrid: u8::try_from(n % 256).unwrap_or(0),
+                dst: Ipv4Addr::UNSPECIFIED,
+            })
+            .collect()
+    }
+
+    fn grouped(queued: &[Queued]) -> Vec<(u32, u8)> {
+        let (mut keys, mut order) = (Vec::new(), Vec::new());
+        group_by_socket(queued, &mut keys, &mut order);
+        order
+            .iter()
+            .map(|&i| (queued[i as usize].key.0.0, queued[i as usize].vrid))
+            .collect()
+    }
+
+    #[test]
+    fn interleaved_sockets_are_grouped_in_queue_order() {
+        // 24 adverts over interfaces 3, 1, 2 in turn, as an unspread group queues them.
+        let q = queue((0..24).map(|n| [3, 1, 2][n % 3]));
+        let got = grouped(&q);
+        let mut want: Vec<(u32, u8)> = q.iter().map(|q| (q.key.0.0, q.vrid)).collect();
+        want.sort_by_key(|&(ifc, _)| ifc); // stable: queue order within an interface
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn many_sockets_are_grouped_the_same_way() {
+        // More sockets than FEW_SOCKETS takes the sort; the result has the same shape.
+        let q = queue((0..120).map(|n| 40 - (n % 40)));
+        let got = grouped(&q);
+        let mut want: Vec<(u32, u8)> = q.iter().map(|q| (q.key.0.0, q.vrid)).collect();
+        want.sort_by_key(|&(ifc, _)| ifc);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn vrrp_before_ah_and_ipv4_before_ipv6_on_one_interface() {
+        let mut q = queue([5, 5, 5]);
+        q[0].key.2 = Carrier::Ah;
+        q[1].key.1 = Family::V6;
+        let got: Vec<u8> = grouped(&q).into_iter().map(|(_, vrid)| vrid).collect();
+        assert_eq!(got, [2, 0, 1]);
+    }
+
+    #[test]
+    fn encode_always_hands_out_a_zeroed_buffer() {
+        let mut out = Outbox::default();
+        let key = (InterfaceId(1), Family::V4, Carrier::Vrrp);
+        let dst = Ipv4Addr::new(224, 0, 0, 18);
+        let write_ones = |n: usize| {
+            move |buf: &mut [u8]| {
+                assert!(buf.iter().all(|&b| b == 0), "the buffer must start zeroed");
+                buf[..n].fill(1);
+                Ok::<usize, ()>(n)
+            }
+        };
+        assert_eq!(out.encode(key, 1, dst, write_ones(200)), Ok(()));
+        assert_eq!(out.encode(key, 2, dst, write_ones(40)), Ok(()));
+        // A failure after writing leaves no trace in the buffer or the queue.
+        let failing = |buf: &mut [u8]| {
+            buf[1000] = 7;
+            Err::<usize, ()>(())
+        };
+        assert_eq!(out.encode(key, 3, dst, failing), Err(()));
+        assert_eq!(out.encode(key, 4, dst, write_ones(60)), Ok(()));
+        assert_eq!(out.queued.len(), 3);
+        assert_eq!(out.bytes.len(), 300);
+        assert!(out.bytes.iter().all(|&b| b == 1));
     }
 }

@@ -5,6 +5,7 @@
 
 use std::ffi::CString;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 
 use socket2::SockAddr;
@@ -131,33 +132,38 @@ pub(crate) fn sendmmsg_v4(
     if datagrams.is_empty() {
         return Ok(0);
     }
-    let mut addrs = [libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr { s_addr: 0 },
-        sin_zero: [0; 8],
-    }; MMSG_BATCH];
-    let mut iovs = [libc::iovec {
-        iov_base: core::ptr::null_mut(),
-        iov_len: 0,
-    }; MMSG_BATCH];
-    let mut msgs: [libc::mmsghdr; MMSG_BATCH] = core::array::from_fn(|_| empty_mmsghdr());
+    // Only the headers of this call's datagrams are written (a burst is often 13-16 of up to
+    // 64): zeroing all of them on every call was a tenth of the sending loop's user time.
+    let mut addrs = [const { MaybeUninit::<libc::sockaddr_in>::uninit() }; MMSG_BATCH];
+    let mut iovs = [const { MaybeUninit::<libc::iovec>::uninit() }; MMSG_BATCH];
+    let mut msgs = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; MMSG_BATCH];
     for (i, (d, dst)) in datagrams.iter().enumerate() {
-        addrs[i].sin_addr.s_addr = u32::from_ne_bytes(dst.octets());
-        // sendmmsg only reads through iov_base; the type says *mut for recvmmsg's sake.
-        iovs[i].iov_base = d.as_ptr().cast_mut().cast();
-        iovs[i].iov_len = d.len();
-        msgs[i].msg_hdr.msg_name = (&raw mut addrs[i]).cast();
-        msgs[i].msg_hdr.msg_namelen = core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        msgs[i].msg_hdr.msg_iov = &raw mut iovs[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
+        let addr = addrs[i].write(libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(dst.octets()),
+            },
+            sin_zero: [0; 8],
+        });
+        let iov = iovs[i].write(libc::iovec {
+            // sendmmsg only reads through iov_base; the type says *mut for recvmmsg's sake.
+            iov_base: d.as_ptr().cast_mut().cast(),
+            iov_len: d.len(),
+        });
+        let mut msg = empty_mmsghdr();
+        msg.msg_hdr.msg_name = core::ptr::from_mut(addr).cast();
+        msg.msg_hdr.msg_namelen = core::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        msg.msg_hdr.msg_iov = core::ptr::from_mut(iov);
+        msg.msg_hdr.msg_iovlen = 1;
+        msgs[i].write(msg);
     }
-    // SAFETY: the first `datagrams.len()` headers point into `addrs`, `iovs` and the caller's
-    // datagrams, all alive and unmoved for the call.
+    // SAFETY: the kernel reads the first `datagrams.len()` headers, all written above; they
+    // point into `addrs`, `iovs` and the caller's datagrams, all alive and unmoved for the call.
     let n = unsafe {
         libc::sendmmsg(
             socket.as_raw_fd(),
-            msgs.as_mut_ptr(),
+            msgs.as_mut_ptr().cast::<libc::mmsghdr>(),
             datagrams.len() as libc::c_uint,
             0,
         )
