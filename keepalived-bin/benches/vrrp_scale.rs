@@ -1146,27 +1146,15 @@ fn report(mode: Mode, s: &Settings, ours: &Figures, theirs: &Figures) -> String 
         3,
         "the machine's share",
     );
-    row(
-        "floor: its wake-up lateness, median (ms)",
-        ours.floor.late_med / 1e3,
-        theirs.floor.late_med / 1e3,
-        3,
-        "",
-    );
-    row(
-        "floor: its wake-up lateness, p99 (ms)",
-        ours.floor.late_p99 / 1e3,
-        theirs.floor.late_p99 / 1e3,
-        3,
-        "",
-    );
-    row(
-        "floor: its wake-up lateness, max (ms)",
-        ours.floor.late_max / 1e3,
-        theirs.floor.late_max / 1e3,
-        3,
-        "",
-    );
+    let (o, k) = (ours.floor, theirs.floor);
+    for (what, o, k) in [
+        ("median", o.late_med, k.late_med),
+        ("p99", o.late_p99, k.late_p99),
+        ("max", o.late_max, k.late_max),
+    ] {
+        let name = format!("floor: its wake-up lateness, {what} (ms)");
+        row(&name, o / 1e3, k / 1e3, 3, "");
+    }
     row(
         "A's bursts on vs0: span, median (ms)",
         ours.burst.span_med_ms,
