@@ -112,6 +112,8 @@ struct Pinning {
     cpus_b: String,
     mask_a: String,
     mask_b: String,
+    /// Whether each router's packet receive runs on its own CPUs (RPS; `SCALE_RPS`, default on).
+    steer_receive: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -177,7 +179,7 @@ impl Topology {
             // A veth transmit hands the frame to the peer's receive path on the sender's CPU:
             // without RPS, B's whole receive of A's adverts runs inside A's `sendmmsg`, on A's
             // CPU, which no cable does. RPS on each end sends it to the receiver's CPUs.
-            if let Some(p) = pin.filter(|_| env_or("SCALE_RPS", 1) != 0) {
+            if let Some(p) = pin.filter(|p| p.steer_receive) {
                 for (ns, mask) in [(&t.a, &p.mask_a), (&t.b, &p.mask_b)] {
                     let write = format!("echo {mask} > /sys/class/net/{ifc}/queues/rx-0/rps_cpus");
                     run("ip", &["netns", "exec", ns, "sh", "-c", &write])?;
@@ -692,6 +694,7 @@ fn pin_routers(wanted: bool, cpus: usize) -> Option<Pinning> {
         cpus_b,
         mask_a: "1".to_owned(),
         mask_b: format!("{:x}", all & !1),
+        steer_receive: env_or("SCALE_RPS", 1) != 0,
     })
 }
 
