@@ -1,4 +1,8 @@
-//! Per-instance timers: a small table keyed by [`Timer`].
+//! Per-instance timers (a small table keyed by [`Timer`]) and the engine's queue of the
+//! instances' deadlines ([`DeadlineQueue`]).
+
+use core::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::Instant;
 
@@ -90,9 +94,133 @@ impl TimerTable {
     }
 }
 
+/// Instances' deadlines, earliest first: a priority queue of `(deadline, instance)` ordered as
+/// a binary heap of them would be, made of a run kept in order plus a heap for the rest.
+///
+/// Nearly every push is a periodic timer re-armed one interval after it fired, and instances
+/// sharing an interval fire together: such a deadline is at or after every one queued, so it
+/// goes to the back of the run, and popping takes the run's front, both O(1) with no
+/// comparisons beyond one. Only a deadline that would land inside the run (a master-down timer
+/// set by an advert while later deadlines wait, mixed intervals) goes to the heap. Popping takes
+/// the smaller of the two fronts, so the order is exactly the heap's. (A 100-instance master
+/// at 10 ms spent 12% of its user time popping a plain heap.)
+#[derive(Debug, Default)]
+pub(crate) struct DeadlineQueue {
+    /// Non-decreasing.
+    run: VecDeque<(Instant, u32)>,
+    heap: BinaryHeap<Reverse<(Instant, u32)>>,
+}
+
+impl DeadlineQueue {
+    /// An empty queue with room for `n` entries without reallocating.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        DeadlineQueue {
+            run: VecDeque::with_capacity(n),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Queues instance `i`'s deadline `at`.
+    pub(crate) fn push(&mut self, at: Instant, i: u32) {
+        let entry = (at, i);
+        if self.run.back().is_none_or(|&last| last <= entry) {
+            self.run.push_back(entry);
+        } else {
+            self.heap.push(Reverse(entry));
+        }
+    }
+
+    /// The earliest entry.
+    pub(crate) fn peek(&self) -> Option<(Instant, u32)> {
+        match (self.run.front(), self.heap.peek()) {
+            (Some(&r), Some(&Reverse(h))) => Some(r.min(h)),
+            (Some(&r), None) => Some(r),
+            (None, Some(&Reverse(h))) => Some(h),
+            (None, None) => None,
+        }
+    }
+
+    /// Removes the earliest entry.
+    pub(crate) fn pop(&mut self) -> Option<(Instant, u32)> {
+        let from_run = match (self.run.front(), self.heap.peek()) {
+            (Some(r), Some(Reverse(h))) => r <= h,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if from_run {
+            self.run.pop_front()
+        } else {
+            self.heap.pop().map(|Reverse(h)| h)
+        }
+    }
+
+    /// Number of entries.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.run.len() + self.heap.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadline_queue_pops_in_heap_order() {
+        // A small deterministic generator: pushes in order (periodic re-arms), out of order
+        // (down timers, mixed intervals) and duplicates, interleaved with pops.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut q = DeadlineQueue::with_capacity(4);
+        let mut model: BinaryHeap<Reverse<(Instant, u32)>> = BinaryHeap::new();
+        let mut clock = 0u64;
+        for _ in 0..20_000 {
+            match rand(4) {
+                0 | 1 => {
+                    // Mostly at or after everything queued, sometimes anywhere.
+                    let at = if rand(3) == 0 {
+                        clock + rand(1_000)
+                    } else {
+                        clock + 1_000 + rand(50)
+                    };
+                    clock += rand(3);
+                    let i = rand(8) as u32;
+                    q.push(Instant::from_nanos(at), i);
+                    model.push(Reverse((Instant::from_nanos(at), i)));
+                }
+                _ => {
+                    assert_eq!(q.peek(), model.peek().map(|r| r.0));
+                    assert_eq!(q.pop(), model.pop().map(|r| r.0));
+                }
+            }
+            assert_eq!(q.len(), model.len());
+        }
+        while let Some(Reverse(m)) = model.pop() {
+            assert_eq!(q.pop(), Some(m));
+        }
+        assert_eq!(q.pop(), None);
+        assert_eq!(q.peek(), None);
+    }
+
+    #[test]
+    fn deadline_queue_keeps_periodic_re_arms_out_of_the_heap() {
+        let mut q = DeadlineQueue::with_capacity(100);
+        for i in 0..100 {
+            q.push(Instant::from_nanos(10), i);
+        }
+        for round in 1..50u64 {
+            for i in 0..100 {
+                assert_eq!(q.pop(), Some((Instant::from_nanos(round * 10), i)));
+                q.push(Instant::from_nanos((round + 1) * 10), i);
+            }
+        }
+        assert!(q.heap.is_empty());
+    }
 
     #[test]
     fn table_orders_and_expires() {

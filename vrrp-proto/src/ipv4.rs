@@ -262,9 +262,49 @@ pub fn refill_checksum(header: &mut [u8]) {
     header[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
 }
 
+/// Sets the Identification field of `header` (the IPv4 header bytes) to `ident` and updates the
+/// header checksum incrementally (RFC 1624 §3, eqn. 3: `HC' = ~(~HC + ~m + m')`), so that a
+/// datagram encoded once can be sent again with a new ident without summing the header again.
+/// Does nothing if `header` is shorter than 20 bytes.
+pub fn set_ident(header: &mut [u8], ident: u16) {
+    if header.len() < HEADER_LEN {
+        return;
+    }
+    let old = u16::from_be_bytes([header[field::IDENT.start], header[field::IDENT.start + 1]]);
+    let hc = u16::from_be_bytes([
+        header[field::CHECKSUM.start],
+        header[field::CHECKSUM.start + 1],
+    ]);
+    let sum = u32::from(!hc) + u32::from(!old) + u32::from(ident);
+    let folded = (sum & 0xffff) + (sum >> 16);
+    let folded = (folded & 0xffff) + (folded >> 16);
+    // `folded` fits in 16 bits after two folds of a sum of three 16-bit values.
+    let c = !(folded as u16);
+    header[field::IDENT].copy_from_slice(&ident.to_be_bytes());
+    header[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn set_ident_updates_the_checksum_as_a_full_sum_would() {
+        let mut d = datagram();
+        for ident in [0u16, 1, 7, 0x00ff, 0x8000, 0xfffe, 0xffff, 0x1234] {
+            set_ident(&mut d[..HEADER_LEN], ident);
+            let mut full = d.clone();
+            refill_checksum(&mut full[..HEADER_LEN]);
+            assert_eq!(d, full, "ident {ident:#x}");
+            let p = Packet::new_checked(&d[..]).unwrap();
+            assert!(p.verify_checksum());
+            assert_eq!(p.ident(), ident);
+        }
+        // Too short: untouched, no panic.
+        let mut short = [0u8; 19];
+        set_ident(&mut short, 9);
+        assert_eq!(short, [0u8; 19]);
+    }
 
     const HDR: [u8; 20] = [
         0x45, 0xc0, 0x00, 0x28, 0x00, 0x07, 0x00, 0x00, 0xff, 0x70, 0x00, 0x00, 10, 77, 0, 1, 224,

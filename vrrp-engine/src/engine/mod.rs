@@ -1,8 +1,7 @@
 //! The engine: all instances of one router, their timers, trackers and sync groups.
 
-use core::cmp::Reverse;
 use core::time::Duration;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -21,7 +20,7 @@ use crate::counters::{
     Counters, GlobalCounters, InstanceCounters, LogLimiter, NewMasterReason, RxError,
 };
 use crate::fast_hash::FastHash;
-use crate::timer::{Timer, TimerTable};
+use crate::timer::{DeadlineQueue, Timer, TimerTable};
 use crate::tracker::{self, Contribution};
 use crate::{Instant, Priority, State, Version};
 
@@ -209,7 +208,7 @@ pub struct Engine {
     /// entry each instead of a map of lists (1,000 instances: 24 KB instead of 116 KB).
     owned_addrs: Vec<(IpAddr, InstanceId)>,
     actions: VecDeque<Action>,
-    heap: BinaryHeap<Reverse<(Instant, u32)>>,
+    heap: DeadlineQueue,
     dirty: Vec<u32>,
     /// Groups with a member in `dirty`, for [`Engine::update_groups`].
     dirty_groups: Vec<u32>,
@@ -288,7 +287,7 @@ impl Engine {
             demux: HashMap::with_capacity_and_hasher(instances.len(), FastHash),
             owned_addrs: Vec::new(),
             actions: VecDeque::new(),
-            heap: BinaryHeap::with_capacity(instances.len()),
+            heap: DeadlineQueue::with_capacity(instances.len()),
             dirty: Vec::new(),
             dirty_groups: Vec::new(),
             global: GlobalCounters::default(),
@@ -506,7 +505,7 @@ impl Engine {
 
     /// Runs every timer due at `now`. Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&Reverse((at, i))) = self.heap.peek() {
+        while let Some((at, i)) = self.heap.peek() {
             if at > now {
                 break;
             }
@@ -769,7 +768,7 @@ impl Engine {
     /// time finds nothing due and only reschedules. This keeps the per-advert path free of heap
     /// operations.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((at, _))| *at)
+        self.heap.peek().map(|(at, _)| at)
     }
 
     // ===== queries =====

@@ -1,8 +1,7 @@
 //! Time arithmetic (skew, Master_Down_Interval), the timer heap and timer expiry.
 
 use super::{
-    Duration, Engine, Instant, InterfaceId, Level, LogEvent, NewMasterReason, Reverse, State,
-    Timer, Version,
+    Duration, Engine, Instant, InterfaceId, Level, LogEvent, NewMasterReason, State, Timer, Version,
 };
 
 /// Phase spreading: at most this many phases (wake-ups per advert interval).
@@ -187,7 +186,7 @@ impl Engine {
                 && inst.heap_at.is_none_or(|h| d < h)
             {
                 inst.heap_at = Some(d);
-                self.heap.push(Reverse((d, i as u32)));
+                self.heap.push(d, i as u32);
             }
         }
         self.dirty.clear();
@@ -195,7 +194,7 @@ impl Engine {
         // live entry whose instance's deadline has since moved later is left in place
         // (re-heaping on every advert that restarts a down timer would cost a heap pop per
         // advert); it makes one early, harmless wake-up.
-        while let Some(&Reverse((at, i))) = self.heap.peek() {
+        while let Some((at, i)) = self.heap.peek() {
             let inst = &mut self.instances[i as usize];
             if inst.heap_at == Some(at) {
                 if inst.timers.any_armed() {

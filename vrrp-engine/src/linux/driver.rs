@@ -30,6 +30,7 @@ use super::announce::Announcer;
 use super::journal::Journal;
 use super::links::Links;
 use super::netlink::{Added, Monitor, NetEvent, NetlinkError, Rtnl};
+use super::outbox::EncodedAdverts;
 use super::socket::{Carrier, Datagram, Family, SocketKey, SocketPool};
 use super::vmac::{Created, Vmacs};
 use crate::{
@@ -212,6 +213,8 @@ struct Driver {
     journal_dirty: bool,
     /// IPv4 adverts encoded but not yet sent, flushed with one `sendmmsg` per socket.
     outbox: super::outbox::Outbox,
+    /// The IPv4 adverts last encoded per instance, sent again with a new ident.
+    encoded: EncodedAdverts,
     /// Gives free heap memory back to the kernel a little after start-up and after each large
     /// burst of actions (mass takeovers), once the netlink echoes have been read too.
     trim_timer: Option<TaskId>,
@@ -332,6 +335,7 @@ impl Runner {
             journaled: journal_digest(&HashSet::new()),
             journal_dirty: true,
             outbox: super::outbox::Outbox::default(),
+            encoded: EncodedAdverts::default(),
             trim_timer: None,
             trim_soon: true,
             engine,
@@ -637,6 +641,17 @@ impl Driver {
 
     /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),
     /// opening and watching the sockets new instances need.
+    /// Hands the engine a new configuration; the kept adverts go, as what they were encoded
+    /// from may have changed (`mcast_dst_ip`).
+    fn reload_engine(
+        &mut self,
+        now: Instant,
+        config: EngineConfig,
+    ) -> Result<(), crate::ConfigError> {
+        self.encoded.clear();
+        self.engine.reload(now, config)
+    }
+
     fn reload(&mut self, ctx: &mut Ctx<Driver>) {
         if self.exit.is_some() {
             return;
@@ -659,7 +674,7 @@ impl Driver {
         self.links.configure(&config.interfaces);
         let auto_source = auto_sources(&config);
         let resolved = self.resolve(config);
-        if let Err(e) = self.engine.reload(now, resolved) {
+        if let Err(e) = self.reload_engine(now, resolved) {
             self.hooks.warning(&format!(
                 "reload refused, keeping the running configuration: {e}"
             ));
@@ -923,8 +938,18 @@ impl Driver {
     }
 
     fn send_advert(&mut self, tx: &AdvertTx) {
+        if let Some((key, datagrams)) = self.encoded.get(tx) {
+            for (dst, datagram) in datagrams {
+                self.ident = self.ident.wrapping_add(1).max(1);
+                self.outbox
+                    .push_with_ident(key, datagram, tx.vrid, *dst, self.ident);
+            }
+            return;
+        }
         let family = Family::of(tx.source);
         let key = socket_key(tx.interface, tx.source, &tx.auth);
+        let keep = EncodedAdverts::keeps(tx);
+        let mut encoded = Vec::new();
         let Some(socket) = self.pool.get(key) else {
             self.hooks
                 .warning(&format!("no VRRP socket on interface #{}", tx.interface.0));
@@ -954,7 +979,8 @@ impl Driver {
                         tos: vrrp_proto::ipv4::TOS_INTERNETWORK_CONTROL,
                     };
                     let ah = tx.ah_params();
-                    self.outbox
+                    let queued = self
+                        .outbox
                         .encode(key, tx.vrid, dst, |buf| {
                             vrrp_proto::emit_ipv4(
                                 buf,
@@ -964,7 +990,14 @@ impl Driver {
                                 ah.as_ref(),
                             )
                         })
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()));
+                    if keep
+                        && queued.is_ok()
+                        && let Some(d) = self.outbox.last()
+                    {
+                        encoded.push((dst, Box::from(d)));
+                    }
+                    queued
                 }
                 (IpAddr::V6(src), IpAddr::V6(dst)) => {
                     let mut buf = [0u8; 1500];
@@ -981,6 +1014,9 @@ impl Driver {
                     tx.vrid
                 ));
             }
+        }
+        if keep && encoded.len() == dests.len() {
+            self.encoded.insert(tx, key, encoded);
         }
     }
 
@@ -1016,10 +1052,19 @@ impl Driver {
                     break;
                 }
             };
-            let after = StdInstant::now();
+            // The end of the read bounds only a stamp later than `wall` (a datagram that came
+            // during the read, or a wall clock stepped back): read when one is seen, which is
+            // rarely (one clock read less per wake-up for a backup).
+            let mut after = None;
             for (i, &len) in lens[..n].iter().enumerate() {
                 let d = &buf[i * SLOT..i * SLOT + len];
-                let now = self.now_at(arrival(before, wall, after, arrivals[i]));
+                let at = arrival(
+                    before,
+                    wall,
+                    || *after.get_or_insert_with(StdInstant::now),
+                    arrivals[i],
+                );
+                let now = self.now_at(at);
                 match vrrp_proto::decode_ipv4(d) {
                     Ok(rx) => {
                         let interface = self.rx_interface(key, base, rx.advert.vrid);
@@ -1442,27 +1487,29 @@ impl Burst {
 
 /// The loop's time at which a datagram arrived, from the kernel's stamp `stamp`
 /// (`CLOCK_REALTIME` since the Unix epoch) and both clocks read just before the read
-/// (`before`, `wall`). Without a stamp, `before`. Kept between `after` (the end of the read)
-/// and 10 ms before `before`, so a step of the wall clock can make it neither later than the
-/// read nor much earlier than the truth.
+/// (`before`, `wall`). Without a stamp, `before`. Kept between `after` (a time at or after the
+/// end of the read; asked for only when the stamp is later than `wall`) and 10 ms before
+/// `before`, so a step of the wall clock can make it neither later than the read nor much
+/// earlier than the truth.
 fn arrival(
     before: StdInstant,
     wall: std::time::SystemTime,
-    after: StdInstant,
+    after: impl FnOnce() -> StdInstant,
     stamp: Option<core::time::Duration>,
 ) -> StdInstant {
     const MAX_AGE: core::time::Duration = core::time::Duration::from_millis(10);
     let (Some(stamp), Ok(wall)) = (stamp, wall.duration_since(std::time::UNIX_EPOCH)) else {
         return before;
     };
-    let t = match wall.checked_sub(stamp) {
-        Some(age) => before.checked_sub(age),
+    let floor = before.checked_sub(MAX_AGE).unwrap_or(before);
+    match wall.checked_sub(stamp) {
+        // At or before `before`: no later bound needed.
+        Some(age) => before.checked_sub(age).map_or(before, |t| t.max(floor)),
         None => stamp
             .checked_sub(wall)
-            .and_then(|ahead| before.checked_add(ahead)),
-    };
-    let floor = before.checked_sub(MAX_AGE).unwrap_or(before);
-    t.map_or(before, |t| t.clamp(floor, after.max(before)))
+            .and_then(|ahead| before.checked_add(ahead))
+            .map_or(before, |t| t.min(after().max(before))),
+    }
 }
 
 /// Whether performing `action` may change the addresses, routes or rules we installed (and so
@@ -1704,7 +1751,7 @@ impl Driver {
                     .config(crate::InstanceId(i as u32))
                     .is_some_and(|running| running.primary_addr != c.primary_addr)
             });
-            if changed && let Err(e) = self.engine.reload(now, resolved) {
+            if changed && let Err(e) = self.reload_engine(now, resolved) {
                 self.hooks
                     .warning(&format!("applying source addresses: {e}"));
             }
@@ -2222,19 +2269,22 @@ mod tests {
         let after = before + D::from_micros(20);
         let wall = std::time::UNIX_EPOCH + D::from_secs(1_700_000_000);
         let epoch = D::from_secs(1_700_000_000);
+        let end = || after;
+        let unused = || -> StdInstant { panic!("the end of the read is not needed") };
         // Stamped 200 µs before the read: 200 µs before `before`.
-        let t = arrival(before, wall, after, epoch.checked_sub(D::from_micros(200)));
+        let t = arrival(before, wall, unused, epoch.checked_sub(D::from_micros(200)));
         assert_eq!(before - t, D::from_micros(200));
+        assert_eq!(arrival(before, wall, unused, Some(epoch)), before);
         // Arrived during the read: after `before`, never after `after`.
-        let t = arrival(before, wall, after, Some(epoch + D::from_micros(5)));
+        let t = arrival(before, wall, end, Some(epoch + D::from_micros(5)));
         assert_eq!(t - before, D::from_micros(5));
-        let t = arrival(before, wall, after, Some(epoch + D::from_secs(5)));
+        let t = arrival(before, wall, end, Some(epoch + D::from_secs(5)));
         assert_eq!(t, after);
         // A wall clock stepped since: at most 10 ms early.
-        let t = arrival(before, wall, after, epoch.checked_sub(D::from_secs(60)));
+        let t = arrival(before, wall, unused, epoch.checked_sub(D::from_secs(60)));
         assert_eq!(before - t, D::from_millis(10));
         // No stamp: the time before the read.
-        assert_eq!(arrival(before, wall, after, None), before);
+        assert_eq!(arrival(before, wall, unused, None), before);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::io;
 use std::net::Ipv4Addr;
 
 use super::socket::{SocketKey, VrrpSocket};
+use crate::AdvertTx;
 
 /// One queued datagram.
 #[derive(Clone, Copy, Debug)]
@@ -86,6 +87,30 @@ impl Outbox {
         written.map(|_| ())
     }
 
+    /// Queues a copy of `datagram` (an IPv4 datagram, header included) as [`Outbox::push`]
+    /// does, with its Identification field set to `ident` (the header checksum updated).
+    pub(crate) fn push_with_ident(
+        &mut self,
+        key: SocketKey,
+        datagram: &[u8],
+        vrid: u8,
+        dst: Ipv4Addr,
+        ident: u16,
+    ) {
+        let start = self.bytes.len();
+        self.push(key, datagram, vrid, dst);
+        if let Some(copy) = self.bytes.get_mut(start..) {
+            vrrp_proto::ipv4::set_ident(copy, ident);
+        }
+    }
+
+    /// The datagram queued last, if any.
+    pub(crate) fn last(&self) -> Option<&[u8]> {
+        let q = self.queued.last()?;
+        self.bytes
+            .get(q.start as usize..q.start as usize + q.len as usize)
+    }
+
     /// Whether nothing waits to be sent.
     pub(crate) fn is_empty(&self) -> bool {
         self.queued.is_empty()
@@ -145,6 +170,96 @@ impl Outbox {
     }
 }
 
+/// The IPv4 adverts last encoded for each instance, with the action they were encoded from.
+///
+/// A master sends the same advert every interval: only the IP Identification changes (and the
+/// AH sequence number, so AH adverts are not kept here). A kept advert is queued as a copy with
+/// a new ident ([`Outbox::push_with_ident`]) instead of being encoded and summed again. The
+/// entry is used only while the action equals the one it was encoded from in every field but
+/// the AH sequence; what the encoding takes from outside the action (the instance's
+/// `mcast_dst_ip`) changes only on a reload, which must call [`EncodedAdverts::clear`].
+#[derive(Debug, Default)]
+pub(crate) struct EncodedAdverts {
+    /// Indexed by instance id.
+    slots: Vec<Option<Encoded>>,
+}
+
+/// A kept advert datagram (IPv4 header included) and its destination.
+pub(crate) type EncodedDatagram = (Ipv4Addr, Box<[u8]>);
+
+#[derive(Debug)]
+struct Encoded {
+    tx: AdvertTx,
+    key: SocketKey,
+    /// One datagram per destination, in sending order.
+    datagrams: Vec<EncodedDatagram>,
+}
+
+impl EncodedAdverts {
+    /// Whether an advert like `tx` may be kept (IPv4 without AH).
+    pub(crate) fn keeps(tx: &AdvertTx) -> bool {
+        tx.source.is_ipv4() && !matches!(tx.auth, vrrp_proto::AuthConfig::Ah(_))
+    }
+
+    /// The socket and datagrams kept for an advert like `tx`, if any.
+    pub(crate) fn get(&self, tx: &AdvertTx) -> Option<(SocketKey, &[EncodedDatagram])> {
+        let e = self.slots.get(tx.instance.0 as usize)?.as_ref()?;
+        same_but_sequence(&e.tx, tx).then_some((e.key, &e.datagrams[..]))
+    }
+
+    /// Keeps `datagrams`, encoded from `tx` for socket `key`.
+    pub(crate) fn insert(
+        &mut self,
+        tx: &AdvertTx,
+        key: SocketKey,
+        datagrams: Vec<EncodedDatagram>,
+    ) {
+        let i = tx.instance.0 as usize;
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        self.slots[i] = Some(Encoded {
+            tx: tx.clone(),
+            key,
+            datagrams,
+        });
+    }
+
+    /// Forgets everything (the configuration changed).
+    pub(crate) fn clear(&mut self) {
+        self.slots = Vec::new();
+    }
+}
+
+/// Whether `a` and `b` encode to the same datagrams up to the IP ident: every field but the AH
+/// sequence is equal. (Named field by field, so that a field added to [`AdvertTx`] is not
+/// forgotten here.)
+fn same_but_sequence(a: &AdvertTx, b: &AdvertTx) -> bool {
+    let AdvertTx {
+        instance,
+        interface,
+        vrid,
+        priority,
+        interval,
+        auth,
+        sequence: _,
+        checksum_mode,
+        source,
+        destination,
+        addresses,
+    } = a;
+    *instance == b.instance
+        && *interface == b.interface
+        && *vrid == b.vrid
+        && *priority == b.priority
+        && *interval == b.interval
+        && *auth == b.auth
+        && *checksum_mode == b.checksum_mode
+        && *source == b.source
+        && *destination == b.destination
+        && *addresses == b.addresses
+}
+
 /// Fills `order` with the indices of `queued` grouped by socket (sockets ordered by interface,
 /// then IPv4 before IPv6, then VRRP before AH), queue order within a socket; `keys` is scratch.
 /// A burst spans few sockets (one interface's slot, or every interface of an unspread group in
@@ -198,6 +313,82 @@ mod tests {
                 dst: Ipv4Addr::UNSPECIFIED,
             })
             .collect()
+    }
+
+    fn tx(instance: u32, priority: u8) -> AdvertTx {
+        AdvertTx {
+            instance: crate::InstanceId(instance),
+            interface: InterfaceId(2),
+            vrid: 7,
+            priority: crate::Priority(priority),
+            interval: vrrp_proto::AdvertInterval::V3(vrrp_proto::Centiseconds::new(1).unwrap()),
+            auth: crate::AuthConfig::None,
+            sequence: 1,
+            checksum_mode: vrrp_proto::Ipv4ChecksumMode::PseudoHeader,
+            source: "10.0.0.1".parse().unwrap(),
+            destination: crate::Destination::Multicast,
+            addresses: crate::action::AdvertAddresses::V4(std::sync::Arc::from(vec![
+                Ipv4Addr::new(10, 0, 0, 100),
+            ])),
+        }
+    }
+
+    /// `tx` encoded from scratch with IP ident `ident`, as the driver does.
+    fn encoded(tx: &AdvertTx, ident: u16) -> Vec<u8> {
+        let header = vrrp_proto::Ipv4Header {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: vrrp_proto::vrrp::MULTICAST_V4,
+            ident,
+            ttl: 255,
+            tos: vrrp_proto::ipv4::TOS_INTERNETWORK_CONTROL,
+        };
+        let mut buf = [0u8; 1500];
+        let n =
+            vrrp_proto::emit_ipv4(&mut buf, &header, &tx.repr(), tx.checksum_mode, None).unwrap();
+        buf[..n].to_vec()
+    }
+
+    #[test]
+    fn a_kept_advert_is_sent_again_as_a_fresh_encoding_would_be() {
+        let key = (InterfaceId(2), Family::V4, Carrier::Vrrp);
+        let dst = vrrp_proto::vrrp::MULTICAST_V4;
+        let first = tx(3, 100);
+        let mut kept = EncodedAdverts::default();
+        assert!(EncodedAdverts::keeps(&first));
+        assert!(kept.get(&first).is_none());
+        kept.insert(&first, key, vec![(dst, encoded(&first, 1).into())]);
+        // Only the AH sequence differs: the kept datagram, which with a new ident is byte for
+        // byte what encoding again gives.
+        let next = AdvertTx {
+            sequence: 2,
+            ..first.clone()
+        };
+        let (k, datagrams) = kept.get(&next).unwrap();
+        assert_eq!(k, key);
+        let mut outbox = Outbox::default();
+        outbox.push_with_ident(k, &datagrams[0].1, 7, datagrams[0].0, 0xbeef);
+        assert_eq!(outbox.last().unwrap(), &encoded(&next, 0xbeef)[..]);
+        // Anything else differs: not kept.
+        assert!(kept.get(&tx(3, 101)).is_none());
+        assert!(kept.get(&tx(4, 100)).is_none());
+        let unicast = AdvertTx {
+            destination: crate::Destination::Unicast(vec!["10.0.0.2".parse().unwrap()].into()),
+            ..first.clone()
+        };
+        assert!(kept.get(&unicast).is_none());
+        kept.clear();
+        assert!(kept.get(&first).is_none());
+        // AH adverts (sequence under the ICV) and IPv6 ones are never kept.
+        let ah = AdvertTx {
+            auth: crate::AuthConfig::Ah(*b"secret\0\0"),
+            ..first.clone()
+        };
+        assert!(!EncodedAdverts::keeps(&ah));
+        let v6 = AdvertTx {
+            source: "fe80::1".parse().unwrap(),
+            ..first
+        };
+        assert!(!EncodedAdverts::keeps(&v6));
     }
 
     fn grouped(queued: &[Queued]) -> Vec<(u32, u8)> {
