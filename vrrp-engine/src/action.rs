@@ -97,29 +97,88 @@ pub enum Destination {
     Unicast(Arc<[IpAddr]>),
 }
 
-/// The virtual addresses an advert carries, typed by family so that the codec can borrow them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AdvertAddresses {
-    /// IPv4 instance.
+/// The virtual addresses an advert carries (one family), for the codec to borrow.
+///
+/// An instance's list is cloned into every advert it sends, and read for every advert it
+/// receives. Up to [`AdvertAddresses::INLINE_V4`] IPv4 addresses (the common case) are held in
+/// the value itself: cloning copies 24 bytes and reading touches nothing else, where a shared
+/// list cost a reference-count update and a read of its own, rarely cached, memory each time.
+/// Longer lists and IPv6 lists are shared (`Arc`).
+#[derive(Clone, Debug)]
+pub struct AdvertAddresses(AddrList);
+
+#[derive(Clone, Debug)]
+enum AddrList {
+    /// `addrs[..len]`; the rest unspecified.
+    V4Inline {
+        len: u8,
+        addrs: [Ipv4Addr; AdvertAddresses::INLINE_V4],
+    },
     V4(Arc<[Ipv4Addr]>),
-    /// IPv6 instance.
     V6(Arc<[Ipv6Addr]>),
 }
 
+impl PartialEq for AdvertAddresses {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (AddrList::V6(a), AddrList::V6(b)) => a == b,
+            (AddrList::V6(_), _) | (_, AddrList::V6(_)) => false,
+            _ => self.v4_slice() == other.v4_slice(),
+        }
+    }
+}
+
+impl Eq for AdvertAddresses {}
+
 impl AdvertAddresses {
+    /// How many IPv4 addresses are held without a shared list.
+    pub const INLINE_V4: usize = 4;
+
+    /// An IPv4 list.
+    pub fn v4(addrs: &[Ipv4Addr]) -> Self {
+        let Ok(len) = u8::try_from(addrs.len()) else {
+            return AdvertAddresses(AddrList::V4(addrs.into()));
+        };
+        if addrs.len() > Self::INLINE_V4 {
+            return AdvertAddresses(AddrList::V4(addrs.into()));
+        }
+        let mut inline = [Ipv4Addr::UNSPECIFIED; Self::INLINE_V4];
+        inline[..addrs.len()].copy_from_slice(addrs);
+        AdvertAddresses(AddrList::V4Inline { len, addrs: inline })
+    }
+
+    /// An IPv6 list.
+    pub fn v6(addrs: &[Ipv6Addr]) -> Self {
+        AdvertAddresses(AddrList::V6(addrs.into()))
+    }
+
+    /// The IPv4 addresses (empty for an IPv6 list).
+    fn v4_slice(&self) -> &[Ipv4Addr] {
+        match &self.0 {
+            AddrList::V4Inline { len, addrs } => addrs.get(..usize::from(*len)).unwrap_or(addrs),
+            AddrList::V4(a) => a,
+            AddrList::V6(_) => &[],
+        }
+    }
+
     /// The list as the codec's borrowed view.
     pub fn as_proto(&self) -> vrrp_proto::Addresses<'_> {
-        match self {
-            AdvertAddresses::V4(a) => vrrp_proto::Addresses::v4(a),
-            AdvertAddresses::V6(a) => vrrp_proto::Addresses::v6(a),
+        match &self.0 {
+            AddrList::V6(a) => vrrp_proto::Addresses::v6(a),
+            _ => vrrp_proto::Addresses::v4(self.v4_slice()),
         }
+    }
+
+    /// Whether the list is of IPv6 addresses.
+    pub fn is_v6(&self) -> bool {
+        matches!(self.0, AddrList::V6(_))
     }
 
     /// Number of addresses.
     pub fn len(&self) -> usize {
-        match self {
-            AdvertAddresses::V4(a) => a.len(),
-            AdvertAddresses::V6(a) => a.len(),
+        match &self.0 {
+            AddrList::V6(a) => a.len(),
+            _ => self.v4_slice().len(),
         }
     }
 
@@ -131,23 +190,21 @@ impl AdvertAddresses {
     /// Builds the list of the addresses of family `v6` (others are skipped).
     pub fn collect(v6: bool, addrs: impl Iterator<Item = IpAddr>) -> Self {
         if v6 {
-            AdvertAddresses::V6(
-                addrs
-                    .filter_map(|a| match a {
-                        IpAddr::V6(a) => Some(a),
-                        IpAddr::V4(_) => None,
-                    })
-                    .collect(),
-            )
+            let list: Vec<Ipv6Addr> = addrs
+                .filter_map(|a| match a {
+                    IpAddr::V6(a) => Some(a),
+                    IpAddr::V4(_) => None,
+                })
+                .collect();
+            AdvertAddresses::v6(&list)
         } else {
-            AdvertAddresses::V4(
-                addrs
-                    .filter_map(|a| match a {
-                        IpAddr::V4(a) => Some(a),
-                        IpAddr::V6(_) => None,
-                    })
-                    .collect(),
-            )
+            let list: Vec<Ipv4Addr> = addrs
+                .filter_map(|a| match a {
+                    IpAddr::V4(a) => Some(a),
+                    IpAddr::V6(_) => None,
+                })
+                .collect();
+            AdvertAddresses::v4(&list)
         }
     }
 }
@@ -386,5 +443,64 @@ impl fmt::Display for LogRecord {
             (None, None) => {}
         }
         self.event.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4s(n: u8) -> Vec<Ipv4Addr> {
+        (1..=n).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect()
+    }
+
+    #[test]
+    fn advert_addresses_inline_and_shared_hold_the_same_lists() {
+        for n in 0..=8u8 {
+            let list = v4s(n);
+            let a = AdvertAddresses::v4(&list);
+            assert_eq!(a.len(), usize::from(n));
+            assert_eq!(a.is_empty(), n == 0);
+            assert!(!a.is_v6());
+            let view = a.as_proto();
+            assert_eq!(view.len(), usize::from(n));
+            assert_eq!(
+                view.iter().collect::<Vec<_>>(),
+                list.iter().map(|&x| IpAddr::V4(x)).collect::<Vec<_>>()
+            );
+            // Held inline up to INLINE_V4, shared beyond: equal all the same.
+            assert_eq!(
+                matches!(a.0, AddrList::V4Inline { .. }),
+                usize::from(n) <= AdvertAddresses::INLINE_V4
+            );
+            let shared = AdvertAddresses(AddrList::V4(list.clone().into()));
+            assert_eq!(a, shared);
+            assert_eq!(a.clone(), a);
+        }
+        // Order matters, as on the wire.
+        let mut rev = v4s(3);
+        rev.reverse();
+        assert_ne!(AdvertAddresses::v4(&v4s(3)), AdvertAddresses::v4(&rev));
+        assert_ne!(AdvertAddresses::v4(&v4s(2)), AdvertAddresses::v4(&v4s(3)));
+        // An empty IPv6 list is not an empty IPv4 list.
+        let v6 = AdvertAddresses::v6(&[]);
+        assert!(v6.is_v6());
+        assert_ne!(v6, AdvertAddresses::v4(&[]));
+        let one6 = AdvertAddresses::v6(&["fe80::1".parse().unwrap()]);
+        assert_eq!(one6, one6.clone());
+        assert_eq!(one6.len(), 1);
+        // `collect` keeps the family asked for.
+        let mixed: Vec<IpAddr> = vec![
+            "10.0.0.1".parse().unwrap(),
+            "fe80::1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+        ];
+        assert_eq!(
+            AdvertAddresses::collect(false, mixed.iter().copied()),
+            AdvertAddresses::v4(&v4s(2))
+        );
+        assert_eq!(AdvertAddresses::collect(true, mixed.into_iter()), one6);
+        // Inline costs no size: an advert action stays as small.
+        assert!(core::mem::size_of::<AdvertAddresses>() <= 24);
     }
 }

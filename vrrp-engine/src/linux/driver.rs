@@ -794,13 +794,16 @@ impl Driver {
 
     /// Performs one action (queued adverts leave first unless it is an advert itself).
     fn perform_action(&mut self, action: Action, now: StdInstant) {
+        if let Action::SendAdvert(tx) = &action {
+            // The common action: no translated copy of it (`kernel_action`) is made.
+            self.send_advert(tx);
+            return;
+        }
         let Some(action) = self.kernel_action(action) else {
             return;
         };
-        if !matches!(action, Action::SendAdvert(_)) {
-            // Adverts queued so far go out before anything that follows them.
-            self.flush_adverts();
-        }
+        // Adverts queued so far go out before anything that follows them.
+        self.flush_adverts();
         self.journal_dirty |= changes_installed(&action);
         match action {
             Action::SendAdvert(tx) => self.send_advert(&tx),
@@ -937,22 +940,27 @@ impl Driver {
         }
     }
 
+    /// Queues (IPv4) or sends (IPv6) `tx`, on the kernel interface its instance's interface
+    /// is now (its VMAC when it transmits on one); dropped if there is none.
     fn send_advert(&mut self, tx: &AdvertTx) {
-        if let Some((key, datagrams)) = self.encoded.get(tx) {
-            for (dst, datagram) in datagrams {
+        let Some(interface) = self.links.kernel(self.tx_interface(tx.interface)) else {
+            return;
+        };
+        let key = socket_key(interface, tx.source, &tx.auth);
+        if let Some(datagrams) = self.encoded.get(tx, key) {
+            for (dst, datagram) in super::outbox::each_datagram(datagrams) {
                 self.ident = self.ident.wrapping_add(1).max(1);
                 self.outbox
-                    .push_with_ident(key, datagram, tx.vrid, *dst, self.ident);
+                    .push_with_ident(key, datagram, tx.vrid, dst, self.ident);
             }
             return;
         }
         let family = Family::of(tx.source);
-        let key = socket_key(tx.interface, tx.source, &tx.auth);
         let keep = EncodedAdverts::keeps(tx);
         let mut encoded = Vec::new();
         let Some(socket) = self.pool.get(key) else {
             self.hooks
-                .warning(&format!("no VRRP socket on interface #{}", tx.interface.0));
+                .warning(&format!("no VRRP socket on interface #{}", interface.0));
             return;
         };
         let group = self
@@ -995,7 +1003,7 @@ impl Driver {
                         && queued.is_ok()
                         && let Some(d) = self.outbox.last()
                     {
-                        encoded.push((dst, Box::from(d)));
+                        encoded.push(d.to_vec());
                     }
                     queued
                 }
@@ -1016,7 +1024,7 @@ impl Driver {
             }
         }
         if keep && encoded.len() == dests.len() {
-            self.encoded.insert(tx, key, encoded);
+            self.encoded.insert(tx, key, &encoded.concat());
         }
     }
 
@@ -1042,8 +1050,8 @@ impl Driver {
             // master-down timer runs from it. The time of the read was up to the batch's
             // arrival spread late (32 adverts of a 1,000-instance burst: 150-250 µs, while
             // the loop woke up and handled the batch before), and the takeover with it.
-            let before = StdInstant::now();
-            let wall = std::time::SystemTime::now();
+            let before = self.now_at(StdInstant::now());
+            let wall = epoch_nanos(std::time::SystemTime::now());
             let n = match socket.recv_many_v4(&mut buf, SLOT, &mut lens, &mut arrivals) {
                 Ok(n) => n,
                 Err(e) => {
@@ -1056,15 +1064,16 @@ impl Driver {
             // during the read, or a wall clock stepped back): read when one is seen, which is
             // rarely (one clock read less per wake-up for a backup).
             let mut after = None;
+            let origin = self.origin;
             for (i, &len) in lens[..n].iter().enumerate() {
                 let d = &buf[i * SLOT..i * SLOT + len];
-                let at = arrival(
+                let stamp = arrivals[i].and_then(|a| u64::try_from(a.as_nanos()).ok());
+                let now = arrival(
                     before,
                     wall,
-                    || *after.get_or_insert_with(StdInstant::now),
-                    arrivals[i],
+                    || *after.get_or_insert_with(|| Instant::from_std(origin, StdInstant::now())),
+                    stamp,
                 );
-                let now = self.now_at(at);
                 match vrrp_proto::decode_ipv4(d) {
                     Ok(rx) => {
                         let interface = self.rx_interface(key, base, rx.advert.vrid);
@@ -1485,31 +1494,36 @@ impl Burst {
     }
 }
 
-/// The loop's time at which a datagram arrived, from the kernel's stamp `stamp`
-/// (`CLOCK_REALTIME` since the Unix epoch) and both clocks read just before the read
-/// (`before`, `wall`). Without a stamp, `before`. Kept between `after` (a time at or after the
-/// end of the read; asked for only when the stamp is later than `wall`) and 10 ms before
-/// `before`, so a step of the wall clock can make it neither later than the read nor much
-/// earlier than the truth.
+/// The engine's time at which a datagram arrived, from the kernel's stamp `stamp`
+/// (`CLOCK_REALTIME`, nanoseconds since the Unix epoch) and both clocks read just before the
+/// read (`before` on the engine's clock, `wall` as `stamp`). Without a stamp (or a wall clock),
+/// `before`. Kept between `after` (a time at or after the end of the read; asked for only when
+/// the stamp is later than `wall`) and 10 ms before `before`, so a step of the wall clock can
+/// make it neither later than the read nor much earlier than the truth. Integer arithmetic
+/// only: a backup runs this for every advert.
 fn arrival(
-    before: StdInstant,
-    wall: std::time::SystemTime,
-    after: impl FnOnce() -> StdInstant,
-    stamp: Option<core::time::Duration>,
-) -> StdInstant {
-    const MAX_AGE: core::time::Duration = core::time::Duration::from_millis(10);
-    let (Some(stamp), Ok(wall)) = (stamp, wall.duration_since(std::time::UNIX_EPOCH)) else {
+    before: Instant,
+    wall: Option<u64>,
+    after: impl FnOnce() -> Instant,
+    stamp: Option<u64>,
+) -> Instant {
+    const MAX_AGE_NS: u64 = 10_000_000;
+    let (Some(stamp), Some(wall)) = (stamp, wall) else {
         return before;
     };
-    let floor = before.checked_sub(MAX_AGE).unwrap_or(before);
-    match wall.checked_sub(stamp) {
+    let before = before.as_nanos();
+    if let Some(age) = wall.checked_sub(stamp) {
         // At or before `before`: no later bound needed.
-        Some(age) => before.checked_sub(age).map_or(before, |t| t.max(floor)),
-        None => stamp
-            .checked_sub(wall)
-            .and_then(|ahead| before.checked_add(ahead))
-            .map_or(before, |t| t.min(after().max(before))),
+        return Instant::from_nanos(before.saturating_sub(age.min(MAX_AGE_NS)));
     }
+    let t = before.saturating_add(stamp - wall);
+    Instant::from_nanos(t.min(after().as_nanos().max(before)))
+}
+
+/// A wall-clock reading in nanoseconds since the Unix epoch (`None` before 1970 or after 2554).
+fn epoch_nanos(t: std::time::SystemTime) -> Option<u64> {
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    u64::try_from(d.as_nanos()).ok()
 }
 
 /// Whether performing `action` may change the addresses, routes or rules we installed (and so
@@ -1665,10 +1679,7 @@ impl Driver {
                 .warning(&format!("{what}: interface {name} does not exist now"));
         };
         match action {
-            Action::SendAdvert(mut tx) => {
-                tx.interface = self.links.kernel(self.tx_interface(tx.interface))?;
-                Some(Action::SendAdvert(tx))
-            }
+            // Adverts are translated where they are sent (`send_advert`).
             Action::AddAddress {
                 instance,
                 interface,
@@ -2137,7 +2148,7 @@ mod tests {
             checksum_mode: vrrp_proto::Ipv4ChecksumMode::PseudoHeader,
             source: "10.0.0.1".parse().unwrap(),
             destination: Destination::Multicast,
-            addresses: crate::action::AdvertAddresses::V4(Arc::from(Vec::new())),
+            addresses: crate::action::AdvertAddresses::v4(&[]),
         })
     }
 
@@ -2264,27 +2275,40 @@ mod tests {
 
     #[test]
     fn arrivals_come_from_the_kernel_stamp_within_bounds() {
-        use core::time::Duration as D;
-        let before = StdInstant::now();
-        let after = before + D::from_micros(20);
-        let wall = std::time::UNIX_EPOCH + D::from_secs(1_700_000_000);
-        let epoch = D::from_secs(1_700_000_000);
+        const US: u64 = 1_000;
+        let before = Instant::from_nanos(50_000_000_000);
+        let after = Instant::from_nanos(before.as_nanos() + 20 * US);
+        let wall = 1_700_000_000_000_000_000u64;
         let end = || after;
-        let unused = || -> StdInstant { panic!("the end of the read is not needed") };
+        let unused = || -> Instant { panic!("the end of the read is not needed") };
         // Stamped 200 µs before the read: 200 µs before `before`.
-        let t = arrival(before, wall, unused, epoch.checked_sub(D::from_micros(200)));
-        assert_eq!(before - t, D::from_micros(200));
-        assert_eq!(arrival(before, wall, unused, Some(epoch)), before);
+        let t = arrival(before, Some(wall), unused, Some(wall - 200 * US));
+        assert_eq!(before.as_nanos() - t.as_nanos(), 200 * US);
+        assert_eq!(arrival(before, Some(wall), unused, Some(wall)), before);
         // Arrived during the read: after `before`, never after `after`.
-        let t = arrival(before, wall, end, Some(epoch + D::from_micros(5)));
-        assert_eq!(t - before, D::from_micros(5));
-        let t = arrival(before, wall, end, Some(epoch + D::from_secs(5)));
+        let t = arrival(before, Some(wall), end, Some(wall + 5 * US));
+        assert_eq!(t.as_nanos() - before.as_nanos(), 5 * US);
+        let t = arrival(before, Some(wall), end, Some(wall + 5_000_000 * US));
         assert_eq!(t, after);
         // A wall clock stepped since: at most 10 ms early.
-        let t = arrival(before, wall, unused, epoch.checked_sub(D::from_secs(60)));
-        assert_eq!(before - t, D::from_millis(10));
-        // No stamp: the time before the read.
-        assert_eq!(arrival(before, wall, unused, None), before);
+        let t = arrival(before, Some(wall), unused, Some(wall - 60_000_000 * US));
+        assert_eq!(before.as_nanos() - t.as_nanos(), 10_000 * US);
+        // Near the engine's origin: never before it.
+        let early = Instant::from_nanos(3 * US);
+        assert_eq!(
+            arrival(early, Some(wall), unused, Some(wall - 200 * US)),
+            Instant::ZERO
+        );
+        // No stamp, or no wall clock: the time before the read.
+        assert_eq!(arrival(before, Some(wall), unused, None), before);
+        assert_eq!(arrival(before, None, unused, Some(wall)), before);
+        // The wall clock as the stamps count it.
+        let t = std::time::UNIX_EPOCH + core::time::Duration::new(1_700_000_000, 5);
+        assert_eq!(epoch_nanos(t), Some(1_700_000_000_000_000_005));
+        assert_eq!(
+            epoch_nanos(std::time::UNIX_EPOCH - core::time::Duration::from_secs(1)),
+            None
+        );
     }
 
     #[test]

@@ -176,23 +176,69 @@ impl Outbox {
 /// AH sequence number, so AH adverts are not kept here). A kept advert is queued as a copy with
 /// a new ident ([`Outbox::push_with_ident`]) instead of being encoded and summed again. The
 /// entry is used only while the action equals the one it was encoded from in every field but
-/// the AH sequence; what the encoding takes from outside the action (the instance's
-/// `mcast_dst_ip`) changes only on a reload, which must call [`EncodedAdverts::clear`].
+/// the AH sequence, for the same socket; what the encoding takes from outside the action (the
+/// instance's `mcast_dst_ip`) changes only on a reload, which must call
+/// [`EncodedAdverts::clear`].
 #[derive(Debug, Default)]
 pub(crate) struct EncodedAdverts {
     /// Indexed by instance id.
     slots: Vec<Option<Encoded>>,
 }
 
-/// A kept advert datagram (IPv4 header included) and its destination.
-pub(crate) type EncodedDatagram = (Ipv4Addr, Box<[u8]>);
-
 #[derive(Debug)]
 struct Encoded {
     tx: AdvertTx,
     key: SocketKey,
-    /// One datagram per destination, in sending order.
-    datagrams: Vec<EncodedDatagram>,
+    datagrams: Datagrams,
+}
+
+/// An advert's datagrams (one per destination) back to back; each one's length and destination
+/// are in its IPv4 header ([`each_datagram`]). Held in place when they fit (one multicast
+/// advert of up to 8 IPv4 addresses), so that sending a kept advert reads no other memory.
+#[derive(Debug)]
+enum Datagrams {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_DATAGRAMS],
+    },
+    Heap(Box<[u8]>),
+}
+
+const INLINE_DATAGRAMS: usize = 64;
+
+impl Datagrams {
+    fn new(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= INLINE_DATAGRAMS => {
+                let mut inline = [0; INLINE_DATAGRAMS];
+                inline[..bytes.len()].copy_from_slice(bytes);
+                Datagrams::Inline { len, bytes: inline }
+            }
+            _ => Datagrams::Heap(bytes.into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Datagrams::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(bytes),
+            Datagrams::Heap(b) => b,
+        }
+    }
+}
+
+/// The IPv4 datagrams of `bytes`, back to back, with their destinations; stops at the first
+/// header that does not describe a whole datagram.
+pub(crate) fn each_datagram(mut bytes: &[u8]) -> impl Iterator<Item = (Ipv4Addr, &[u8])> {
+    core::iter::from_fn(move || {
+        let total = usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]));
+        if total < vrrp_proto::ipv4::HEADER_LEN || total > bytes.len() {
+            return None;
+        }
+        let (datagram, rest) = bytes.split_at(total);
+        bytes = rest;
+        let dst: [u8; 4] = datagram.get(16..20)?.try_into().ok()?;
+        Some((Ipv4Addr::from(dst), datagram))
+    })
 }
 
 impl EncodedAdverts {
@@ -201,19 +247,16 @@ impl EncodedAdverts {
         tx.source.is_ipv4() && !matches!(tx.auth, vrrp_proto::AuthConfig::Ah(_))
     }
 
-    /// The socket and datagrams kept for an advert like `tx`, if any.
-    pub(crate) fn get(&self, tx: &AdvertTx) -> Option<(SocketKey, &[EncodedDatagram])> {
+    /// The datagrams kept for an advert like `tx` on socket `key`, if any ([`each_datagram`]
+    /// takes them apart).
+    pub(crate) fn get(&self, tx: &AdvertTx, key: SocketKey) -> Option<&[u8]> {
         let e = self.slots.get(tx.instance.0 as usize)?.as_ref()?;
-        same_but_sequence(&e.tx, tx).then_some((e.key, &e.datagrams[..]))
+        (e.key == key && same_but_sequence(&e.tx, tx)).then(|| e.datagrams.bytes())
     }
 
-    /// Keeps `datagrams`, encoded from `tx` for socket `key`.
-    pub(crate) fn insert(
-        &mut self,
-        tx: &AdvertTx,
-        key: SocketKey,
-        datagrams: Vec<EncodedDatagram>,
-    ) {
+    /// Keeps `datagrams` (back to back, as [`each_datagram`] reads them), encoded from `tx` for
+    /// socket `key`.
+    pub(crate) fn insert(&mut self, tx: &AdvertTx, key: SocketKey, datagrams: &[u8]) {
         let i = tx.instance.0 as usize;
         if self.slots.len() <= i {
             self.slots.resize_with(i + 1, || None);
@@ -221,7 +264,7 @@ impl EncodedAdverts {
         self.slots[i] = Some(Encoded {
             tx: tx.clone(),
             key,
-            datagrams,
+            datagrams: Datagrams::new(datagrams),
         });
     }
 
@@ -327,9 +370,7 @@ mod tests {
             checksum_mode: vrrp_proto::Ipv4ChecksumMode::PseudoHeader,
             source: "10.0.0.1".parse().unwrap(),
             destination: crate::Destination::Multicast,
-            addresses: crate::action::AdvertAddresses::V4(std::sync::Arc::from(vec![
-                Ipv4Addr::new(10, 0, 0, 100),
-            ])),
+            addresses: crate::action::AdvertAddresses::v4(&[Ipv4Addr::new(10, 0, 0, 100)]),
         }
     }
 
@@ -351,33 +392,60 @@ mod tests {
     #[test]
     fn a_kept_advert_is_sent_again_as_a_fresh_encoding_would_be() {
         let key = (InterfaceId(2), Family::V4, Carrier::Vrrp);
-        let dst = vrrp_proto::vrrp::MULTICAST_V4;
         let first = tx(3, 100);
         let mut kept = EncodedAdverts::default();
         assert!(EncodedAdverts::keeps(&first));
-        assert!(kept.get(&first).is_none());
-        kept.insert(&first, key, vec![(dst, encoded(&first, 1).into())]);
+        assert!(kept.get(&first, key).is_none());
+        kept.insert(&first, key, &encoded(&first, 1));
         // Only the AH sequence differs: the kept datagram, which with a new ident is byte for
         // byte what encoding again gives.
         let next = AdvertTx {
             sequence: 2,
             ..first.clone()
         };
-        let (k, datagrams) = kept.get(&next).unwrap();
-        assert_eq!(k, key);
+        let datagrams: Vec<_> = each_datagram(kept.get(&next, key).unwrap()).collect();
+        assert_eq!(datagrams.len(), 1);
+        let (dst, datagram) = datagrams[0];
+        assert_eq!(dst, vrrp_proto::vrrp::MULTICAST_V4);
         let mut outbox = Outbox::default();
-        outbox.push_with_ident(k, &datagrams[0].1, 7, datagrams[0].0, 0xbeef);
+        outbox.push_with_ident(key, datagram, 7, dst, 0xbeef);
         assert_eq!(outbox.last().unwrap(), &encoded(&next, 0xbeef)[..]);
-        // Anything else differs: not kept.
-        assert!(kept.get(&tx(3, 101)).is_none());
-        assert!(kept.get(&tx(4, 100)).is_none());
+        // Anything else differs, or another socket: not kept.
+        assert!(kept.get(&tx(3, 101), key).is_none());
+        assert!(kept.get(&tx(4, 100), key).is_none());
+        assert!(
+            kept.get(&first, (InterfaceId(9), Family::V4, Carrier::Vrrp))
+                .is_none()
+        );
         let unicast = AdvertTx {
             destination: crate::Destination::Unicast(vec!["10.0.0.2".parse().unwrap()].into()),
             ..first.clone()
         };
-        assert!(kept.get(&unicast).is_none());
+        assert!(kept.get(&unicast, key).is_none());
         kept.clear();
-        assert!(kept.get(&first).is_none());
+        assert!(kept.get(&first, key).is_none());
+        // Several destinations (unicast peers), and a list too long to hold in place.
+        let many = AdvertTx {
+            addresses: crate::action::AdvertAddresses::v4(
+                &(1..=40)
+                    .map(|i| Ipv4Addr::new(10, 1, 0, i))
+                    .collect::<Vec<_>>(),
+            ),
+            ..first.clone()
+        };
+        let one = encoded(&many, 5);
+        assert!(one.len() > INLINE_DATAGRAMS);
+        let mut two = one.clone();
+        two.extend_from_slice(&encoded(&first, 6));
+        kept.insert(&many, key, &two);
+        let got: Vec<_> = each_datagram(kept.get(&many, key).unwrap()).collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1, &one[..]);
+        assert_eq!(got[1].1, &encoded(&first, 6)[..]);
+        // A header that does not describe a whole datagram ends the walk.
+        assert_eq!(each_datagram(&one[..30]).count(), 0);
+        assert_eq!(each_datagram(&[0u8; 3]).count(), 0);
+        assert_eq!(each_datagram(&[0u8; 20]).count(), 0);
         // AH adverts (sequence under the ICV) and IPv6 ones are never kept.
         let ah = AdvertTx {
             auth: crate::AuthConfig::Ah(*b"secret\0\0"),
