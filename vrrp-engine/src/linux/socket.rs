@@ -174,7 +174,10 @@ impl VrrpSocket {
 
     /// Sends several IPv4 datagrams built by `vrrp_proto::emit_ipv4`, each to its destination,
     /// in one `sendmmsg`; returns how many the kernel took (an error only if none was).
-    pub fn send_many_v4(&self, datagrams: &[(&[u8], Ipv4Addr)]) -> io::Result<usize> {
+    pub fn send_many_v4<'d>(
+        &self,
+        datagrams: impl IntoIterator<Item = (&'d [u8], Ipv4Addr)>,
+    ) -> io::Result<usize> {
         super::sys::sendmmsg_v4(&self.socket, datagrams)
     }
 

@@ -124,20 +124,17 @@ fn empty_mmsghdr() -> libc::mmsghdr {
 
 /// `sendmmsg(2)` of IPv4 datagrams to their destinations (port 0, as raw sockets want), at most
 /// [`MMSG_BATCH`] per call: returns how many the kernel took, or the error of the first.
-pub(crate) fn sendmmsg_v4(
+pub(crate) fn sendmmsg_v4<'d>(
     socket: &socket2::Socket,
-    datagrams: &[(&[u8], std::net::Ipv4Addr)],
+    datagrams: impl IntoIterator<Item = (&'d [u8], std::net::Ipv4Addr)>,
 ) -> io::Result<usize> {
-    let datagrams = &datagrams[..datagrams.len().min(MMSG_BATCH)];
-    if datagrams.is_empty() {
-        return Ok(0);
-    }
     // Only the headers of this call's datagrams are written (a burst is often 13-16 of up to
     // 64): zeroing all of them on every call was a tenth of the sending loop's user time.
     let mut addrs = [const { MaybeUninit::<libc::sockaddr_in>::uninit() }; MMSG_BATCH];
     let mut iovs = [const { MaybeUninit::<libc::iovec>::uninit() }; MMSG_BATCH];
     let mut msgs = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; MMSG_BATCH];
-    for (i, (d, dst)) in datagrams.iter().enumerate() {
+    let mut count = 0;
+    for (i, (d, dst)) in datagrams.into_iter().take(MMSG_BATCH).enumerate() {
         let addr = addrs[i].write(libc::sockaddr_in {
             sin_family: libc::AF_INET as libc::sa_family_t,
             sin_port: 0,
@@ -157,14 +154,18 @@ pub(crate) fn sendmmsg_v4(
         msg.msg_hdr.msg_iov = core::ptr::from_mut(iov);
         msg.msg_hdr.msg_iovlen = 1;
         msgs[i].write(msg);
+        count = i + 1;
     }
-    // SAFETY: the kernel reads the first `datagrams.len()` headers, all written above; they
-    // point into `addrs`, `iovs` and the caller's datagrams, all alive and unmoved for the call.
+    if count == 0 {
+        return Ok(0);
+    }
+    // SAFETY: the kernel reads the first `count` headers, all written above; they point into
+    // `addrs`, `iovs` and the caller's datagrams, all alive and unmoved for the call.
     let n = unsafe {
         libc::sendmmsg(
             socket.as_raw_fd(),
             msgs.as_mut_ptr().cast::<libc::mmsghdr>(),
-            datagrams.len() as libc::c_uint,
+            count as libc::c_uint,
             0,
         )
     };
