@@ -91,7 +91,7 @@ impl Engine {
         }
         if let Some(e) = accepted.address_mismatch {
             // Modern keepalived: counted and logged, the advert is still processed.
-            self.reject(now, i, source, Reject::AddressList(e).into());
+            self.reject(now, i, source, Reject::AddressList(*e).into());
         }
         Ok(Rx {
             source,
