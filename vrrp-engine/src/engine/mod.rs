@@ -203,7 +203,8 @@ pub struct Engine {
     tracker_users: Vec<Vec<InstanceId>>,
     links: HashMap<InterfaceId, bool>,
     iface_users: HashMap<InterfaceId, Vec<InstanceId>>,
-    demux: HashMap<(InterfaceId, bool, u8), InstanceId, FastHash>,
+    /// (interface, IPv6, VRID) to instance, keyed by [`demux_key`].
+    demux: HashMap<u64, InstanceId, FastHash>,
     /// Every instance's virtual addresses, sorted by address (instances in id order): one
     /// entry each instead of a map of lists (1,000 instances: 24 KB instead of 116 KB).
     owned_addrs: Vec<(IpAddr, InstanceId)>,
@@ -234,6 +235,12 @@ impl core::fmt::Debug for Engine {
             .field("pending_actions", &self.actions.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The demultiplexing key of (interface, IPv6, VRID), packed into one integer: one multiply
+/// to hash and one comparison per probe, for every advert received.
+fn demux_key(interface: InterfaceId, v6: bool, vrid: u8) -> u64 {
+    (u64::from(interface.0) << 9) | (u64::from(v6) << 8) | u64::from(vrid)
 }
 
 fn idx(id: InstanceId) -> usize {
@@ -351,8 +358,10 @@ impl Engine {
     }
 
     fn index_instance(&mut self, id: InstanceId, cfg: &InstanceConfig, group: Option<GroupId>) {
-        self.demux
-            .insert((cfg.interface, cfg.primary_addr.is_ipv6(), cfg.vrid), id);
+        self.demux.insert(
+            demux_key(cfg.interface, cfg.primary_addr.is_ipv6(), cfg.vrid),
+            id,
+        );
         self.iface_users.entry(cfg.interface).or_default().push(id);
         let group_track: &[TrackBinding] = match group {
             Some(g) => &self.groups[g.0 as usize].cfg.track,
@@ -426,7 +435,7 @@ impl Engine {
         rx: &vrrp_proto::Received<'_>,
     ) {
         let source = rx.endpoints.src();
-        let key = (interface, source.is_ipv6(), rx.advert.vrid);
+        let key = demux_key(interface, source.is_ipv6(), rx.advert.vrid);
         let Some(&id) = self.demux.get(&key) else {
             self.global.vrid_errors += 1;
             let quiet = self
@@ -490,7 +499,11 @@ impl Engine {
         vrid: Option<u8>,
         error: Reject,
     ) {
-        let id = vrid.and_then(|v| self.demux.get(&(interface, source.is_ipv6(), v)).copied());
+        let id = vrid.and_then(|v| {
+            self.demux
+                .get(&demux_key(interface, source.is_ipv6(), v))
+                .copied()
+        });
         match (id, error.kind().scope()) {
             (Some(id), _) => self.reject(now, idx(id), source, RxError::Rejected(error)),
             (None, _) => match error.kind() {
@@ -793,7 +806,9 @@ impl Engine {
         family_v6: bool,
         vrid: u8,
     ) -> Option<InstanceId> {
-        self.demux.get(&(interface, family_v6, vrid)).copied()
+        self.demux
+            .get(&demux_key(interface, family_v6, vrid))
+            .copied()
     }
 
     /// An instance's configuration (with the current base priority).
@@ -910,6 +925,18 @@ mod size_tests {
             None,
             "beyond u32 milliseconds"
         );
+    }
+
+    #[test]
+    fn demux_keys_tell_every_interface_family_and_vrid_apart() {
+        let mut seen = std::collections::HashSet::new();
+        for interface in [0, 1, 2, 255, 256, 511, 512, 65_535, u32::MAX - 1, u32::MAX] {
+            for v6 in [false, true] {
+                for vrid in 0..=255u8 {
+                    assert!(seen.insert(demux_key(InterfaceId(interface), v6, vrid)));
+                }
+            }
+        }
     }
 
     /// Pins the per-instance footprint (1,000 instances hold 1,000 of these in one block, and
