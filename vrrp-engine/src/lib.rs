@@ -35,7 +35,7 @@
 //!   datagram ─► vrrp_proto::decode_* ─► handle_advert(now, if, &Received) ─┐
 //!                          └─ error ──► handle_rx_error(now, if, src, …) ──┤
 //!   deadline reached ──────────────────► handle_timeout(now) ─────────────┤  instances,
-//!   netlink link up/down ──────────────► handle_link(now, if, up) ────────┤  timer heap,
+//!   netlink link up/down ──────────────► handle_link(now, if, up) ────────┤  deadlines,
 //!   script / file / process result ────► handle_tracker(now, id, status) ─┤  trackers,
 //!   netlink: VIP/route/rule changed ───► handle_address/_route/_rule ─────┤  sync groups,
 //!   admin: shutdown, priority ─────────► handle_command(now, Command) ────┤  counters

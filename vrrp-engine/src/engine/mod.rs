@@ -129,7 +129,9 @@ struct Instance {
     /// instances (a deprecated, rare setting) have one.
     rx_sequence: Option<Box<(IpAddr, u32)>>,
     destination: Destination,
-    heap_at: Option<Instant>,
+    /// The deadline of the instance's live entry in the engine's deadline queue, if any (older
+    /// entries of it there are stale and skipped).
+    queued_at: Option<Instant>,
     /// [`Engine::master_down_interval`] with the (Master_Adver_Interval, effective priority) it
     /// was computed from: a BACKUP needs it for every advert it accepts, and both seldom change
     /// (the other inputs are configuration, fixed for the instance's lifetime).
@@ -209,7 +211,7 @@ pub struct Engine {
     /// entry each instead of a map of lists (1,000 instances: 24 KB instead of 116 KB).
     owned_addrs: Vec<(IpAddr, InstanceId)>,
     actions: VecDeque<Action>,
-    heap: DeadlineQueue,
+    deadlines: DeadlineQueue,
     dirty: Vec<u32>,
     /// Groups with a member in `dirty`, for [`Engine::update_groups`].
     dirty_groups: Vec<u32>,
@@ -294,7 +296,7 @@ impl Engine {
             demux: HashMap::with_capacity_and_hasher(instances.len(), FastHash),
             owned_addrs: Vec::new(),
             actions: VecDeque::new(),
-            heap: DeadlineQueue::with_capacity(instances.len()),
+            deadlines: DeadlineQueue::with_capacity(instances.len()),
             dirty: Vec::new(),
             dirty_groups: Vec::new(),
             global: GlobalCounters::default(),
@@ -342,7 +344,7 @@ impl Engine {
                 tx_sequence: 0,
                 rx_sequence: None,
                 destination,
-                heap_at: None,
+                queued_at: None,
                 down_memo: None,
                 cfg,
             });
@@ -518,16 +520,16 @@ impl Engine {
 
     /// Runs every timer due at `now`. Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some((at, i)) = self.heap.peek() {
+        while let Some((at, i)) = self.deadlines.peek() {
             if at > now {
                 break;
             }
-            self.heap.pop();
+            self.deadlines.pop();
             let i = i as usize;
-            if self.instances[i].heap_at != Some(at) {
+            if self.instances[i].queued_at != Some(at) {
                 continue; // stale entry
             }
-            self.instances[i].heap_at = None;
+            self.instances[i].queued_at = None;
             while let Some((timer, due)) = self.instances[i].timers.take_expired(now) {
                 self.on_timer(now, due, i, timer);
             }
@@ -781,7 +783,7 @@ impl Engine {
     /// time finds nothing due and only reschedules. This keeps the per-advert path free of heap
     /// operations.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.heap.peek().map(|(at, _)| at)
+        self.deadlines.peek().map(|(at, _)| at)
     }
 
     // ===== queries =====

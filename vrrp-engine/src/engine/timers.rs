@@ -1,4 +1,4 @@
-//! Time arithmetic (skew, Master_Down_Interval), the timer heap and timer expiry.
+//! Time arithmetic (skew, Master_Down_Interval), the deadline queue and timer expiry.
 
 use super::{
     Duration, Engine, Instant, InterfaceId, Level, LogEvent, NewMasterReason, State, Timer, Version,
@@ -173,8 +173,8 @@ impl Engine {
         self.dirty.push(i as u32);
     }
 
-    /// Pushes heap entries for instances whose deadline moved earlier and drops superseded
-    /// entries from the top of the heap.
+    /// Queues deadlines for instances whose deadline moved earlier and drops superseded
+    /// entries from the front of the queue ([`DeadlineQueue`](crate::timer::DeadlineQueue)).
     pub(super) fn finish(&mut self) {
         for k in 0..self.dirty.len() {
             let i = self.dirty[k] as usize;
@@ -183,27 +183,27 @@ impl Engine {
                 self.dirty_groups.push(g.0);
             }
             if let Some(d) = inst.timers.next_timeout()
-                && inst.heap_at.is_none_or(|h| d < h)
+                && inst.queued_at.is_none_or(|h| d < h)
             {
-                inst.heap_at = Some(d);
-                self.heap.push(d, i as u32);
+                inst.queued_at = Some(d);
+                self.deadlines.push(d, i as u32);
             }
         }
         self.dirty.clear();
         // Drop superseded entries, and entries of instances with nothing armed, from the top. A
         // live entry whose instance's deadline has since moved later is left in place
-        // (re-heaping on every advert that restarts a down timer would cost a heap pop per
+        // (re-queueing on every advert that restarts a down timer would cost a pop per
         // advert); it makes one early, harmless wake-up.
-        while let Some((at, i)) = self.heap.peek() {
+        while let Some((at, i)) = self.deadlines.peek() {
             let inst = &mut self.instances[i as usize];
-            if inst.heap_at == Some(at) {
+            if inst.queued_at == Some(at) {
                 if inst.timers.any_armed() {
                     break;
                 }
                 // Nothing armed any more (FAULT, stopped): no wake-up at all.
-                inst.heap_at = None;
+                inst.queued_at = None;
             }
-            self.heap.pop();
+            self.deadlines.pop();
         }
         self.update_groups();
     }
