@@ -167,15 +167,10 @@ mod tests {
 
     #[test]
     fn deadline_queue_pops_in_heap_order() {
-        // A small deterministic generator: pushes in order (periodic re-arms), out of order
+        // Deterministic: pushes in order (periodic re-arms), out of order
         // (down timers, mixed intervals) and duplicates, interleaved with pops.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut rand = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rng = crate::sim::Rng::new(0x2545_f491_4f6c_dd1d);
+        let mut rand = move |n: u64| rng.below(n);
         let mut q = DeadlineQueue::with_capacity(4);
         let mut model: BinaryHeap<Reverse<(Instant, u32)>> = BinaryHeap::new();
         let mut clock = 0u64;

@@ -806,7 +806,7 @@ impl Driver {
         self.flush_adverts();
         self.journal_dirty |= changes_installed(&action);
         match action {
-            Action::SendAdvert(tx) => self.send_advert(&tx),
+            Action::SendAdvert(_) => {} // sent above, untranslated
             Action::AddAddress {
                 interface, address, ..
             } => self.add_address(Some(interface), &address),

@@ -567,13 +567,8 @@ mod tests {
 
     #[test]
     fn any_queue_is_grouped_as_a_stable_sort_by_socket_would() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rand = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rng = crate::sim::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut rand = move |n: u64| rng.below(n);
         for round in 0..500 {
             let len = rand(130) as usize;
             // Few sockets (counting) or many (sort), families and carriers mixed.
