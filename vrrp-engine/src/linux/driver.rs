@@ -639,8 +639,6 @@ impl Driver {
         self.hooks.dump(kind, &view);
     }
 
-    /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),
-    /// opening and watching the sockets new instances need.
     /// Hands the engine a new configuration; the kept adverts go, as what they were encoded
     /// from may have changed (`mcast_dst_ip`).
     fn reload_engine(
@@ -652,6 +650,8 @@ impl Driver {
         self.engine.reload(now, config)
     }
 
+    /// Asks the embedder for a new configuration and applies it as a diff (`Engine::reload`),
+    /// opening and watching the sockets new instances need.
     fn reload(&mut self, ctx: &mut Ctx<Driver>) {
         if self.exit.is_some() {
             return;
@@ -957,7 +957,8 @@ impl Driver {
         }
         let family = Family::of(tx.source);
         let keep = EncodedAdverts::keeps(tx);
-        let mut encoded = Vec::new();
+        // What to keep: the datagrams back to back, and how many.
+        let (mut kept, mut kept_count) = (Vec::new(), 0);
         let Some(socket) = self.pool.get(key) else {
             self.hooks
                 .warning(&format!("no VRRP socket on interface #{}", interface.0));
@@ -1003,7 +1004,8 @@ impl Driver {
                         && queued.is_ok()
                         && let Some(d) = self.outbox.last()
                     {
-                        encoded.push(d.to_vec());
+                        kept.extend_from_slice(d);
+                        kept_count += 1;
                     }
                     queued
                 }
@@ -1023,8 +1025,8 @@ impl Driver {
                 ));
             }
         }
-        if keep && encoded.len() == dests.len() {
-            self.encoded.insert(tx, key, &encoded.concat());
+        if keep && kept_count == dests.len() {
+            self.encoded.insert(tx, key, &kept);
         }
     }
 

@@ -227,14 +227,10 @@ impl Datagrams {
 /// header that does not describe a whole datagram.
 pub(crate) fn each_datagram(mut bytes: &[u8]) -> impl Iterator<Item = (Ipv4Addr, &[u8])> {
     core::iter::from_fn(move || {
-        let total = usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]));
-        if total < vrrp_proto::ipv4::HEADER_LEN || total > bytes.len() {
-            return None;
-        }
-        let (datagram, rest) = bytes.split_at(total);
+        let packet = vrrp_proto::ipv4::Packet::new_checked(bytes).ok()?;
+        let (datagram, rest) = bytes.split_at(usize::from(packet.total_len()));
         bytes = rest;
-        let dst: [u8; 4] = datagram.get(16..20)?.try_into().ok()?;
-        Some((Ipv4Addr::from(dst), datagram))
+        Some((packet.dst(), datagram))
     })
 }
 
